@@ -1,0 +1,1 @@
+"""Kernel-side toolbox: the perception and geometry primitives the model calls (installed as ``spatialclaw.primitives``)."""

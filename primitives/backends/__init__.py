@@ -1,0 +1,1 @@
+"""Perception backends: ground truth, classical (no weights) and learned (transformers)."""

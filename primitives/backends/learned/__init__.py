@@ -1,0 +1,1 @@
+"""Adapters for learned models from transformers, one file per model family."""

@@ -1,0 +1,1 @@
+"""Prompt templates, as files (installed as ``spatialclaw.prompts``)."""

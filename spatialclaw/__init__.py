@@ -1,0 +1,33 @@
+"""SpatialClaw: answer spatial questions about videos and images by letting a VLM write code.
+
+The public API is imported lazily so that ``import spatialclaw`` (and the CLI) start fast:
+
+    from spatialclaw import ask, Agent, KernelSession, load_input
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "Frame": "spatialclaw.frame",
+    "load_input": "spatialclaw.inputs",
+    "KernelSession": "spatialclaw.kernel",
+    "CellResult": "spatialclaw.kernel",
+    "Agent": "spatialclaw.agent",
+    "Result": "spatialclaw.agent",
+    "ask": "spatialclaw.agent",
+    "SpatialClawError": "spatialclaw.errors",
+}
+
+__all__ = sorted(_LAZY) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'spatialclaw' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

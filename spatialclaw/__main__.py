@@ -1,0 +1,3 @@
+from spatialclaw.cli import main
+
+main()

@@ -1,0 +1,3 @@
+"""Imports every sub-command module so that each registers itself on the app."""
+
+# Add one line per command module.

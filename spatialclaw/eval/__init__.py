@@ -1,0 +1,1 @@
+"""Benchmark evaluation: records, scoring, runner and executors."""

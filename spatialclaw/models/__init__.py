@@ -1,0 +1,1 @@
+"""VLM clients: OpenAI-compatible endpoints and local transformers models."""

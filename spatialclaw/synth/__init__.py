@@ -1,0 +1,1 @@
+"""Synthetic indoor scenes with exact ground truth, rendered with open3d RaycastingScene."""

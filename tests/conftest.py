@@ -1,0 +1,13 @@
+"""Shared fixtures. Tests make their own data; nothing is downloaded."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point SPATIALCLAW_CACHE at a per-test temporary folder and drop any real VLM settings."""
+    monkeypatch.setenv("SPATIALCLAW_CACHE", str(tmp_path_factory.mktemp("cache")))
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "SPATIALCLAW_MODEL"):
+        monkeypatch.delenv(name, raising=False)
