@@ -1,1 +1,41 @@
-"""Kernel-side toolbox: the perception and geometry primitives the model calls (installed as ``spatialclaw.primitives``)."""
+"""Kernel-side toolbox: the perception and geometry primitives the model calls.
+
+Installed as ``spatialclaw.primitives``. Modules listed in `MODULES` register their functions
+with ``@primitive`` (see `registry`); `install` puts them all into the kernel's namespace.
+Modules here import only numpy at top level: open3d, cv2, pycolmap and torch are imported
+inside the functions that need them, so a kernel starts fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from spatialclaw.primitives.context import KernelContext, current, set_current
+from spatialclaw.primitives.registry import primitive, registered, render_prompt_section
+
+# Modules whose import registers primitives, in prompt order.
+MODULES: tuple[str, ...] = ()
+
+__all__ = ["KernelContext", "current", "install", "load_all", "primitive", "registered", "render_prompt_section"]
+
+
+def load_all() -> None:
+    """Import every primitive module so that each registers its functions."""
+    for module in MODULES:
+        importlib.import_module(f"spatialclaw.primitives.{module}")
+
+
+def install(namespace: dict[str, Any], context: KernelContext) -> dict[str, Any]:
+    """Make ``context`` current and put every registered primitive into ``namespace``.
+
+    Returns a description of the set-up (primitive names, requested perception) that the
+    kernel reports to the host and the trajectory records.
+    """
+    set_current(context)
+    load_all()
+    names = []
+    for p in registered():
+        namespace[p.name] = p.func
+        names.append(p.name)
+    return {"primitives": names, "perception": context.perception}
