@@ -1,0 +1,343 @@
+"""A synthetic room: walls, furniture with exact oriented boxes, and the camera's walking path.
+
+World frame: metric, +z up, floor at z = 0; the room spans ``[0, W] × [0, D] × [0, H]``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from spatialclaw.synth import geometry
+from spatialclaw.synth.shapes import BASE_COLORS, WALL_LABELS, Part, build_parts, local_bounds
+
+if TYPE_CHECKING:
+    import open3d as o3d
+
+
+@dataclass(frozen=True, eq=False)
+class SceneObject:
+    """One piece of furniture.
+
+    Attributes:
+        id: instance id (>= 1; 0 is the room itself in instance images).
+        label: category name, e.g. ``"chair"``.
+        position: (x, y) metres where the object's local origin (footprint centre) stands on the floor.
+        yaw: rotation about +z, radians; the object's front faces ``(-sin(yaw), cos(yaw))``.
+        parts: the solids it is made of, in its local frame.
+        color: (3,) base RGB in [0, 1].
+    """
+
+    id: int
+    label: str
+    position: tuple[float, float]
+    yaw: float
+    parts: tuple[Part, ...]
+    color: tuple[float, float, float]
+
+    def _local_box(self) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = local_bounds(list(self.parts))
+        return (lo + hi) / 2.0, hi - lo
+
+    @property
+    def size(self) -> np.ndarray:
+        """(3,) extents of the oriented box along the object's own x (width), y (depth), z (height), metres."""
+        return self._local_box()[1]
+
+    @property
+    def center(self) -> np.ndarray:
+        """(3,) world centre of the oriented box, metres."""
+        c, _ = self._local_box()
+        xy = geometry.rotation_z(self.yaw) @ c[:2] + np.asarray(self.position, dtype=np.float64)
+        return np.array([xy[0], xy[1], c[2]])
+
+    def footprint(self) -> np.ndarray:
+        """(4, 2) counter-clockwise corners of the box on the floor, metres."""
+        return geometry.footprint(self.center[:2], self.size[:2], self.yaw)
+
+    def contains(self, points: np.ndarray, tol: float = 0.0) -> np.ndarray:
+        """(N,) bool: which world points (N, 3) lie inside the oriented box grown by ``tol`` metres."""
+        p = np.asarray(points, dtype=np.float64) - self.center
+        local_xy = p[:, :2] @ geometry.rotation_z(self.yaw)
+        half = self.size / 2.0 + tol
+        return (np.abs(local_xy[:, 0]) <= half[0]) & (np.abs(local_xy[:, 1]) <= half[1]) & (np.abs(p[:, 2]) <= half[2])
+
+    def world_transform(self) -> np.ndarray:
+        """4×4 local-to-world transform (yaw about z, then the floor position)."""
+        T = np.eye(4)
+        T[:2, :2] = geometry.rotation_z(self.yaw)
+        T[:2, 3] = self.position
+        return T
+
+    def part_meshes(self) -> list["o3d.geometry.TriangleMesh"]:
+        """One legacy open3d mesh per part, in world coordinates."""
+        T = self.world_transform()
+        return [p.mesh().transform(T) for p in self.parts]
+
+    def mesh(self) -> "o3d.geometry.TriangleMesh":
+        """The whole object as one legacy open3d mesh in world coordinates."""
+        import open3d as o3d
+
+        out = o3d.geometry.TriangleMesh()
+        for m in self.part_meshes():
+            out += m
+        return out
+
+    def to_json(self) -> dict:
+        """``{"id", "label", "center", "size", "yaw"}`` (metres, radians), rounded to 0.1 mm."""
+        return {
+            "id": self.id,
+            "label": self.label,
+            "center": [round(float(v), 4) for v in self.center],
+            "size": [round(float(v), 4) for v in self.size],
+            "yaw": round(float(self.yaw), 6),
+        }
+
+
+@dataclass(frozen=True)
+class CameraPath:
+    """A smooth walk around an ellipse while turning to look into the room.
+
+    The camera walks once around the ellipse (``direction`` +1 counter-clockwise, -1 clockwise)
+    and looks inward of its heading by 20°–80°, swinging back and forth; it pitches down by
+    12°–22° and bobs by 3 cm around ``height``.
+
+    Attributes:
+        center: (x, y) of the ellipse, metres.
+        radii: (a, b) semi-axes along x and y, metres.
+        start_angle: where on the ellipse the walk starts, radians.
+        direction: +1 or -1.
+        height: eye height, metres.
+        phase: phase of the look-around swing, radians.
+    """
+
+    center: tuple[float, float]
+    radii: tuple[float, float]
+    start_angle: float = 0.0
+    direction: int = 1
+    height: float = 1.5
+    phase: float = 0.0
+
+    def _angle(self, t: np.ndarray) -> np.ndarray:
+        return self.start_angle + self.direction * 2.0 * np.pi * t
+
+    def ground_points(self, n: int = 256) -> np.ndarray:
+        """(n, 2) points of the walk on the floor, metres, evenly spaced in time."""
+        th = self._angle(np.arange(n) / n)
+        return np.stack([self.center[0] + self.radii[0] * np.cos(th), self.center[1] + self.radii[1] * np.sin(th)], axis=1)
+
+    def poses(self, n: int) -> np.ndarray:
+        """(n, 4, 4) camera-to-world poses of n frames (camera x right, y down, z forward)."""
+        t = np.arange(n) / n
+        th = self._angle(t)
+        xy = self.ground_points(n)
+        heading = np.arctan2(self.direction * self.radii[1] * np.cos(th), -self.direction * self.radii[0] * np.sin(th))
+        look = heading + self.direction * np.radians(50.0 + 30.0 * np.sin(2 * np.pi * 2 * t + self.phase))
+        pitch = np.radians(-17.0 + 5.0 * np.sin(2 * np.pi * 3 * t + 2.0 * self.phase))
+        z = self.height + 0.03 * np.sin(2 * np.pi * 6 * t)
+        out = np.zeros((n, 4, 4))
+        for i in range(n):
+            out[i] = look_pose(np.array([xy[i, 0], xy[i, 1], z[i]]), float(look[i]), float(pitch[i]))
+        return out
+
+    def to_json(self) -> dict:
+        """The path's parameters."""
+        return {
+            "center": [float(v) for v in self.center],
+            "radii": [float(v) for v in self.radii],
+            "start_angle": float(self.start_angle),
+            "direction": int(self.direction),
+            "height": float(self.height),
+            "phase": float(self.phase),
+        }
+
+
+def look_pose(eye: np.ndarray, yaw: float, pitch: float) -> np.ndarray:
+    """4×4 camera-to-world pose at ``eye`` (3,) looking along ``yaw`` (from +x, ccw) and ``pitch`` (up > 0), radians."""
+    f = np.array([math.cos(pitch) * math.cos(yaw), math.cos(pitch) * math.sin(yaw), math.sin(pitch)])
+    r = np.cross(f, [0.0, 0.0, 1.0])
+    r /= np.linalg.norm(r)
+    d = np.cross(f, r)
+    T = np.eye(4)
+    T[:3, 0], T[:3, 1], T[:3, 2], T[:3, 3] = r, d, f, eye
+    return T
+
+
+@dataclass(frozen=True)
+class RoomColors:
+    """Base RGB in [0, 1] of the room's surfaces: floor, ceiling and the walls at y=0, x=W, y=D, x=0."""
+
+    floor: tuple[float, float, float] = (0.55, 0.42, 0.30)
+    ceiling: tuple[float, float, float] = (0.88, 0.88, 0.86)
+    walls: tuple[tuple[float, float, float], ...] = ((0.80, 0.76, 0.68),) * 4
+
+
+@dataclass(frozen=True, eq=False)
+class Scene:
+    """A rectangular room spanning ``[0, W] × [0, D] × [0, H]`` metres with furniture and a camera path."""
+
+    name: str
+    seed: int
+    room_size: tuple[float, float, float]
+    objects: tuple[SceneObject, ...]
+    path: CameraPath
+    colors: RoomColors = field(default_factory=RoomColors)
+
+    @property
+    def floor_area(self) -> float:
+        """W × D, square metres."""
+        return float(self.room_size[0] * self.room_size[1])
+
+    def labels(self) -> dict[int, str]:
+        """``{instance id: label}`` of every object."""
+        return {o.id: o.label for o in self.objects}
+
+    def object(self, instance_id: int) -> SceneObject:
+        """The object with this instance id (KeyError when there is none)."""
+        for o in self.objects:
+            if o.id == instance_id:
+                return o
+        raise KeyError(instance_id)
+
+    def to_json(self, n_frames: int | None = None) -> dict:
+        """Ground truth as plain data: room size, objects (center, size, yaw) and camera path."""
+        out = {
+            "name": self.name,
+            "seed": self.seed,
+            "room_size": [round(float(v), 4) for v in self.room_size],
+            "floor_area": round(self.floor_area, 4),
+            "objects": [o.to_json() for o in self.objects],
+            "camera_path": self.path.to_json(),
+        }
+        if n_frames is not None:
+            out["camera_path"]["frames"] = n_frames
+        return out
+
+
+def object_distance(a: SceneObject, b: SceneObject) -> float:
+    """Closest-point distance in metres between the oriented boxes of two objects."""
+    return geometry.box_distance(a.center, a.size, a.yaw, b.center, b.size, b.yaw)
+
+
+_WALL_YAWS = (0.0, math.pi / 2, math.pi, -math.pi / 2)  # backs against y=0, x=W, y=D, x=0
+
+
+def _composition(rng: np.random.Generator, area: float) -> list[str]:
+    """Labels to place, largest first."""
+    labels: list[str] = []
+    if area > 24 or rng.random() < 0.5:
+        labels.append("bed" if rng.random() < 0.5 else "sofa")
+        if area > 24:
+            labels.append("sofa" if labels[0] == "bed" else "bed")
+    else:
+        labels.append("sofa")
+    if rng.random() < 0.6:
+        labels.append("bookshelf")
+    if rng.random() < 0.8:
+        labels.append("tv")
+    labels += ["cabinet"] * int(rng.integers(0, 3))
+    if rng.random() < 0.85:
+        labels.append("table")
+    labels += ["chair"] * int(rng.integers(2, 5))
+    labels += ["lamp"] * int(rng.integers(1, 3))
+    labels += ["plant"] * int(rng.integers(1, 4))
+    if rng.random() < 0.5:
+        labels.append("trash can")
+    return labels
+
+
+def _try_place(
+    parts: list[Part],
+    label: str,
+    rng: np.random.Generator,
+    room: tuple[float, float],
+    placed: list[np.ndarray],
+    path_points: np.ndarray,
+    *,
+    gap: float = 0.1,
+    clearance: float = 0.55,
+    attempts: int = 300,
+) -> tuple[tuple[float, float], float] | None:
+    """A floor position and yaw for these parts that keeps the room, the other objects and the walk clear."""
+    W, D = room
+    lo, hi = local_bounds(parts)
+    c_local, size = (lo + hi) / 2.0, hi - lo
+    for _ in range(attempts):
+        if label in WALL_LABELS:
+            wall = int(rng.integers(0, 4))
+            yaw = _WALL_YAWS[wall]
+            R = geometry.rotation_z(yaw)
+            along = rng.uniform(0.05, (W if wall in (0, 2) else D) - 0.05)
+            back = rng.uniform(0.02, 0.08)
+            depth_offset = back + size[1] / 2.0  # from the wall to the box centre
+            center = {
+                0: (along, depth_offset),
+                1: (W - depth_offset, along),
+                2: (along, D - depth_offset),
+                3: (depth_offset, along),
+            }[wall]
+            position = np.asarray(center) - R @ c_local[:2]
+        else:
+            yaw = rng.uniform(-math.pi, math.pi)
+            R = geometry.rotation_z(yaw)
+            position = np.array([rng.uniform(0.1, W - 0.1), rng.uniform(0.1, D - 0.1)])
+        poly = geometry.footprint(R @ c_local[:2] + position, size[:2], yaw)
+        if poly[:, 0].min() < 0.02 or poly[:, 1].min() < 0.02 or poly[:, 0].max() > W - 0.02 or poly[:, 1].max() > D - 0.02:
+            continue
+        if geometry.points_to_polygon(path_points, poly).min() < clearance:
+            continue
+        if any(geometry.polygon_distance(poly, q) < gap for q in placed):
+            continue
+        return (float(position[0]), float(position[1])), float(yaw)
+    return None
+
+
+def _jitter(rng: np.random.Generator, rgb: tuple[float, float, float], amount: float = 0.08) -> tuple[float, float, float]:
+    """``rgb`` made lighter or darker by up to ``amount`` and its hue shifted by a third of that."""
+    shift = rng.uniform(-amount, amount) + rng.uniform(-amount / 3, amount / 3, 3)
+    return tuple(float(v) for v in np.clip(np.asarray(rgb) + shift, 0.03, 0.97))
+
+
+def generate_scene(seed: int, name: str | None = None) -> Scene:
+    """A random furnished room, the same for the same ``seed``.
+
+    The room is 4–8 m × 3–7 m with walls 2.6–3.0 m high; objects (sofa, bed, table, 2–4
+    chairs, tv, cabinets, bookshelf, lamps, plants, trash can) stand on the floor without
+    overlapping each other (>= 10 cm apart) or the camera's walk (>= 55 cm away). An object
+    that finds no free spot is left out.
+
+    Args:
+        seed: any non-negative integer.
+        name: the scene's name (default ``synth_<seed>``).
+    """
+    rng = np.random.default_rng(seed)
+    W, D, H = (round(float(rng.uniform(lo, hi)), 2) for lo, hi in ((4.0, 8.0), (3.0, 7.0), (2.6, 3.0)))
+    path = CameraPath(
+        center=(W / 2 + float(rng.uniform(-0.15, 0.15)), D / 2 + float(rng.uniform(-0.15, 0.15))),
+        radii=(max(0.45, W / 2 - float(rng.uniform(1.25, 1.5))), max(0.35, D / 2 - float(rng.uniform(1.25, 1.5)))),
+        start_angle=float(rng.uniform(-math.pi, math.pi)),
+        direction=1 if rng.random() < 0.5 else -1,
+        height=float(rng.uniform(1.45, 1.55)),
+        phase=float(rng.uniform(-math.pi, math.pi)),
+    )
+    path_points = path.ground_points(256)
+    objects: list[SceneObject] = []
+    polys: list[np.ndarray] = []
+    for label in _composition(rng, W * D):
+        parts = build_parts(label, rng)
+        color = _jitter(rng, BASE_COLORS[label])
+        spot = _try_place(parts, label, rng, (W, D), polys, path_points)
+        if spot is None:
+            continue
+        obj = SceneObject(len(objects) + 1, label, spot[0], spot[1], tuple(parts), color)
+        objects.append(obj)
+        polys.append(obj.footprint())
+    colors = RoomColors(
+        floor=_jitter(rng, (0.55, 0.42, 0.30), 0.12),
+        ceiling=_jitter(rng, (0.88, 0.88, 0.86), 0.04),
+        walls=tuple(_jitter(rng, (0.78, 0.74, 0.66), 0.1) for _ in range(4)),
+    )
+    return Scene(name or f"synth_{seed}", seed, (W, D, H), tuple(objects), path, colors)
