@@ -1,1 +1,42 @@
-"""VLM clients: OpenAI-compatible endpoints and local transformers models."""
+"""VLM clients: OpenAI-compatible endpoints and local transformers models.
+
+``make_client`` picks one from the settings: ``--model hf:PATH_OR_ID`` runs a transformers model
+in this process; anything else is a served model name at an OpenAI-compatible ``--base-url``.
+"""
+
+from __future__ import annotations
+
+from spatialclaw.config import ENV_MODEL, setting
+from spatialclaw.models.base import Completion, Image, Message, Usage, VLMClient
+
+HF_PREFIX = "hf:"
+
+__all__ = ["Completion", "Image", "Message", "Usage", "VLMClient", "make_client", "HF_PREFIX"]
+
+
+def make_client(
+    model: str | None = None,
+    *,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    timeout: float = 300.0,
+    max_retries: int = 5,
+) -> VLMClient:
+    """The client for ``model`` (flag > ``$SPATIALCLAW_MODEL``).
+
+    Args:
+        model: ``hf:PATH_OR_ID`` for a local transformers model, else the served model name
+            (None: the only model the server lists).
+        base_url: OpenAI-compatible API root (flag > ``$OPENAI_BASE_URL``); ignored for ``hf:``.
+        api_key: (flag > ``$OPENAI_API_KEY``); ignored for ``hf:``.
+        timeout: seconds to wait for one HTTP response.
+        max_retries: retries after rate limits, server errors and timeouts.
+    """
+    resolved = setting(model, ENV_MODEL)
+    if resolved and resolved.startswith(HF_PREFIX):
+        from spatialclaw.models.hf_local import HFLocalClient
+
+        return HFLocalClient(resolved[len(HF_PREFIX) :])
+    from spatialclaw.models.openai_compat import OpenAICompatClient
+
+    return OpenAICompatClient(resolved, base_url=base_url, api_key=api_key, timeout=timeout, max_retries=max_retries)
