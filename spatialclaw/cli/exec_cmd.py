@@ -1,0 +1,158 @@
+"""``spatialclaw exec`` (run cells in a preloaded kernel) and ``spatialclaw info`` (describe an input).
+
+Only typer and the standard library are imported here at start; the kernel and the input
+loaders are imported inside the commands, so ``spatialclaw --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from spatialclaw.cli import app
+from spatialclaw.errors import ConfigError
+
+NO_INPUT = "none"
+PERCEPTION_CHOICES = ("auto", "gt", "learned", "classical")
+
+EXEC_HELP = f"""Run Python cells in one kernel preloaded with INPUT's frames and the primitives.
+
+INPUT is a video file, one or more images, a folder of images, or an RGB-D folder (ScanNet
+layout); `{NO_INPUT}` starts a kernel without input (empty `frames`). The cells run in order in
+the same kernel: every `-c` first, then every `--file`. Each cell's text is printed; its images are
+saved as PNG files (under `--out`, else a new temporary folder) and their paths printed. An error
+in a cell is part of the output (exit status 0); an unreadable input is a one-line error.
+
+Examples:
+
+    spatialclaw exec room.mp4 -c "print(len(frames), frames[0])"
+
+    spatialclaw exec room.mp4 --frames 8 -c "show(frames[0], frames[-1])" --out shots/
+
+    spatialclaw exec scans/scene0000_00 --perception gt --file cell.py --json
+
+    spatialclaw exec {NO_INPUT} -c "x = 2" -c "print(x * 21)"
+"""
+
+INFO_HELP = """Describe INPUT: its kind, frame count, resolution, frame rate, and whether depth, camera
+poses and instance masks are present.
+
+Examples:
+
+    spatialclaw info room.mp4
+
+    spatialclaw info scans/scene0000_00 --json
+"""
+
+
+def _cells(code: list[str], files: list[Path]) -> list[str]:
+    cells = list(code)
+    for path in files:
+        try:
+            cells.append(path.read_text())
+        except OSError as err:
+            raise ConfigError(f"cannot read cell file {path}: {err.strerror}; pass an existing Python file to --file")
+    if not cells:
+        raise ConfigError("no cells to run: give code with -c CODE or a file with --file cell.py")
+    return cells
+
+
+def _cell_record(index: int, result: Any, out_dir: Path | None) -> tuple[dict, Path | None]:
+    """The cell as a JSON-able dict, its images written to ``out_dir`` (created on first use)."""
+    paths = []
+    for k, png in enumerate(result.images, start=1):
+        if out_dir is None:
+            out_dir = Path(tempfile.mkdtemp(prefix="spatialclaw-exec-"))
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / f"cell{index}-{k}.png"
+        path.write_bytes(png)
+        paths.append(str(path))
+    error = result.error
+    record = {
+        "text": result.text,
+        "images": paths,
+        "error": None if error is None else {"ename": error.ename, "evalue": error.evalue, "traceback": error.traceback},
+        "timed_out": result.timed_out,
+        "duration_s": round(result.duration_s, 4),
+        "answered": result.answered,
+        "answer": result.answer,
+        "restarted": result.restarted,
+        "notices": result.notices,
+    }
+    return record, out_dir
+
+
+def _print_cell(index: int, record: dict) -> None:
+    typer.echo(f"── cell {index} ({record['duration_s']:.2f} s) ──")
+    if record["text"]:
+        typer.echo(record["text"], nl=not record["text"].endswith("\n"))
+    for path in record["images"]:
+        typer.echo(f"image: {path}")
+    if record["answered"]:
+        typer.echo(f"answer: {record['answer']!r}")
+    for notice in record["notices"]:
+        typer.echo(f"notice: {notice}")
+    error = record["error"]
+    if error is not None:
+        summary = f"{error['ename']}: {error['evalue']}"
+        if error["traceback"]:
+            typer.echo(error["traceback"])
+        if not error["traceback"].rstrip().endswith(summary):
+            typer.echo(summary)
+
+
+@app.command("exec", help=EXEC_HELP)
+def exec_command(
+    inputs: list[str] = typer.Argument(..., metavar="INPUT", help=f"Video, image(s), image folder, RGB-D folder, or '{NO_INPUT}'."),
+    code: list[str] = typer.Option([], "-c", "--code", help="A cell of Python code; repeat for several cells."),
+    files: list[Path] = typer.Option([], "--file", help="A Python file run as one cell (after the -c cells); repeatable."),
+    frames: Optional[int] = typer.Option(32, "--frames", min=1, help="Sample this many frames uniformly."),
+    fps: Optional[float] = typer.Option(None, "--fps", min=0.0, help="Sample at this rate (frames per second) instead of --frames."),
+    timeout: float = typer.Option(120.0, "--timeout", min=0.1, help="Time limit of each cell, seconds; a cell past it is interrupted."),
+    perception: str = typer.Option("auto", "--perception", help="Perception backends: auto, gt, learned or classical."),
+    as_json: bool = typer.Option(False, "--json", help='Print one JSON object: {"frames": N, "cells": [...]}.'),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for the cells' images (default: a new temporary folder)."),
+) -> None:
+    if perception not in PERCEPTION_CHOICES:
+        raise ConfigError(f"unknown --perception {perception!r}: use one of {', '.join(PERCEPTION_CHOICES)}")
+    cells = _cells(code, files)
+
+    from spatialclaw.kernel import KernelSession
+
+    source = None
+    if inputs != [NO_INPUT]:
+        from spatialclaw.inputs import load_input
+
+        source = load_input(inputs[0] if len(inputs) == 1 else inputs, frames=None if fps else frames, fps=fps, progress=not as_json)
+
+    records = []
+    out_dir = out
+    with KernelSession(source, perception=perception, cell_timeout=timeout) as session:
+        for index, cell in enumerate(cells, start=1):
+            record, out_dir = _cell_record(index, session.execute(cell), out_dir)
+            records.append(record)
+            if not as_json:
+                _print_cell(index, record)
+        frame_count = session.frame_count
+    if as_json:
+        typer.echo(json.dumps({"frames": frame_count, "cells": records}, indent=1))
+
+
+@app.command("info", help=INFO_HELP)
+def info_command(
+    inputs: list[str] = typer.Argument(..., metavar="INPUT", help="Video, image(s), image folder or RGB-D folder."),
+    as_json: bool = typer.Option(False, "--json", help="Print the description as one JSON object."),
+) -> None:
+    from spatialclaw.inputs import describe_input
+
+    description = describe_input(inputs[0] if len(inputs) == 1 else inputs)
+    if as_json:
+        typer.echo(json.dumps(description, indent=1, default=str))
+        return
+    for key, value in description.items():
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+        typer.echo(f"{key}: {shown}")

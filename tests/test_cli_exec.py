@@ -1,0 +1,122 @@
+"""`spatialclaw exec` and `spatialclaw info`, and the CLI's fast start."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from spatialclaw.cli import main
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """Run ``spatialclaw ARGS`` in this process: (exit status, stdout, stderr)."""
+    try:
+        main(args)
+        code = 0
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture()
+def image_folder(tmp_path: Path) -> Path:
+    """Three 40×30 RGB images whose red channel is 50, 100, 150."""
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    for k in range(3):
+        Image.new("RGB", (40, 30), (50 * (k + 1), 0, 0)).save(folder / f"img{k}.png")
+    return folder
+
+
+def test_help_imports_no_heavy_modules() -> None:
+    code = (
+        "import sys\n"
+        "from spatialclaw.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "for name in ('torch', 'open3d', 'transformers', 'cv2', 'jupyter_client', 'spatialclaw.kernel'):\n"
+        "    print(name, name in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
+    assert "exec" in out and "info" in out
+    lines = dict(line.split() for line in out.splitlines() if line.endswith((" True", " False")))
+    assert lines == {name: "False" for name in ("torch", "open3d", "transformers", "cv2", "jupyter_client", "spatialclaw.kernel")}
+
+
+def test_exec_without_input_runs_cells_in_order(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(["exec", "none", "-c", "x = 2", "-c", "print(x * 21)", "-c", "answer(x)"], capsys)
+    assert code == 0, err
+    assert out.splitlines()[0].startswith("── cell 1 (")
+    assert "42\n" in out and "answer: 2" in out
+
+
+def test_exec_json_with_images_errors_and_file(image_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cell_file = tmp_path / "cell.py"
+    cell_file.write_text("print(sorted(int(f.image[0, 0, 0]) for f in frames))\n")
+    out_dir = tmp_path / "out"
+    args = ["exec", str(image_folder), "-c", "show(frames[2])", "-c", "1 / 0", "--file", str(cell_file), "--json", "--out", str(out_dir)]
+    code, out, err = run_cli(args, capsys)
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["frames"] == 3
+    shown, failed, from_file = report["cells"]
+    assert set(shown) >= {"text", "images", "error", "timed_out", "duration_s"}
+    assert shown["images"] == [str(out_dir / "cell1-1.png")]
+    assert np.asarray(Image.open(shown["images"][0]))[0, 0].tolist() == [150, 0, 0]
+    assert failed["error"]["ename"] == "ZeroDivisionError" and "\x1b" not in failed["error"]["traceback"]
+    assert from_file["text"] == "[50, 100, 150]\n" and from_file["error"] is None
+
+
+def test_exec_prints_image_paths_and_tracebacks(image_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out_dir = tmp_path / "out"
+    code, out, _ = run_cli(["exec", str(image_folder), "--frames", "2", "--out", str(out_dir), "-c", "show(*frames)", "-c", "len(frames)", "-c", "undefined_name"], capsys)
+    assert code == 0
+    assert f"image: {out_dir / 'cell1-1.png'}" in out and f"image: {out_dir / 'cell1-2.png'}" in out
+    assert "\n2\n" in out
+    assert "NameError: name 'undefined_name' is not defined" in out
+
+
+def test_exec_timeout_is_data(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(["exec", "none", "--timeout", "0.5", "--json", "-c", "import time\ntime.sleep(20)", "-c", "'still here'"], capsys)
+    assert code == 0
+    slow, after = json.loads(out)["cells"]
+    assert slow["timed_out"] and slow["error"]["ename"] == "TimeoutError" and slow["duration_s"] < 5
+    assert after["text"] == "'still here'\n"
+
+
+def test_exec_bad_input_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(["exec", str(tmp_path / "missing.mp4"), "-c", "1"], capsys)
+    assert code != 0 and out == ""
+    assert err.startswith("error: ") and err.count("\n") == 1 and "missing.mp4" in err
+
+
+def test_exec_needs_a_cell(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(["exec", "none"], capsys)
+    assert code != 0 and err.startswith("error: no cells to run")
+
+
+def test_exec_rejects_unknown_perception(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(["exec", "none", "--perception", "magic", "-c", "1"], capsys)
+    assert code != 0 and "--perception" in err and err.count("\n") == 1
+
+
+def test_info_human_and_json(image_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(["info", str(image_folder)], capsys)
+    assert code == 0
+    assert "kind: images" in out and "frames: 3" in out and "resolution: 40x30" in out
+    code, out, _ = run_cli(["info", str(image_folder), "--json"], capsys)
+    info = json.loads(out)
+    assert (info["kind"], info["frames"], info["width"], info["height"], info["has_depth"]) == ("images", 3, 40, 30, False)
+
+
+def test_info_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = run_cli(["info", str(empty)], capsys)
+    assert code != 0 and err.startswith("error: ") and err.count("\n") == 1
