@@ -1,3 +1,4 @@
 """Imports every sub-command module so that each registers itself on the app."""
 
 # Add one line per command module.
+from spatialclaw.cli import exec_cmd  # noqa: F401  (exec, info)
