@@ -239,6 +239,14 @@ def test_save_and_load_frames_round_trip_mixed_sizes(tmp_path: Path) -> None:
     assert load_frames(path) == []
 
 
+def test_load_frames_reads_a_compressed_npz_too(tmp_path: Path) -> None:
+    path = tmp_path / "f.npz"
+    image = coded_image(5)
+    np.savez_compressed(path, index=np.array([5]), time=np.array([0.5]), shape=np.array([[H, W]]), pixels=image.reshape(-1))
+    (frame,) = load_frames(path)
+    assert (frame.index, frame.time) == (5, 0.5) and np.array_equal(frame.image, image)
+
+
 def test_load_frames_needs_only_numpy(tmp_path: Path) -> None:
     path = tmp_path / "f.npz"
     save_frames(path, [Frame(4, 0.4, coded_image(4))])
