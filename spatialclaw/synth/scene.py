@@ -102,8 +102,9 @@ class CameraPath:
     """A smooth walk around an ellipse while turning to look into the room.
 
     The camera walks once around the ellipse (``direction`` +1 counter-clockwise, -1 clockwise)
-    and looks inward of its heading by 20°–80°, swinging back and forth; it pitches down by
-    12°–22° and bobs by 3 cm around ``height``.
+    and looks between 20° outward and 80° inward of its heading, swinging back and forth twice
+    (``phase`` near -π/2 starts looking outward, so the room comes into view bit by bit); it
+    pitches down by 12°–22° and bobs by 3 cm around ``height``.
 
     Attributes:
         center: (x, y) of the ellipse, metres.
@@ -135,7 +136,7 @@ class CameraPath:
         th = self._angle(t)
         xy = self.ground_points(n)
         heading = np.arctan2(self.direction * self.radii[1] * np.cos(th), -self.direction * self.radii[0] * np.sin(th))
-        look = heading + self.direction * np.radians(50.0 + 30.0 * np.sin(2 * np.pi * 2 * t + self.phase))
+        look = heading + self.direction * np.radians(30.0 + 50.0 * np.sin(2 * np.pi * 2 * t + self.phase))
         pitch = np.radians(-17.0 + 5.0 * np.sin(2 * np.pi * 3 * t + 2.0 * self.phase))
         z = self.height + 0.03 * np.sin(2 * np.pi * 6 * t)
         out = np.zeros((n, 4, 4))
@@ -226,25 +227,23 @@ _WALL_YAWS = (0.0, math.pi / 2, math.pi, -math.pi / 2)  # backs against y=0, x=W
 
 
 def _composition(rng: np.random.Generator, area: float) -> list[str]:
-    """Labels to place, largest first."""
+    """Labels to place, largest first: mostly single objects, several chairs, sometimes several plants or cabinets."""
     labels: list[str] = []
-    if area > 24 or rng.random() < 0.5:
-        labels.append("bed" if rng.random() < 0.5 else "sofa")
-        if area > 24:
-            labels.append("sofa" if labels[0] == "bed" else "bed")
-    else:
+    if area > 24 or rng.random() < 0.35:
+        labels.append("bed")
+    if area > 18 or rng.random() < 0.8:
         labels.append("sofa")
-    if rng.random() < 0.6:
+    if rng.random() < 0.7:
         labels.append("bookshelf")
-    if rng.random() < 0.8:
-        labels.append("tv")
-    labels += ["cabinet"] * int(rng.integers(0, 3))
     if rng.random() < 0.85:
+        labels.append("tv")
+    labels += ["cabinet"] * int(rng.choice([0, 1, 1, 2]))
+    if rng.random() < 0.9:
         labels.append("table")
     labels += ["chair"] * int(rng.integers(2, 5))
-    labels += ["lamp"] * int(rng.integers(1, 3))
-    labels += ["plant"] * int(rng.integers(1, 4))
-    if rng.random() < 0.5:
+    labels += ["lamp"] * int(rng.choice([1, 1, 1, 2]))
+    labels += ["plant"] * int(rng.choice([1, 1, 2, 3]))
+    if rng.random() < 0.6:
         labels.append("trash can")
     return labels
 
@@ -258,7 +257,7 @@ def _try_place(
     path_points: np.ndarray,
     *,
     gap: float = 0.1,
-    clearance: float = 0.55,
+    clearance: float = 0.45,
     attempts: int = 300,
 ) -> tuple[tuple[float, float], float] | None:
     """A floor position and yaw for these parts that keeps the room, the other objects and the walk clear."""
@@ -306,7 +305,7 @@ def generate_scene(seed: int, name: str | None = None) -> Scene:
 
     The room is 4–8 m × 3–7 m with walls 2.6–3.0 m high; objects (sofa, bed, table, 2–4
     chairs, tv, cabinets, bookshelf, lamps, plants, trash can) stand on the floor without
-    overlapping each other (>= 10 cm apart) or the camera's walk (>= 55 cm away). An object
+    overlapping each other (>= 10 cm apart) or the camera's walk (>= 45 cm away). An object
     that finds no free spot is left out.
 
     Args:
@@ -317,11 +316,11 @@ def generate_scene(seed: int, name: str | None = None) -> Scene:
     W, D, H = (round(float(rng.uniform(lo, hi)), 2) for lo, hi in ((4.0, 8.0), (3.0, 7.0), (2.6, 3.0)))
     path = CameraPath(
         center=(W / 2 + float(rng.uniform(-0.15, 0.15)), D / 2 + float(rng.uniform(-0.15, 0.15))),
-        radii=(max(0.45, W / 2 - float(rng.uniform(1.25, 1.5))), max(0.35, D / 2 - float(rng.uniform(1.25, 1.5)))),
+        radii=(max(0.4, W / 2 - float(rng.uniform(1.4, 1.6))), max(0.3, D / 2 - float(rng.uniform(1.4, 1.6)))),
         start_angle=float(rng.uniform(-math.pi, math.pi)),
         direction=1 if rng.random() < 0.5 else -1,
         height=float(rng.uniform(1.45, 1.55)),
-        phase=float(rng.uniform(-math.pi, math.pi)),
+        phase=float(rng.uniform(-0.5, 0.5)) - math.pi / 2,
     )
     path_points = path.ground_points(256)
     objects: list[SceneObject] = []
