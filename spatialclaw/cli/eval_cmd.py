@@ -1,0 +1,95 @@
+"""``spatialclaw eval``: answer a benchmark's questions in parallel and score them as VSI-Bench does.
+
+Only typer and the standard library are imported at start; the evaluation modules load inside
+the command.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from spatialclaw.cli import app
+from spatialclaw.config import ENV_API_KEY, ENV_BASE_URL, ENV_MODEL, setting
+from spatialclaw.errors import ConfigError
+
+PERCEPTION_CHOICES = ("auto", "gt", "learned", "classical")
+EXECUTOR_CHOICES = ("local", "ray")
+
+EVAL_HELP = """Evaluate on a benchmark of VSI-Bench records: answer every question with the agent,
+score it, and write the results as they come.
+
+QUESTIONS is a .jsonl, .json or .parquet file of records with the fields `id, dataset,
+scene_name, question_type, question, options, ground_truth`. Each record's input is
+`DATA_ROOT/<dataset>/<scene_name>.mp4`, or the folder `DATA_ROOT/<dataset>/<scene_name>/`.
+
+Writes into `--out`: `results.jsonl` (one line per finished question, appended as each
+finishes), `errors.jsonl` (questions whose run failed: VLM unreachable, unreadable input),
+`summary.json`, `summary.md`, `summary.png` and each question's trajectory. Multiple choice
+scores 1 for the right letter; numbers score the Mean Relative Accuracy; overall is the mean of
+the task means. `--resume` skips the questions already in `results.jsonl` and retries the failed
+ones, so an interrupted run loses and repeats nothing.
+
+Examples:
+
+    spatialclaw eval vsibench/test.parquet --data-root vsibench/ --model gpt-4o --out runs/gpt4o
+
+    spatialclaw eval bench/questions.jsonl --data-root bench/ --perception gt --workers 4 --out runs/gt
+
+    spatialclaw eval vsibench/test.parquet --data-root vsibench/ --out runs/gpt4o --resume
+
+    spatialclaw eval q.jsonl --data-root /shared/vsibench --executor ray --ray-address auto --workers 32 --out /shared/runs/a
+"""
+
+
+@app.command("eval", help=EVAL_HELP)
+def eval_command(
+    questions: Path = typer.Argument(..., metavar="QUESTIONS", help="VSI-Bench records: .jsonl, .json or .parquet."),
+    data_root: Path = typer.Option(..., "--data-root", help="Folder with <dataset>/<scene_name>.mp4 (or scene folders)."),
+    out: Path = typer.Option(..., "--out", help="Output folder for results, summary and trajectories."),
+    model: Optional[str] = typer.Option(None, "--model", help=f"VLM name (default: ${ENV_MODEL})."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help=f"OpenAI-compatible endpoint (default: ${ENV_BASE_URL})."),
+    api_key: Optional[str] = typer.Option(None, "--api-key", help=f"API key (default: ${ENV_API_KEY})."),
+    perception: str = typer.Option("auto", "--perception", help="Perception backends: auto, gt, learned or classical."),
+    frames: int = typer.Option(32, "--frames", min=1, help="Frames sampled uniformly from each input."),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="Most model steps per question (default: the agent's)."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Questions answered at once, each in its own kernel."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N questions."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out: skip finished questions, retry failed ones."),
+    executor: str = typer.Option("local", "--executor", help="Where questions run: local (worker processes) or ray."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster address (e.g. auto); default starts a local Ray."),
+) -> None:
+    if perception not in PERCEPTION_CHOICES:
+        raise ConfigError(f"unknown --perception {perception!r}: use one of {', '.join(PERCEPTION_CHOICES)}")
+    if executor not in EXECUTOR_CHOICES:
+        raise ConfigError(f"unknown --executor {executor!r}: use local or ray")
+
+    from spatialclaw.eval.executors import AgentSettings
+    from spatialclaw.eval.progress import ProgressDisplay
+    from spatialclaw.eval.report import summary_markdown
+    from spatialclaw.eval.runner import EvalConfig, run_eval
+
+    config = EvalConfig(
+        questions=questions,
+        data_root=data_root,
+        out=out,
+        settings=AgentSettings(
+            model=setting(model, ENV_MODEL),
+            base_url=setting(base_url, ENV_BASE_URL),
+            api_key=setting(api_key, ENV_API_KEY),
+            perception=perception,
+            frames=frames,
+            max_steps=max_steps,
+        ),
+        workers=workers,
+        limit=limit,
+        resume=resume,
+        executor=executor,
+        ray_address=ray_address,
+    )
+    with ProgressDisplay() as display:
+        summary = run_eval(config, on_progress=display.update)
+    typer.echo(summary_markdown(summary), nl=False)
+    typer.echo(f"results: {out / 'results.jsonl'}  summary: {out / 'summary.json'}")

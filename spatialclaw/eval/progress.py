@@ -1,0 +1,45 @@
+"""A rich progress bar for an evaluation: questions done, failures and the running overall score."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from spatialclaw.eval.runner import Progress
+
+
+class ProgressDisplay:
+    """Context manager whose `update` is `run_eval`'s ``on_progress`` callback (draws on stderr)."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.progress import Progress as RichProgress
+
+        self._bar = RichProgress(
+            TextColumn("[bold]eval"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[score]}"),
+            TextColumn("{task.fields[failed]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=False,
+        )
+        self._task: Any = None
+
+    def __enter__(self) -> ProgressDisplay:
+        self._bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.stop()
+
+    def update(self, progress: Progress) -> None:
+        """Show ``progress`` (called after each question)."""
+        score = "score –" if progress.running_score is None else f"score {100.0 * progress.running_score:.1f}%"
+        failed = f"[red]{progress.errors} failed" if progress.errors else ""
+        if self._task is None:
+            self._task = self._bar.add_task("eval", total=progress.total, completed=progress.done, score=score, failed=failed)
+        else:
+            self._bar.update(self._task, completed=progress.done, score=score, failed=failed)

@@ -1,0 +1,292 @@
+"""`run_eval`: answer every benchmark question, score it, and write the results as they come.
+
+The output folder::
+
+    OUT/results.jsonl    one line per finished question (appended as each finishes)
+    OUT/errors.jsonl     one line per failed attempt (VLM unreachable, input unreadable, ...)
+    OUT/summary.json     {"overall", "per_task", "n", "unparsed", "errors", "missing", ...}
+    OUT/summary.md       the same as a Markdown table
+    OUT/summary.png      a bar chart of the task scores
+    OUT/run.json         the settings of the run (no API key)
+    OUT/trajectories/<id>/   each question's trajectory
+
+A question is *finished* when the agent ran to the end, whether it answered right, wrong or not
+at all (no answer scores 0 and counts as unparsed). A question whose run failed because of the
+model endpoint or the environment is *not* finished: it goes to ``errors.jsonl``, is counted in
+the summary's ``errors`` (not scored), and runs again with ``--resume``. ``--resume`` skips the
+ids already in ``results.jsonl``, so a killed run loses nothing and repeats nothing.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from spatialclaw import errors
+from spatialclaw.errors import ConfigError, SpatialClawError
+from spatialclaw.eval.executors import AgentSettings, Executor, JobOutcome, QuestionJob, make_executor
+from spatialclaw.eval.records import BenchmarkRecord, check_inputs, read_records
+from spatialclaw.eval.results import JsonlLog
+from spatialclaw.eval.scoring import score_prediction, summarise
+
+RESULTS_FILE = "results.jsonl"
+ERRORS_FILE = "errors.jsonl"
+RUN_FILE = "run.json"
+LOCK_FILE = ".eval.lock"
+# Settings that must not change between a run and its --resume (they change the answers).
+RESUME_KEYS = ("questions", "model", "base_url", "perception", "frames", "max_steps")
+# Stop early when the first this-many questions all fail with one of these, or all with one same error.
+FAIL_FAST_COUNT = 3
+FAIL_FAST_TYPES = frozenset({"ModelError", "ConfigError"})
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """One evaluation.
+
+    Attributes:
+        questions: the VSI-Bench records file (.jsonl, .json or .parquet).
+        data_root: the folder holding ``<dataset>/<scene_name>.mp4`` (or scene folders).
+        out: the output folder.
+        settings: how the agent answers each question.
+        workers: questions run at once.
+        limit: only the first ``limit`` records, or all when None.
+        resume: continue in an output folder that already has results.
+        executor: ``"local"`` (worker processes) or ``"ray"``.
+        ray_address: the Ray cluster for ``executor="ray"``; None starts a local Ray.
+    """
+
+    questions: Path
+    data_root: Path
+    out: Path
+    settings: AgentSettings = AgentSettings()
+    workers: int = 1
+    limit: int | None = None
+    resume: bool = False
+    executor: str = "local"
+    ray_address: str | None = None
+
+
+@dataclass
+class Progress:
+    """What a progress display is told after each question (finished or failed)."""
+
+    done: int
+    total: int
+    errors: int
+    running_score: float | None
+
+
+def trajectory_name(record_id: str) -> str:
+    """A folder name for a record id (characters outside ``[A-Za-z0-9._-]`` become ``_``)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", record_id) or "_"
+
+
+@contextmanager
+def _exclusive(out: Path) -> Iterator[None]:
+    with open(out / LOCK_FILE, "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConfigError(f"another spatialclaw eval is writing to {out}; wait for it or choose another --out") from None
+        yield
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Let ``kill`` (SIGTERM) stop the run like Ctrl-C does, so workers are shut down cleanly."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _check_resume(config: EvalConfig, run_info: dict[str, Any]) -> None:
+    run_path = config.out / RUN_FILE
+    results = config.out / RESULTS_FILE
+    if not config.resume:
+        if results.exists() and results.stat().st_size > 0:
+            raise ConfigError(f"{config.out} already holds results; pass --resume to continue that run, or choose another --out")
+        return
+    if not run_path.exists():
+        return
+    before = json.loads(run_path.read_text())
+    changed = [k for k in RESUME_KEYS if k in before and before[k] != run_info[k]]
+    if changed:
+        was = ", ".join(f"{k}={before[k]!r}" for k in changed)
+        raise ConfigError(f"--resume with other settings than the run in {config.out} ({was}); pass the same flags or choose another --out")
+
+
+def _result_row(record: BenchmarkRecord, outcome: JobOutcome, out: Path) -> dict[str, Any]:
+    score = score_prediction(outcome.prediction, record.ground_truth, record.question_type, record.options)
+    trajectory = outcome.trajectory
+    if trajectory is not None:
+        try:
+            trajectory = os.path.relpath(trajectory, out)
+        except ValueError:
+            pass
+    return {
+        "id": record.id,
+        "dataset": record.dataset,
+        "scene_name": record.scene_name,
+        "question_type": record.question_type,
+        "prediction": outcome.prediction,
+        "parsed": score.parsed,
+        "ground_truth": record.ground_truth,
+        "score": score.score,
+        "unparsed": score.unparsed,
+        "answered": outcome.answered,
+        "steps": outcome.steps,
+        "usage": outcome.usage,
+        "duration_s": round(outcome.duration_s, 3),
+        "trajectory": trajectory,
+    }
+
+
+def build_summary(records: list[BenchmarkRecord], results: list[dict[str, Any]], failed_ids: set[str]) -> dict[str, Any]:
+    """The summary of the selected records: VSI-Bench scores over the finished ones, plus counts.
+
+    Args:
+        records: the selected records (``--limit`` applied).
+        results: rows of ``results.jsonl``.
+        failed_ids: ids whose last attempt failed (from ``errors.jsonl``).
+
+    Returns:
+        `spatialclaw.eval.scoring.summarise` of the finished rows, with ``errors`` (selected
+        questions not finished whose last attempt failed), ``missing`` (selected questions not
+        finished, failed or never run) and ``total`` (selected questions).
+    """
+    selected = {r.id for r in records}
+    finished = [row for row in results if row["id"] in selected]
+    finished_ids = {row["id"] for row in finished}
+    summary = summarise(finished)
+    summary["errors"] = len((failed_ids & selected) - finished_ids)
+    summary["missing"] = len(selected - finished_ids)
+    summary["total"] = len(selected)
+    return summary
+
+
+def run_eval(
+    config: EvalConfig,
+    *,
+    executor: Executor | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> dict[str, Any]:
+    """Run (or resume) an evaluation and write its results, summary, table and chart.
+
+    Args:
+        config: what to evaluate and how.
+        executor: where jobs run; by default the one ``config.executor`` names.
+        on_progress: called after each question with the counts and the running overall score.
+
+    Returns:
+        The summary (also written to ``OUT/summary.json``).
+
+    Raises:
+        InputError: the question file or a scene is missing or malformed.
+        ConfigError: the output folder holds another run's results, or is in use.
+        SpatialClawError: the first questions all failed the same way (e.g. the VLM is unreachable):
+            the error of the first, so the user can fix it and ``--resume``.
+    """
+    from spatialclaw.eval.report import write_report
+
+    records = read_records(config.questions)
+    if config.limit is not None:
+        records = records[: max(config.limit, 0)]
+    inputs = check_inputs(records, config.data_root)
+    out = config.out
+    out.mkdir(parents=True, exist_ok=True)
+    run_info = {"questions": str(Path(config.questions).resolve()), **config.settings.public()}
+
+    with _exclusive(out):
+        _check_resume(config, run_info)
+        (out / RUN_FILE).write_text(json.dumps({**run_info, "data_root": str(config.data_root)}, indent=2) + "\n")
+        results_log, errors_log = JsonlLog(out / RESULTS_FILE), JsonlLog(out / ERRORS_FILE)
+        results = results_log.read()
+        failed_ids = {row["id"] for row in errors_log.read()}
+        done = {row["id"] for row in results}
+        by_id = {r.id: r for r in records}
+        jobs = [
+            QuestionJob(
+                id=r.id,
+                question=r.question,
+                options=r.options,
+                input_path=str(inputs[r.id].resolve()),
+                trajectory_dir=str((out / "trajectories" / trajectory_name(r.id)).resolve()),
+                settings=config.settings,
+            )
+            for r in records
+            if r.id not in done
+        ]
+        selected_done = sum(1 for r in records if r.id in done)
+        progress = Progress(done=selected_done, total=len(records), errors=0, running_score=None)
+        summary = build_summary(records, results, failed_ids)
+        progress.running_score = summary["overall"]
+        if on_progress:
+            on_progress(progress)
+
+        failures: list[JobOutcome] = []
+        if jobs:
+            executor = executor or make_executor(config.executor, config.workers, config.ray_address)
+            try:
+                with _sigterm_as_interrupt():
+                    for outcome in executor.run(jobs):
+                        if outcome.failed:
+                            errors_log.append({"id": outcome.id, "error_type": outcome.error_type, "error": outcome.error})
+                            failed_ids.add(outcome.id)
+                            failures.append(outcome)
+                            progress.errors += 1
+                            if _nothing_will_succeed(failures, min(FAIL_FAST_COUNT, len(jobs)), progress.done > selected_done):
+                                _raise_first(failures)
+                        else:
+                            row = _result_row(by_id[outcome.id], outcome, out)
+                            results_log.append(row)
+                            results.append(row)
+                            progress.done += 1
+                            progress.running_score = build_summary(records, results, set())["overall"]
+                        if on_progress:
+                            on_progress(progress)
+            finally:
+                executor.close()
+                summary = build_summary(records, results, failed_ids)
+                write_report(out, summary)
+        else:
+            write_report(out, summary)
+    return summary
+
+
+def _nothing_will_succeed(failures: list[JobOutcome], count: int, any_finished: bool) -> bool:
+    """True when the first ``count`` questions all failed with the endpoint or configuration, or
+    all with the very same error: going on would only fail every other question the same way."""
+    if any_finished or len(failures) < count:
+        return False
+    if all(f.error_type in FAIL_FAST_TYPES for f in failures):
+        return True
+    return len({(f.error_type, f.error) for f in failures}) == 1
+
+
+def _raise_first(failures: list[JobOutcome]) -> None:
+    first = failures[0]
+    cls = getattr(errors, first.error_type or "", None)
+    if isinstance(cls, type) and issubclass(cls, SpatialClawError):
+        message = str(first.error)
+    else:
+        cls, message = SpatialClawError, f"{first.error_type}: {first.error}"
+    raise cls(f"{message} (the first {len(failures)} questions all failed; fix this and rerun with --resume)")
