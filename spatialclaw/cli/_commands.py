@@ -3,4 +3,6 @@
 # Add one line per command module.
 from spatialclaw.cli import exec_cmd  # noqa: F401  (exec, info)
 from spatialclaw.cli import synth_cmd  # noqa: F401  (synth)
+from spatialclaw.cli import ask_cmd  # noqa: F401  (ask)
+from spatialclaw.cli import view_cmd  # noqa: F401  (view)
 from spatialclaw.cli import eval_cmd  # noqa: F401  (eval)

@@ -1,0 +1,90 @@
+"""``spatialclaw ask``: answer one question about a video, images or an RGB-D folder.
+
+Only typer and the standard library are imported at start; the agent, the kernel and the model
+client are imported inside the command, so ``spatialclaw --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from spatialclaw.cli import app
+from spatialclaw.errors import ConfigError
+
+NO_INPUT = "none"
+PERCEPTION_CHOICES = ("auto", "gt", "learned", "classical")
+
+ASK_HELP = f"""Answer QUESTION about INPUT: a VLM writes Python cells that run in a kernel preloaded with
+INPUT's frames and the perception and geometry primitives, until it calls `answer(...)`.
+
+INPUT is a video file, an image, a folder of images, or an RGB-D folder (ScanNet layout);
+`{NO_INPUT}` for no input. The model is any OpenAI-compatible server (vLLM, SGLang, Ollama,
+llama.cpp server, hosted APIs) or `hf:PATH_OR_ID` for a local transformers model. Settings come
+from the flags, else `SPATIALCLAW_MODEL`, `OPENAI_BASE_URL`, `OPENAI_API_KEY`. Every run writes
+trajectory.json, trajectory.ipynb and trajectory.html to `--out` (default `runs/TIME-QUESTION`);
+open the page with `spatialclaw view DIR`.
+
+Examples:
+
+    spatialclaw ask room.mp4 "How far is the sofa from the TV, in metres?" --model qwen2.5-vl-7b --base-url http://127.0.0.1:8000/v1
+
+    spatialclaw ask room.mp4 "Is the lamp left or right of the bed?" --option "A. left" --option "B. right"
+
+    spatialclaw ask scans/scene0000_00 "How many chairs are there?" --perception gt --max-steps 8 --json
+
+    spatialclaw ask photo.jpg "What is on the table?" --model hf:/models/SmolVLM-Instruct
+"""
+
+
+@app.command("ask", help=ASK_HELP)
+def ask_command(
+    input_path: str = typer.Argument(..., metavar="INPUT", help=f"Video, image, image folder or RGB-D folder; `{NO_INPUT}` for none."),
+    question: str = typer.Argument(..., metavar="QUESTION", help="The question, in quotes."),
+    option: Optional[list[str]] = typer.Option(
+        None, "--option", "-o", help='A multiple-choice option, e.g. "A. left"; repeat for each option.'
+    ),
+    model: Optional[str] = typer.Option(
+        None, "--model", "-m", help="Served model name, or hf:PATH_OR_ID for a local model. [env: SPATIALCLAW_MODEL]"
+    ),
+    base_url: Optional[str] = typer.Option(
+        None, "--base-url", help="OpenAI-compatible API root, e.g. http://127.0.0.1:8000/v1. [env: OPENAI_BASE_URL]"
+    ),
+    api_key: Optional[str] = typer.Option(None, "--api-key", help="API key for the server. [env: OPENAI_API_KEY]"),
+    perception: str = typer.Option("auto", "--perception", help="Perception backends: auto, gt, learned or classical."),
+    frames: int = typer.Option(32, "--frames", min=1, help="Frames sampled uniformly from INPUT."),
+    show_frames: int = typer.Option(8, "--show-frames", min=0, help="Key frames shown to the model in its first message."),
+    max_steps: int = typer.Option(12, "--max-steps", min=1, help="Cells the model may run before it must answer."),
+    timeout: float = typer.Option(120.0, "--timeout", min=1.0, help="Seconds one cell may run before it is interrupted."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Trajectory folder (default runs/TIME-QUESTION)."),
+    as_json: bool = typer.Option(
+        False, "--json", help='Print one JSON object {"answer", "steps", "usage", "trajectory"} and nothing else on stdout.'
+    ),
+) -> None:
+    """Answer QUESTION about INPUT with a VLM that writes code."""
+    if perception not in PERCEPTION_CHOICES:
+        raise ConfigError(f"unknown --perception {perception!r}: use one of {', '.join(PERCEPTION_CHOICES)}")
+    from spatialclaw.agent import Agent
+    from spatialclaw.models import make_client
+    from spatialclaw.progress import ConsoleProgress
+
+    client = make_client(model, base_url=base_url, api_key=api_key)
+    progress = ConsoleProgress()
+    agent = Agent(client, max_steps=max_steps, show_frames=show_frames, cell_timeout=timeout, on_event=progress)
+    source = None if input_path == NO_INPUT else input_path
+    if source is not None:
+        progress.console.print(f"[dim]loading {source} ({frames} frames) and starting the kernel ...[/dim]")
+    result = agent.run(source, question, option or None, perception=perception, frames=frames, out=out)
+    if as_json:
+        typer.echo(json.dumps(result.to_json()))
+        return
+    answer = repr(result.answer) if result.answered else "no answer"
+    usage = result.usage
+    typer.echo(f"answer: {answer}")
+    typer.echo(
+        f"{len(result.steps)} steps, {usage['prompt_tokens']} + {usage['completion_tokens']} tokens, "
+        f"{result.duration_s:.1f} s; trajectory: {result.trajectory_dir / 'trajectory.html'}"
+    )
