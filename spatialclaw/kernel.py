@@ -169,6 +169,8 @@ class KernelSession:
 
     Use as a context manager (or call `start` / `shutdown`). The input is loaded on the host
     (`spatialclaw.inputs.load_input`) and its frames are read by the kernel from the frames file.
+    The kernel gets the host's environment minus anything that looks like a secret (``OPENAI_*``,
+    ``*API_KEY``, ``*TOKEN``, ``*SECRET*``, ``*PASSWORD*``, ``*CREDENTIAL*``).
 
     Args:
         source: a loaded input, a path for ``load_input``, or None for no input (empty ``frames``).
@@ -341,7 +343,9 @@ class KernelSession:
         (self._runtime / "manifest.json").write_text(json.dumps(manifest))
 
     def _kernel_env(self) -> dict[str, str]:
+        """The host's environment without secrets (API keys, tokens), with figures sent inline."""
         env = {k: v for k, v in os.environ.items() if not _SECRET_ENV.search(k)}
+        env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
         env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
         return env
 

@@ -267,6 +267,7 @@ def tight(tmp_path_factory: pytest.TempPathFactory):
     workdir = tmp_path_factory.mktemp("work")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("OPENAI_API_KEY", "sk-secret")
+        mp.setenv("MPLBACKEND", "Agg")
         session = KernelSession(
             memory_limit_mb=1536,
             image_budget=2,
@@ -287,6 +288,18 @@ def test_no_input_session_is_empty(tight: KernelSession) -> None:
 def test_launch_prefix_wraps_the_kernel_and_secrets_stay_out(tight: KernelSession) -> None:
     code = "import os\nos.environ.get('SPATIALCLAW_LAUNCHED_BY'), 'OPENAI_API_KEY' in os.environ"
     assert run_ok(tight, code).text == "('prefix', False)\n"
+
+
+def test_figures_come_back_whatever_the_host_backend(tight: KernelSession) -> None:
+    # The host's environment says MPLBACKEND=Agg; the kernel still uses the inline backend.
+    assert run_ok(tight, "import matplotlib\nmatplotlib.get_backend()").text.strip().endswith("backend_inline'")
+
+
+def test_restart_clears_variables_and_preloads_again(tight: KernelSession) -> None:
+    run_ok(tight, "temporary = 1")
+    tight.restart()
+    assert tight.execute("temporary").error.ename == "NameError"
+    assert run_ok(tight, "callable(show) and callable(answer), frames").text == "(True, [])\n"
 
 
 def test_image_budget_refuses_with_notice(tight: KernelSession) -> None:
