@@ -18,6 +18,7 @@ masks) and the synthetic scene writer, so the three agree on one format.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,9 +78,7 @@ def scan_rgbd(root: str | Path) -> RGBDLayout:
         raise InputError(f"{root} has depth or poses but no intrinsic/intrinsic_color.txt: add the 4×4 intrinsics file")
     if instances and not (root / "instance_labels.json").is_file():
         raise InputError(f"{root} has instance/ masks but no instance_labels.json: add {{\"<id>\": \"<label>\"}}")
-    fps = DEFAULT_FPS
-    if (root / "meta.json").is_file():
-        fps = float(json.loads((root / "meta.json").read_text()).get("fps", DEFAULT_FPS))
+    fps = _read_fps(root / "meta.json") if (root / "meta.json").is_file() else DEFAULT_FPS
     return RGBDLayout(
         root=root,
         indices=tuple(sorted(colors)),
@@ -89,6 +88,17 @@ def scan_rgbd(root: str | Path) -> RGBDLayout:
         has_instances=bool(instances),
         fps=fps,
     )
+
+
+def _read_fps(path: Path) -> float:
+    """``meta.json``'s frame rate; an unreadable file or a non-positive rate is an InputError."""
+    try:
+        fps = float(json.loads(path.read_text()).get("fps", DEFAULT_FPS))
+    except (OSError, ValueError, TypeError, AttributeError):
+        raise InputError(f'{path} is not JSON with a number "fps": fix it (e.g. {{"fps": 30}}) or delete it') from None
+    if not math.isfinite(fps) or fps <= 0:
+        raise InputError(f'{path} gives fps={fps}: the frame rate must be a positive number of frames per second')
+    return fps
 
 
 def read_color(root: Path, i: int) -> np.ndarray:
