@@ -359,6 +359,12 @@ def test_bad_inputs_give_one_line_errors(tmp_path: Path, videos: dict[str, Path]
     (only_video / "a.mp4").write_bytes(videos["mp4"].read_bytes())
     depth_only = tmp_path / "depth_only"
     (depth_only / "depth").mkdir(parents=True)
+    bad_meta = tmp_path / "bad_meta"
+    write_frame(bad_meta, 0, coded_image(0))
+    (bad_meta / "meta.json").write_text("{fps: 30")
+    zero_fps = tmp_path / "zero_fps"
+    write_frame(zero_fps, 0, coded_image(0))
+    write_meta(zero_fps, fps=0.0)
     (rgbd_folder / "depth" / "30.png").unlink()
     cases = [
         (lambda: load_input(tmp_path / "nope.mp4"), r"nope\.mp4 does not exist: check the path"),
@@ -370,6 +376,8 @@ def test_bad_inputs_give_one_line_errors(tmp_path: Path, videos: dict[str, Path]
         (lambda: load_input(_bad(tmp_path, "broken.jpg", b"\xff\xd8junk")), r"cannot decode the image .*broken\.jpg.*replace or remove it"),
         (lambda: load_input(rgbd_folder), r"partial RGB-D folder: depth/<i>\.png is missing for 1 of 6 frames \(first: 30\)"),
         (lambda: load_input(depth_only), r"depth_only has no color/<i>\.jpg frames"),
+        (lambda: load_input(bad_meta), r"meta\.json is not JSON with a number \"fps\": fix it"),
+        (lambda: load_input(zero_fps), r"meta\.json gives fps=0\.0: the frame rate must be a positive number"),
         (lambda: load_input([image_folder / "1.png", videos["mp4"]]), r"clip\.mp4 is not an image .*several inputs must all be images"),
         (lambda: load_input([]), r"empty list of inputs"),
         (lambda: load_input(videos["mp4"], frames=0), r"frames=0 is not a positive whole number"),
