@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 _FENCE = re.compile(r"```[ \t]*(?:python3?|py)[ \t]*\r?\n(.*?)```", re.IGNORECASE | re.DOTALL)
 _OPEN_FENCE = re.compile(r"```[ \t]*(?:python3?|py)[ \t]*\r?\n(.*)\Z", re.IGNORECASE | re.DOTALL)
-_ANSWER_LINE = re.compile(r"^[\s>*_#-]*answer[\s*_]*[:=][\s*_]*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
+_ANSWER_LINE = re.compile(r"^[\s>*_#-]*(?:final\s+)?answer[\s*_]*[:=][\s*_]*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
 _ANSWER_CALL = re.compile(r"\banswer\((.+?)\)\s*$", re.MULTILINE)
 _LETTER = re.compile(r"^[\s(\[*_`\"']*([A-Z])(?:[\s.):\]*_`\"']|$)")
 _NUMBER = re.compile(r"^[\s*_`\"'~≈]*(-?\d+(?:[.,]\d+)?)(?![\d/:])")
