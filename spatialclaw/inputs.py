@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import numbers
 import os
 import re
 import struct
@@ -148,12 +149,12 @@ def _read_npz(path: Path) -> tuple[list[Frame], dict[str, float]]:
 def _check_sampling(frames: int | None, fps: float | None) -> tuple[int | None, float | None]:
     """Validate the sampling arguments. ``frames`` at its default gives way to an explicit ``fps``."""
     if fps is not None:
-        if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not math.isfinite(fps) or fps <= 0:
+        if isinstance(fps, bool) or not isinstance(fps, numbers.Real) or not math.isfinite(fps) or fps <= 0:
             raise InputError(f"fps={fps!r} is not a positive number of frames per second: use e.g. --fps 1")
         if frames is not None and frames != DEFAULT_FRAMES:
             raise InputError(f"both frames={frames} and fps={fps} given: sample by count (--frames) or by rate (--fps), not both")
         return None, float(fps)
-    if frames is not None and (isinstance(frames, bool) or not isinstance(frames, (int, np.integer)) or frames < 1):
+    if frames is not None and (isinstance(frames, bool) or not isinstance(frames, numbers.Integral) or frames < 1):
         raise InputError(f"frames={frames!r} is not a positive whole number: use e.g. --frames 32 (or --fps R)")
     return (None if frames is None else int(frames)), None
 
@@ -337,7 +338,7 @@ def load_input(
 
 
 def _load_video(path: Path, n: int | None, rate: float | None, cache_dir: Path | None, progress: bool) -> LoadedInput:
-    from spatialclaw.video import decode_frames, probe_video
+    from spatialclaw.video import decode_frames, not_decodable, probe_video
 
     entry = _cache_path(cache_dir, {"kind": "video", "file": _file_identity(path), "frames": n, "fps": rate})
     hit = _cached(entry)
@@ -354,9 +355,7 @@ def _load_video(path: Path, n: int | None, rate: float | None, cache_dir: Path |
         if not missing:
             break
         if not images:
-            raise InputError(
-                f"{path} has no decodable video frames: the file is truncated or corrupt; re-export or re-download it"
-            )
+            raise not_decodable(path, "no frame decodes")
         if last + 1 < index.count and max(missing) > last:
             index = index.truncated(last + 1)  # the file ends early: sample what does decode
             continue

@@ -79,7 +79,8 @@ class VideoIndex:
         return int(self.keyframes[j]) if j >= 0 else 0
 
 
-def _not_decodable(path: Path, detail: str = "") -> InputError:
+def not_decodable(path: Path, detail: str = "") -> InputError:
+    """The one error for a video none of whose frames can be read."""
     why = f" ({detail})" if detail else ""
     return InputError(
         f"{path} has no decodable video frames{why}: the file is truncated, corrupt or not a video; "
@@ -98,7 +99,7 @@ def probe_video(path: Path) -> VideoIndex:
     if index is None:
         index = _probe_opencv(path)
     if index is None:
-        raise _not_decodable(path, "neither PyAV nor OpenCV can open it")
+        raise not_decodable(path, "neither PyAV nor OpenCV can open it")
     return index
 
 
@@ -125,7 +126,7 @@ def _probe_pyav(path: Path) -> VideoIndex | None:
         except av.FFmpegError:
             damaged = True  # index what was read; decode_frames finds out what decodes
         if not stamps:
-            raise _not_decodable(path, "no video packets")
+            raise not_decodable(path, "no video packets")
         rate = stream.average_rate or stream.guessed_rate
         fps = float(rate) if rate else 0.0
         width, height = stream.codec_context.width, stream.codec_context.height
@@ -204,7 +205,7 @@ def _probe_opencv(path: Path) -> VideoIndex | None:
     finally:
         cap.release()
     if count <= 0:
-        raise _not_decodable(path, "OpenCV opens it but reads no frames")
+        raise not_decodable(path, "OpenCV opens it but reads no frames")
     return VideoIndex(path, np.arange(count) / fps, fps, width, height, "opencv")
 
 
@@ -240,41 +241,53 @@ def decode_frames(
 def _decode_pyav(index: VideoIndex, need: set[int], images: dict[int, np.ndarray], keep: Callable[[], None]) -> int:
     import av
 
-    seekable = index.pts is not None
-    frame_of_pts = {int(p): i for i, p in enumerate(index.pts)} if seekable else {}
+    by_pts = index.pts is not None  # else frames are numbered by decode output order
+    frame_of_pts = {int(p): i for i, p in enumerate(index.pts)} if by_pts else {}
+    can_seek = by_pts
     last = -1
-    output_count = 0  # frames out of the decoder, in order: the frame number when there are no pts
-    with av.open(str(index.path)) as container:
+    output_count = 0
+    try:
+        container = av.open(str(index.path))
+    except (av.FFmpegError, OSError) as err:
+        raise not_decodable(index.path, f"cannot reopen it: {err}") from None
+    with container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         ctx = stream.codec_context
-        sent = -1  # highest frame number handed to the decoder since the last seek
-        accept_from = 0  # after a seek, frames before its keyframe may be garbage (open GOP)
+        sent = -1  # highest frame number handed to the decoder
+        accept_from = 0  # after a seek, frames shown before its keyframe may be garbage (open GOP)
+
+        def worth_seeking() -> bool:
+            return can_seek and index.keyframe_at_or_before(min(need)) > sent + SEEK_GAP
+
         while need:
-            if seekable:
+            if worth_seeking():
                 keyframe = index.keyframe_at_or_before(min(need))
-                if keyframe > sent + SEEK_GAP:
+                try:
                     container.seek(int(index.pts[keyframe]), stream=stream, backward=True, any_frame=False)
-                    sent, accept_from = keyframe - 1, keyframe
-            reached_end = True
+                    sent = accept_from = keyframe
+                except av.FFmpegError:
+                    can_seek = False  # not seekable after all: decode on from here
             packets = container.demux(stream)
-            while True:
+            stopped_early = False
+            while not stopped_early:
                 try:
                     packet = next(packets)
                 except StopIteration:
                     break
                 except av.FFmpegError:
-                    packet = None  # damaged data: drain what the decoder holds and stop
-                if packet is not None and packet.size and seekable:
+                    packet = None  # damaged data: drain what the decoder holds, then stop
+                if packet is not None and packet.size and by_pts:
                     i = frame_of_pts.get(packet.pts, -1)
                     sent = max(sent, i)
+                    # Nothing depends on a non-reference frame: skip decoding it unless it is wanted.
                     ctx.skip_frame = "DEFAULT" if i in need else "NONREF"
                 try:
                     frames = ctx.decode(packet)
                 except av.FFmpegError:
                     frames = []
                 for frame in frames:
-                    if seekable:
+                    if by_pts:
                         i = frame_of_pts.get(frame.pts, -1)
                     else:
                         i, output_count = output_count, output_count + 1
@@ -285,14 +298,9 @@ def _decode_pyav(index: VideoIndex, need: set[int], images: dict[int, np.ndarray
                         keep()
                 if packet is None:
                     break
-                if not need:
-                    reached_end = False
-                    break
-                if seekable and index.keyframe_at_or_before(min(need)) > sent + SEEK_GAP:
-                    reached_end = False
-                    break
-            if reached_end:
-                break
+                stopped_early = not need or worth_seeking()
+            if not stopped_early:
+                break  # the end of the stream: what is still needed does not decode
     return last
 
 
