@@ -141,3 +141,176 @@ def test_make_test_scene(tmp_path):
     assert rgbd.scan_rgbd(folder).indices == (0, 1, 2, 3)
     assert folder.with_suffix(".mp4").is_file()
     assert (folder / "scene.json").is_file()
+
+
+# --- questions on a hand-built room -------------------------------------------------------------
+
+import functools
+import json
+import math
+import re
+
+from spatialclaw.synth import CameraPath, Scene, SceneObject
+from spatialclaw.synth.questions import QUESTION_TYPES, default_min_pixels, make_questions
+from spatialclaw.synth.shapes import Part
+
+# label, (width, depth, height) m, floor centre (x, y) m, yaw rad: plain boxes, so sizes are known
+HAND_OBJECTS = [
+    ("sofa", (2.0, 0.9, 0.8), (3.0, 0.5), 0.0),
+    ("tv", (1.2, 0.3, 1.2), (3.0, 4.8), math.pi),
+    ("table", (1.2, 0.8, 0.75), (0.8, 2.5), math.pi / 2),
+    ("chair", (0.5, 0.5, 0.9), (0.8, 1.2), 0.3),
+    ("chair", (0.5, 0.5, 0.9), (0.8, 3.8), -0.4),
+    ("bookshelf", (1.0, 0.35, 1.8), (5.8, 2.5), math.pi / 2),
+    ("lamp", (0.4, 0.4, 1.6), (5.5, 0.5), 0.0),
+    ("plant", (0.5, 0.5, 0.9), (5.4, 4.5), 0.0),
+    ("cabinet", (0.8, 0.45, 1.0), (1.9, 4.7), math.pi),
+]
+HW, HH, HN = 160, 120, 16
+
+
+@pytest.fixture(scope="module")
+def hand_scene():
+    objects = tuple(
+        SceneObject(i + 1, label, xy, yaw, (Part("box", (0.0, 0.0, size[2] / 2), size),), (0.6, 0.4, 0.3))
+        for i, (label, size, xy, yaw) in enumerate(HAND_OBJECTS)
+    )
+    path = CameraPath(center=(3.0, 2.5), radii=(1.2, 0.9), start_angle=0.0, direction=1, height=1.5, phase=-math.pi / 2)
+    return Scene("hand", 0, (6.0, 5.0, 2.8), objects, path)
+
+
+@pytest.fixture(scope="module")
+def hand_rendering(hand_scene):
+    return render_scene(hand_scene, HN, HW, HH)
+
+
+def _box_points(label: str, step: float = 0.02) -> np.ndarray:
+    """Points on the surface of a hand-built object's box, on a grid: an independent way to measure distances."""
+    (size, xy, yaw) = next((s, p, y) for lab, s, p, y in HAND_OBJECTS if lab == label)
+    axes = [np.linspace(-s / 2, s / 2, max(2, int(round(s / step)) + 1)) for s in size]
+    g = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 3)
+    g = g[np.any(np.isclose(np.abs(g), np.asarray(size) / 2), axis=1)]
+    c, s = math.cos(yaw), math.sin(yaw)
+    return np.stack([xy[0] + c * g[:, 0] - s * g[:, 1], xy[1] + s * g[:, 0] + c * g[:, 1], g[:, 2] + size[2] / 2], 1)
+
+
+@functools.lru_cache(maxsize=None)
+def _distance(a: str, b: str) -> float:
+    from scipy.spatial import cKDTree
+
+    return float(cKDTree(_box_points(a)).query(_box_points(b))[0].min())
+
+
+def _centre(label: str) -> np.ndarray:
+    return np.array(next(p for lab, _, p, _ in HAND_OBJECTS if lab == label))
+
+
+def _angle(a: str, b: str, c: str) -> float:
+    """Degrees from the direction a->b to a->c, positive to the left (counter-clockwise)."""
+    f, t = _centre(b) - _centre(a), _centre(c) - _centre(a)
+    return math.degrees(math.atan2(f[0] * t[1] - f[1] * t[0], f @ t))
+
+
+def _answer(record) -> str:
+    """The text of the ground-truth option."""
+    return next(o[3:] for o in record["options"] if o.startswith(record["ground_truth"] + ". "))
+
+
+def test_questions_cover_every_task_with_exact_answers(hand_scene, hand_rendering):
+    records = make_questions(hand_scene, hand_rendering, start_id=100)
+    assert {r["question_type"] for r in records} == set(QUESTION_TYPES)
+    assert [r["id"] for r in records] == list(range(100, 100 + len(records)))
+    assert make_questions(hand_scene, hand_rendering, start_id=100) == records
+    min_pixels = default_min_pixels(HW, HH)
+    for r in records:
+        q, t = r["question"], r["question_type"]
+        assert r["dataset"] == "synth" and r["scene_name"] == "hand"
+        if r["options"] is not None:
+            assert [o[:3] for o in r["options"]] == [f"{L}. " for L in "ABCD"[: len(r["options"])]]
+        if t == "object_counting":
+            label = re.fullmatch(r"How many (.+)\(s\) are in this room\?", q).group(1)
+            assert r["ground_truth"] == str(sum(lab == label for lab, *_ in HAND_OBJECTS)) and label == "chair"
+        elif t == "object_size_estimation":
+            label = re.search(r"dimension \(length, width, or height\) of the (.+), measured", q).group(1)
+            size = next(s for lab, s, *_ in HAND_OBJECTS if lab == label)
+            assert int(r["ground_truth"]) == round(max(size) * 100)
+        elif t == "room_size_estimation":
+            assert float(r["ground_truth"]) == pytest.approx(30.0)
+        elif t == "object_abs_distance":
+            a, b = re.search(r"between the (.+) and the (.+) \(in meters\)", q).groups()
+            assert float(r["ground_truth"]) == pytest.approx(_distance(a, b), abs=0.02)
+        elif t == "object_rel_distance":
+            names, target = re.search(r"which of these objects \((.+)\) is the closest to the (.+)\?", q).groups()
+            choices = names.split(", ")
+            assert [o[3:] for o in r["options"]] == choices
+            assert _answer(r) == min(choices, key=lambda c: _distance(target, c))
+        elif t.startswith("object_rel_direction"):
+            a, b, c = re.search(r"standing by the (.+) and facing the (.+), is the (.+?) to ", q).groups()
+            ang = _angle(a, b, c)
+            side = "left" if ang > 0 else "right"
+            if t.endswith("easy"):
+                assert _answer(r) == side
+            elif t.endswith("medium"):
+                assert _answer(r) == ("back" if abs(ang) >= 135 else side)
+            else:
+                assert _answer(r) == ("front-" if abs(ang) < 90 else "back-") + side
+        elif t == "route_planning":
+            s, f = re.search(r"beginning at the (.+) facing the (.+?)\.", q).groups()
+            m, e = re.search(r"3\. Go forward until the (.+) 4\. .* 5\. Go forward until the (.+?)\.", q).groups()
+            turns = []
+            for p0, p1, p2 in ((s, f, m), (f, m, e)):
+                u, v = _centre(p1) - _centre(p0), _centre(p2) - _centre(p1)
+                ang = math.degrees(math.atan2(u[0] * v[1] - u[1] * v[0], u @ v))
+                turns.append("Turn Back" if abs(ang) >= 150 else ("Turn Left" if ang > 0 else "Turn Right"))
+            assert _answer(r) == ", ".join(turns)
+        elif t == "obj_appearance_order":
+            asked = q.split("in the video: ")[1].rstrip("?").split(", ")
+            first = {}
+            for label in asked:
+                ids = [i + 1 for i, (lab, *_) in enumerate(HAND_OBJECTS) if lab == label]
+                seen = [k for k in range(HN) if any((hand_rendering.instance[k] == i).sum() >= min_pixels for i in ids)]
+                first[label] = seen[0]
+            assert len(set(first.values())) == 4
+            assert _answer(r) == ", ".join(sorted(asked, key=first.get))
+
+
+def test_questions_name_only_seen_unique_objects(hand_scene, hand_rendering):
+    """An object never seen is never asked about; a label seen twice is never named as one object."""
+    hidden = SceneObject(99, "trash can", (3.0, 2.5), 0.0, (Part("box", (0, 0, 0.2), (0.3, 0.3, 0.4)),), (0.5, 0.5, 0.5))
+    scene = Scene("hand", 0, hand_scene.room_size, hand_scene.objects + (hidden,), hand_scene.path)
+    records = make_questions(scene, hand_rendering)  # the rendering has no pixels of id 99
+    text = " ".join(r["question"] + " ".join(r["options"] or []) for r in records)
+    assert "trash can" not in text
+    for r in records:
+        if r["question_type"] not in ("object_counting", "obj_appearance_order"):
+            assert "chair" not in r["question"]
+
+
+def test_synth_cli_is_deterministic(tmp_path):
+    from typer.testing import CliRunner
+
+    from spatialclaw.cli import app
+    from spatialclaw.eval.records import parse_record
+
+    args = ["--scenes", "2", "--frames", "4", "--width", "96", "--height", "72", "--seed", "3"]
+    for out in ("a", "b"):
+        result = CliRunner().invoke(app, ["synth", str(tmp_path / out), *args])
+        assert result.exit_code == 0, result.output
+        assert "questions to" in result.output
+    bad = CliRunner().invoke(app, ["synth", str(tmp_path / "c"), "--width", "97"])
+    assert bad.exit_code != 0 and not (tmp_path / "c" / "questions.jsonl").exists()
+    qa, qb = (tmp_path / "a" / "questions.jsonl").read_bytes(), (tmp_path / "b" / "questions.jsonl").read_bytes()
+    assert qa == qb
+    rows = [json.loads(line) for line in qa.decode().splitlines()]
+    assert rows and [r["id"] for r in rows] == list(range(len(rows)))
+    for i, row in enumerate(rows):
+        parse_record(row, f"questions.jsonl:{i + 1}")
+    names = sorted({r["scene_name"] for r in rows})
+    assert names == ["synth_300000", "synth_300001"]
+    for name in names:
+        a, b = tmp_path / "a" / "synth" / name, tmp_path / "b" / "synth" / name
+        assert rgbd.scan_rgbd(a).indices == tuple(range(4))
+        assert (tmp_path / "a" / "synth" / f"{name}.mp4").is_file()
+        for k in range(4):
+            assert (a / "color" / f"{k}.jpg").read_bytes() == (b / "color" / f"{k}.jpg").read_bytes()
+            assert (a / "depth" / f"{k}.png").read_bytes() == (b / "depth" / f"{k}.png").read_bytes()
