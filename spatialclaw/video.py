@@ -16,6 +16,7 @@ Nothing here is imported at module level beyond numpy: ``av`` and ``cv2`` load o
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,10 +189,18 @@ def _first_frame_rotation(container, stream) -> int:
     return 0
 
 
+def _open_capture(path: Path):
+    """``cv2.VideoCapture`` without FFmpeg's log lines on stderr (unless the user set a level)."""
+    import cv2
+
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET; read when a capture opens
+    return cv2.VideoCapture(str(path))
+
+
 def _probe_opencv(path: Path) -> VideoIndex | None:
     import cv2
 
-    cap = cv2.VideoCapture(str(path))
+    cap = _open_capture(path)
     try:
         if not cap.isOpened():
             return None
@@ -314,7 +323,7 @@ def _rgb(frame) -> np.ndarray:
 def _decode_opencv(index: VideoIndex, need: set[int], images: dict[int, np.ndarray], keep: Callable[[], None]) -> int:
     import cv2
 
-    cap = cv2.VideoCapture(str(index.path))
+    cap = _open_capture(index.path)
     last = -1
     try:
         stop = max(need)
