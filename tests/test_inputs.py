@@ -77,6 +77,7 @@ def videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "mp4": write_video(root / "clip.mp4", 40, options=X264_SHORT_GOP),
         "mkv": write_video(root / "clip.mkv", 40, options=X264_SHORT_GOP),
         "avi": write_video(root / "clip.avi", 40, codec="mpeg4"),
+        "webm": write_video(root / "clip.webm", 40, codec="libvpx-vp9", options={"auto-alt-ref": "1", "lag-in-frames": "16"}),
         "long_gop": write_video(root / "long_gop.mp4", 60, options={"x264-params": "keyint=10:min-keyint=10:scenecut=0:bframes=3"}),
         "rotated": write_video(root / "rotated.mp4", 10, options=X264_SHORT_GOP, rotation=90),
     }
@@ -113,7 +114,7 @@ def test_rate_positions_pick_nearest_frame_in_time() -> None:
 # --------------------------------------------------------------------------- videos
 
 
-@pytest.mark.parametrize("kind", ["mp4", "mkv", "avi"])
+@pytest.mark.parametrize("kind", ["mp4", "mkv", "avi", "webm"])
 def test_video_uniform_sampling_returns_the_planned_source_frames(videos: dict[str, Path], kind: str) -> None:
     loaded = load_input(videos[kind], frames=5)
     assert loaded.kind == "video" and loaded.paths == [videos[kind]]
