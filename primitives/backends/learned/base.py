@@ -1,0 +1,387 @@
+"""What every learned adapter shares: finding weights offline, device and dtype, the
+preprocess → forward → postprocess loop over batches of frames, and the result records.
+
+Weights come from a local folder or the user's Hugging Face cache, never from the network
+(``local_files_only=True`` everywhere). An adapter is a subclass of :class:`Adapter` that names
+its ``task`` and the ``model_types`` (the ``model_type`` in a checkpoint's ``config.json``) it
+serves; defining the subclass registers it, so adding a model family is adding a file.
+
+torch and transformers are imported inside the functions that need them: importing this module
+costs only numpy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
+
+import numpy as np
+
+from spatialclaw.errors import PerceptionError
+
+if TYPE_CHECKING:
+    import torch
+
+Task = Literal["depth", "detect", "segment"]
+TASKS: tuple[Task, ...] = ("depth", "detect", "segment")
+
+TASK_WORDS: dict[Task, str] = {
+    "depth": "metric depth",
+    "detect": "open-vocabulary detection",
+    "segment": "box-prompted segmentation",
+}
+
+# Checkpoints on the Hugging Face Hub that the adapters are written for, in order of preference
+# per task: the first one found in the local cache is the default. Relative-depth models (DPT,
+# Depth Anything relative) load when named explicitly but are never picked by default.
+KNOWN_MODELS: dict[Task, tuple[str, ...]] = {
+    "depth": (
+        "depth-anything/Depth-Anything-V2-Metric-Indoor-Small-hf",
+        "depth-anything/Depth-Anything-V2-Metric-Indoor-Base-hf",
+        "depth-anything/Depth-Anything-V2-Metric-Indoor-Large-hf",
+        "depth-anything/Depth-Anything-V2-Metric-Outdoor-Small-hf",
+        "depth-anything/Depth-Anything-V2-Metric-Outdoor-Base-hf",
+        "depth-anything/Depth-Anything-V2-Metric-Outdoor-Large-hf",
+    ),
+    "detect": (
+        "IDEA-Research/grounding-dino-tiny",
+        "IDEA-Research/grounding-dino-base",
+        "google/owlv2-base-patch16-ensemble",
+        "google/owlv2-large-patch14-ensemble",
+    ),
+    "segment": (
+        "facebook/sam2.1-hiera-tiny",
+        "facebook/sam2.1-hiera-small",
+        "facebook/sam2.1-hiera-base-plus",
+        "facebook/sam2.1-hiera-large",
+        "facebook/sam-vit-base",
+        "facebook/sam-vit-large",
+        "facebook/sam-vit-huge",
+    ),
+}
+
+WEIGHT_FILES: tuple[str, ...] = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
+
+
+# ----------------------------------------------------------------------------- results
+
+
+@dataclass
+class Detections:
+    """Open-vocabulary detections in one frame.
+
+    Attributes:
+        boxes: (N, 4) float32, ``x0, y0, x1, y1`` in pixels of the input frame, clipped to it.
+        scores: (N,) float32 in [0, 1], highest first.
+        labels: N phrases of the query, one per box.
+    """
+
+    boxes: np.ndarray
+    scores: np.ndarray
+    labels: list[str]
+
+    def __post_init__(self) -> None:
+        self.boxes = np.asarray(self.boxes, dtype=np.float32).reshape(-1, 4)
+        self.scores = np.asarray(self.scores, dtype=np.float32).reshape(-1)
+        self.labels = [str(label) for label in self.labels]
+        if not len(self.boxes) == len(self.scores) == len(self.labels):
+            raise ValueError(
+                f"Detections: {len(self.boxes)} boxes, {len(self.scores)} scores, {len(self.labels)} labels"
+            )
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+
+@dataclass
+class FrameMasks:
+    """Instance masks in one frame.
+
+    Attributes:
+        masks: (N, H, W) bool, H×W the input frame's size.
+        boxes: (N, 4) float32, ``x0, y0, x1, y1`` pixels: the box prompt of each mask.
+        scores: (N,) float32 in [0, 1]: the detector's score (from ``segment_with_text``) or the
+            segmenter's predicted IoU of the mask (from a segmenter alone).
+        labels: N strings (empty when the boxes came without labels).
+    """
+
+    masks: np.ndarray
+    boxes: np.ndarray
+    scores: np.ndarray
+    labels: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.masks = np.asarray(self.masks, dtype=bool)
+        self.boxes = np.asarray(self.boxes, dtype=np.float32).reshape(-1, 4)
+        self.scores = np.asarray(self.scores, dtype=np.float32).reshape(-1)
+        self.labels = [str(label) for label in self.labels] or [""] * len(self.scores)
+        if self.masks.ndim != 3 or not len(self.masks) == len(self.boxes) == len(self.scores) == len(self.labels):
+            raise ValueError(
+                f"FrameMasks: masks {self.masks.shape}, {len(self.boxes)} boxes, {len(self.scores)} scores, "
+                f"{len(self.labels)} labels"
+            )
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+
+# ----------------------------------------------------------------------------- weights
+
+
+def hub_cache_dir() -> Path:
+    """The Hugging Face hub cache folder, read from the environment at call time."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
+    return Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "huggingface" / "hub"
+
+
+def _has_weights(folder: Path) -> bool:
+    return (folder / "config.json").is_file() and any((folder / name).is_file() for name in WEIGHT_FILES)
+
+
+def _looks_like_path(model: str | Path) -> bool:
+    text = str(model)
+    return isinstance(model, Path) or text.startswith((".", "/", "~")) or text.count("/") != 1 or Path(text).exists()
+
+
+def find_weights(model: str | Path, *, cache_dir: str | Path | None = None) -> Path | None:
+    """Find a model's folder (``config.json`` plus weights) without touching the network.
+
+    Args:
+        model: a local folder of a saved transformers model, or a Hub id ``owner/name`` looked up
+            in the Hugging Face cache (its ``main`` revision).
+        cache_dir: the hub cache to search; default ``$HF_HUB_CACHE``, ``$HF_HOME/hub`` or
+            ``~/.cache/huggingface/hub``.
+
+    Returns:
+        The folder to load from, or None when the model is not available offline.
+    """
+    if _looks_like_path(model):
+        folder = Path(model).expanduser()
+        return folder if _has_weights(folder) else None
+    from huggingface_hub import try_to_load_from_cache
+
+    cache = Path(cache_dir).expanduser() if cache_dir is not None else hub_cache_dir()
+    config = try_to_load_from_cache(str(model), "config.json", cache_dir=cache)
+    if not isinstance(config, str):
+        return None
+    folder = Path(config).parent
+    return folder if _has_weights(folder) else None
+
+
+def missing_weights_message(model: str | Path, task: Task) -> str:
+    """One line naming the missing model and how to get it."""
+    if _looks_like_path(model):
+        return (
+            f"no {TASK_WORDS[task]} model at {model}: the folder needs config.json and model.safetensors "
+            "(a transformers save_pretrained folder)"
+        )
+    return (
+        f"{TASK_WORDS[task]} model {model} is not in the local Hugging Face cache ({hub_cache_dir()}): "
+        f"run `hf download {model}` or pass a local model folder"
+    )
+
+
+def require_weights(model: str | Path, task: Task, *, cache_dir: str | Path | None = None) -> Path:
+    """Like :func:`find_weights`, but a missing model raises a one-line PerceptionError."""
+    folder = find_weights(model, cache_dir=cache_dir)
+    if folder is None:
+        raise PerceptionError(missing_weights_message(model, task))
+    return folder
+
+
+def read_model_type(folder: Path) -> str:
+    """The ``model_type`` in a model folder's ``config.json``."""
+    try:
+        return str(json.loads((folder / "config.json").read_text())["model_type"])
+    except (OSError, ValueError, KeyError) as err:
+        raise PerceptionError(f"unreadable config.json in {folder} ({err}): re-download the model") from err
+
+
+def find_default_model(task: Task, *, cache_dir: str | Path | None = None) -> str | None:
+    """The first model of ``KNOWN_MODELS[task]`` present offline, or None."""
+    for model in KNOWN_MODELS[task]:
+        if find_weights(model, cache_dir=cache_dir) is not None:
+            return model
+    return None
+
+
+# ----------------------------------------------------------------------------- device, images
+
+
+def select_device(device: str | None = None) -> str:
+    """``device`` as given, else ``"cuda"`` when a GPU is visible to torch, else ``"cpu"``."""
+    if device:
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
+    """A torch dtype from a name (``"float32"``, ``"float16"``, ``"bfloat16"``); None → float32."""
+    import torch
+
+    if dtype is None:
+        return torch.float32
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    resolved = getattr(torch, str(dtype).removeprefix("torch."), None)
+    if not isinstance(resolved, torch.dtype) or not resolved.is_floating_point:
+        raise PerceptionError(f"unknown dtype {dtype!r}: use float32, float16 or bfloat16")
+    return resolved
+
+
+def as_rgb(image: Any) -> np.ndarray:
+    """An H×W×3 uint8 RGB array from an ndarray, a ``Frame`` (``.image``) or a PIL image."""
+    array = np.asarray(getattr(image, "image", image))
+    if array.ndim == 2:
+        array = np.repeat(array[:, :, None], 3, axis=2)
+    if array.ndim != 3 or array.shape[2] not in (3, 4):
+        raise ValueError(f"expected an H×W×3 RGB image, got an array of shape {array.shape}")
+    array = array[:, :, :3]
+    if array.dtype != np.uint8:
+        if np.issubdtype(array.dtype, np.floating) and array.size and array.max() <= 1.0:
+            array = array * 255.0
+        array = np.clip(np.rint(array), 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(array)
+
+
+def same_size_batches(count: int, sizes: Sequence[tuple[int, int]], batch_size: int) -> Iterator[list[int]]:
+    """Indices ``0..count-1`` in runs of at most ``batch_size`` consecutive items of one size."""
+    batch: list[int] = []
+    for index in range(count):
+        if batch and (len(batch) == batch_size or sizes[index] != sizes[batch[0]]):
+            yield batch
+            batch = []
+        batch.append(index)
+    if batch:
+        yield batch
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU between (N, 4) and (M, 4) ``x0, y0, x1, y1`` boxes → (N, M)."""
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
+    area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0, None), axis=1)
+    area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), axis=1)
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, iou_threshold: float) -> np.ndarray:
+    """Indices kept by per-class non-maximum suppression, highest score first."""
+    order = np.argsort(-scores, kind="stable")
+    keep: list[int] = []
+    for index in order:
+        same = [k for k in keep if classes[k] == classes[index]]
+        if not same or box_iou(boxes[index : index + 1], boxes[same]).max() <= iou_threshold:
+            keep.append(int(index))
+    return np.asarray(keep, dtype=np.int64)
+
+
+# ----------------------------------------------------------------------------- adapter
+
+R = TypeVar("R")
+
+ADAPTERS: dict[tuple[Task, str], type[Adapter[Any]]] = {}
+
+
+class Adapter(ABC, Generic[R]):
+    """A learned model behind one shape: ``preprocess`` → ``_forward`` → ``postprocess``.
+
+    Subclasses set ``task`` and ``model_types`` and are registered under each
+    ``(task, model_type)`` when defined. Calling an adapter runs the three steps over batches of
+    consecutive same-sized frames, under ``torch.inference_mode()``, on ``self.device``.
+
+    Args:
+        model: a local model folder or a Hub id found in the local cache (never downloaded).
+        device: ``"cuda"``, ``"cpu"``, ...; default CUDA when available, else CPU.
+        dtype: weights and inputs dtype (``"float32"``, ``"float16"``, ``"bfloat16"``); default float32.
+        batch_size: frames per forward pass.
+        cache_dir: the Hugging Face hub cache to search instead of the default one.
+    """
+
+    task: ClassVar[Task]
+    model_types: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for model_type in cls.__dict__.get("model_types", ()):
+            ADAPTERS[(cls.task, model_type)] = cls
+
+    def __init__(
+        self,
+        model: str | Path,
+        *,
+        device: str | None = None,
+        dtype: str | torch.dtype | None = None,
+        batch_size: int = 4,
+        cache_dir: str | Path | None = None,
+    ) -> None:
+        self.model_id = str(model)
+        self.path = require_weights(model, self.task, cache_dir=cache_dir)
+        self.model_type = read_model_type(self.path)
+        if self.model_type not in self.model_types:
+            raise PerceptionError(
+                f"{model} is a {self.model_type!r} model; {type(self).__name__} loads "
+                f"{', '.join(self.model_types)}: pass a matching {TASK_WORDS[self.task]} model"
+            )
+        self.device = select_device(device)
+        self.dtype = resolve_dtype(dtype)
+        self.batch_size = max(1, int(batch_size))
+        self.model, self.processor = self._load(self.path)
+        self.model.to(device=self.device, dtype=self.dtype).eval()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.model_id!r}, device={self.device!r}, dtype={self.dtype})"
+
+    @abstractmethod
+    def _load(self, path: Path) -> tuple[Any, Any]:
+        """Load ``(model, processor)`` from ``path`` with ``local_files_only=True``."""
+
+    @abstractmethod
+    def preprocess(self, images: list[np.ndarray], prompts: list[Any], **options: Any) -> dict[str, Any]:
+        """Turn same-sized RGB frames (and one prompt per frame) into model inputs on ``self.device``."""
+
+    @abstractmethod
+    def _forward(self, inputs: dict[str, Any]) -> Any:
+        """Run the model on what ``preprocess`` made."""
+
+    @abstractmethod
+    def postprocess(self, outputs: Any, inputs: dict[str, Any], **options: Any) -> list[R]:
+        """Map the model's outputs back to the frames' pixels: one result per frame."""
+
+    def _run(self, images: Sequence[Any], prompts: Sequence[Any] | None = None, **options: Any) -> list[R]:
+        import torch
+
+        frames = [as_rgb(image) for image in images]
+        prompts = list(prompts) if prompts is not None else [None] * len(frames)
+        if len(prompts) != len(frames):
+            raise ValueError(f"{len(frames)} images but {len(prompts)} prompts")
+        results: list[R] = []
+        for batch in same_size_batches(len(frames), [f.shape[:2] for f in frames], self.batch_size):
+            inputs = self.preprocess([frames[i] for i in batch], [prompts[i] for i in batch], **options)
+            with torch.inference_mode():
+                outputs = self._forward(inputs)
+                results.extend(self.postprocess(outputs, inputs, **options))
+        return results
+
+    def to_device(self, tensors: dict[str, Any]) -> dict[str, Any]:
+        """Move tensors to ``self.device``; floating ones (pixel values) also to ``self.dtype``."""
+        import torch
+
+        moved: dict[str, Any] = {}
+        for name, value in tensors.items():
+            if isinstance(value, torch.Tensor):
+                value = value.to(self.device, dtype=self.dtype if value.is_floating_point() else None)
+            moved[name] = value
+        return moved
