@@ -93,7 +93,9 @@ class Step:
         answer, answered: the answer given in this step, if any.
         usage: tokens of this step's model request; ``nested_usage`` of its ``ask_vlm``/``locate`` calls.
         model_s: seconds in the model client; ``cell_s``: seconds in ``KernelSession.execute``;
-            ``step_s``: the whole step, so ``step_s - model_s - cell_s`` is the agent's own overhead.
+            ``kernel_wait_s``: seconds waiting for the kernel to finish starting (first cell only);
+            ``step_s``: the whole step, so ``step_s - model_s - cell_s - kernel_wait_s`` is the
+            agent's own overhead.
         request_bytes: size of the step's request body; ``messages_sent``, ``images_sent``,
             ``images_elided``: what it held.
         image_files: the images' paths in the trajectory folder.
@@ -113,6 +115,7 @@ class Step:
     nested: list[NestedCall] = field(default_factory=list)
     model_s: float = 0.0
     cell_s: float = 0.0
+    kernel_wait_s: float = 0.0
     step_s: float = 0.0
     request_bytes: int = 0
     messages_sent: int = 0
@@ -131,7 +134,7 @@ class Step:
     @property
     def overhead_s(self) -> float:
         """Seconds of this step spent outside the model client and the cell."""
-        return max(0.0, self.step_s - self.model_s - self.cell_s)
+        return max(0.0, self.step_s - self.model_s - self.cell_s - self.kernel_wait_s)
 
     def to_messages(self, keep_image: Callable[[int, int], bool] = lambda step, k: True) -> list[Message]:
         """This step as chat turns: the reply, then the observation (for the final turn: the
@@ -187,6 +190,7 @@ class Step:
             "timing": {
                 "model_s": round(self.model_s, 4),
                 "cell_s": round(self.cell_s, 4),
+                "kernel_wait_s": round(self.kernel_wait_s, 4),
                 "step_s": round(self.step_s, 4),
                 "overhead_s": round(self.overhead_s, 4),
             },
@@ -428,16 +432,19 @@ class Agent:
         """Answer ``question`` about ``source`` (a started `KernelSession`, a loaded input, or a path).
 
         A session passed in is used as is (start it with ``host_handlers=agent.host_handlers()``
-        for ``ask_vlm``/``locate``); otherwise one is started and shut down here. The trajectory
-        goes to ``out`` (default `default_run_dir`). Raises `ModelError` when the server fails
-        for good (the trajectory so far is written first).
+        for ``ask_vlm``/``locate``); otherwise one is made here, started in the background while
+        the first model request is out (the first reply never needs the kernel), and shut down
+        at the end. The trajectory goes to ``out`` (default `default_run_dir`). Raises
+        `ModelError` when the server fails for good (the trajectory so far is written first).
         """
+        from concurrent.futures import ThreadPoolExecutor
+
         from spatialclaw.kernel import KernelSession
 
         out_dir = Path(out) if out is not None else default_run_dir(question)
         writer = TrajectoryWriter(out_dir)
         if isinstance(source, KernelSession):
-            return self._run_in(source, question, options, writer, perception)
+            return self._run_in(source, question, options, writer, perception, lambda: None)
         session = KernelSession(
             source,
             question=question,
@@ -448,8 +455,13 @@ class Agent:
             cell_timeout=self.cell_timeout,
             host_handlers=self.host_handlers(),
         )
-        with session:
-            return self._run_in(session, question, options, writer, perception)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kernel-start") as pool:
+            starting = pool.submit(session.start)
+            try:
+                return self._run_in(session, question, options, writer, perception, starting.result)
+            finally:
+                if starting.exception() is None:
+                    session.shutdown()
 
     def _task_message(self, loaded: LoadedInput | None, question: str, options: list[str] | None, writer: TrajectoryWriter):
         frames = loaded.frames if loaded is not None else []
@@ -468,7 +480,13 @@ class Agent:
         return Message("user", content), text, records
 
     def _run_in(
-        self, session: KernelSession, question: str, options: list[str] | None, writer: TrajectoryWriter, perception: str
+        self,
+        session: KernelSession,
+        question: str,
+        options: list[str] | None,
+        writer: TrajectoryWriter,
+        perception: str,
+        wait_for_kernel: Callable[[], Any],
     ) -> Result:
         from spatialclaw.primitives import render_prompt_section
 
@@ -510,10 +528,15 @@ class Agent:
             "_steps": conversation.steps,
         }
         writer.write_manifest(self._manifest(loaded, question, options, perception))
+
+        def ready() -> None:
+            wait_for_kernel()
+            record["config"]["perception_info"] = session.perception_info
+
         error: ModelError | None = None
         try:
             for index in range(1, self.max_steps + 1):
-                step = self._step(index, conversation, session, writer)
+                step = self._step(index, conversation, session, writer, ready)
                 self._finish(step, conversation, writer, record, started)
                 if step.answered:
                     break
@@ -582,7 +605,14 @@ class Agent:
         self._emit(AgentEvent("model", step_index, self.max_steps))
         return self.client.complete(messages, max_tokens=self.max_reply_tokens)
 
-    def _step(self, index: int, conversation: Conversation, session: KernelSession, writer: TrajectoryWriter) -> Step:
+    def _step(
+        self,
+        index: int,
+        conversation: Conversation,
+        session: KernelSession,
+        writer: TrajectoryWriter,
+        ready: Callable[[], None],
+    ) -> Step:
         start = time.perf_counter()
         messages = conversation.to_messages(self.image_budget)
         completion = self._request(index, messages)
@@ -600,6 +630,9 @@ class Agent:
             )
         else:
             step.code = cells[0]
+            wait_start = time.perf_counter()
+            ready()
+            step.kernel_wait_s = time.perf_counter() - wait_start
             self._emit(AgentEvent("cell", index, self.max_steps, code=step.code))
             self._nested = step.nested
             cell_start = time.perf_counter()

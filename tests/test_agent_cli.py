@@ -1,0 +1,75 @@
+"""`spatialclaw ask` and `spatialclaw.ask(...)` on a folder of images, against the scripted server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image as PILImage
+
+import spatialclaw
+from spatialclaw.cli import main
+from spatialclaw.testing.scripted_vlm import ScriptedVLM
+
+COUNT_CELL = "I will count the images.\n```python\nprint(len(frames))\nanswer(len(frames))\n```"
+
+
+@pytest.fixture()
+def image_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for k in range(3):
+        PILImage.fromarray(np.full((60, 80, 3), 60 * k, np.uint8)).save(folder / f"img{k}.png")
+    return folder
+
+
+@pytest.mark.slow
+def test_cli_json_prints_one_object_and_writes_the_trajectory(
+    image_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    with ScriptedVLM([COUNT_CELL], model="vlm-x") as vlm:
+        with pytest.raises(SystemExit) as done:
+            main(["ask", str(image_folder), "How many images?", "--model", "vlm-x", "--base-url", vlm.base_url,
+                  "--max-steps", "3", "--frames", "3", "--out", str(out), "--json"])
+        first_user = vlm.requests[0].messages[1]
+    assert done.value.code in (None, 0)
+    captured = capsys.readouterr()
+    printed = json.loads(captured.out)  # nothing but the JSON object on stdout
+    assert printed == {
+        "answer": 3,
+        "answered": True,
+        "steps": 1,
+        "usage": printed["usage"],
+        "trajectory": str(out),
+    }
+    assert printed["usage"]["requests"] == 1 and printed["usage"]["total_tokens"] > 0
+    assert "step 1/3" in captured.err and "answer: 3" in captured.err  # live progress on stderr
+    assert sum(1 for p in first_user["content"] if p["type"] == "image_url") == 3
+    assert {p.name for p in out.iterdir()} >= {"trajectory.json", "trajectory.ipynb", "trajectory.html"}
+
+
+def test_cli_bad_key_is_one_line_on_stderr(image_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with ScriptedVLM([COUNT_CELL], api_key="right") as vlm:
+        with pytest.raises(SystemExit) as done:
+            main(["ask", str(image_folder), "How many images?", "--model", vlm.model, "--base-url", vlm.base_url,
+                  "--api-key", "wrong", "--out", str(tmp_path / "run")])
+    assert done.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: ") and "HTTP 401" in err[-1] and "--api-key" in err[-1]
+    assert not any("Traceback" in line for line in err)
+
+
+def test_python_api_reads_settings_from_the_environment(
+    image_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with ScriptedVLM([COUNT_CELL], model="env-vlm", api_key="env-key") as vlm:
+        monkeypatch.setenv("OPENAI_BASE_URL", vlm.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "env-key")
+        monkeypatch.setenv("SPATIALCLAW_MODEL", "env-vlm")
+        result = spatialclaw.ask(image_folder, "How many images?", frames=3, max_steps=2, out=tmp_path / "run")
+    assert isinstance(result, spatialclaw.Result)
+    assert result.answered and result.answer == 3 and result.trajectory_dir == tmp_path / "run"
+    assert result.steps[0].result.text == "3\n"
