@@ -148,7 +148,7 @@ class _KernelDied(Exception):
     def __init__(self, cause: str) -> None:
         super().__init__(cause)
         self.cause = cause
-        self.partial_text = ""
+        self.partial: _Collected | None = None  # what the request had produced before
 
 
 @dataclass
@@ -431,17 +431,15 @@ class KernelSession:
         except _KernelDied as died:
             duration = time.monotonic() - start
             self.restart()
-            error = CellError("KernelDied", DIED_TEXT.format(when="while running this cell", cause=died.cause), "")
-            return CellResult(
-                text=died.partial_text,
-                images=[],
-                error=error,
-                timed_out=died.cause == STUCK_CAUSE,
-                duration_s=duration,
-                restarted=True,
-                notices=notices,
-            )
-        duration = time.monotonic() - start
+            assert died.partial is not None
+            got = died.partial
+            got.error = CellError("KernelDied", DIED_TEXT.format(when="while running this cell", cause=died.cause), "")
+            got.interrupted = False
+            restarted = True
+            timed_out = died.cause == STUCK_CAUSE
+        else:
+            duration = time.monotonic() - start
+            timed_out = got.interrupted
         error = got.error
         if got.interrupted:
             tb = error.traceback if error is not None else ""
@@ -453,7 +451,7 @@ class KernelSession:
             text=got.text.value(),
             images=got.images,
             error=error,
-            timed_out=got.interrupted,
+            timed_out=timed_out,
             duration_s=duration,
             answer=got.answer,
             answered=got.answered,
@@ -513,7 +511,7 @@ class KernelSession:
                             if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "input_request":
                                 kc.input(self._answer_input(msg["content"].get("prompt", "")))
         except _KernelDied as died:
-            died.partial_text = got.text.value()
+            died.partial = got
             raise
         content = reply["content"]
         if content.get("status") == "error" and got.error is None:

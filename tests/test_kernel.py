@@ -243,8 +243,9 @@ def test_host_call_round_trip(session: KernelSession) -> None:
 
 def test_crash_restarts_and_preloads_frames_again(session: KernelSession) -> None:
     run_ok(session, "survivor = 1")
-    result = session.execute("import os\nprint('going', flush=True)\nos._exit(1)")
+    result = session.execute("import os\nprint('going', flush=True)\nshow(frames[0])\nimport time; time.sleep(0.3)\nos._exit(1)")
     assert result.restarted and result.error.ename == "KernelDied"
+    assert result.text == "going\n" and len(result.images) == 1  # what came before the crash is kept
     assert "exit code 1" in result.error.evalue and "variables are gone" in result.error.evalue
     assert session.execute("survivor").error.ename == "NameError"
     assert run_ok(session, "len(frames), int(frames[3].image[0, 0, 0]), question").text == "(4, 30, 'How many chairs?')\n"
