@@ -109,6 +109,8 @@ def test_resolve_inputs_video_or_folder(tmp_path: Path) -> None:
     (root / "arkitscenes" / "41069025").mkdir(parents=True)
     resolved = check_inputs(records, root)
     assert resolved == {"0": root / "scannet" / "scene0000_00.mp4", "1": root / "arkitscenes" / "41069025"}
+    (root / "scannet" / "scene0000_00").mkdir()  # a scene folder (e.g. RGB-D) wins over the video
+    assert check_inputs(records, root)["0"] == root / "scannet" / "scene0000_00"
 
 
 def test_missing_scene_is_one_line_naming_scene_and_fix(tmp_path: Path) -> None:

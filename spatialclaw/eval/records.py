@@ -2,8 +2,8 @@
 
 A record has the fields ``id, dataset, scene_name, question_type, question, options,
 ground_truth`` (VSI-Bench's columns; extra columns are kept in ``extra``). Its input is
-``<data-root>/<dataset>/<scene_name>.mp4`` or the folder ``<data-root>/<dataset>/<scene_name>/``
-(an RGB-D folder in the ScanNet layout, or a folder of images).
+the folder ``<data-root>/<dataset>/<scene_name>/`` (an RGB-D folder in the ScanNet layout, or a
+folder of images) when it exists, else the video ``<data-root>/<dataset>/<scene_name>.mp4``.
 """
 
 from __future__ import annotations
@@ -51,16 +51,20 @@ class BenchmarkRecord:
         return base / f"{self.scene_name}{VIDEO_SUFFIX}", base / self.scene_name
 
     def resolve_input(self, data_root: str | Path) -> Path:
-        """This record's input under ``data_root``: the ``.mp4`` if present, else the folder.
+        """This record's input under ``data_root``: the scene folder if present, else the ``.mp4``.
+
+        The folder wins because it holds the same frames and possibly more (an RGB-D folder's
+        depth, poses and instance masks, which ``--perception gt`` needs); VSI-Bench itself
+        ships only the videos.
 
         Raises:
             InputError: neither exists.
         """
         video, folder = self.input_candidates(Path(data_root))
-        if video.is_file():
-            return video
         if folder.is_dir():
             return folder
+        if video.is_file():
+            return video
         raise InputError(
             f"scene {self.scene_name!r} of dataset {self.dataset!r} (question {self.id}) not found: expected "
             f"{video} or the folder {folder}/; put the benchmark's videos under --data-root as "
