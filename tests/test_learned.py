@@ -436,6 +436,8 @@ def test_grounding_dino_postprocess_maps_boxes_and_phrases(grounding_dino_dir: P
     ids = inputs["input_ids"][0].tolist()
     chair, table = detector.phrase_tokens(ids, 2)
     assert [GD_WORDS[ids[i]] for i in chair] == ["red", "chair"] and [GD_WORDS[ids[i]] for i in table] == ["table"]
+    unknown = detector.preprocess(_frames(1), [None], phrases=["sofa", "table"])["input_ids"][0].tolist()
+    assert [[GD_WORDS[unknown[i]] for i in span] for span in detector.phrase_tokens(unknown, 2)] == [["[UNK]"], ["table"]]
     logits = torch.full((1, 3, len(ids)), -10.0)
     logits[0, 0, table[0]] = 3.0  # query 0: the table, centred, half the frame
     logits[0, 1, chair[1]] = 2.0  # query 1: the chair, top-left quarter

@@ -16,6 +16,7 @@ import json
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
@@ -288,6 +289,22 @@ def nms(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, iou_threshol
     return np.asarray(keep, dtype=np.int64)
 
 
+@contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """Silence transformers' progress bars and warnings (they would land in the model's cell output)."""
+    from transformers.utils import logging
+
+    verbosity, bars = logging.get_verbosity(), logging.is_progress_bar_enabled()
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        logging.set_verbosity(verbosity)
+        if bars:
+            logging.enable_progress_bar()
+
+
 # ----------------------------------------------------------------------------- adapter
 
 R = TypeVar("R")
@@ -338,7 +355,8 @@ class Adapter(ABC, Generic[R]):
         self.device = select_device(device)
         self.dtype = resolve_dtype(dtype)
         self.batch_size = max(1, int(batch_size))
-        self.model, self.processor = self._load(self.path)
+        with quiet_transformers():
+            self.model, self.processor = self._load(self.path)
         self.model.to(device=self.device, dtype=self.dtype).eval()
 
     def __repr__(self) -> str:

@@ -116,17 +116,19 @@ class GroundingDinoDetector(Detector):
     def phrase_tokens(self, input_ids: Sequence[int], count: int) -> list[list[int]]:
         """Token positions of each of ``count`` phrases in a ``"a. b."`` caption's ``input_ids``."""
         tokenizer = self.processor.tokenizer
-        separators = {tokenizer.convert_tokens_to_ids(".")}
-        special = set(tokenizer.all_special_ids)
+        separator = tokenizer.convert_tokens_to_ids(".")
+        framing = {tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id}
         spans: list[list[int]] = [[]]
         for position, token in enumerate(input_ids):
-            if token in separators:
+            if token == separator:
                 spans.append([])
-            elif token not in special:
+            elif token not in framing:
                 spans[-1].append(position)
         spans = [span for span in spans if span]
         if len(spans) != count:
-            raise ValueError(f"caption split into {len(spans)} phrases, expected {count}")
+            raise ValueError(
+                f"the detector's text holds {len(spans)} of the {count} phrases asked for (too long?): ask for fewer objects"
+            )
         return spans
 
     def preprocess(self, images: list[np.ndarray], prompts: list[Any], **options: Any) -> dict[str, Any]:
