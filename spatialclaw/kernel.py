@@ -173,7 +173,8 @@ class KernelSession:
     ``*API_KEY``, ``*TOKEN``, ``*SECRET*``, ``*PASSWORD*``, ``*CREDENTIAL*``).
 
     Args:
-        source: a loaded input, a path for ``load_input``, or None for no input (empty ``frames``).
+        source: a loaded input, a path (or several image paths) for ``load_input``, or None for no
+            input (empty ``frames``).
         question: preloaded as ``question``.
         options: preloaded as ``options`` (multiple-choice options, e.g. ``["A. left", "B. right"]``).
         frames: number of frames to sample when ``source`` is a path (uniformly); None for all.
@@ -192,7 +193,7 @@ class KernelSession:
 
     def __init__(
         self,
-        source: LoadedInput | str | Path | None = None,
+        source: LoadedInput | str | Path | Sequence[str | Path] | None = None,
         *,
         question: str | None = None,
         options: list[str] | None = None,
@@ -208,14 +209,13 @@ class KernelSession:
         launch_prefix: Sequence[str] = (),
         start_timeout: float = START_TIMEOUT_S,
     ) -> None:
-        if source is not None and not isinstance(source, (str, Path)):
-            self.input: LoadedInput | None = source
-        elif source is not None:
-            from spatialclaw.inputs import load_input
+        from spatialclaw.inputs import LoadedInput, load_input
 
+        self.input: LoadedInput | None = None
+        if isinstance(source, LoadedInput):
+            self.input = source
+        elif source is not None:
             self.input = load_input(source, frames=frames, fps=fps)
-        else:
-            self.input = None
         self.question = question
         self.options = options
         self.perception = perception

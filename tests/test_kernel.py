@@ -363,3 +363,14 @@ def test_kernel_that_cannot_start_is_a_kernel_error() -> None:
 def test_execute_before_start_is_a_kernel_error() -> None:
     with pytest.raises(KernelError, match="not started"):
         KernelSession().execute("1")
+
+
+def test_session_loads_a_path_itself(tmp_path: Path) -> None:
+    paths = []
+    for k in range(2):
+        paths.append(tmp_path / f"view{k}.png")
+        Image.new("RGB", (20, 10), (70 + k, 0, 0)).save(paths[-1])
+    with KernelSession([str(p) for p in paths], frames=None) as session:
+        assert session.input is not None and session.input.kind == "images"
+        assert session.frame_count == 2
+        assert run_ok(session, "[int(f.image[0, 0, 0]) for f in frames]").text == "[70, 71]\n"
