@@ -22,6 +22,14 @@ Public API::
         and ``scene.json`` (room size, objects' boxes, camera path).
     write_video(rendering, path, fps=None) -> Path
         H.264 mp4 (PyAV).
+    make_questions(scene, rendering, *, dataset="synth", start_id=0, max_per_type=2, min_pixels=None) -> list[dict]
+        VSI-Bench records ``{id, dataset, scene_name, question_type, question, options,
+        ground_truth}`` of all eight task types (``QUESTION_TYPES``), answers exact from the
+        geometry; only objects seen in the rendering, single-object questions only for labels
+        that occur once (rules in ``spatialclaw.synth.questions``).
+    make_benchmark(out_dir, scenes=10, seed=0, frames=32, width=640, height=480, *, on_frame=None) -> Path
+        What ``spatialclaw synth`` runs: ``OUT/synth/<scene>/`` + ``OUT/synth/<scene>.mp4`` per
+        room and ``OUT/questions.jsonl`` (returned). Same arguments, same bytes.
     make_test_scene(tmp_dir, seed=0, frames=16, width=320, height=240) -> Path
         For other tests: writes ``tmp_dir/synth/synth_<seed>/`` (RGB-D folder, returned) and
         ``tmp_dir/synth/synth_<seed>.mp4`` beside it; ~1–2 s plus open3d's import.
@@ -31,13 +39,15 @@ Public API::
 Heavy imports (open3d, av, cv2) happen inside the functions that need them.
 """
 
-from spatialclaw.synth.benchmark import DATASET, make_test_scene
+from spatialclaw.synth.benchmark import DATASET, make_benchmark, make_test_scene
+from spatialclaw.synth.questions import QUESTION_TYPES, make_questions
 from spatialclaw.synth.render import Renderer, Rendering, intrinsics, render_scene
 from spatialclaw.synth.scene import CameraPath, Scene, SceneObject, generate_scene, look_pose, object_distance
 from spatialclaw.synth.write import write_rgbd, write_video
 
 __all__ = [
     "DATASET",
+    "QUESTION_TYPES",
     "CameraPath",
     "Renderer",
     "Rendering",
@@ -46,6 +56,8 @@ __all__ = [
     "generate_scene",
     "intrinsics",
     "look_pose",
+    "make_benchmark",
+    "make_questions",
     "make_test_scene",
     "object_distance",
     "render_scene",

@@ -28,6 +28,8 @@ _LIGHTS = (
     (np.array([-0.6, -0.3, 0.4]) / np.linalg.norm([-0.6, -0.3, 0.4]), 0.25),
 )
 _AMBIENT = 0.35
+_LIGHT_DIRS = np.stack([d for d, _ in _LIGHTS], axis=1).astype(np.float32)  # (3, n_lights)
+_LIGHT_WEIGHTS = np.array([w for _, w in _LIGHTS], dtype=np.float32)
 
 
 def intrinsics(width: int, height: int, hfov_deg: float = DEFAULT_HFOV_DEG) -> np.ndarray:
@@ -124,11 +126,11 @@ class Renderer:
         self._color = np.asarray(colors + [(0.0, 0.0, 0.0)], dtype=np.float32)
         g = np.arange(len(colors) + 1, dtype=np.uint64)
         mixed = (g * np.uint64(2654435761) + np.uint64(scene.seed % 100003) * np.uint64(40503)) % np.uint64(1 << 20)
-        self._offset = np.stack([mixed % np.uint64(1024), mixed // np.uint64(1024)], axis=1).astype(np.float64) * 7.3
+        self._offset = (np.stack([mixed % np.uint64(1024), mixed // np.uint64(1024)], axis=1).astype(np.float32) * np.float32(7.3))
         u, v = np.meshgrid(np.arange(self.width, dtype=np.float64), np.arange(self.height, dtype=np.float64))
-        self._dirs_cam = np.stack(
-            [(u - self.K[0, 2]) / self.K[0, 0], (v - self.K[1, 2]) / self.K[1, 1], np.ones_like(u)], axis=-1
-        ).reshape(-1, 3)
+        dirs_cam = np.stack([(u - self.K[0, 2]) / self.K[0, 0], (v - self.K[1, 2]) / self.K[1, 1], np.ones_like(u)], axis=-1)
+        self._dirs_cam = dirs_cam.reshape(-1, 3).astype(np.float32)
+        self._ray_len = np.linalg.norm(dirs_cam.reshape(-1, 3), axis=1).astype(np.float32)
 
     def render(self, pose: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Render one view.
@@ -143,27 +145,28 @@ class Renderer:
         import open3d as o3d
 
         pose = np.asarray(pose, dtype=np.float64)
-        dirs = self._dirs_cam @ pose[:3, :3].T
-        rays = np.concatenate([np.broadcast_to(pose[:3, 3], dirs.shape), dirs], axis=1).astype(np.float32)
+        eye = pose[:3, 3].astype(np.float32)
+        rays = np.empty((len(self._dirs_cam), 6), dtype=np.float32)
+        rays[:, :3] = eye
+        dirs = rays[:, 3:]
+        np.matmul(self._dirs_cam, pose[:3, :3].T.astype(np.float32), out=dirs)
         hit = self._rc.cast_rays(o3d.core.Tensor(rays))
         t = hit["t_hit"].numpy()
         geom = hit["geometry_ids"].numpy().astype(np.int64)
         missed = ~np.isfinite(t)
-        geom[missed] = len(self._instance) - 1
-        t = np.where(missed, 0.0, t).astype(np.float32)
-        normals = hit["primitive_normals"].numpy().astype(np.float64)
-        points = pose[:3, 3] + dirs * t[:, None].astype(np.float64)
+        if missed.any():
+            geom[missed] = len(self._instance) - 1
+            t = np.where(missed, np.float32(0.0), t)
+        normals = hit["primitive_normals"].numpy()
+        points = eye + dirs * t[:, None]
 
-        ray_len = np.linalg.norm(dirs, axis=1)
-        facing = np.einsum("nk,nk->n", normals, dirs) / ray_len
-        normals = normals * -np.sign(np.where(facing == 0.0, -1.0, facing))[:, None]
-        footprint = t * ray_len / self.K[0, 0] / np.maximum(np.abs(facing), 0.25)
+        facing = (normals * dirs).sum(axis=1) / self._ray_len
+        normals = normals * -np.sign(np.where(facing == 0.0, np.float32(-1.0), facing))[:, None]
+        footprint = t * self._ray_len / np.float32(self.K[0, 0]) / np.maximum(np.abs(facing), np.float32(0.25))
         pattern = texture.surface_pattern(points, normals, self._offset[geom], footprint)
-        light = np.full(len(t), _AMBIENT)
-        for direction, weight in _LIGHTS:
-            light += weight * np.clip(normals @ direction, 0.0, None)
-        shade = (0.45 + 1.1 * pattern) * light
-        rgb = np.clip(self._color[geom] * shade[:, None].astype(np.float32) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        light = np.maximum(normals @ _LIGHT_DIRS, np.float32(0.0)) @ _LIGHT_WEIGHTS + np.float32(_AMBIENT)
+        shade = (np.float32(0.45) + np.float32(1.1) * pattern) * light * np.float32(255.0)
+        rgb = np.minimum(self._color[geom] * shade[:, None] + np.float32(0.5), np.float32(255.0)).astype(np.uint8)
         shape = (self.height, self.width)
         return rgb.reshape(*shape, 3), t.reshape(shape), self._instance[geom].reshape(shape)
 

@@ -14,7 +14,7 @@ from functools import lru_cache
 import numpy as np
 
 TILE = 512
-"""Texels per side of the tile."""
+"""Texels per side of the tile (a power of two: lookups wrap with a bit mask)."""
 
 LEVELS = 6
 """Mip levels: level l is blurred to a texel footprint of 2**l."""
@@ -48,21 +48,20 @@ def noise_levels() -> np.ndarray:
 
 def sample(u: np.ndarray, v: np.ndarray, level: np.ndarray | int = 0) -> np.ndarray:
     """Bilinear lookup of the tile at texel coordinates (u, v) (any shape, wrapped) and mip ``level``."""
-    levels = noise_levels()
+    flat = noise_levels().ravel()
     u0 = np.floor(u)
     v0 = np.floor(v)
     fu = (u - u0).astype(np.float32)
     fv = (v - v0).astype(np.float32)
-    iu = u0.astype(np.int64) % TILE
-    iv = v0.astype(np.int64) % TILE
-    iu1 = (iu + 1) % TILE
-    iv1 = (iv + 1) % TILE
-    base = np.asarray(level, dtype=np.int64) * (TILE * TILE)
-    flat = levels.ravel()
-    a = flat[base + iv * TILE + iu]
-    b = flat[base + iv * TILE + iu1]
-    c = flat[base + iv1 * TILE + iu]
-    d = flat[base + iv1 * TILE + iu1]
+    iu = u0.astype(np.int64) & (TILE - 1)
+    iv = v0.astype(np.int64) & (TILE - 1)
+    iu1 = (iu + 1) & (TILE - 1)
+    row = np.asarray(level, dtype=np.int64) * (TILE * TILE) + iv * TILE
+    row1 = np.asarray(level, dtype=np.int64) * (TILE * TILE) + ((iv + 1) & (TILE - 1)) * TILE
+    a = flat[row + iu]
+    b = flat[row + iu1]
+    c = flat[row1 + iu]
+    d = flat[row1 + iu1]
     top = a + (b - a) * fu
     bottom = c + (d - c) * fu
     return top + (bottom - top) * fv
@@ -84,6 +83,10 @@ def surface_pattern(points: np.ndarray, normals: np.ndarray, offsets: np.ndarray
     a = np.where(axis == 0, points[:, 1], points[:, 0])
     b = np.where(axis == 2, points[:, 1], points[:, 2])
     level = np.clip(np.rint(np.log2(np.maximum(footprint, 1e-9) / TEXEL)), 0, LEVELS - 1).astype(np.int64)
-    fine = sample(a / TEXEL + offsets[:, 0], b / TEXEL + offsets[:, 1], level)
-    coarse = sample(a / COARSE_TEXEL + offsets[:, 1] * 0.37, b / COARSE_TEXEL + offsets[:, 0] * 0.61, 0)
-    return 0.7 * fine + 0.3 * coarse
+    fine = sample(a * np.float32(1.0 / TEXEL) + offsets[:, 0], b * np.float32(1.0 / TEXEL) + offsets[:, 1], level)
+    coarse = sample(
+        a * np.float32(1.0 / COARSE_TEXEL) + offsets[:, 1] * np.float32(0.37),
+        b * np.float32(1.0 / COARSE_TEXEL) + offsets[:, 0] * np.float32(0.61),
+        0,
+    )
+    return np.float32(0.7) * fine + np.float32(0.3) * coarse
