@@ -191,7 +191,7 @@ details summary{cursor:pointer;color:#3554d1} ul.opts{margin:4px 0 0;padding-lef
 {% if record.options %}<ul class="opts">{% for o in record.options %}<li>{{ o }}</li>{% endfor %}</ul>{% endif %}
 <p>Answer: {% if record.answered %}<span class="answer ok">{{ record.answer }}</span>{% else %}<span class="answer missing">no answer</span>{% endif %}
 {% if record.error %}<span class="answer missing">stopped: {{ record.error }}</span>{% endif %}</p>
-<div class="meta"><b>Model</b> {{ model.model }} ({{ model.backend }}{% if model.base_url %}, {{ model.base_url }}{% endif %}) ·
+<div class="meta"><b>Model</b> {{ model.model }} ({{ model.backend }}{% if model.get('base_url') %}, {{ model.base_url }}{% endif %}) ·
 <b>Perception</b> {{ config.perception }}{% if config.perception_info %} → {{ config.perception_info|tojson }}{% endif %} ·
 <b>Input</b> {{ record.input.kind }}, {{ record.input.frames }} frames ·
 <b>Steps</b> {{ record.steps|length }} / {{ config.max_steps }} ·
