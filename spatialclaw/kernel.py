@@ -313,7 +313,7 @@ class KernelSession:
         argv += ["--", "-f", "{connection_file}"]
         spec_dir = self._runtime / "kernels" / "spatialclaw"
         spec_dir.mkdir(parents=True)
-        spec = {"argv": argv, "display_name": "SpatialClaw", "language": "python", "interrupt_mode": "signal"}
+        spec = {"argv": argv, "display_name": "SpatialClaw", "language": "python", "interrupt_mode": "message"}
         (spec_dir / "kernel.json").write_text(json.dumps(spec))
 
     def _write_manifest(self) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import signal
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -374,3 +376,23 @@ def test_session_loads_a_path_itself(tmp_path: Path) -> None:
         assert session.input is not None and session.input.kind == "images"
         assert session.frame_count == 2
         assert run_ok(session, "[int(f.image[0, 0, 0]) for f in frames]").text == "[70, 71]\n"
+
+
+def _bwrap_works() -> bool:
+    if shutil.which("bwrap") is None:
+        return False
+    return subprocess.run(["bwrap", "--ro-bind", "/", "/", "true"], capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not _bwrap_works(), reason="bubblewrap is not installed or not permitted here")
+def test_sandboxed_kernel_is_interrupted_not_killed() -> None:
+    # The interrupt travels as a control message: a signal to bwrap's process group would kill the sandbox.
+    sandbox = ["bwrap", "--ro-bind", "/", "/", "--bind", "/tmp", "/tmp", "--dev", "/dev", "--proc", "/proc",
+               "--unshare-net", "--die-with-parent"]
+    with KernelSession(launch_prefix=sandbox) as session:
+        run_ok(session, "kept = 'yes'")
+        result = session.execute("import time\ntime.sleep(30)", timeout=1.0)
+        assert result.timed_out and not result.restarted and result.error.ename == "TimeoutError"
+        assert run_ok(session, "kept").text == "'yes'\n"
+        code = "import socket\ntry:\n    socket.create_connection(('10.255.255.1', 80), timeout=1)\nexcept OSError as err:\n    print(err.errno)"
+        assert run_ok(session, code).text == "101\n"  # ENETUNREACH: no network inside
