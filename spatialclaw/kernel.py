@@ -428,22 +428,17 @@ class KernelSession:
         start = time.monotonic()
         try:
             got = self._request(code, limit)
+            duration = time.monotonic() - start
+            error = got.error
+            if got.interrupted:
+                error = CellError("TimeoutError", TIMEOUT_TEXT.format(timeout=limit), error.traceback if error else "")
         except _KernelDied as died:
             duration = time.monotonic() - start
             self.restart()
             assert died.partial is not None
             got = died.partial
-            got.error = CellError("KernelDied", DIED_TEXT.format(when="while running this cell", cause=died.cause), "")
-            got.interrupted = False
+            error = CellError("KernelDied", DIED_TEXT.format(when="while running this cell", cause=died.cause), "")
             restarted = True
-            timed_out = died.cause == STUCK_CAUSE
-        else:
-            duration = time.monotonic() - start
-            timed_out = got.interrupted
-        error = got.error
-        if got.interrupted:
-            tb = error.traceback if error is not None else ""
-            error = CellError("TimeoutError", TIMEOUT_TEXT.format(timeout=limit), tb)
         if got.refused:
             notices.append(BUDGET_TEXT.format(n=got.refused, budget=self.image_budget))
         notices += [UNSHOWN_TEXT.format(types=t) for t in got.unshown]
@@ -451,7 +446,7 @@ class KernelSession:
             text=got.text.value(),
             images=got.images,
             error=error,
-            timed_out=timed_out,
+            timed_out=got.interrupted,
             duration_s=duration,
             answer=got.answer,
             answered=got.answered,
