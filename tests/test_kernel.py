@@ -331,6 +331,12 @@ def test_given_workdir_is_used(tight: KernelSession) -> None:
     assert run_ok(tight, "import os\nos.getcwd()").text.strip() == repr(str(tight.workdir))
 
 
+def test_segfault_is_reported_and_restarted(tight: KernelSession) -> None:
+    result = tight.execute("import ctypes\nctypes.string_at(0)")
+    assert result.restarted and result.error.ename == "KernelDied" and "killed by SIGSEGV" in result.error.evalue
+    assert run_ok(tight, "3 * 3").text == "9\n"
+
+
 def test_kernel_ignoring_interrupt_is_killed_and_restarted(tight: KernelSession, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(kernel_module, "INTERRUPT_GRACE_S", 0.5)
     code = "import time\nwhile True:\n    try:\n        time.sleep(10)\n    except KeyboardInterrupt:\n        pass"
