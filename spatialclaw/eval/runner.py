@@ -41,8 +41,9 @@ RESULTS_FILE = "results.jsonl"
 ERRORS_FILE = "errors.jsonl"
 RUN_FILE = "run.json"
 LOCK_FILE = ".eval.lock"
-# Settings that must not change between a run and its --resume (they change the answers).
-RESUME_KEYS = ("questions", "model", "base_url", "perception", "frames", "max_steps")
+# Settings that must not change between a run and its --resume (they change the answers); the
+# endpoint (--base-url) may: the same model served elsewhere answers alike.
+RESUME_KEYS = ("questions", "model", "perception", "frames", "max_steps")
 # Stop early when the first this-many questions all fail with one of these, or all with one same error.
 FAIL_FAST_COUNT = 3
 FAIL_FAST_TYPES = frozenset({"ModelError", "ConfigError"})
@@ -131,7 +132,7 @@ def _check_resume(config: EvalConfig, run_info: dict[str, Any]) -> None:
     changed = [k for k in RESUME_KEYS if k in before and before[k] != run_info[k]]
     if changed:
         was = ", ".join(f"{k}={before[k]!r}" for k in changed)
-        raise ConfigError(f"--resume with other settings than the run in {config.out} ({was}); pass the same flags or choose another --out")
+        raise ConfigError(f"--resume with other settings: the run in {config.out} used {was}; pass the same flags or choose another --out")
 
 
 def _result_row(record: BenchmarkRecord, outcome: JobOutcome, out: Path) -> dict[str, Any]:
