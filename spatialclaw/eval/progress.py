@@ -8,7 +8,8 @@ from spatialclaw.eval.runner import Progress
 
 
 class ProgressDisplay:
-    """Context manager whose `update` is `run_eval`'s ``on_progress`` callback (draws on stderr)."""
+    """Context manager whose `update` is `run_eval`'s ``on_progress`` callback (draws on stderr
+    from the first update on, so a run rejected before it starts prints only its error)."""
 
     def __init__(self) -> None:
         from rich.console import Console
@@ -29,17 +30,18 @@ class ProgressDisplay:
         self._task: Any = None
 
     def __enter__(self) -> ProgressDisplay:
-        self._bar.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._bar.stop()
+        if self._task is not None:
+            self._bar.stop()
 
     def update(self, progress: Progress) -> None:
         """Show ``progress`` (called after each question)."""
         score = "score –" if progress.running_score is None else f"score {100.0 * progress.running_score:.1f}%"
         failed = f"[red]{progress.errors} failed" if progress.errors else ""
-        if self._task is None:
+        if self._task is None:  # drawn from the first update on: nothing shows when the inputs are rejected
+            self._bar.start()
             self._task = self._bar.add_task("eval", total=progress.total, completed=progress.done, score=score, failed=failed)
         else:
             self._bar.update(self._task, completed=progress.done, score=score, failed=failed)
