@@ -38,6 +38,7 @@ DEFAULT_CELL_TIMEOUT_S = 120.0
 DEFAULT_SHOW_FRAMES = 8
 DEFAULT_IMAGE_BUDGET = 8
 DEFAULT_MAX_SIDE = 768
+PNG_AS_IS_MAX_BYTES = 150_000  # cell images heavier than this go to the model as JPEG
 
 # What the model reads back, in one place.
 NO_CELL_TEXT = (
@@ -294,15 +295,18 @@ def key_frame_positions(n_frames: int, k: int) -> list[int]:
 
 
 def _png_for_model(png: bytes, max_side: int) -> Image:
-    """A cell's PNG as sent: unchanged when small enough, else shrunk (still PNG)."""
+    """A cell's PNG as sent: unchanged when small enough; shrunk to ``max_side`` when larger; and
+    as JPEG (quality 90) when the PNG is heavy, as photos are (a 640×480 frame is ~0.7 MB in PNG,
+    ~0.1 MB in JPEG), while plots and masks stay lossless."""
     from PIL import Image as PILImage
 
+    heavy = len(png) > PNG_AS_IS_MAX_BYTES
     with PILImage.open(io.BytesIO(png)) as pil:
         width, height = pil.size
-        if max(width, height) <= max_side:
+        if max(width, height) <= max_side and not heavy:
             return Image(png, "image/png", width, height)
         pil.load()
-        return Image.from_pil(pil, max_side=max_side, fmt="PNG")
+        return Image.from_pil(pil, max_side=max_side, fmt="JPEG" if heavy else "PNG", quality=90)
 
 
 def _describe_source(loaded: LoadedInput | None) -> str:

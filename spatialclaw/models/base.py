@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import io
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal, Protocol, Union, runtime_checkable
 
 import numpy as np
@@ -72,9 +73,14 @@ class Image:
             raise ValueError(f"unsupported image format {fmt!r}: use 'JPEG' or 'PNG'")
         return cls(buf.getvalue(), mime, pil.width, pil.height)
 
-    def data_url(self) -> str:
-        """``data:<mime>;base64,...``, the form OpenAI-compatible servers accept in ``image_url``."""
+    @cached_property
+    def _data_url(self) -> str:
         return f"data:{self.mime};base64,{base64.b64encode(self.data).decode('ascii')}"
+
+    def data_url(self) -> str:
+        """``data:<mime>;base64,...``, the form OpenAI-compatible servers accept in ``image_url``
+        (encoded once per image: the first turn's frames go out with every request)."""
+        return self._data_url
 
     def to_pil(self):  # noqa: ANN201
         """The decoded image as an RGB ``PIL.Image.Image``."""
