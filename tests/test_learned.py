@@ -565,3 +565,23 @@ def test_backend_segment_returns_masks_over_frames(
     assert set(masks.labels.tolist()) <= {"red chair", "table"}
     with pytest.raises(ValueError, match="object names"):
         learned.segment("*", frames, context)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_adapters_pick_cuda_and_agree_with_cpu(depth_anything_dir: Path, grounding_dino_dir: Path, sam2_dir: Path) -> None:
+    frames = _frames(2)
+    on_gpu = learned.DepthEstimator(depth_anything_dir, input_size=70)
+    assert on_gpu.device == "cuda" and next(on_gpu.model.parameters()).is_cuda
+    on_cpu = learned.DepthEstimator(depth_anything_dir, device="cpu", input_size=70)
+    with torch.backends.cudnn.flags(enabled=True, allow_tf32=False):  # full float32 convolutions
+        gpu_depths = on_gpu(frames)
+    for gpu, cpu in zip(gpu_depths, on_cpu(frames), strict=True):
+        np.testing.assert_allclose(gpu, cpu, atol=1e-3)
+    half = learned.DepthEstimator(depth_anything_dir, dtype="float16", input_size=70)
+    assert all(d.dtype == np.float32 and np.isfinite(d).all() for d in half(frames))
+    detector = learned.GroundingDinoDetector(grounding_dino_dir, threshold=0.0)
+    segmenter = learned.Sam2Segmenter(sam2_dir, dtype="float16")
+    assert detector.device == segmenter.device == "cuda"
+    for result in learned.segment_with_text(frames, "red chair, table", detector=detector, segmenter=segmenter):
+        assert len(result) > 0
+        _check_masks(result, len(result))
