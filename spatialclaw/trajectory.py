@@ -182,7 +182,7 @@ pre.code{background:#1e2230;color:#e6e9ef} pre.out{background:#f0f2f5} pre.err{b
 pre.obs{background:#fff8e6} .prose{white-space:pre-wrap;margin:6px 0}
 .imgs{display:flex;flex-wrap:wrap;gap:8px;margin:8px 0} .imgs figure{margin:0}
 .imgs img{max-width:300px;max-height:240px;border:1px solid #dde1e8;border-radius:4px;display:block}
-.imgs.big img{max-width:100%;max-height:480px}
+.imgs.big img{max-width:100%;max-height:360px}
 figcaption{font-size:12px;color:#5b6475} .tag{font-size:12px;color:#fff;background:#5b6475;border-radius:4px;padding:1px 6px;margin-left:6px}
 details summary{cursor:pointer;color:#3554d1} ul.opts{margin:4px 0 0;padding-left:20px}
 </style></head><body><main>
@@ -192,12 +192,13 @@ details summary{cursor:pointer;color:#3554d1} ul.opts{margin:4px 0 0;padding-lef
 <p>Answer: {% if record.answered %}<span class="answer ok">{{ record.answer }}</span>{% else %}<span class="answer missing">no answer</span>{% endif %}
 {% if record.error %}<span class="answer missing">stopped: {{ record.error }}</span>{% endif %}</p>
 <div class="meta"><b>Model</b> {{ model.model }} ({{ model.backend }}{% if model.get('base_url') %}, {{ model.base_url }}{% endif %}) ·
-<b>Perception</b> {{ config.perception }}{% if config.perception_info %} → {{ config.perception_info|tojson }}{% endif %} ·
+<b>Perception</b> {{ config.perception }}{% for family, chosen in backends %}{{ ', ' if not loop.first else ' → ' }}{{ family }}: {{ chosen }}{% endfor %} ·
 <b>Input</b> {{ record.input.kind }}, {{ record.input.frames }} frames ·
-<b>Steps</b> {{ record.steps|length }} / {{ config.max_steps }} ·
+<b>Cells</b> {{ cells_used }} / {{ config.max_steps }}{% if answer_turn %} + answer turn{% endif %} ·
 <b>Tokens</b> {{ record.usage.prompt_tokens }} in, {{ record.usage.completion_tokens }} out ·
 <b>Time</b> {{ '%.1f'|format(record.duration_s) }} s</div>
 <details><summary>System prompt</summary><pre class="out">{{ record.system_prompt }}</pre></details>
+{% if perception_json %}<details><summary>Perception set-up</summary><pre class="out">{{ perception_json }}</pre></details>{% endif %}
 </div>
 <div class="card"><h2>Task</h2><div class="prose">{{ record.task.text }}</div>
 <div class="imgs">{% for f in task_frames %}<figure><img src="{{ f.src }}" alt="frame {{ f.index }}"><figcaption>frames[{{ f.position }}] · #{{ f.index }} · {{ '%.2f'|format(f.time) }} s</figcaption></figure>{% endfor %}</div></div>
@@ -236,7 +237,19 @@ def to_html(record: dict[str, Any], folder: Path) -> str:
                 "image_srcs": [f"data:image/png;base64,{_b64(folder, rel)}" for rel in step.get("images", [])],
             }
         )
+    info = record.get("config", {}).get("perception_info") or {}
+    backends = [
+        (family, chosen.get("backend", "?") if isinstance(chosen, dict) else chosen)
+        for family, chosen in (info.get("backends") or {}).items()
+    ]
     return env.from_string(_PAGE).render(
-        record=record, config=record.get("config", {}), model=record.get("config", {}).get("model", {}),
-        task_frames=frames, steps=steps,
+        record=record,
+        config=record.get("config", {}),
+        model=record.get("config", {}).get("model", {}),
+        task_frames=frames,
+        steps=steps,
+        backends=backends,
+        perception_json=json.dumps(info, indent=2) if info else "",
+        cells_used=sum(1 for s in steps if s["kind"] != "final"),
+        answer_turn=any(s["kind"] == "final" for s in steps),
     )
