@@ -25,204 +25,32 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from spatialclaw import prompts
 from spatialclaw.errors import ModelError
-from spatialclaw.models.base import Image, Message, Usage, VLMClient
-from spatialclaw.reply_parsing import condense_traceback, extract_cells, parse_final_answer, parse_point
+from spatialclaw.models.base import Image, Message, VLMClient
+from spatialclaw.reply_parsing import extract_cells, parse_final_answer, parse_point
+from spatialclaw.steps import (
+    CELLS_LEFT_TEXT,
+    DEFAULT_IMAGE_BUDGET,
+    MANY_CELLS_TEXT,
+    NO_CELL_TEXT,
+    Conversation,
+    NestedCall,
+    Step,
+    image_for_model,
+    observe_cell,
+    outcome,
+)
 from spatialclaw.trajectory import FORMAT, TrajectoryWriter
 
 if TYPE_CHECKING:
     from spatialclaw.inputs import LoadedInput
-    from spatialclaw.kernel import CellResult, KernelSession
+    from spatialclaw.kernel import KernelSession
 
 DEFAULT_MAX_STEPS = 12
 DEFAULT_CELL_TIMEOUT_S = 120.0
 DEFAULT_SHOW_FRAMES = 8
-DEFAULT_IMAGE_BUDGET = 8
 DEFAULT_MAX_SIDE = 768
-PNG_AS_IS_MAX_BYTES = 150_000  # cell images heavier than this go to the model as JPEG
 
-# What the model reads back, in one place.
-NO_CELL_TEXT = (
-    "No code ran: your reply had no ```python cell. Reply with your reasoning and exactly one ```python cell; "
-    "call answer(...) in a cell to finish."
-)
-MANY_CELLS_TEXT = "No code ran: your reply had {n} ```python cells. Put all the code of this step in exactly one cell."
-NO_OUTPUT_TEXT = "(the cell printed nothing)"
-CELLS_LEFT_TEXT = "[{left} of {total} cells left]"
-ELIDED_TEXT = "[image {k} of step {step} no longer shown, to save context]"
 FRAME_LABEL_TEXT = "frames[{position}]: frame {index}, {time:.2f} s"
-NESTED_NOT_IN_CELL = "the model server failed during a nested call"
-
-StepKind = Literal["cell", "no_cell", "many_cells", "final"]
-
-
-@dataclass
-class NestedCall:
-    """A VLM question a cell asked through ``ask_vlm`` or ``locate``."""
-
-    method: str
-    prompt: str
-    reply: str
-    usage: Usage
-    duration_s: float
-    result: Any = None
-
-    def to_record(self) -> dict[str, Any]:
-        return {
-            "method": self.method,
-            "prompt": self.prompt,
-            "reply": self.reply,
-            "result": self.result,
-            "usage": self.usage.to_dict(),
-            "duration_s": round(self.duration_s, 4),
-        }
-
-
-@dataclass
-class Step:
-    """One model turn and what came of it.
-
-    Attributes:
-        index: 1-based step number; the final answer turn is ``max_steps + 1``.
-        kind: ``"cell"`` (one cell ran), ``"no_cell"`` / ``"many_cells"`` (nothing ran, the
-            model was told why) or ``"final"`` (the code-free answer turn at the step budget).
-        reply: the model's text.
-        code: the cell that ran, or None.
-        result: the kernel's `CellResult`, or None.
-        observation: the text the model got back for this step.
-        images: PNG images the cell returned (sent back after the observation).
-        prompt: for the final turn, the user text that asked for the answer.
-        answer, answered: the answer given in this step, if any.
-        usage: tokens of this step's model request; ``nested_usage`` of its ``ask_vlm``/``locate`` calls.
-        model_s: seconds in the model client; ``cell_s``: seconds in ``KernelSession.execute``;
-            ``kernel_wait_s``: seconds waiting for the kernel to finish starting (first cell only);
-            ``step_s``: the whole step, so ``step_s - model_s - cell_s - kernel_wait_s`` is the
-            agent's own overhead.
-        request_bytes: size of the step's request body; ``messages_sent``, ``images_sent``,
-            ``images_elided``: what it held.
-        image_files: the images' paths in the trajectory folder.
-    """
-
-    index: int
-    kind: StepKind
-    reply: str
-    code: str | None = None
-    result: CellResult | None = None
-    observation: str = ""
-    images: list[bytes] = field(default_factory=list)
-    prompt: str | None = None
-    answer: Any = None
-    answered: bool = False
-    usage: Usage = field(default_factory=Usage)
-    nested: list[NestedCall] = field(default_factory=list)
-    model_s: float = 0.0
-    cell_s: float = 0.0
-    kernel_wait_s: float = 0.0
-    step_s: float = 0.0
-    request_bytes: int = 0
-    messages_sent: int = 0
-    images_sent: int = 0
-    images_elided: int = 0
-    image_files: list[str] = field(default_factory=list)
-    sent_images: list[Image] = field(default_factory=list, repr=False)
-
-    @property
-    def nested_usage(self) -> Usage:
-        total = Usage()
-        for call in self.nested:
-            total = total + call.usage
-        return total
-
-    @property
-    def overhead_s(self) -> float:
-        """Seconds of this step spent outside the model client and the cell."""
-        return max(0.0, self.step_s - self.model_s - self.cell_s - self.kernel_wait_s)
-
-    def to_messages(self, keep_image: Callable[[int, int], bool] = lambda step, k: True) -> list[Message]:
-        """This step as chat turns: the reply, then the observation (for the final turn: the
-        question for the answer, then the reply). ``keep_image(step, k)`` says whether image
-        ``k`` (1-based) is still sent; an elided one leaves a one-line note."""
-        if self.kind == "final":
-            return [Message("user", [self.prompt or ""]), Message("assistant", [self.reply])]
-        content: list[str | Image] = [self.observation]
-        for k, image in enumerate(self.sent_images, start=1):
-            content.append(image if keep_image(self.index, k) else ELIDED_TEXT.format(k=k, step=self.index))
-        return [Message("assistant", [self.reply]), Message("user", content)]
-
-    def to_record(self) -> dict[str, Any]:
-        """The step as ``trajectory.json`` stores it."""
-        output = None
-        if self.result is not None:
-            err = self.result.error
-            output = {
-                "text": self.result.text,
-                "error": None
-                if err is None
-                else {
-                    "ename": err.ename,
-                    "evalue": err.evalue,
-                    "traceback": err.traceback,
-                    "condensed": condense_traceback(err.ename, err.evalue, err.traceback),
-                },
-                "timed_out": self.result.timed_out,
-                "restarted": self.result.restarted,
-                "notices": list(self.result.notices),
-                "duration_s": round(self.result.duration_s, 4),
-            }
-        return {
-            "index": self.index,
-            "kind": self.kind,
-            "input": {
-                "messages": self.messages_sent,
-                "images": self.images_sent,
-                "images_elided": self.images_elided,
-                "request_bytes": self.request_bytes,
-            },
-            "prompt": self.prompt,
-            "reply": self.reply,
-            "code": self.code,
-            "output": output,
-            "observation": self.observation,
-            "images": list(self.image_files),
-            "nested": [c.to_record() for c in self.nested],
-            "answer": self.answer,
-            "answered": self.answered,
-            "usage": self.usage.to_dict(),
-            "nested_usage": self.nested_usage.to_dict(),
-            "timing": {
-                "model_s": round(self.model_s, 4),
-                "cell_s": round(self.cell_s, 4),
-                "kernel_wait_s": round(self.kernel_wait_s, 4),
-                "step_s": round(self.step_s, 4),
-                "overhead_s": round(self.overhead_s, 4),
-            },
-        }
-
-
-@dataclass
-class Conversation:
-    """The system prompt, the first user turn and the steps: everything the model is sent."""
-
-    system: str
-    task: Message
-    steps: list[Step] = field(default_factory=list)
-
-    def to_messages(self, image_budget: int | None = DEFAULT_IMAGE_BUDGET) -> list[Message]:
-        """The chat so far. Only the newest ``image_budget`` images of steps are sent (None: all);
-        the first turn's frames always are, so servers with prefix caching reuse them."""
-        kept: set[tuple[int, int]] = set()
-        for step in reversed(self.steps):
-            for k in range(len(step.sent_images), 0, -1):
-                if image_budget is None or len(kept) < image_budget:
-                    kept.add((step.index, k))
-        messages = [Message("system", [self.system]), self.task]
-        for step in self.steps:
-            messages.extend(step.to_messages(lambda s, k: (s, k) in kept))
-        return messages
-
-    def images_elided(self, image_budget: int | None = DEFAULT_IMAGE_BUDGET) -> int:
-        """How many step images `to_messages` leaves out under ``image_budget``."""
-        total = sum(len(step.sent_images) for step in self.steps)
-        return 0 if image_budget is None else max(0, total - image_budget)
 
 
 @dataclass
@@ -270,19 +98,6 @@ class AgentEvent:
     step: Step | None = None
 
 
-def observe_cell(result: CellResult, *, cells_left: int, total: int) -> str:
-    """The text the model reads after its cell ran: output, condensed error, notices, budget."""
-    parts = ["Output:\n" + (result.text.rstrip() if result.text.strip() else NO_OUTPUT_TEXT)]
-    if result.error is not None:
-        err = result.error
-        parts.append("Error:\n" + condense_traceback(err.ename, err.evalue, err.traceback))
-    parts += [f"Notice: {n}" for n in result.notices]
-    if result.images:
-        parts.append(f"{len(result.images)} image(s) below.")
-    parts.append(CELLS_LEFT_TEXT.format(left=cells_left, total=total))
-    return "\n\n".join(parts)
-
-
 def key_frame_positions(n_frames: int, k: int) -> list[int]:
     """``k`` positions spread evenly over ``n_frames`` frames, first and last included."""
     if n_frames <= 0 or k <= 0:
@@ -292,21 +107,6 @@ def key_frame_positions(n_frames: int, k: int) -> list[int]:
     if k == 1:
         return [n_frames // 2]
     return sorted({round(i * (n_frames - 1) / (k - 1)) for i in range(k)})
-
-
-def _png_for_model(png: bytes, max_side: int) -> Image:
-    """A cell's PNG as sent: unchanged when small enough; shrunk to ``max_side`` when larger; and
-    as JPEG (quality 90) when the PNG is heavy, as photos are (a 640×480 frame is ~0.7 MB in PNG,
-    ~0.1 MB in JPEG), while plots and masks stay lossless."""
-    from PIL import Image as PILImage
-
-    heavy = len(png) > PNG_AS_IS_MAX_BYTES
-    with PILImage.open(io.BytesIO(png)) as pil:
-        width, height = pil.size
-        if max(width, height) <= max_side and not heavy:
-            return Image(png, "image/png", width, height)
-        pil.load()
-        return Image.from_pil(pil, max_side=max_side, fmt="JPEG" if heavy else "PNG", quality=90)
 
 
 def _describe_source(loaded: LoadedInput | None) -> str:
@@ -529,7 +329,6 @@ class Agent:
             },
             "system_prompt": system,
             "task": {"text": task_text, "frames": frame_records},
-            "_steps": conversation.steps,
         }
         writer.write_manifest(self._manifest(loaded, question, options, perception))
 
@@ -541,33 +340,28 @@ class Agent:
         try:
             for index in range(1, self.max_steps + 1):
                 step = self._step(index, conversation, session, writer, ready)
-                self._finish(step, conversation, writer, record, started)
+                self._finish(step, conversation, writer, record)
                 if step.answered:
                     break
             else:
                 step = self._final_step(conversation, options)
-                self._finish(step, conversation, writer, record, started)
+                self._finish(step, conversation, writer, record)
         except ModelError as err:
             error = err
         finally:
             self._nested = None
             self._nested_failure = None
-        steps = conversation.steps
-        last = steps[-1] if steps else None
-        answered = bool(last and last.answered)
-        usage = Usage()
-        for s in steps:
-            usage = usage + s.usage + s.nested_usage
+        answer, answered, usage = outcome(conversation.steps)
         result = Result(
-            answer=last.answer if answered and last else None,
+            answer=answer,
             answered=answered,
-            steps=steps,
+            steps=conversation.steps,
             usage=usage.to_dict(),
             trajectory_dir=writer.folder,
             perception=record["config"]["perception_info"],
             duration_s=time.perf_counter() - started,
         )
-        writer.write_all(self._record(record, result, error))
+        writer.write_all(self._record(record, conversation.steps, result.duration_s, error))
         if error is not None:
             raise error
         return result
@@ -586,20 +380,20 @@ class Agent:
             "cache_dir": str(cache_dir()),
         }
 
-    def _record(self, record: dict[str, Any], result: Result | None, error: ModelError | None) -> dict[str, Any]:
-        steps = record.get("_steps", [])
-        out = {k: v for k, v in record.items() if k != "_steps"}
-        out["steps"] = [s.to_record() for s in steps]
-        last = steps[-1] if steps else None
-        out["answer"] = last.answer if last is not None and last.answered else None
-        out["answered"] = bool(last is not None and last.answered)
-        usage = Usage()
-        for s in steps:
-            usage = usage + s.usage + s.nested_usage
-        out["usage"] = usage.to_dict()
-        out["duration_s"] = round(result.duration_s, 4) if result is not None else None
-        out["error"] = str(error) if error is not None else None
-        return out
+    def _record(
+        self, record: dict[str, Any], steps: list[Step], duration_s: float | None, error: ModelError | None
+    ) -> dict[str, Any]:
+        """``trajectory.json``: the run's fixed part, the steps so far and the outcome."""
+        answer, answered, usage = outcome(steps)
+        return {
+            **record,
+            "steps": [s.to_record() for s in steps],
+            "answer": answer,
+            "answered": answered,
+            "usage": usage.to_dict(),
+            "duration_s": round(duration_s, 4) if duration_s is not None else None,
+            "error": str(error) if error is not None else None,
+        }
 
     def _emit(self, event: AgentEvent) -> None:
         if self.on_event is not None:
@@ -652,7 +446,7 @@ class Agent:
             step.answered, step.answer = result.answered, result.answer
             step.observation = observe_cell(result, cells_left=left, total=self.max_steps)
             step.images = list(result.images)
-            step.sent_images = [_png_for_model(png, self.max_side) for png in result.images]
+            step.sent_images = [image_for_model(png, self.max_side) for png in result.images]
             step.image_files = [writer.add_image(f"step_{index:02d}_{k}.png", png) for k, png in enumerate(step.images, 1)]
         step.step_s = time.perf_counter() - start
         return step
@@ -678,13 +472,11 @@ class Agent:
         step.step_s = time.perf_counter() - start
         return step
 
-    def _finish(
-        self, step: Step, conversation: Conversation, writer: TrajectoryWriter, record: dict[str, Any], started: float
-    ) -> None:
+    def _finish(self, step: Step, conversation: Conversation, writer: TrajectoryWriter, record: dict[str, Any]) -> None:
         """Append the step, save the JSON so far (its time counts as the step's overhead), report it."""
         begin = time.perf_counter()
         conversation.steps.append(step)
-        writer.write_json(self._record(record, None, None))
+        writer.write_json(self._record(record, conversation.steps, None, None))
         step.step_s += time.perf_counter() - begin
         self._emit(AgentEvent("step", step.index, self.max_steps, step=step))
 
