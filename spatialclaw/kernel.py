@@ -35,6 +35,7 @@ from spatialclaw.errors import KernelError
 
 if TYPE_CHECKING:
     from spatialclaw.inputs import LoadedInput
+    from spatialclaw.sandbox import SandboxPlan
 
 # ----------------------------------------------------------------------------- message texts
 
@@ -186,8 +187,10 @@ class KernelSession:
         max_output_chars: longest text a cell returns (longer text is cut in the middle).
         workdir: the kernel's working directory; a fresh temporary one (removed at shutdown) if None.
         host_handlers: ``{method: fn(payload) -> JSON-able}`` that answer the kernel's ``host_call``.
-        launch_prefix: words put before the kernel's command line (e.g. a sandbox such as
-            ``["bwrap", ...]``); the memory limit is set inside, by ``spatialclaw.kernel_launcher``.
+        launch_prefix: words put before the kernel's command line (inside the sandbox, if any);
+            the limits are set inside, by ``spatialclaw.kernel_launcher``.
+        sandbox: ``"auto"`` (bubblewrap where it works, else limits only, with one warning),
+            ``"bwrap"`` or ``"none"``; see `spatialclaw.sandbox`. What was chosen is in ``sandbox_info``.
         start_timeout: seconds allowed for the kernel to start and run the bootstrap.
     """
 
@@ -207,6 +210,7 @@ class KernelSession:
         workdir: Path | None = None,
         host_handlers: dict[str, Callable[[dict], Any]] | None = None,
         launch_prefix: Sequence[str] = (),
+        sandbox: str = "auto",
         start_timeout: float = START_TIMEOUT_S,
     ) -> None:
         from spatialclaw.inputs import LoadedInput, load_input
@@ -225,6 +229,9 @@ class KernelSession:
         self.max_output_chars = max_output_chars
         self.host_handlers = dict(host_handlers or {})
         self.launch_prefix = list(launch_prefix)
+        self.sandbox = sandbox
+        self.sandbox_info: dict = {}
+        self._sandbox_plan: SandboxPlan | None = None
         self.start_timeout = start_timeout
         self.perception_info: dict = {}
         self.frame_count = 0
@@ -279,6 +286,9 @@ class KernelSession:
         if self._runtime is not None:
             shutil.rmtree(self._runtime, ignore_errors=True)
             self._runtime = None
+        if self._sandbox_plan is not None:
+            self._sandbox_plan.release()
+            self._sandbox_plan = None
         if self.workdir is not None and self._given_workdir is None:
             shutil.rmtree(self.workdir, ignore_errors=True)
         self.workdir = None
@@ -302,12 +312,15 @@ class KernelSession:
         # A short private folder for the connection file, IPC sockets (path length is limited),
         # the kernelspec, the manifest and the kernel's log.
         self._runtime = Path(tempfile.mkdtemp(prefix="sck-"))
+        self._plan_sandbox()
         self._write_kernelspec()
         self._write_manifest()
 
     def _write_kernelspec(self) -> None:
         assert self._runtime is not None
-        argv = [*self.launch_prefix, sys.executable, "-m", "spatialclaw.kernel_launcher"]
+        assert self._sandbox_plan is not None
+        argv = [*self._sandbox_plan.prefix, *self.launch_prefix, sys.executable, "-m", "spatialclaw.kernel_launcher"]
+        argv += self._sandbox_plan.launcher_args
         if self.memory_limit_mb is not None:
             argv += ["--memory-mb", str(int(self.memory_limit_mb))]
         argv += ["--", "-f", "{connection_file}"]
@@ -342,6 +355,19 @@ class KernelSession:
         }
         (self._runtime / "manifest.json").write_text(json.dumps(manifest))
 
+    def _plan_sandbox(self) -> None:
+        """Decide how the kernel is isolated: what it may read and write, its environment, its limits."""
+        from spatialclaw.config import cache_dir
+        from spatialclaw.sandbox import plan_sandbox
+
+        assert self.workdir is not None and self._runtime is not None
+        readable = [*self.input.paths, self.input.frames_file] if self.input is not None else []
+        self._sandbox_plan = plan_sandbox(
+            self.sandbox, workdir=self.workdir, runtime_dir=self._runtime, cache_dir=cache_dir(),
+            read_only_paths=[p for p in readable if p is not None], env=self._kernel_env(),
+        )
+        self.sandbox_info = self._sandbox_plan.info()
+
     def _kernel_env(self) -> dict[str, str]:
         """The host's environment without secrets (API keys, tokens), with figures sent inline."""
         env = {k: v for k, v in os.environ.items() if not _SECRET_ENV.search(k)}
@@ -364,7 +390,8 @@ class KernelSession:
             connection_file=str(self._runtime / "connection.json"),
         )
         self._log = open(self._runtime / "kernel.log", "ab")  # noqa: SIM115 (closed in shutdown)
-        self._km.start_kernel(cwd=str(self.workdir), env=self._kernel_env(), stdout=self._log, stderr=self._log)
+        assert self._sandbox_plan is not None
+        self._km.start_kernel(cwd=str(self.workdir), env=self._sandbox_plan.env, stdout=self._log, stderr=self._log)
         self._kc = self._km.client()
         self._kc.allow_stdin = True
         self._kc.start_channels(hb=False)
@@ -572,6 +599,8 @@ class KernelSession:
         code = process.poll() if process is not None else None
         if code is None:
             return "exit status unknown"
+        if code > 128 and self.sandbox_info.get("kind") == "bwrap":
+            code = 128 - code  # bubblewrap exits with 128 + the signal that killed the kernel
         if code < 0:
             name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
             hint = ", often the system running out of memory" if -code == signal.SIGKILL else ""

@@ -18,6 +18,7 @@ from spatialclaw.errors import ConfigError
 
 NO_INPUT = "none"
 PERCEPTION_CHOICES = ("auto", "gt", "learned", "classical")
+SANDBOX_CHOICES = ("auto", "bwrap", "none")
 
 EXEC_HELP = f"""Run Python cells in one kernel preloaded with INPUT's frames and the primitives.
 
@@ -114,11 +115,16 @@ def exec_command(
     fps: Optional[float] = typer.Option(None, "--fps", min=0.0, help="Sample at this rate (frames per second) instead of --frames."),
     timeout: float = typer.Option(120.0, "--timeout", min=0.1, help="Time limit of each cell, seconds; a cell past it is interrupted."),
     perception: str = typer.Option("auto", "--perception", help="Perception backends: auto, gt, learned or classical."),
-    as_json: bool = typer.Option(False, "--json", help='Print one JSON object: {"frames": N, "cells": [...]}.'),
+    as_json: bool = typer.Option(False, "--json", help='Print one JSON object: {"frames": N, "sandbox": {...}, "cells": [...]}.'),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for the cells' images (default: a new temporary folder)."),
+    sandbox: str = typer.Option(
+        "auto", "--sandbox", help="Isolation of the kernel: auto (bubblewrap where it works, else limits only), bwrap, or none."
+    ),
 ) -> None:
     if perception not in PERCEPTION_CHOICES:
         raise ConfigError(f"unknown --perception {perception!r}: use one of {', '.join(PERCEPTION_CHOICES)}")
+    if sandbox not in SANDBOX_CHOICES:
+        raise ConfigError(f"unknown --sandbox {sandbox!r}: use one of {', '.join(SANDBOX_CHOICES)}")
     cells = _cells(code, files)
 
     from spatialclaw.kernel import KernelSession
@@ -131,15 +137,16 @@ def exec_command(
 
     records = []
     out_dir = out
-    with KernelSession(source, perception=perception, cell_timeout=timeout) as session:
+    with KernelSession(source, perception=perception, cell_timeout=timeout, sandbox=sandbox) as session:
         for index, cell in enumerate(cells, start=1):
             record, out_dir = _cell_record(index, session.execute(cell), out_dir)
             records.append(record)
             if not as_json:
                 _print_cell(index, record)
         frame_count = session.frame_count
+        sandbox_info = session.sandbox_info
     if as_json:
-        typer.echo(json.dumps({"frames": frame_count, "cells": records}, indent=1))
+        typer.echo(json.dumps({"frames": frame_count, "sandbox": sandbox_info, "cells": records}, indent=1))
 
 
 @app.command("info", help=INFO_HELP)
