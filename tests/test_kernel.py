@@ -395,7 +395,7 @@ def test_sandboxed_kernel_is_interrupted_not_killed() -> None:
     # The interrupt travels as a control message: a signal to bwrap's process group would kill the sandbox.
     sandbox = ["bwrap", "--ro-bind", "/", "/", "--bind", "/tmp", "/tmp", "--dev", "/dev", "--proc", "/proc",
                "--unshare-net", "--die-with-parent"]
-    with KernelSession(launch_prefix=sandbox) as session:
+    with KernelSession(launch_prefix=sandbox, sandbox="none") as session:
         run_ok(session, "kept = 'yes'")
         result = session.execute("import time\ntime.sleep(30)", timeout=1.0)
         assert result.timed_out and not result.restarted and result.error.ename == "TimeoutError"
