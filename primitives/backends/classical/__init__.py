@@ -1,0 +1,186 @@
+"""Classical perception, no model weights: COLMAP poses, multi-view stereo depth, pointing + region growing.
+
+Backend entry points (see `spatialclaw.primitives.backends`):
+
+- ``reconstruct(frames, context) -> Reconstruction``: structure-from-motion poses and
+  intrinsics, dense depth from plane-sweep and rectified SGBM stereo between registered
+  neighbours (checked against each other and the sparse points, holes filled plane-wise), and a
+  metric, gravity-aligned world from the floor plane and the camera-height prior
+  ``context.options["camera_height"]`` (metres, default 1.5). ``info`` lists frames that could
+  not be registered (their poses are interpolated) and how well stereo agreed with the sparse points.
+- ``segment(query, frames, context) -> Masks``: the VLM points at the object in each frame
+  (host method ``locate``) and the mask grows from that pixel over similar colour, stopping at
+  depth jumps and at the floor. One mask per frame where the VLM found the object.
+
+The modules: `sfm` (pycolmap), `sweep` (plane-sweep stereo), `stereo` (rectified SGBM),
+`densify` (hole filling), `scale` (floor, gravity, metric scale), `pipeline` (the stages in
+order), `regions` (region growing).
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from spatialclaw.errors import PerceptionError
+from spatialclaw.frame import Frame
+
+if TYPE_CHECKING:
+    from spatialclaw.primitives.context import KernelContext
+    from spatialclaw.primitives.types import Masks, Reconstruction
+
+MIN_FRAMES = 4
+"""Fewest frames structure-from-motion is attempted on."""
+
+
+def available(family: str, context: KernelContext) -> str | None:
+    """None when the classical backend can serve ``family`` for this input, else why not."""
+    if family == "reconstruction":
+        if len(context.frames) < MIN_FRAMES:
+            return f"classical reconstruction needs at least {MIN_FRAMES} frames of a moving camera, the input has {len(context.frames)}"
+        if len({f.image.shape for f in context.frames}) != 1:
+            return "classical reconstruction needs frames of one size (a video or a sequence from one camera)"
+        return None
+    if family == "segmentation":
+        if context.host_call is None:
+            return "classical segmentation needs a VLM to point at objects (no host handlers installed)"
+        return available("reconstruction", context)
+    return f"the classical backend has no {family}"
+
+
+def _camera_height(context: KernelContext) -> float:
+    from spatialclaw.primitives.backends.classical.scale import DEFAULT_CAMERA_HEIGHT
+
+    value = context.options.get("camera_height", DEFAULT_CAMERA_HEIGHT)
+    try:
+        height = float(value)
+    except (TypeError, ValueError):
+        height = -1.0
+    if not height > 0:
+        raise PerceptionError(f"camera_height must be a positive number of metres, got {value!r}")
+    return height
+
+
+def reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction:
+    """Metric depth, poses and intrinsics of ``frames`` (ordered frames of one moving camera).
+
+    Raises:
+        PerceptionError: too few frames, frames of different sizes, too few registered frames,
+            or no floor in view; the message says what to try.
+    """
+    from spatialclaw.primitives.backends.classical.pipeline import reconstruct_images
+    from spatialclaw.primitives.types import Reconstruction
+
+    if len(frames) < MIN_FRAMES:
+        raise PerceptionError(
+            f"classical reconstruction needs at least {MIN_FRAMES} frames of a moving camera, got {len(frames)}: pass more frames"
+        )
+    if len({f.image.shape for f in frames}) != 1:
+        raise PerceptionError("classical reconstruction needs frames of one size: pass frames of one video")
+    height = _camera_height(context)
+    result = reconstruct_images([f.image for f in frames], camera_height=height)
+    not_registered = [int(i) for i in np.flatnonzero(~result.registered)]
+    info: dict[str, Any] = dict(result.info)
+    info.update(
+        {
+            "camera_height_prior_m": height,
+            "frames_not_registered": not_registered,
+            "scale_m_per_unit": result.scale,
+            "note": (
+                f"metric scale assumes the camera was {height} m above the floor (context option camera_height); "
+                + (
+                    f"frames {not_registered} could not be registered: their poses are interpolated and less reliable"
+                    if not_registered
+                    else "all frames registered"
+                )
+            ),
+        }
+    )
+    n = len(frames)
+    return Reconstruction(
+        depth=result.depth,
+        pose=result.pose,
+        K=np.repeat(result.K[None], n, axis=0),
+        images=np.stack([f.image for f in frames]),
+        backend="classical",
+        info=info,
+    )
+
+
+def _png_base64(image: np.ndarray) -> str:
+    import cv2
+
+    ok, buf = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise ValueError("could not encode the frame as PNG")
+    return base64.b64encode(buf.tobytes()).decode("ascii")
+
+
+def _reconstruction_for(frames: list[Frame], context: KernelContext) -> tuple[Reconstruction, list[int]]:
+    """The (cached) classical reconstruction covering ``frames``, and each frame's entry in it.
+
+    The whole input is reconstructed when every frame belongs to it (structure-from-motion
+    needs the neighbours), else just ``frames``.
+    """
+    from spatialclaw.primitives import cache
+    from spatialclaw.primitives.types import Reconstruction
+
+    position = {id(f): k for k, f in enumerate(context.frames)}
+    if all(id(f) in position for f in frames):
+        scope = list(context.frames)
+        entries = [position[id(f)] for f in frames]
+    else:
+        scope = list(frames)
+        entries = list(range(len(frames)))
+    params = {"camera_height": _camera_height(context)}
+    key = cache.make_key("reconstruction", "classical", scope, params)
+    recon = cache.Cache(context.cache_dir).get_or_compute(
+        Reconstruction, "reconstruction", key, lambda: reconstruct(scope, context)
+    )
+    return recon, entries
+
+
+def heights_above_floor(depth: np.ndarray, K: np.ndarray, pose: np.ndarray) -> np.ndarray:
+    """H×W world height (z, metres) of each pixel's surface point; NaN where depth is unknown."""
+    h, w = depth.shape
+    v, u = np.indices((h, w), dtype=np.float64)
+    z = np.where(depth > 0, depth, np.nan)
+    cam = np.stack([(u - K[0, 2]) / K[0, 0] * z, (v - K[1, 2]) / K[1, 1] * z, z], -1)
+    return cam @ pose[2, :3] + pose[2, 3]
+
+
+def segment(query: str, frames: list[Frame], context: KernelContext) -> Masks:
+    """Masks of ``query`` in ``frames``: VLM pointing (``locate``) plus region growing.
+
+    Returns:
+        At most one mask per frame (the object the VLM pointed at), labelled ``query``, with
+        ``frame_ids`` positions in ``frames``; score 0.5 (pointing has no calibrated confidence).
+
+    Raises:
+        PerceptionError: no VLM is connected to point at objects.
+    """
+    from spatialclaw.primitives.backends.classical.regions import grow_region
+    from spatialclaw.primitives.types import Masks
+
+    if context.host_call is None:
+        raise PerceptionError("classical segmentation needs a VLM to point at objects: run with a model (host handlers)")
+    if not frames:
+        return Masks.empty()
+    recon, entries = _reconstruction_for(frames, context)
+    masks, frame_ids = [], []
+    for k, (frame, e) in enumerate(zip(frames, entries)):
+        point = context.host_call("locate", {"description": query, "image": _png_base64(frame.image)})
+        if point is None:
+            continue
+        x, y = float(point[0]), float(point[1])
+        depth, K, pose = recon.depth[e], recon.K[e], recon.pose[e]
+        mask = grow_region(frame.image, depth, K, (x, y), height=heights_above_floor(depth, K, pose))
+        if mask.any():
+            masks.append(mask)
+            frame_ids.append(k)
+    h, w = frames[0].image.shape[:2]
+    if not masks:
+        return Masks.empty(h, w)
+    return Masks.from_masks(np.stack(masks), labels=[query] * len(masks), frame_ids=frame_ids, scores=np.full(len(masks), 0.5))

@@ -1,0 +1,234 @@
+"""Camera poses and intrinsics by structure-from-motion (COLMAP through ``pycolmap``, on the CPU).
+
+The frames are written to a temporary folder, SIFT features are extracted, matched between
+neighbouring frames (``sequential``) or between all pairs (``exhaustive``), and COLMAP's
+incremental mapper registers the frames it can. One ``SIMPLE_PINHOLE`` camera is shared by all
+frames (a free fx/fy ``PINHOLE`` model drifts on short clips). The result is in COLMAP's
+arbitrary scale and orientation; `spatialclaw.primitives.backends.classical.scale` makes it
+metric and gravity-aligned.
+
+Frames COLMAP could not register get a pose interpolated between their registered neighbours
+and ``registered[i] = False``, so callers can tell measured poses from guessed ones.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from spatialclaw.errors import PerceptionError
+
+Matching = Literal["sequential", "exhaustive"]
+
+
+@dataclass
+class SfmResult:
+    """A structure-from-motion reconstruction in COLMAP's arbitrary similarity frame.
+
+    Attributes:
+        K: 3×3 float64 intrinsics shared by all frames (pixels).
+        pose: N×4×4 float64 camera-to-world (camera axes x right, y down, z forward); rows of
+            unregistered frames are interpolated from their registered neighbours.
+        registered: N bool; True where COLMAP registered the frame.
+        points: M×3 float64 triangulated points (world, arbitrary units).
+        point_error: M float64 mean reprojection error of each point (pixels).
+        observations: per frame, an (n_i×2 float64 pixel uv, n_i int64 index into ``points``)
+            pair: the sparse points that frame saw. Empty for unregistered frames.
+        timings: seconds per stage (``extract``, ``match``, ``map``).
+    """
+
+    K: np.ndarray
+    pose: np.ndarray
+    registered: np.ndarray
+    points: np.ndarray
+    point_error: np.ndarray
+    observations: list[tuple[np.ndarray, np.ndarray]]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def n_registered(self) -> int:
+        """How many frames COLMAP registered."""
+        return int(self.registered.sum())
+
+
+def _silence_glog() -> None:
+    """Keep COLMAP's (very verbose) glog output off stderr; errors still show."""
+    import pycolmap
+
+    pycolmap.logging.minloglevel = 2
+    pycolmap.logging.stderrthreshold = 2
+    pycolmap.logging.verbose_level = 0
+
+
+def run_sfm(
+    images: list[np.ndarray],
+    *,
+    matching: Matching = "sequential",
+    overlap: int = 8,
+    max_features: int = 4096,
+    min_registered: int = 3,
+    seed: int = 0,
+) -> SfmResult:
+    """Estimate one shared intrinsics matrix and a camera-to-world pose per image.
+
+    Args:
+        images: N H×W×3 uint8 RGB images, in temporal order, all the same size.
+        matching: ``"sequential"`` matches each frame with the next ``overlap`` frames (fast for
+            videos); ``"exhaustive"`` matches all pairs (better for unordered photos).
+        overlap: how many following frames each frame is matched with (sequential only).
+        max_features: SIFT features per image.
+        min_registered: fewer registered frames than this raises `PerceptionError`.
+        seed: COLMAP's random seed (results are repeatable for a given seed).
+
+    Returns:
+        The reconstruction, in COLMAP's arbitrary scale and orientation.
+
+    Raises:
+        PerceptionError: fewer than ``min_registered`` frames could be registered.
+    """
+    import cv2
+    import pycolmap
+
+    if len(images) < 2:
+        raise PerceptionError(f"structure-from-motion needs at least 2 frames, got {len(images)}: sample more frames")
+    shapes = {im.shape for im in images}
+    if len(shapes) != 1:
+        raise PerceptionError(f"structure-from-motion needs frames of one size, got {sorted(shapes)}: resample the input")
+    _silence_glog()
+    pycolmap.set_random_seed(seed)
+    timings: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="spatialclaw-sfm-") as tmp:
+        root = Path(tmp)
+        image_dir = root / "images"
+        image_dir.mkdir()
+        names = [f"{i:05d}.png" for i in range(len(images))]
+        for name, im in zip(names, images):
+            cv2.imwrite(str(image_dir / name), cv2.cvtColor(im, cv2.COLOR_RGB2BGR))
+        db = root / "database.db"
+
+        t = time.perf_counter()
+        extraction = pycolmap.FeatureExtractionOptions()
+        extraction.sift.max_num_features = max_features
+        pycolmap.extract_features(
+            db,
+            image_dir,
+            image_names=names,
+            camera_mode=pycolmap.CameraMode.SINGLE,
+            reader_options=pycolmap.ImageReaderOptions(camera_model="SIMPLE_PINHOLE"),
+            extraction_options=extraction,
+            device=pycolmap.Device.cpu,
+        )
+        timings["extract"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        if matching == "sequential":
+            pairing = pycolmap.SequentialPairingOptions(overlap=overlap, quadratic_overlap=False, loop_detection=False)
+            pycolmap.match_sequential(db, pairing_options=pairing, device=pycolmap.Device.cpu)
+        elif matching == "exhaustive":
+            pycolmap.match_exhaustive(db, device=pycolmap.Device.cpu)
+        else:
+            raise ValueError(f"matching must be 'sequential' or 'exhaustive', got {matching!r}")
+        timings["match"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        options = pycolmap.IncrementalPipelineOptions()
+        options.random_seed = seed
+        options.mapper.random_seed = seed
+        options.triangulation.random_seed = seed
+        options.multiple_models = False
+        options.min_model_size = min(options.min_model_size, max(2, min_registered))
+        # Video frames of a turning camera share little: accept smaller, still verified overlaps.
+        options.min_num_matches = 10
+        options.mapper.init_min_num_inliers = 50
+        options.mapper.abs_pose_min_num_inliers = 15
+        options.mapper.abs_pose_min_inlier_ratio = 0.15
+        options.mapper.max_reg_trials = 5
+        out = root / "sparse"
+        out.mkdir()
+        models = pycolmap.incremental_mapping(db, image_dir, out, options)
+        timings["map"] = time.perf_counter() - t
+
+    best = max(models.values(), key=lambda r: r.num_reg_images(), default=None)
+    n_reg = 0 if best is None else best.num_reg_images()
+    if n_reg < min_registered:
+        raise PerceptionError(
+            f"only {n_reg} of {len(images)} frames could be registered by structure-from-motion: "
+            "sample more frames (or more densely), or the camera barely moved / the views share too little texture"
+        )
+    result = _to_result(best, names, images[0].shape[:2])
+    result.timings = timings
+    return result
+
+
+def _to_result(recon, names: list[str], hw: tuple[int, int]) -> SfmResult:  # noqa: ANN001 (pycolmap type)
+    """Turn a pycolmap reconstruction into arrays indexed by frame position."""
+    cam = next(iter(recon.cameras.values()))
+    K = np.asarray(cam.calibration_matrix(), dtype=np.float64)
+    n = len(names)
+    position = {name: i for i, name in enumerate(names)}
+    pose = np.tile(np.eye(4), (n, 1, 1))
+    registered = np.zeros(n, dtype=bool)
+
+    point_ids = list(recon.point3D_ids())
+    index_of = {pid: k for k, pid in enumerate(point_ids)}
+    points = np.array([recon.points3D[pid].xyz for pid in point_ids], dtype=np.float64).reshape(-1, 3)
+    errors = np.array([recon.points3D[pid].error for pid in point_ids], dtype=np.float64)
+    observations: list[tuple[np.ndarray, np.ndarray]] = [(np.zeros((0, 2)), np.zeros(0, dtype=np.int64))] * n
+
+    for image in recon.images.values():
+        if not image.has_pose:
+            continue
+        i = position[image.name]
+        world_to_cam = np.eye(4)
+        world_to_cam[:3, :] = image.cam_from_world().matrix()
+        pose[i] = np.linalg.inv(world_to_cam)
+        registered[i] = True
+        uv, idx = [], []
+        for p2d in image.points2D:
+            if p2d.has_point3D():
+                uv.append(p2d.xy)
+                idx.append(index_of[p2d.point3D_id])
+        observations[i] = (np.asarray(uv, dtype=np.float64).reshape(-1, 2), np.asarray(idx, dtype=np.int64))
+
+    pose = interpolate_poses(pose, registered)
+    return SfmResult(K=K, pose=pose, registered=registered, points=points, point_error=errors, observations=observations)
+
+
+def interpolate_poses(pose: np.ndarray, registered: np.ndarray) -> np.ndarray:
+    """Fill the poses of unregistered frames from their registered neighbours.
+
+    Between two registered frames the rotation is interpolated spherically and the position
+    linearly (by frame position); before the first / after the last registered frame the
+    nearest registered pose is repeated.
+
+    Args:
+        pose: N×4×4 camera-to-world; rows where ``registered`` is False are ignored.
+        registered: N bool, at least one True.
+
+    Returns:
+        N×4×4 camera-to-world with every row filled.
+    """
+    from scipy.spatial.transform import Rotation, Slerp
+
+    out = pose.copy()
+    out[:, 3] = (0.0, 0.0, 0.0, 1.0)
+    known = np.flatnonzero(registered)
+    if len(known) == 0:
+        raise ValueError("interpolate_poses needs at least one registered frame")
+    missing = np.flatnonzero(~registered)
+    if len(missing) == 0:
+        return out
+    if len(known) == 1:
+        out[missing] = pose[known[0]]
+        return out
+    slerp = Slerp(known, Rotation.from_matrix(pose[known, :3, :3]))
+    t = np.clip(missing, known[0], known[-1])
+    out[missing, :3, :3] = slerp(t).as_matrix()
+    for axis in range(3):
+        out[missing, axis, 3] = np.interp(t, known, pose[known, axis, 3])
+    return out
