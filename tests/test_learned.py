@@ -483,8 +483,12 @@ def _check_masks(result: learned.FrameMasks, count: int) -> None:
 @pytest.mark.parametrize("fixture", ["sam_dir", "sam2_dir"])
 def test_segmenter_gives_one_mask_per_box_at_frame_resolution(fixture: str, request: pytest.FixtureRequest) -> None:
     segmenter = learned.load_adapter("segment", request.getfixturevalue(fixture), device="cpu", batch_size=3)
+    encoded: list[int] = []
+    encode = segmenter.model.get_image_embeddings
+    segmenter.model.get_image_embeddings = lambda pixels: encoded.append(len(pixels)) or encode(pixels)
     boxes = [np.array([[10, 20, 60, 90], [80, 10, 150, 110]]), np.zeros((0, 4)), np.array([[0, 0, W, H]])]
     results = segmenter(_frames(3), boxes)
+    assert encoded == [2]  # one batch, without the frame that has no boxes
     for result, prompt in zip(results, boxes, strict=True):
         _check_masks(result, len(prompt))
         np.testing.assert_array_equal(result.boxes, prompt)

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import Adapter, FrameMasks
+from .base import Adapter, FrameMasks, as_rgb
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -45,7 +45,15 @@ class Segmenter(Adapter[FrameMasks]):
             predicted IoU of each mask as its score.
         """
         prompts = [np.asarray(b, dtype=np.float32).reshape(-1, 4) for b in boxes]
-        return self._run(images, prompts)
+        if len(prompts) != len(images):
+            raise ValueError(f"{len(images)} images but {len(prompts)} box arrays")
+        frames = [as_rgb(image) for image in images]
+        prompted = [index for index, prompt in enumerate(prompts) if len(prompt)]  # the rest skip the encoder
+        decoded = dict(zip(prompted, self._run([frames[i] for i in prompted], [prompts[i] for i in prompted])))
+        return [
+            decoded[index] if index in decoded else FrameMasks(np.zeros((0, *frame.shape[:2]), bool), prompts[index], [])
+            for index, frame in enumerate(frames)
+        ]
 
     def _load(self, path: Path) -> tuple[Any, Any]:
         from transformers import AutoModelForMaskGeneration
@@ -53,6 +61,7 @@ class Segmenter(Adapter[FrameMasks]):
         return AutoModelForMaskGeneration.from_pretrained(path, local_files_only=True), self._load_processor(path)
 
     def _load_processor(self, path: Path) -> Any:
+        """The processor or preprocessing settings saved beside the model (none by default)."""
         return None
 
     def preprocess(self, images: list[np.ndarray], prompts: list[Any], **options: Any) -> dict[str, Any]:
