@@ -7,7 +7,8 @@
    interleaved in rounds so that machine noise hits both alike. Goal: median ratio <= 1.3.
 2. Kernel start-to-ready: a bare ipykernel (jupyter_client start + wait_for_ready), and a
    ``KernelSession`` with 32 frames of 640×480 preloaded (start, bootstrap, primitives installed).
-3. Frame sampling throughput: ``benchmarks/sampling.py`` (cold decode and cached, vs OpenCV).
+3. Sandbox start-up cost: start-to-ready with bubblewrap vs without, same run (goal < 0.3 s added).
+4. Frame sampling throughput: ``benchmarks/sampling.py`` (cold decode and cached, vs OpenCV).
 """
 
 from __future__ import annotations
@@ -139,6 +140,52 @@ def start_to_ready(starts: int) -> None:
     print(f"  KernelSession, 32 frames 640x480 loaded {statistics.median(session_s):6.2f} s")
 
 
+def sandbox_start_cost(starts: int, wraps: int = 20) -> None:
+    """What bubblewrap adds to a kernel's start: paired start-to-ready times and the bare wrapper.
+
+    1. Start-to-ready of a KernelSession without input, bubblewrap vs no sandbox, interleaved in
+       pairs (wall clock, noisy on a shared machine), with the kernel's own CPU seconds up to ready.
+    2. The sandbox wrapper alone: the session's real bwrap command line running ``/bin/true``
+       against ``/bin/true`` (namespaces, mounts, cgroup join). Goal: < 0.3 s added per kernel.
+    """
+    import subprocess
+
+    from spatialclaw.kernel import KernelSession
+    from spatialclaw.sandbox import bwrap_available, plan_sandbox
+
+    works, why = bwrap_available()
+    if not works:
+        print(f"sandbox start-up cost: skipped ({why})")
+        return
+    wall: dict[str, list[float]] = {"none": [], "bwrap": []}
+    cpu: dict[str, list[float]] = {"none": [], "bwrap": []}
+    for k in range(starts):
+        for mode in ("none", "bwrap") if k % 2 == 0 else ("bwrap", "none"):
+            start = time.perf_counter()
+            with KernelSession(sandbox=mode) as session:
+                wall[mode].append(time.perf_counter() - start)
+                assert session.sandbox_info["kind"] == mode
+                cpu[mode].append(float(session.execute("import time\nprint(time.process_time())").text))
+    paired = statistics.median(b - n for b, n in zip(wall["bwrap"], wall["none"]))
+    with tempfile.TemporaryDirectory(prefix="sck-bench-") as folder:
+        dirs = [Path(folder) / name for name in ("work", "runtime", "cache")]
+        for path in dirs:
+            path.mkdir()
+        plan = plan_sandbox("bwrap", workdir=dirs[0], runtime_dir=dirs[1], cache_dir=dirs[2])
+        try:
+            bare = timed(lambda: subprocess.run(["/bin/true"], check=True), wraps)
+            wrapped = timed(lambda: subprocess.run([*plan.prefix, "/bin/true"], check=True, env=plan.env), wraps)
+        finally:
+            plan.release()
+    print(f"sandbox start-up cost ({starts} starts each, interleaved, medians):")
+    for mode, label in (("none", "no sandbox"), ("bwrap", "bubblewrap")):
+        print(f"  {label}, start to ready            {statistics.median(wall[mode]):6.2f} s"
+              f"  (kernel CPU {statistics.median(cpu[mode]):.2f} s)")
+    print(f"  added by the sandbox, paired starts {paired:+6.2f} s")
+    print(f"  the wrapper alone (/bin/true, {wraps}x)  {1000 * statistics.median(wrapped):6.1f} ms"
+          f"  vs {1000 * statistics.median(bare):.1f} ms bare  (goal: added < 300 ms)")
+
+
 def frame_sampling() -> None:
     import sampling  # benchmarks/sampling.py
 
@@ -153,6 +200,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     cell_overhead(args.cells, args.rounds)
     start_to_ready(args.starts)
+    sandbox_start_cost(args.starts)
     frame_sampling()
 
 
