@@ -314,3 +314,29 @@ def test_synth_cli_is_deterministic(tmp_path):
         for k in range(4):
             assert (a / "color" / f"{k}.jpg").read_bytes() == (b / "color" / f"{k}.jpg").read_bytes()
             assert (a / "depth" / f"{k}.png").read_bytes() == (b / "depth" / f"{k}.png").read_bytes()
+
+
+def test_box_distance_matches_brute_force():
+    """Exact prism distance agrees with the nearest pair of densely sampled surface points."""
+    from scipy.spatial import cKDTree
+
+    from spatialclaw.synth.geometry import box_distance
+
+    def surface(center, size, yaw, step=0.01):
+        axes = [np.linspace(-s / 2, s / 2, int(round(s / step)) + 1) for s in size]
+        g = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 3)
+        g = g[np.any(np.isclose(np.abs(g), np.asarray(size) / 2), axis=1)]
+        c, s = math.cos(yaw), math.sin(yaw)
+        return np.stack([c * g[:, 0] - s * g[:, 1], s * g[:, 0] + c * g[:, 1], g[:, 2]], 1) + center
+
+    rng = np.random.default_rng(5)
+    for _ in range(6):
+        ca, cb = rng.uniform(-1, 1, 3), rng.uniform(-1, 1, 3)
+        sa, sb = rng.uniform(0.2, 0.8, 3), rng.uniform(0.2, 0.8, 3)
+        ya, yb = rng.uniform(-math.pi, math.pi, 2)
+        exact = box_distance(ca, sa, ya, cb, sb, yb)
+        brute = cKDTree(surface(ca, sa, ya)).query(surface(cb, sb, yb))[0].min()
+        if exact == 0.0:
+            assert brute < 0.015
+        else:
+            assert exact <= brute + 1e-9 and brute - exact < 0.015
