@@ -219,3 +219,21 @@ def test_key_frame_positions() -> None:
     assert key_frame_positions(3, 8) == [0, 1, 2]
     assert key_frame_positions(10, 1) == [5]
     assert key_frame_positions(0, 4) == [] and key_frame_positions(5, 0) == []
+
+
+def test_kernel_primitives_ask_vlm_and_locate_reach_the_agent(session: KernelSession, tmp_path: Path) -> None:
+    if not {"ask_vlm", "locate"} <= set(session.perception_info.get("primitives", [])):
+        pytest.skip("the kernel has no ask_vlm/locate primitives")
+
+    def reply(request: ChatRequest) -> str:
+        if request.messages[0]["role"] != "system":
+            return "(384, 128)" if request.last_user_text().startswith("Point at") else "It is red."
+        if not any(m["role"] == "assistant" for m in request.messages):
+            return cell("print(ask_vlm('What colour is it?', [frames[1]]))\nprint(locate('the chair', frames[1]))")
+        return cell("answer('done')")
+
+    result, vlm = run(session, reply, tmp_path / "run")
+    assert result.steps[0].result.text.splitlines() == ["It is red.", "(480.0, 160.0)"]
+    nested_images = [r.images() for r in vlm.requests if r.messages[0]["role"] != "system"]
+    assert [len(images) for images in nested_images] == [1, 1]
+    assert np.abs(mean_colour(nested_images[0][0]) - COLOURS[1]).max() < 4
