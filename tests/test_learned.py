@@ -437,7 +437,8 @@ def test_grounding_dino_postprocess_maps_boxes_and_phrases(grounding_dino_dir: P
     chair, table = detector.phrase_tokens(ids, 2)
     assert [GD_WORDS[ids[i]] for i in chair] == ["red", "chair"] and [GD_WORDS[ids[i]] for i in table] == ["table"]
     unknown = detector.preprocess(_frames(1), [None], phrases=["sofa", "table"])["input_ids"][0].tolist()
-    assert [[GD_WORDS[unknown[i]] for i in span] for span in detector.phrase_tokens(unknown, 2)] == [["[UNK]"], ["table"]]
+    spans = detector.phrase_tokens(unknown, 2)
+    assert [[GD_WORDS[unknown[i]] for i in span] for span in spans] == [["[UNK]"], ["table"]]
     logits = torch.full((1, 3, len(ids)), -10.0)
     logits[0, 0, table[0]] = 3.0  # query 0: the table, centred, half the frame
     logits[0, 1, chair[1]] = 2.0  # query 1: the chair, top-left quarter
@@ -572,7 +573,9 @@ def test_backend_segment_returns_masks_over_frames(
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_adapters_pick_cuda_and_agree_with_cpu(depth_anything_dir: Path, grounding_dino_dir: Path, sam2_dir: Path) -> None:
+def test_adapters_pick_cuda_and_agree_with_cpu(
+    depth_anything_dir: Path, grounding_dino_dir: Path, sam2_dir: Path
+) -> None:
     frames = _frames(2)
     on_gpu = learned.DepthEstimator(depth_anything_dir, input_size=70)
     assert on_gpu.device == "cuda" and next(on_gpu.model.parameters()).is_cuda

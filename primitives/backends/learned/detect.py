@@ -127,7 +127,8 @@ class GroundingDinoDetector(Detector):
         spans = [span for span in spans if span]
         if len(spans) != count:
             raise ValueError(
-                f"the detector's text holds {len(spans)} of the {count} phrases asked for (too long?): ask for fewer objects"
+                f"the detector's text holds {len(spans)} of the {count} phrases asked for (too long?): "
+                "ask for fewer objects"
             )
         return spans
 

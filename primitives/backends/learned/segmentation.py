@@ -50,10 +50,8 @@ class Segmenter(Adapter[FrameMasks]):
         frames = [as_rgb(image) for image in images]
         prompted = [index for index, prompt in enumerate(prompts) if len(prompt)]  # the rest skip the encoder
         decoded = dict(zip(prompted, self._run([frames[i] for i in prompted], [prompts[i] for i in prompted])))
-        return [
-            decoded[index] if index in decoded else FrameMasks(np.zeros((0, *frame.shape[:2]), bool), prompts[index], [])
-            for index, frame in enumerate(frames)
-        ]
+        empty = [FrameMasks(np.zeros((0, *frame.shape[:2]), bool), np.zeros((0, 4)), []) for frame in frames]
+        return [decoded.get(index, empty[index]) for index in range(len(frames))]
 
     def _load(self, path: Path) -> tuple[Any, Any]:
         from transformers import AutoModelForMaskGeneration
