@@ -38,6 +38,7 @@ from spatialclaw.steps import (
     image_for_model,
     observe_cell,
     outcome,
+    task_message,
 )
 from spatialclaw.trajectory import FORMAT, TrajectoryWriter
 
@@ -49,9 +50,6 @@ DEFAULT_MAX_STEPS = 12
 DEFAULT_CELL_TIMEOUT_S = 120.0
 DEFAULT_SHOW_FRAMES = 8
 DEFAULT_MAX_SIDE = 768
-
-FRAME_LABEL_TEXT = "frames[{position}]: frame {index}, {time:.2f} s"
-
 
 @dataclass
 class Result:
@@ -273,15 +271,14 @@ class Agent:
         text = prompts.task_prompt(
             question=question, options=options, shown=positions, n_frames=len(frames), max_steps=self.max_steps
         )
-        content: list[str | Image] = [text]
-        records = []
+        shown, records = [], []
         for pos in positions:
             frame = frames[pos]
             image = Image.from_array(frame.image, max_side=self.max_side)
-            content += [FRAME_LABEL_TEXT.format(position=pos, index=frame.index, time=frame.time), image]
+            shown.append((pos, frame.index, frame.time, image))
             rel = writer.add_image(f"frame_{pos:03d}.jpg", image.data)
             records.append({"position": pos, "index": frame.index, "time": frame.time, "file": rel})
-        return Message("user", content), text, records
+        return task_message(text, shown), text, records
 
     def _run_in(
         self,

@@ -9,8 +9,10 @@ are therefore the same data (the smolagents ``ActionStep.to_messages`` idea).
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from spatialclaw.models.base import Image, Message, Usage
@@ -31,6 +33,8 @@ MANY_CELLS_TEXT = "No code ran: your reply had {n} ```python cells. Put all the 
 NO_OUTPUT_TEXT = "(the cell printed nothing)"
 CELLS_LEFT_TEXT = "[{left} of {total} cells left]"
 ELIDED_TEXT = "[image {k} of step {step} no longer shown, to save context]"
+
+FRAME_LABEL_TEXT = "frames[{position}]: frame {index}, {time:.2f} s"
 
 StepKind = Literal["cell", "no_cell", "many_cells", "final"]
 
@@ -178,6 +182,39 @@ class Step:
         }
 
 
+    @classmethod
+    def from_record(cls, record: dict[str, Any], folder: Path, max_side: int) -> Step:
+        """The step as the model saw it, from its ``trajectory.json`` record and image files
+        (the cell's `CellResult` itself is not rebuilt)."""
+        images = [(folder / rel).read_bytes() for rel in record.get("images", [])]
+        return cls(
+            index=record["index"],
+            kind=record["kind"],
+            reply=record["reply"],
+            code=record.get("code"),
+            observation=record.get("observation", ""),
+            images=images,
+            prompt=record.get("prompt"),
+            answer=record.get("answer"),
+            answered=bool(record.get("answered")),
+            image_files=list(record.get("images", [])),
+            sent_images=[image_for_model(png, max_side) for png in images],
+        )
+
+
+def task_message(text: str, shown: list[tuple[int, int, float, Image]]) -> Message:
+    """The first user turn: ``text``, then each key frame as a label line and its image.
+
+    Args:
+        text: the rendered task prompt (question, options, budget).
+        shown: ``(position in frames, frame index, time in seconds, image)`` per key frame.
+    """
+    content: list[str | Image] = [text]
+    for position, index, time_s, image in shown:
+        content += [FRAME_LABEL_TEXT.format(position=position, index=index, time=time_s), image]
+    return Message("user", content)
+
+
 @dataclass
 class Conversation:
     """The system prompt, the first user turn and the steps: everything the model is sent."""
@@ -198,6 +235,25 @@ class Conversation:
         for step in self.steps:
             messages.extend(step.to_messages(lambda s, k: (s, k) in kept))
         return messages
+
+    @classmethod
+    def from_trajectory(cls, folder: str | Path) -> tuple[Conversation, int | None]:
+        """The conversation of a finished run, rebuilt from its folder, and the run's image
+        budget: ``conversation.to_messages(budget)`` is what the model was sent last."""
+        from PIL import Image as PILImage
+
+        folder = Path(folder)
+        record = json.loads((folder / "trajectory.json").read_text())
+        config = record["config"]
+        shown = []
+        for frame in record["task"]["frames"]:
+            data = (folder / frame["file"]).read_bytes()
+            with PILImage.open(io.BytesIO(data)) as pil:
+                width, height = pil.size
+            shown.append((frame["position"], frame["index"], frame["time"], Image(data, "image/jpeg", width, height)))
+        steps = [Step.from_record(s, folder, config["max_side"]) for s in record["steps"]]
+        task = task_message(record["task"]["text"], shown)
+        return cls(record["system_prompt"], task, steps), config["image_budget"]
 
     def images_elided(self, image_budget: int | None = DEFAULT_IMAGE_BUDGET) -> int:
         """How many step images `to_messages` leaves out under ``image_budget``."""

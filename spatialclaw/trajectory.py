@@ -13,6 +13,8 @@ count), ``config`` (model, perception asked for and chosen, limits), ``system_pr
 (the first user turn: ``text``, ``frames`` with their image files), ``steps`` (see
 `spatialclaw.agent.Step.to_record`), ``answer``, ``answered``, ``usage``, ``duration_s``,
 ``error`` (the message that stopped the run, or null). Image paths are relative to the folder.
+`spatialclaw.steps.Conversation.from_trajectory` rebuilds from it exactly the messages the model
+was sent (a test holds it to that), e.g. to replay a run's prefix against another model.
 """
 
 from __future__ import annotations

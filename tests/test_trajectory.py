@@ -19,7 +19,9 @@ from PIL import Image as PILImage
 from spatialclaw.agent import Agent
 from spatialclaw.frame import Frame
 from spatialclaw.models.openai_compat import OpenAICompatClient
-from spatialclaw.testing.scripted_vlm import ScriptedVLM
+from spatialclaw.models.openai_compat import to_openai_messages
+from spatialclaw.steps import Conversation
+from spatialclaw.testing.scripted_vlm import ChatRequest, ScriptedVLM
 
 SCRIPT = [
     "Count first, and look at a frame <b>not bold</b>.\n```python\nn = len(frames)\nprint('frames:', n)\nshow(frames[0])\n```",
@@ -30,8 +32,8 @@ SCRIPT = [
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A finished 4-step scripted run on four 320×240 frames (its own kernel)."""
+def scripted_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[ChatRequest]]:
+    """A finished 4-step scripted run on four 320×240 frames (its own kernel): its folder and the requests sent."""
     from spatialclaw.inputs import LoadedInput, save_frames
 
     folder = tmp_path_factory.mktemp("traj")
@@ -46,7 +48,22 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         agent = Agent(OpenAICompatClient(vlm.model, base_url=vlm.base_url), max_steps=5, show_frames=2)
         result = agent.run(loaded, "How many frames minus one?", out=folder / "run")
     assert result.answered and result.answer == 3
-    return folder / "run"
+    return folder / "run", vlm.requests
+
+
+@pytest.fixture(scope="module")
+def run_dir(scripted_run: tuple[Path, list[ChatRequest]]) -> Path:
+    return scripted_run[0]
+
+
+def test_conversation_rebuilt_from_the_folder_is_what_was_sent(scripted_run: tuple[Path, list[ChatRequest]]) -> None:
+    folder, requests = scripted_run
+    conversation, budget = Conversation.from_trajectory(folder)
+    steps = list(conversation.steps)
+    assert len(requests) == len(steps) == 4
+    for k, request in enumerate(requests):
+        conversation.steps = steps[:k]
+        assert to_openai_messages(conversation.to_messages(budget)) == request.body["messages"]
 
 
 def test_json_records_question_config_steps_and_images(run_dir: Path) -> None:
