@@ -62,14 +62,15 @@ JOIN_CGROUP = (
     'echo $$ > "$0/cgroup.procs" && exec "$@"'
 )
 
-SECRET_ENV = re.compile(r"(^OPENAI_|API_KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL|PASSWD|_AUTH)", re.IGNORECASE)
+SECRET_ENV = re.compile(r"(^OPENAI_|API_KEY|TOKEN$|TOKEN_|SECRET|PASSWORD|PASSWD|CREDENTIAL|_AUTH$)", re.IGNORECASE)
 # What a kernel under bubblewrap keeps of the host's environment (names or name prefixes ending in "_").
 SAFE_ENV = (
     "PATH", "LANG", "LANGUAGE", "LC_", "TZ", "PYTHONPATH", "PYTHONHASHSEED", "PYTHONUNBUFFERED",
     "MPLBACKEND", "PYDEVD_DISABLE_FILE_VALIDATION",
     "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS", "TORCH_NUM_THREADS",
-    "CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER", "NVIDIA_VISIBLE_DEVICES",
+    "VECLIB_MAXIMUM_THREADS", "TORCH_NUM_THREADS", "TOKENIZERS_PARALLELISM",
+    "CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER", "NVIDIA_VISIBLE_DEVICES", "CUDA_HOME", "CUDA_PATH",
+    "LD_LIBRARY_PATH",
     "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "SPATIALCLAW_",
 )
 
@@ -98,6 +99,7 @@ class SandboxPlan:
         launcher_args: options for ``spatialclaw.kernel_launcher`` (limits other than memory).
         pids_cgroup: the session's pids cgroup folder, or None; removed by `release`.
         max_processes: the cap on the kernel's processes and threads, or None if none could be set.
+        requested: the mode asked for (``"auto"``, ``"bwrap"`` or ``"none"``).
     """
 
     kind: Literal["bwrap", "none"]
@@ -107,11 +109,13 @@ class SandboxPlan:
     launcher_args: list[str] = field(default_factory=list)
     pids_cgroup: Path | None = None
     max_processes: int | None = None
+    requested: str = "auto"
 
     def info(self) -> dict:
         """What to record about the sandbox (in ``KernelSession.sandbox_info`` and the trajectory)."""
         return {
             "kind": self.kind,
+            "requested": self.requested,
             "reason": self.reason,
             "network": self.kind == "none",
             "max_processes": self.max_processes,
@@ -207,9 +211,9 @@ def plan_sandbox(
             read_only_paths=read_only_paths, kernel_env=kernel_env,
         )
         reason = f"bubblewrap: read-only file system, no network, no secrets; {process_note}"
-        return SandboxPlan("bwrap", prefix, kernel_env, reason, launcher_args, cgroup, max_processes)
+        return SandboxPlan("bwrap", prefix, kernel_env, reason, launcher_args, cgroup, max_processes, mode)
     reason = f"no sandbox ({why}): resource limits only, the kernel can read files and use the network; {process_note}"
-    return SandboxPlan("none", prefix, base, reason, launcher_args, cgroup, max_processes)
+    return SandboxPlan("none", prefix, base, reason, launcher_args, cgroup, max_processes, mode)
 
 
 def bwrap_available() -> tuple[bool, str]:
@@ -225,7 +229,8 @@ def _probe_bwrap() -> tuple[bool, str]:
     exe = shutil.which("bwrap")
     if exe is None:
         return False, "bwrap is not installed"
-    words = [exe, *_isolation_flags(), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--", "true"]
+    words = [exe, *_isolation_flags(), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+             "--size", str(TMPFS_SIZE), "--tmpfs", "/tmp", "--", "true"]
     try:
         done = subprocess.run(words, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, env={"PATH": os.defpath})
     except (OSError, subprocess.TimeoutExpired) as err:
@@ -288,13 +293,21 @@ def _bwrap_words(
         words += ["--size", str(TMPFS_SIZE), "--tmpfs", str(root)]
 
     def bind_back(paths: Iterable[Path], option: str, *, only_hidden: bool) -> None:
-        """Bind each path onto itself, outermost first; read-only ones only where a tmpfs hid them."""
+        """Bind each path where it is (and a symlink's target at the link), outermost first.
+
+        Read-only paths are bound only where a tmpfs hid them: elsewhere ``/`` shows them already.
+        """
+        pairs = set()
+        for given in paths:
+            source = Path(given).resolve()
+            if source.exists():
+                pairs.update({(source, source), (source, Path(os.path.abspath(given)))})
         seen: set[Path] = set()
-        for path in sorted({Path(p).resolve() for p in paths if Path(p).exists()}, key=lambda p: len(p.parts)):
-            if any(_under(path, s) for s in seen) or (only_hidden and not any(_under(path, r) for r in hidden)):
+        for source, dest in sorted(pairs, key=lambda pair: (len(pair[1].parts), str(pair[1]))):
+            if any(_under(dest, s) for s in seen) or (only_hidden and not any(_under(dest, r) for r in hidden)):
                 continue
-            seen.add(path)
-            words.extend([option, str(path), str(path)])
+            seen.add(dest)
+            words.extend([option, str(source), str(dest)])
 
     bind_back([*_runtime_paths(), *read_only_paths, *_hub_cache(kernel_env)], "--ro-bind", only_hidden=True)
     bind_back([workdir, runtime_dir, cache_dir], "--bind", only_hidden=False)
@@ -406,6 +419,7 @@ def _make_pids_cgroup(name: str) -> tuple[Path | None, int | None]:
     parent = _pids_hierarchy()
     if parent is None:
         return None, None
+    _remove_stale_cgroups(parent)
     folder = parent / f"spatialclaw-{os.getpid()}-{name}"
     limit = _process_allowance()
     try:
@@ -423,6 +437,20 @@ def _make_pids_cgroup(name: str) -> tuple[Path | None, int | None]:
             pass
         return None, None
     return folder, limit
+
+
+def _remove_stale_cgroups(parent: Path) -> None:
+    """Remove the cgroups of sessions whose host process is gone (killed before it could clean up)."""
+    for folder in parent.glob("spatialclaw-*-*"):
+        try:
+            owner = int(folder.name.split("-")[1])
+            os.kill(owner, 0)
+            continue  # the owner is alive
+        except ProcessLookupError:
+            pass
+        except (ValueError, OSError):
+            continue
+        SandboxPlan("none", [], {}, "", pids_cgroup=folder).release()
 
 
 def _cgroup_pids(folder: Path) -> list[int]:

@@ -87,7 +87,8 @@ def failure(session: KernelSession, code: str) -> tuple[str, int | None]:
 
 @needs_bwrap
 def test_session_reports_the_sandbox_and_keeps_frames_and_host_calls(session: KernelSession) -> None:
-    assert session.sandbox_info["kind"] == "bwrap" and session.sandbox_info["network"] is False
+    info = session.sandbox_info
+    assert (info["kind"], info["requested"], info["network"]) == ("bwrap", "bwrap", False)
     assert "bubblewrap" in session.sandbox_info["reason"]
     assert run_ok(session, "print(len(frames), [int(f.image[0, 0, 0]) for f in frames])") == "3 [10, 20, 30]\n"
     code = "from spatialclaw.bootstrap import host_call\nprint(host_call('echo', {'x': [1, 2]}))"
@@ -263,6 +264,23 @@ def test_auto_falls_back_with_one_warning(
     assert len(warnings) == 1 and "WITHOUT a sandbox (bwrap is not installed)" in warnings[0]
     assert all(p.kind == "none" and "bwrap" not in " ".join(p.prefix) for p in plans)
     assert plans[0].env == {"PATH": "/usr/bin", "KEEP": "1"}
+
+
+def test_none_plan_keeps_the_limits(folders: dict[str, Path]) -> None:
+    plan = plan_sandbox("none", workdir=folders["work"], runtime_dir=folders["runtime"], cache_dir=folders["cache"],
+                        env={"PATH": "/usr/bin", "HF_TOKEN": "t", "TOKENIZERS_PARALLELISM": "false"})
+    try:
+        assert plan.kind == "none" and plan.env == {"PATH": "/usr/bin", "TOKENIZERS_PARALLELISM": "false"}
+        assert "bwrap" not in " ".join(plan.prefix) and "--cpu-seconds" in plan.launcher_args
+        if plan.pids_cgroup is not None:  # root with a writable pids hierarchy: the kernel joins the cgroup
+            assert plan.prefix[:2] == ["/bin/sh", "-c"] and plan.prefix[3] == str(plan.pids_cgroup)
+            assert (plan.pids_cgroup / "pids.max").read_text().strip() == str(plan.max_processes)
+        elif os.geteuid() != 0:
+            assert "--max-processes" in plan.launcher_args
+        else:
+            assert plan.max_processes is None and "NOT capped" in plan.reason
+    finally:
+        plan.release()
 
 
 @needs_bwrap
