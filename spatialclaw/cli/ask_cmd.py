@@ -76,7 +76,7 @@ def ask_command(
     agent = Agent(client, max_steps=max_steps, show_frames=show_frames, cell_timeout=timeout, on_event=progress)
     source = None if input_path == NO_INPUT else input_path
     if source is not None:
-        progress.console.print(f"[dim]loading {source} ({frames} frames) and starting the kernel ...[/dim]")
+        progress.console.print(f"[dim]loading {source} and starting the kernel ...[/dim]")
     result = agent.run(source, question, option or None, perception=perception, frames=frames, out=out)
     if as_json:
         typer.echo(json.dumps(result.to_json()))
