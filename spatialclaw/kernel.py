@@ -335,7 +335,7 @@ class KernelSession:
         source_kind, source_path = "none", None
         if self.input is not None:
             source_kind = self.input.kind
-            source_path = str(self.input.paths[0]) if self.input.paths else None
+            source_path = str(Path(self.input.paths[0]).resolve()) if self.input.paths else None
             frames_file = self.input.frames_file
             if frames_file is None and self.input.frames:
                 from spatialclaw.inputs import save_frames
