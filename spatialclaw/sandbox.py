@@ -14,16 +14,16 @@ through the host over the Jupyter stdin channel), its own process table (``--uns
 capabilities, and an environment rebuilt from a short list of safe variables (no API keys).
 
 Processes: a pids cgroup caps the kernel's processes and threads when one can be created (as root
-here); otherwise a non-root user gets ``RLIMIT_NPROC``. Root is exempt from ``RLIMIT_NPROC``, so as
-root without a writable cgroup a fork bomb is *not* contained, and the plan's ``reason`` says so.
-
-The same wrapper kills what an earlier kernel left in the cgroup before a restarted one joins it.
+here); the kernel joins it through a small ``/bin/sh`` wrapper, which on a restart first kills what
+the previous kernel left there. Otherwise a non-root user gets ``RLIMIT_NPROC``. Root is exempt from
+``RLIMIT_NPROC``, so as root without a writable cgroup a fork bomb is *not* contained, and the
+plan's ``reason`` says so.
 
 bubblewrap is not started with ``--new-session``: that would move the kernel out of the process
-group that jupyter_client interrupts with SIGINT. The kernel has no terminal anyway (jupyter_client
-starts it in a new session with its own stdin). The wrapper in front of ``bwrap`` ignores SIGINT,
-so that an interrupt reaches the kernel without killing ``bwrap`` (the launcher restores the
-kernel's own SIGINT handler).
+group that jupyter_client signals (SIGKILL of a stuck kernel, SIGINT in its signal interrupt
+mode). The kernel has no terminal anyway (jupyter_client starts it in a new session, stdin a pipe).
+The wrapper makes ``bwrap`` ignore SIGINT, so a SIGINT to the group interrupts the kernel instead
+of killing the sandbox (the launcher restores the kernel's own SIGINT handler).
 """
 
 from __future__ import annotations
