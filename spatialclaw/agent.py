@@ -50,6 +50,7 @@ DEFAULT_MAX_STEPS = 12
 DEFAULT_CELL_TIMEOUT_S = 120.0
 DEFAULT_SHOW_FRAMES = 8
 DEFAULT_MAX_SIDE = 768
+INTERRUPTED_TEXT = "interrupted (Ctrl-C) before the model answered"
 
 @dataclass
 class Result:
@@ -237,7 +238,8 @@ class Agent:
         for ``ask_vlm``/``locate``); otherwise one is made here, started in the background while
         the first model request is out (the first reply never needs the kernel), and shut down
         at the end. The trajectory goes to ``out`` (default `default_run_dir`). Raises
-        `ModelError` when the server fails for good (the trajectory so far is written first).
+        `ModelError` when the server fails for good, and lets Ctrl-C through; in both cases the
+        trajectory so far is written first, with the reason under ``error``.
         """
         from concurrent.futures import ThreadPoolExecutor
 
@@ -333,7 +335,7 @@ class Agent:
             wait_for_kernel()
             record["config"]["perception_info"] = session.perception_info
 
-        error: ModelError | None = None
+        error: ModelError | KeyboardInterrupt | None = None
         try:
             for index in range(1, self.max_steps + 1):
                 step = self._step(index, conversation, session, writer, ready)
@@ -343,7 +345,7 @@ class Agent:
             else:
                 step = self._final_step(conversation, options)
                 self._finish(step, conversation, writer, record)
-        except ModelError as err:
+        except (ModelError, KeyboardInterrupt) as err:
             error = err
         finally:
             self._nested = None
@@ -378,7 +380,11 @@ class Agent:
         }
 
     def _record(
-        self, record: dict[str, Any], steps: list[Step], duration_s: float | None, error: ModelError | None
+        self,
+        record: dict[str, Any],
+        steps: list[Step],
+        duration_s: float | None,
+        error: ModelError | KeyboardInterrupt | None,
     ) -> dict[str, Any]:
         """``trajectory.json``: the run's fixed part, the steps so far and the outcome."""
         answer, answered, usage = outcome(steps)
@@ -389,7 +395,7 @@ class Agent:
             "answered": answered,
             "usage": usage.to_dict(),
             "duration_s": round(duration_s, 4) if duration_s is not None else None,
-            "error": str(error) if error is not None else None,
+            "error": INTERRUPTED_TEXT if isinstance(error, KeyboardInterrupt) else (str(error) if error else None),
         }
 
     def _emit(self, event: AgentEvent) -> None:

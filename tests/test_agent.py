@@ -237,3 +237,17 @@ def test_kernel_primitives_ask_vlm_and_locate_reach_the_agent(session: KernelSes
     nested_images = [r.images() for r in vlm.requests if r.messages[0]["role"] != "system"]
     assert [len(images) for images in nested_images] == [1, 1]
     assert np.abs(mean_colour(nested_images[0][0]) - COLOURS[1]).max() < 4
+
+
+def test_ctrl_c_still_writes_the_trajectory(session: KernelSession, tmp_path: Path) -> None:
+    def interrupt(event) -> None:
+        if event.kind == "model" and event.index == 2:
+            raise KeyboardInterrupt
+
+    with ScriptedVLM([cell("print('first')"), cell("answer(1)")]) as vlm:
+        agent = Agent(OpenAICompatClient(vlm.model, base_url=vlm.base_url), on_event=interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            agent.run(session, "How many chairs are there?", out=tmp_path / "run")
+    saved = json.loads((tmp_path / "run" / "trajectory.json").read_text())
+    assert "interrupted" in saved["error"] and len(saved["steps"]) == 1 and saved["answered"] is False
+    assert (tmp_path / "run" / "trajectory.html").is_file()
