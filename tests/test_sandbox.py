@@ -283,6 +283,17 @@ def test_none_plan_keeps_the_limits(folders: dict[str, Path]) -> None:
         plan.release()
 
 
+def test_a_non_root_user_gets_rlimit_nproc_above_its_current_tasks(
+    folders: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sandbox_module.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(sandbox_module, "_user_task_count", lambda: 40)
+    plan = plan_sandbox("none", workdir=folders["work"], runtime_dir=folders["runtime"], cache_dir=folders["cache"])
+    expected = 40 + max(512, 8 * (os.cpu_count() or 1))
+    assert plan.pids_cgroup is None and plan.max_processes == expected
+    assert plan.launcher_args[-2:] == ["--max-processes", str(expected)] and "RLIMIT_NPROC" in plan.reason
+
+
 @needs_bwrap
 def test_bwrap_plan_binds_only_what_the_kernel_needs(folders: dict[str, Path], tmp_path: Path) -> None:
     video = tmp_path / "input.mp4"
