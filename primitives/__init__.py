@@ -15,7 +15,7 @@ from spatialclaw.primitives.context import KernelContext, current, set_current
 from spatialclaw.primitives.registry import primitive, registered, render_prompt_section
 
 # Modules whose import registers primitives, in prompt order.
-MODULES: tuple[str, ...] = ()
+MODULES: tuple[str, ...] = ("reconstruct", "segment", "objects", "geometry", "draw", "vlm")
 
 __all__ = ["KernelContext", "current", "install", "load_all", "primitive", "registered", "render_prompt_section"]
 
@@ -29,13 +29,21 @@ def load_all() -> None:
 def install(namespace: dict[str, Any], context: KernelContext) -> dict[str, Any]:
     """Make ``context`` current and put every registered primitive into ``namespace``.
 
-    Returns a description of the set-up (primitive names, requested perception) that the
-    kernel reports to the host and the trajectory records.
+    Returns a description of the set-up that the kernel reports to the host and the trajectory
+    records: ``primitives`` (names), ``perception`` (as requested) and ``backends``
+    (``{family: {"backend": name, "reason": why}}``, see `backends.choose`).
+
+    Raises:
+        PerceptionError: a backend was requested explicitly that cannot serve this input.
     """
+    from spatialclaw.primitives import backends
+
+    chosen = backends.choose(context)
+    context.backends = {family: c["backend"] for family, c in chosen.items()}
     set_current(context)
     load_all()
     names = []
     for p in registered():
         namespace[p.name] = p.func
         names.append(p.name)
-    return {"primitives": names, "perception": context.perception}
+    return {"primitives": names, "perception": context.perception, "backends": chosen}

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
+
+import numpy as np
 
 from spatialclaw.frame import Frame
 
@@ -29,6 +31,8 @@ class KernelContext:
         host_call: ``host_call(method, payload) -> result``: a request to the host
             (``"ask_vlm"``, ``"locate"``); None when the host installed no handlers.
         options: backend settings (e.g. ``{"camera_height": 1.5}``), free-form.
+        backends: the backend chosen per perception family (``{"reconstruction": "gt", ...}``),
+            set by `install`.
     """
 
     frames: list[Frame]
@@ -38,6 +42,37 @@ class KernelContext:
     cache_dir: Path | None = None
     host_call: HostCall | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    backends: dict[str, str] = field(default_factory=dict)
+
+    def select_frames(self, frames: Sequence[Frame | int] | None) -> tuple[list[int], list[Frame]]:
+        """Resolve a primitive's ``frames`` argument to (positions in ``self.frames``, the Frames).
+
+        None means every frame; ints are positions (negative ones count from the end); a Frame
+        must be one of ``self.frames`` (matched by identity, else by its ``index``).
+
+        Raises:
+            ValueError: a position out of range or a Frame that is not one of the input's.
+        """
+        n = len(self.frames)
+        if frames is None:
+            return list(range(n)), list(self.frames)
+        if isinstance(frames, (Frame, int)):
+            frames = [frames]
+        by_index = {f.index: k for k, f in enumerate(self.frames)}
+        positions: list[int] = []
+        for item in frames:
+            if isinstance(item, Frame):
+                pos = next((k for k, f in enumerate(self.frames) if f is item), by_index.get(item.index))
+                if pos is None:
+                    raise ValueError(f"{item!r} is not one of the input's frames: pass frames[i] or the position i")
+            elif isinstance(item, (int, np.integer)):
+                pos = int(item) + n if int(item) < 0 else int(item)
+                if not 0 <= pos < n:
+                    raise ValueError(f"frame position {int(item)} is out of range: there are {n} frames (0..{n - 1})")
+            else:
+                raise ValueError(f"frames must hold Frame objects or integer positions, got {type(item).__name__}")
+            positions.append(pos)
+        return positions, [self.frames[p] for p in positions]
 
 
 _current: KernelContext | None = None

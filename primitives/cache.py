@@ -1,0 +1,165 @@
+"""Perception results on disk, so a second question about the same input costs nothing.
+
+A result is stored as one ``.npz`` under ``<cache_dir>/<family>/<key>.npz`` where the key hashes
+the frames' pixels (and their source indices), the backend, and the parameters that change the
+result (the query, the source folder for ground truth, backend options). Results are stored
+*relative to the frames they were computed on* (``frame_ids`` 0..n-1); the primitives map them
+back to positions in the kernel's ``frames``. Writes are atomic (temporary file, then rename), so
+a killed kernel never leaves half a file behind. Within one kernel, results are also kept in
+memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+import numpy as np
+
+from spatialclaw.frame import Frame
+from spatialclaw.primitives.types import Masks, Reconstruction
+
+CACHE_VERSION = 1
+
+T = TypeVar("T", Reconstruction, Masks)
+
+_memory: dict[str, Any] = {}
+
+
+def frames_digest(frames: list[Frame]) -> str:
+    """A hex digest of the frames' source indices, sizes and pixels."""
+    h = hashlib.blake2b(digest_size=16)
+    for f in frames:
+        h.update(f"{f.index}:{f.image.shape}".encode())
+        h.update(np.ascontiguousarray(f.image).data)
+    return h.hexdigest()
+
+
+def make_key(family: str, backend: str, frames: list[Frame], params: dict[str, Any]) -> str:
+    """The cache key of one perception result."""
+    h = hashlib.blake2b(digest_size=20)
+    meta = {"v": CACHE_VERSION, "family": family, "backend": backend, "params": params}
+    h.update(json.dumps(meta, sort_keys=True, default=str).encode())
+    h.update(frames_digest(frames).encode())
+    return h.hexdigest()
+
+
+def _reconstruction_arrays(r: Reconstruction) -> dict[str, np.ndarray]:
+    arrays = {"depth": r.depth, "pose": r.pose, "K": r.K, "backend": np.array(r.backend),
+              "info": np.array(json.dumps(r.info, default=str))}
+    if r.images is not None:
+        arrays["images"] = r.images
+    return arrays
+
+
+def _reconstruction_from(d: dict[str, np.ndarray]) -> Reconstruction:
+    return Reconstruction(
+        depth=d["depth"], pose=d["pose"], K=d["K"], images=d.get("images"),
+        backend=str(d["backend"]), info=json.loads(str(d["info"])),
+    )
+
+
+def _masks_arrays(m: Masks) -> dict[str, np.ndarray]:
+    return {
+        "shape": np.array(m.masks.shape, np.int64),
+        "bits": np.packbits(m.masks.reshape(-1)),
+        "boxes": m.boxes, "scores": m.scores, "labels": np.array(m.labels.tolist(), dtype=str),
+        "frame_ids": m.frame_ids, "instance_ids": m.instance_ids,
+    }
+
+
+def _masks_from(d: dict[str, np.ndarray]) -> Masks:
+    shape = tuple(int(v) for v in d["shape"])
+    bits = np.unpackbits(d["bits"], count=int(np.prod(shape))).astype(bool).reshape(shape)
+    return Masks(bits, d["boxes"], d["scores"], d["labels"].tolist(), d["frame_ids"], d["instance_ids"])
+
+
+_CODECS: dict[type, tuple[Callable[[Any], dict[str, np.ndarray]], Callable[[dict[str, np.ndarray]], Any]]] = {
+    Reconstruction: (_reconstruction_arrays, _reconstruction_from),
+    Masks: (_masks_arrays, _masks_from),
+}
+
+
+class PerceptionCache:
+    """Load-or-compute for perception results, on disk under ``root`` and in memory.
+
+    Args:
+        root: the cache folder; None keeps results in memory only.
+
+    ``hits`` and ``misses`` count lookups, so tests and benchmarks can see what was reused.
+    """
+
+    def __init__(self, root: Path | None) -> None:
+        self.root = Path(root) if root is not None else None
+        self.hits = 0
+        self.misses = 0
+
+    def path(self, family: str, key: str) -> Path | None:
+        """Where the result with this key lives on disk (None without a root)."""
+        return None if self.root is None else self.root / family / f"{key}.npz"
+
+    def get_or_compute(self, kind: type[T], family: str, key: str, compute: Callable[[], T]) -> T:
+        """The cached ``kind`` result for ``key``, else ``compute()`` stored under it."""
+        encode, decode = _CODECS[kind]
+        if key in _memory:
+            self.hits += 1
+            return _memory[key]
+        path = self.path(family, key)
+        if path is not None and path.is_file():
+            try:
+                with np.load(path, allow_pickle=False) as data:
+                    result = decode({k: data[k] for k in data.files})
+                self.hits += 1
+                _memory[key] = result
+                return result
+            except (OSError, ValueError, KeyError):
+                path.unlink(missing_ok=True)
+        self.misses += 1
+        result = compute()
+        if path is not None:
+            _write_atomic(path, encode(result))
+        _memory[key] = result
+        return result
+
+
+def _write_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def clear_memory() -> None:
+    """Forget the in-memory results (the files on disk stay)."""
+    _memory.clear()
+
+
+_instances: dict[str, PerceptionCache] = {}
+
+
+def for_context(context: Any) -> PerceptionCache:
+    """The cache of a kernel context: under ``context.cache_dir``, else ``$SPATIALCLAW_CACHE/perception``.
+
+    ``context.options["cache"] = False`` keeps results in memory only.
+    """
+    if context.options.get("cache", True) is False:
+        root = None
+    elif context.cache_dir is not None:
+        root = Path(context.cache_dir)
+    else:
+        from spatialclaw.config import cache_dir
+
+        root = cache_dir() / "perception"
+    name = str(root)
+    if name not in _instances:
+        _instances[name] = PerceptionCache(root)
+    return _instances[name]

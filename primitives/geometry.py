@@ -1,0 +1,217 @@
+"""Geometry primitives for spatial questions: distances, the floor, camera motion, directions, room size.
+
+All in the world frame of `reconstruct`: metres, +z up, floor at z = 0. Angles are degrees,
+positive counter-clockwise seen from above (a positive turn is a turn to the left).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Union
+
+import numpy as np
+
+from spatialclaw.frame import Frame
+from spatialclaw.primitives import math3d
+from spatialclaw.primitives.context import current
+from spatialclaw.primitives.perception import run_reconstruction
+from spatialclaw.primitives.registry import primitive
+from spatialclaw.primitives.types import Object3D, Reconstruction
+
+PointsLike = Union[Object3D, np.ndarray, list, tuple]
+
+
+def _points(item: PointsLike, name: str) -> np.ndarray:
+    if isinstance(item, Object3D):
+        return item.points
+    pts = math3d.as_points(item, name)
+    if len(pts) == 0:
+        raise ValueError(f"{name} has no points")
+    return pts
+
+
+def _position(item: PointsLike, name: str) -> np.ndarray:
+    if isinstance(item, Object3D):
+        return item.center
+    pts = math3d.as_points(item, name)
+    if len(pts) == 0:
+        raise ValueError(f"{name} has no points")
+    return pts.mean(axis=0)
+
+
+@primitive(group="geometry")
+def distance(a: Object3D | np.ndarray, b: Object3D | np.ndarray) -> float:
+    """Closest-point distance between two objects or point sets, in metres (0 if they touch).
+
+    Args:
+        a: an Object3D, an (N, 3) array of world points, or one (3,) point.
+        b: the same kinds as `a`.
+
+    Example:
+        distance(objects3d("sofa")[0], objects3d("tv")[0])   # metres between their closest points
+    """
+    from scipy.spatial import cKDTree
+
+    pa, pb = _points(a, "a"), _points(b, "b")
+    if len(pa) > len(pb):
+        pa, pb = pb, pa
+    d, _ = cKDTree(pb).query(pa, k=1)
+    return float(d.min())
+
+
+def _recon(recon: Reconstruction | None) -> Reconstruction:
+    return run_reconstruction() if recon is None else recon
+
+
+@primitive(group="geometry")
+def ground_plane(recon: Reconstruction | None = None) -> dict[str, Any]:
+    """Fit the floor plane to the reconstruction's points (a check of the world frame).
+
+    In a good reconstruction the floor is z = 0 with normal (0, 0, 1). Also gives each camera's
+    height above the fitted floor.
+
+    Args:
+        recon: the reconstruction; `reconstruct()` of all frames by default.
+
+    Returns:
+        dict: `normal` (3,), `offset_m` (normal·p + offset = 0 on the floor), `tilt_deg` (angle
+        of the normal from +z), `inlier_fraction`, `camera_heights_m` (one per entry).
+    """
+    r = _recon(recon)
+    cloud = r.point_cloud(stride=8)
+    low = cloud[cloud[:, 2] <= np.percentile(cloud[:, 2], 40)] if len(cloud) else cloud
+    normal, offset, inliers = math3d.ransac_plane(low, up=np.array([0.0, 0.0, 1.0]), max_tilt_deg=25.0)
+    heights = r.camera_centers() @ normal + offset
+    return {
+        "normal": np.round(normal, 4).tolist(),
+        "offset_m": round(float(offset), 4),
+        "tilt_deg": round(float(np.degrees(np.arccos(np.clip(normal[2], -1, 1)))), 3),
+        "inlier_fraction": round(float(np.mean(np.abs(cloud @ normal + offset) < 0.02)), 3),
+        "camera_heights_m": np.round(heights, 3).tolist(),
+    }
+
+
+def _frame_position(item: Frame | int) -> int:
+    positions, _ = current().select_frames([item])
+    return positions[0]
+
+
+@primitive(group="geometry")
+def camera_motion(i: Frame | int, j: Frame | int, recon: Reconstruction | None = None) -> dict[str, Any]:
+    """How the camera moved from frame i to frame j: translation in metres, turn in degrees.
+
+    Translation is expressed in frame i's horizontal heading: `forward_m` along where camera i
+    looks (projected on the floor), `right_m` to its right, `up_m` along +z.
+
+    Args:
+        i: the start frame (Frame or position in `frames`).
+        j: the end frame (Frame or position in `frames`).
+        recon: a reconstruction containing both frames; `reconstruct()` by default.
+
+    Returns:
+        dict: `distance_m` (3D straight-line), `horizontal_m`, `forward_m`, `right_m`, `up_m`,
+        `turn_deg` (change of heading, positive = turned left, in (-180, 180]),
+        `turn` ("left", "right" or "straight" if under 5°).
+    """
+    r = _recon(recon)
+    a, b = r.index(_frame_position(i)), r.index(_frame_position(j))
+    delta = r.pose[b, :3, 3] - r.pose[a, :3, 3]
+    fwd = r.pose[a, :3, 2].copy()
+    fwd[2] = 0.0
+    if np.linalg.norm(fwd) < 1e-6:
+        fwd = -r.pose[a, :3, 1].copy()
+        fwd[2] = 0.0
+    fwd /= np.linalg.norm(fwd)
+    right = np.array([fwd[1], -fwd[0], 0.0])
+    turn = math3d.wrap_deg(math3d.heading_deg(r.pose[b, :3, 2]) - math3d.heading_deg(r.pose[a, :3, 2]))
+    return {
+        "distance_m": round(float(np.linalg.norm(delta)), 4),
+        "horizontal_m": round(float(np.linalg.norm(delta[:2])), 4),
+        "forward_m": round(float(delta @ fwd), 4),
+        "right_m": round(float(delta @ right), 4),
+        "up_m": round(float(delta[2]), 4),
+        "turn_deg": round(turn, 2),
+        "turn": "straight" if abs(turn) < 5.0 else ("left" if turn > 0 else "right"),
+    }
+
+
+@primitive(group="geometry")
+def relative_direction(standing_at: Object3D | np.ndarray, facing: Object3D | np.ndarray, target: Object3D | np.ndarray) -> dict[str, Any]:
+    """Where `target` is for someone standing at `standing_at` and facing `facing` (seen from above).
+
+    Uses object centres (or the mean of point sets), ignoring height.
+
+    Args:
+        standing_at: Object3D, (3,) point or (N, 3) points: where the observer stands.
+        facing: what the observer looks at.
+        target: what to locate.
+
+    Returns:
+        dict: `angle_deg` (0 = straight ahead, positive = to the left, in (-180, 180]),
+        `side` ("left"/"right"), `front_back` ("front"/"back"), `quadrant` (e.g. "front-left"),
+        `left_right_back` ("back" if |angle| > 135°, else the side), `distance_m` (horizontal,
+        observer to target).
+
+    Example:
+        d = relative_direction(objects3d("bed")[0], objects3d("door")[0], objects3d("lamp")[0])
+        print(d["quadrant"])
+    """
+    a = _position(standing_at, "standing_at")
+    b = _position(facing, "facing")
+    c = _position(target, "target")
+    forward, to_target = (b - a)[:2], (c - a)[:2]
+    if np.linalg.norm(forward) < 1e-6:
+        raise ValueError("standing_at and facing are at the same place: the facing direction is undefined")
+    angle = math3d.wrap_deg(math3d.heading_deg(to_target) - math3d.heading_deg(forward))
+    side = "left" if angle > 0 else "right"
+    front_back = "front" if abs(angle) <= 90.0 else "back"
+    return {
+        "angle_deg": round(angle, 2),
+        "side": side,
+        "front_back": front_back,
+        "quadrant": f"{front_back}-{side}",
+        "left_right_back": "back" if abs(angle) > 135.0 else side,
+        "distance_m": round(float(np.linalg.norm(to_target)), 4),
+    }
+
+
+@primitive(group="geometry")
+def room_size(recon: Reconstruction | None = None, cell: float = 0.05) -> dict[str, Any]:
+    """Estimate the room's floor area and extents from the reconstructed points.
+
+    The points' footprint on the floor is rasterised (cells of `cell` metres), gaps are closed
+    and holes filled, and the largest connected region is the room. Parts of the room never
+    seen are missing, so with few views this underestimates.
+
+    Args:
+        recon: the reconstruction; `reconstruct()` of all frames by default.
+        cell: raster cell size, metres.
+
+    Returns:
+        dict: `floor_area_m2`, `length_m` and `width_m` (sides of the footprint's minimum-area
+        rectangle), `height_m` (99th percentile of point heights: the ceiling if seen).
+    """
+    from scipy import ndimage
+
+    r = _recon(recon)
+    cloud = r.point_cloud(stride=4)
+    cloud = cloud[cloud[:, 2] > -0.2]
+    if len(cloud) < 10:
+        raise ValueError("too few reconstructed points to estimate the room size")
+    ij = np.floor(cloud[:, :2] / cell).astype(np.int64)
+    lo = ij.min(axis=0)
+    ij -= lo
+    grid = np.zeros(ij.max(axis=0) + 1, bool)
+    grid[ij[:, 0], ij[:, 1]] = True
+    grid = ndimage.binary_closing(np.pad(grid, 3), structure=np.ones((3, 3)), iterations=2)
+    grid = ndimage.binary_fill_holes(grid)
+    labels, count = ndimage.label(grid)
+    if count > 1:
+        grid = labels == (np.bincount(labels.ravel())[1:].argmax() + 1)
+    cells = np.argwhere(grid).astype(np.float64) * cell
+    _, extent, _ = math3d.oriented_box(np.column_stack([cells, np.zeros(len(cells))]))
+    return {
+        "floor_area_m2": round(float(grid.sum() * cell * cell), 3),
+        "length_m": round(float(extent[0] + cell), 3),
+        "width_m": round(float(extent[1] + cell), 3),
+        "height_m": round(float(np.percentile(cloud[:, 2], 99)), 3),
+    }

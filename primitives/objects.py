@@ -1,0 +1,37 @@
+"""The `objects3d` primitive: per-frame masks fused into one 3D object per physical object."""
+
+from __future__ import annotations
+
+from spatialclaw.primitives.fusion import fuse
+from spatialclaw.primitives.perception import run_reconstruction, run_segmentation
+from spatialclaw.primitives.registry import primitive
+from spatialclaw.primitives.types import Object3D, Reconstruction
+
+
+@primitive(group="objects")
+def objects3d(query: str, recon: Reconstruction | None = None) -> list[Object3D]:
+    """The physical objects named by `query`, in 3D: one entry per object, not per frame.
+
+    Masks from `segment(query)` are lifted to 3D with the reconstruction's depth and poses and
+    merged across frames by 3D overlap, so a chair seen in ten frames is one object and two
+    chairs are two. `len(objects3d("chair"))` counts chairs.
+
+    Args:
+        query: object name(s), e.g. "chair" or "chairs, tables"; "*" asks for every object.
+        recon: the reconstruction to use (its frames only); `reconstruct()` of all frames by default.
+
+    Returns:
+        Objects sorted by first appearance. Each `o` has `o.label`; `o.points` (N, 3) metres;
+        `o.center` (3,) metres; `o.size` (3,) = (length, width, height) of its gravity-aligned
+        box in metres (`max(o.size)` = longest dimension); `o.yaw` radians; `o.frames`
+        (positions in `frames` where visible); `o.first_frame`; `o.height_above_floor` metres;
+        `o.corners()` (8, 3). `show(o)` draws it from above.
+
+    Example:
+        chairs = objects3d("chair")
+        print(len(chairs), [round(max(c.size) * 100) for c in chairs])   # count, longest side in cm
+    """
+    if recon is None:
+        recon = run_reconstruction()
+    masks = run_segmentation(query, [int(i) for i in recon.frame_ids])
+    return fuse(masks, recon)

@@ -1,0 +1,73 @@
+"""Running a perception backend for a primitive: frame selection, the cache, frame numbering.
+
+The primitives `reconstruct` and `segment` call `run_reconstruction` / `run_segmentation`, which
+resolve the ``frames`` argument, ask the chosen backend (`backends.get`) unless the cache has the
+result, and map the backend's frame numbering (0..n-1 over the frames it was given) to positions
+in the kernel's ``frames``. Cached arrays are read-only so one cell cannot corrupt another's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Sequence
+
+import numpy as np
+
+from spatialclaw.frame import Frame
+from spatialclaw.primitives import backends, cache
+from spatialclaw.primitives.context import KernelContext, current
+from spatialclaw.primitives.types import Masks, Reconstruction
+
+
+def _params(context: KernelContext, backend: str) -> dict[str, Any]:
+    params: dict[str, Any] = {"options": {k: v for k, v in sorted(context.options.items()) if k != "cache"}}
+    if backend == "gt":
+        params["source"] = str(context.source_path)
+        params["context_frames"] = [f.index for f in context.frames]
+    return params
+
+
+def _freeze(*arrays: np.ndarray | None) -> None:
+    for a in arrays:
+        if a is not None:
+            a.flags.writeable = False
+
+
+def _selected(frames: Sequence[Frame | int] | None, context: KernelContext) -> tuple[list[int], list[Frame]]:
+    positions, selected = context.select_frames(frames)
+    if not selected:
+        raise ValueError("no frames to work on: this kernel has no input frames")
+    return positions, selected
+
+
+def run_reconstruction(frames: Sequence[Frame | int] | None = None) -> Reconstruction:
+    """The chosen backend's Reconstruction of ``frames`` (all by default), cached."""
+    context = current()
+    positions, selected = _selected(frames, context)
+    name, func = backends.get("reconstruction", context)
+    key = cache.make_key("reconstruction", name, selected, _params(context, name))
+
+    def compute() -> Reconstruction:
+        r = func(selected, context)
+        _freeze(r.depth, r.pose, r.K, r.images)
+        return r
+
+    result = cache.for_context(context).get_or_compute(Reconstruction, "reconstruction", key, compute)
+    _freeze(result.depth, result.pose, result.K, result.images)
+    return dataclasses.replace(result, frame_ids=np.asarray(positions, np.int64), info=dict(result.info))
+
+
+def run_segmentation(query: str, frames: Sequence[Frame | int] | None = None) -> Masks:
+    """The chosen backend's Masks for ``query`` on ``frames`` (all by default), cached."""
+    if not isinstance(query, str) or not query.strip():
+        raise ValueError("segment() needs a non-empty text query such as 'chair' or 'chairs, tables'")
+    context = current()
+    positions, selected = _selected(frames, context)
+    name, func = backends.get("segmentation", context)
+    params = _params(context, name)
+    params["query"] = query.strip().lower()
+    key = cache.make_key("segmentation", name, selected, params)
+    result = cache.for_context(context).get_or_compute(Masks, "segmentation", key, lambda: func(query, selected, context))
+    _freeze(result.masks)
+    ids = np.asarray(positions, np.int64)[result.frame_ids] if len(result) else result.frame_ids
+    return dataclasses.replace(result, frame_ids=ids)
