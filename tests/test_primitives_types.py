@@ -1,0 +1,265 @@
+"""Result types and 3D math on analytic data: planes, boxes, hand-made point sets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from spatialclaw.frame import Frame
+from spatialclaw.primitives import context, math3d, vocabulary
+from spatialclaw.primitives.context import KernelContext, set_current
+from spatialclaw.primitives.types import Masks, Object3D, Reconstruction
+
+
+@pytest.fixture(autouse=True)
+def _restore_context():
+    saved = context._current
+    yield
+    context._current = saved
+
+
+def downward_camera(height: float, center_xy=(0.0, 0.0), w: int = 200, h: int = 100, f: float = 100.0) -> Reconstruction:
+    """One camera ``height`` metres above the floor looking straight down (image x = world +x)."""
+    pose = np.eye(4)
+    pose[:3, :3] = np.diag([1.0, -1.0, -1.0])
+    pose[:3, 3] = (*center_xy, height)
+    K = np.array([[f, 0, w / 2], [0, f, h / 2], [0, 0, 1]])
+    return Reconstruction(depth=np.full((1, h, w), height, np.float32), pose=pose[None], K=K[None])
+
+
+def box_surface(size, yaw: float, center, step: float = 0.02) -> np.ndarray:
+    """Points on the six faces of an oriented box (yaw about +z), metres."""
+    sx, sy, sz = size
+    axes = [np.arange(-s / 2, s / 2 + 1e-9, step) for s in size]
+    faces = []
+    for dim in range(3):
+        others = [d for d in range(3) if d != dim]
+        a, b = np.meshgrid(axes[others[0]], axes[others[1]], indexing="ij")
+        for sign in (-1, 1):
+            p = np.zeros((a.size, 3))
+            p[:, others[0]], p[:, others[1]], p[:, dim] = a.ravel(), b.ravel(), sign * size[dim] / 2
+            faces.append(p)
+    pts = np.concatenate(faces)
+    c, s = np.cos(yaw), np.sin(yaw)
+    rot = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
+    return pts @ rot.T + np.asarray(center)
+
+
+# -- Reconstruction ---------------------------------------------------------------------------
+
+def test_points_of_a_downward_camera_lie_on_the_floor_under_it():
+    r = downward_camera(2.0, center_xy=(1.0, 3.0))
+    pts = r.points(0)
+    assert pts.shape == (200 * 100, 3)
+    assert np.allclose(pts[:, 2], 0.0)
+    # footprint: 200 px * 2 m / 100 px = 4 m wide, centred under the camera
+    assert pts[:, 0].min() == pytest.approx(1.0 - 2.0)
+    assert pts[:, 0].max() == pytest.approx(1.0 + 2.0 - 0.02)
+    assert pts[:, 1].max() == pytest.approx(3.0 + 1.0)  # image y down = world -y
+
+
+def test_project_inverts_points_and_masks_select_pixels():
+    r = downward_camera(1.5)
+    mask = np.zeros((100, 200), bool)
+    mask[10:20, 30:35] = True
+    pts = r.points(0, mask=mask)
+    assert len(pts) == 50
+    uv = r.project(pts, 0)
+    vs, us = np.nonzero(mask)
+    assert np.allclose(uv, np.column_stack([us, vs]), atol=1e-9)
+
+
+def test_project_gives_nan_behind_the_camera():
+    r = downward_camera(1.0)
+    uv = r.project(np.array([[0.0, 0.0, 5.0], [0.0, 0.0, 0.0]]), 0)
+    assert np.isnan(uv[0]).all() and np.isfinite(uv[1]).all()
+
+
+def test_reconstruction_validation_names_the_field():
+    good = downward_camera(1.0)
+    with pytest.raises(ValueError, match="depth must be"):
+        Reconstruction(depth=np.zeros((4, 4)), pose=good.pose, K=good.K)
+    with pytest.raises(ValueError, match="pose must be"):
+        Reconstruction(depth=good.depth, pose=np.eye(4), K=good.K)
+    bad = good.pose.copy()
+    bad[0, 0, 3] = np.inf
+    with pytest.raises(ValueError, match="non-finite"):
+        Reconstruction(depth=good.depth, pose=bad, K=good.K)
+    with pytest.raises(ValueError, match="images must be"):
+        Reconstruction(depth=good.depth, pose=good.pose, K=good.K, images=np.zeros((1, 100, 200, 3), np.float32))
+
+
+def test_reconstruction_index_maps_frame_positions():
+    r = downward_camera(1.0)
+    r2 = Reconstruction(depth=np.repeat(r.depth, 2, 0), pose=np.repeat(r.pose, 2, 0), K=np.repeat(r.K, 2, 0), frame_ids=[5, 9])
+    assert r2.index(9) == 1
+    with pytest.raises(KeyError):
+        r2.index(3)
+
+
+# -- Masks ------------------------------------------------------------------------------------
+
+def _masks() -> Masks:
+    m = np.zeros((3, 10, 20), bool)
+    m[0, 2:5, 3:8] = True
+    m[1, 0:10, 0:1] = True
+    m[2, 9, 19] = True
+    return Masks.from_masks(m, labels=["chair", "table", "chair"], frame_ids=[0, 0, 2], scores=np.array([0.9, 0.5, 0.7]))
+
+
+def test_masks_boxes_are_tight_and_exclusive():
+    m = _masks()
+    assert m.boxes.tolist() == [[3, 2, 8, 5], [0, 0, 1, 10], [19, 9, 20, 10]]
+    assert m.areas.tolist() == [15, 10, 1]
+
+
+def test_masks_boolean_and_integer_indexing():
+    m = _masks()
+    chairs = m[m.labels == "chair"]
+    assert len(chairs) == 2 and chairs.frame_ids.tolist() == [0, 2]
+    assert len(m[m.scores > 0.6]) == 2
+    one = m[1]
+    assert len(one) == 1 and one.labels.tolist() == ["table"] and one.masks.shape == (1, 10, 20)
+    assert len(m[m.frame_ids == 7]) == 0
+
+
+def test_masks_empty_and_validation():
+    e = Masks.empty(10, 20)
+    assert len(e) == 0 and e.masks.shape == (0, 10, 20)
+    with pytest.raises(ValueError, match="bool"):
+        Masks(np.zeros((1, 4, 4), np.uint8), np.zeros((1, 4)), [1.0], ["a"], [0])
+    with pytest.raises(ValueError, match="labels must have 1"):
+        Masks(np.zeros((1, 4, 4), bool), np.zeros((1, 4)), [1.0], ["a", "b"], [0])
+    with pytest.raises(ValueError, match="boxes"):
+        Masks(np.zeros((2, 4, 4), bool), np.zeros((1, 4)), [1.0, 1.0], ["a", "b"], [0, 0])
+
+
+def test_masks_render_draws_over_the_kernel_frames():
+    frames = [Frame(i, float(i), np.full((10, 20, 3), 40 * i, np.uint8)) for i in range(3)]
+    set_current(KernelContext(frames=frames))
+    image = _masks().render()
+    assert image.shape == (10, 2 * 20 + 2 * 4, 3) and image.dtype == np.uint8
+    assert not np.array_equal(image[3, 5], frames[0].image[3, 5])  # tinted inside the first mask
+
+
+# -- Object3D and boxes -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("yaw_deg", [0.0, 30.0, -60.0, 89.0])
+def test_oriented_box_recovers_size_yaw_and_center(yaw_deg):
+    pts = box_surface((1.2, 0.5, 0.8), np.radians(yaw_deg), (2.0, -1.0, 0.4))
+    center, size, yaw = math3d.oriented_box(pts)
+    assert np.allclose(size, (1.2, 0.5, 0.8), atol=1e-6)
+    assert np.allclose(center, (2.0, -1.0, 0.4), atol=1e-6)
+    assert np.degrees(yaw) == pytest.approx(yaw_deg, abs=1e-4)
+
+
+def test_object3d_from_points_and_corners():
+    pts = box_surface((1.0, 0.4, 0.6), np.radians(20), (0.5, 0.5, 0.3))
+    o = Object3D.from_points("cabinet", pts, frames=[7, 3, 3])
+    assert o.frames == [3, 7] and o.first_frame == 3
+    assert o.height_above_floor == pytest.approx(0.0, abs=1e-9)
+    corners = o.corners()
+    assert corners.shape == (8, 3)
+    assert np.allclose(math3d.oriented_box(corners)[1], o.size)
+    assert np.allclose(corners.mean(axis=0), o.center)
+
+
+def test_object3d_validation():
+    with pytest.raises(ValueError, match="points is empty"):
+        Object3D("x", np.zeros((0, 3)), np.zeros(3), np.ones(3), 0.0, [0])
+    with pytest.raises(ValueError, match=r"\(N, 3\)"):
+        Object3D("x", np.zeros((5, 2)), np.zeros(3), np.ones(3), 0.0, [0])
+    with pytest.raises(ValueError, match="size"):
+        Object3D("x", np.zeros((1, 3)), np.zeros(3), -np.ones(3), 0.0, [0])
+    with pytest.raises(ValueError, match="frames is empty"):
+        Object3D("x", np.zeros((1, 3)), np.zeros(3), np.ones(3), 0.0, [])
+
+
+# -- planes and levelling ---------------------------------------------------------------------
+
+def _room_points(rng: np.random.Generator) -> np.ndarray:
+    floor = np.column_stack([rng.uniform(0, 5, 6000), rng.uniform(0, 4, 6000), rng.normal(0, 0.003, 6000)])
+    wall = np.column_stack([rng.uniform(0, 5, 3000), np.full(3000, 4.0), rng.uniform(0, 2.6, 3000)])
+    table = np.column_stack([rng.uniform(1, 2, 1500), rng.uniform(1, 2, 1500), np.full(1500, 0.75)])
+    return np.concatenate([floor, wall, table])
+
+
+def _tilted(angle_deg: float, shift: np.ndarray) -> np.ndarray:
+    T = np.eye(4)
+    T[:3, :3] = math3d.rotation_between([0, 0, 1], [np.sin(np.radians(angle_deg)), 0, np.cos(np.radians(angle_deg))])
+    T[:3, 3] = shift
+    return T
+
+
+def _level_cameras(n: int = 6) -> np.ndarray:
+    poses = np.repeat(np.eye(4)[None], n, 0)
+    for k in range(n):
+        yaw = 2 * np.pi * k / n
+        fwd = np.array([np.cos(yaw), np.sin(yaw), 0.0])
+        right = np.cross(fwd, [0, 0, 1.0])
+        poses[k, :3, :3] = np.column_stack([right, np.cross(fwd, right), fwd])
+        poses[k, :3, 3] = (2.5, 2.0, 1.5)
+    return poses
+
+
+def test_ransac_plane_finds_the_floor_among_walls_and_outliers():
+    rng = np.random.default_rng(0)
+    pts = np.concatenate([_room_points(rng), rng.uniform(-1, 6, (500, 3))])
+    normal, offset, inliers = math3d.ransac_plane(pts, up=np.array([0, 0, 1.0]))
+    assert normal @ [0, 0, 1] > np.cos(np.radians(0.5))
+    assert offset == pytest.approx(0.0, abs=0.005)
+    assert inliers[:6000].mean() > 0.99
+
+
+def test_levelling_is_identity_for_a_level_input():
+    rng = np.random.default_rng(1)
+    T, info = math3d.levelling_transform(_room_points(rng), _level_cameras())
+    assert np.array_equal(T, np.eye(4)) and info["applied"].startswith("identity")
+
+
+@pytest.mark.parametrize("angle_deg", [12.0, 90.0])
+def test_levelling_makes_a_tilted_shifted_world_z_up_with_floor_at_zero(angle_deg):
+    rng = np.random.default_rng(2)
+    pts = _room_points(rng)
+    tilt = _tilted(angle_deg, np.array([0.3, -1.0, 0.7]))
+    pts_in = pts @ tilt[:3, :3].T + tilt[:3, 3]
+    poses_in = tilt[None] @ _level_cameras()
+    T, info = math3d.levelling_transform(pts_in, poses_in)
+    out = pts_in @ T[:3, :3].T + T[:3, 3]
+    assert info["applied"] == "re-levelled"
+    assert np.abs(out[:6000, 2]).max() < 0.015          # floor at z = 0
+    assert np.median(out[-1500:, 2]) == pytest.approx(0.75, abs=0.005)  # table top height kept
+    cams = (T[None] @ poses_in)[:, :3, 3]
+    assert np.allclose(cams[:, 2], 1.5, atol=0.01)
+
+
+def test_voxel_downsample_keeps_one_point_per_voxel():
+    pts = np.array([[0.001, 0.001, 0.001], [0.004, 0.002, 0.003], [0.5, 0.5, 0.5]])
+    out = math3d.voxel_downsample(pts, 0.01)
+    assert len(out) == 2
+    assert np.allclose(sorted(out[:, 0]), [0.0025, 0.5])
+
+
+def test_rotation_between_handles_opposite_directions():
+    R = math3d.rotation_between([0, 0, 1], [0, 0, -1])
+    assert np.allclose(R @ [0, 0, 1], [0, 0, -1]) and np.isclose(np.linalg.det(R), 1.0)
+
+
+# -- vocabulary -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("query", "labels", "expected"),
+    [
+        ("Chairs", ["chair", "table"], {"chair"}),
+        ("couches and TVs", ["sofa", "tv", "bed"], {"sofa", "tv"}),
+        ("bookshelves", ["bookshelf", "shelf"], {"bookshelf"}),
+        ("boxes", ["box", "lamp"], {"box"}),
+        ("trash bin", ["trash can"], {"trash can"}),
+        ("office chair", ["chair", "table"], {"chair"}),
+        ("chair", ["office chair", "table"], {"office chair"}),
+        ("*", ["a", "b"], {"a", "b"}),
+        ("piano", ["chair"], set()),
+    ],
+)
+def test_query_matching(query, labels, expected):
+    assert set(vocabulary.match_labels(query, labels)) == expected
