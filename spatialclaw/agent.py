@@ -231,6 +231,7 @@ class Agent:
         frames: int | None = 32,
         fps: float | None = None,
         out: str | Path | None = None,
+        sandbox: str = "auto",
     ) -> Result:
         """Answer ``question`` about ``source`` (a started `KernelSession`, a loaded input, or a path).
 
@@ -256,6 +257,7 @@ class Agent:
             frames=frames,
             fps=fps,
             perception=perception,
+            sandbox=sandbox,
             cell_timeout=self.cell_timeout,
             host_handlers=self.host_handlers(),
         )
@@ -320,6 +322,7 @@ class Agent:
                 "model": self.client.describe(),
                 "perception": perception,
                 "perception_info": getattr(session, "perception_info", {}),
+                "sandbox": getattr(session, "sandbox_info", {}),
                 "max_steps": self.max_steps,
                 "show_frames": self.show_frames,
                 "max_side": self.max_side,
@@ -334,6 +337,7 @@ class Agent:
         def ready() -> None:
             wait_for_kernel()
             record["config"]["perception_info"] = session.perception_info
+            record["config"]["sandbox"] = session.sandbox_info
 
         error: ModelError | KeyboardInterrupt | None = None
         try:
@@ -506,6 +510,7 @@ def ask(
     show_frames: int = DEFAULT_SHOW_FRAMES,
     out: str | Path | None = None,
     progress: bool = False,
+    sandbox: str = "auto",
 ) -> Result:
     """Answer ``question`` about a video, image(s) or RGB-D folder with a VLM that writes code.
 
@@ -524,6 +529,7 @@ def ask(
         show_frames: key frames attached to the first message.
         out: trajectory folder (default ``runs/<time>-<question>``).
         progress: print live progress on the terminal.
+        sandbox: isolation of the kernel: ``"auto"``, ``"bwrap"`` or ``"none"`` (see `spatialclaw.sandbox`).
     """
     from spatialclaw.models import make_client
 
@@ -539,4 +545,4 @@ def ask(
         from spatialclaw.inputs import load_input
 
         source = load_input(input, frames=frames)
-    return agent.run(source, question, options, perception=perception, frames=frames, out=out)
+    return agent.run(source, question, options, perception=perception, frames=frames, out=out, sandbox=sandbox)

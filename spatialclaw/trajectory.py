@@ -196,6 +196,7 @@ details summary{cursor:pointer;color:#3554d1} ul.opts{margin:4px 0 0;padding-lef
 <div class="meta"><b>Model</b> {{ model.model }} ({{ model.backend }}{% if model.get('base_url') %}, {{ model.base_url }}{% endif %}) ·
 <b>Perception</b> {{ config.perception }}{% for family, chosen in backends %}{{ ', ' if not loop.first else ' → ' }}{{ family }}: {{ chosen }}{% endfor %} ·
 <b>Input</b> {{ record.input.kind }}, {{ record.input.frames }} frames ·
+<b>Sandbox</b> {{ config.get('sandbox', {}).get('kind', 'unknown') }} ·
 <b>Cells</b> {{ cells_used }} / {{ config.max_steps }}{% if answer_turn %} + answer turn{% endif %} ·
 <b>Tokens</b> {{ record.usage.prompt_tokens }} in, {{ record.usage.completion_tokens }} out ·
 <b>Time</b> {{ '%.1f'|format(record.duration_s) }} s</div>

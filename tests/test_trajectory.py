@@ -71,6 +71,9 @@ def test_json_records_question_config_steps_and_images(run_dir: Path) -> None:
     assert record["question"] == "How many frames minus one?" and record["answer"] == 3 and record["answered"]
     assert record["config"]["model"]["model"] == "scripted-vlm" and record["config"]["perception"] == "auto"
     assert "perception_info" in record["config"] and record["config"]["max_steps"] == 5
+    from spatialclaw.sandbox import bwrap_available
+
+    assert record["config"]["sandbox"]["kind"] == ("bwrap" if bwrap_available()[0] else "none")
     assert [s["kind"] for s in record["steps"]] == ["cell", "cell", "no_cell", "cell"]
     first, second = record["steps"][0], record["steps"][1]
     assert first["output"]["text"] == "frames: 4\n" and first["code"].startswith("n = len(frames)")

@@ -13,10 +13,9 @@ from typing import Optional
 import typer
 
 from spatialclaw.cli import app
-from spatialclaw.errors import ConfigError
+from spatialclaw.cli.options import PERCEPTION_CHOICES, PERCEPTION_HELP, SANDBOX_CHOICES, SANDBOX_HELP, check_choice
 
 NO_INPUT = "none"
-PERCEPTION_CHOICES = ("auto", "gt", "learned", "classical")
 
 ASK_HELP = f"""Answer QUESTION about INPUT: a VLM writes Python cells that run in a kernel preloaded with
 INPUT's frames and the perception and geometry primitives, until it calls `answer(...)`.
@@ -54,7 +53,8 @@ def ask_command(
         None, "--base-url", help="OpenAI-compatible API root, e.g. http://127.0.0.1:8000/v1. [env: OPENAI_BASE_URL]"
     ),
     api_key: Optional[str] = typer.Option(None, "--api-key", help="API key for the server. [env: OPENAI_API_KEY]"),
-    perception: str = typer.Option("auto", "--perception", help="Perception backends: auto, gt, learned or classical."),
+    perception: str = typer.Option("auto", "--perception", help=PERCEPTION_HELP),
+    sandbox: str = typer.Option("auto", "--sandbox", help=SANDBOX_HELP),
     frames: int = typer.Option(32, "--frames", min=1, help="Frames sampled uniformly from INPUT."),
     show_frames: int = typer.Option(8, "--show-frames", min=0, help="Key frames shown to the model in its first message."),
     max_steps: int = typer.Option(12, "--max-steps", min=1, help="Cells the model may run before it must answer."),
@@ -65,8 +65,8 @@ def ask_command(
     ),
 ) -> None:
     """Answer QUESTION about INPUT with a VLM that writes code."""
-    if perception not in PERCEPTION_CHOICES:
-        raise ConfigError(f"unknown --perception {perception!r}: use one of {', '.join(PERCEPTION_CHOICES)}")
+    check_choice("--perception", perception, PERCEPTION_CHOICES)
+    check_choice("--sandbox", sandbox, SANDBOX_CHOICES)
     from spatialclaw.agent import Agent
     from spatialclaw.models import make_client
     from spatialclaw.progress import ConsoleProgress
@@ -77,7 +77,7 @@ def ask_command(
     source = None if input_path == NO_INPUT else input_path
     if source is not None:
         progress.console.print(f"[dim]loading {source} and starting the kernel ...[/dim]")
-    result = agent.run(source, question, option or None, perception=perception, frames=frames, out=out)
+    result = agent.run(source, question, option or None, perception=perception, frames=frames, out=out, sandbox=sandbox)
     if as_json:
         typer.echo(json.dumps(result.to_json()))
         return

@@ -13,9 +13,9 @@ import typer
 
 from spatialclaw.cli import app
 from spatialclaw.config import ENV_API_KEY, ENV_BASE_URL, ENV_MODEL, setting
+from spatialclaw.cli.options import PERCEPTION_CHOICES, PERCEPTION_HELP, SANDBOX_CHOICES, SANDBOX_HELP, check_choice
 from spatialclaw.errors import ConfigError
 
-PERCEPTION_CHOICES = ("auto", "gt", "learned", "classical")
 EXECUTOR_CHOICES = ("local", "ray")
 
 EVAL_HELP = """Evaluate on a benchmark of VSI-Bench records: answer every question with the agent,
@@ -52,7 +52,8 @@ def eval_command(
     model: Optional[str] = typer.Option(None, "--model", help=f"VLM name (default: ${ENV_MODEL})."),
     base_url: Optional[str] = typer.Option(None, "--base-url", help=f"OpenAI-compatible endpoint (default: ${ENV_BASE_URL})."),
     api_key: Optional[str] = typer.Option(None, "--api-key", help=f"API key (default: ${ENV_API_KEY})."),
-    perception: str = typer.Option("auto", "--perception", help="Perception backends: auto, gt, learned or classical."),
+    perception: str = typer.Option("auto", "--perception", help=PERCEPTION_HELP),
+    sandbox: str = typer.Option("auto", "--sandbox", help=SANDBOX_HELP),
     frames: int = typer.Option(32, "--frames", min=1, help="Frames sampled uniformly from each input."),
     max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="Most model steps per question (default: the agent's)."),
     workers: int = typer.Option(1, "--workers", min=1, help="Questions answered at once, each in its own kernel."),
@@ -61,8 +62,8 @@ def eval_command(
     executor: str = typer.Option("local", "--executor", help="Where questions run: local (worker processes) or ray."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster address (e.g. auto); default starts a local Ray."),
 ) -> None:
-    if perception not in PERCEPTION_CHOICES:
-        raise ConfigError(f"unknown --perception {perception!r}: use one of {', '.join(PERCEPTION_CHOICES)}")
+    check_choice("--perception", perception, PERCEPTION_CHOICES)
+    check_choice("--sandbox", sandbox, SANDBOX_CHOICES)
     if executor not in EXECUTOR_CHOICES:
         raise ConfigError(f"unknown --executor {executor!r}: use local or ray")
 
@@ -80,6 +81,7 @@ def eval_command(
             base_url=setting(base_url, ENV_BASE_URL),
             api_key=setting(api_key, ENV_API_KEY),
             perception=perception,
+            sandbox=sandbox,
             frames=frames,
             max_steps=max_steps,
         ),

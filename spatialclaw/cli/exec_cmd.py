@@ -14,11 +14,10 @@ from typing import Any, Optional
 import typer
 
 from spatialclaw.cli import app
+from spatialclaw.cli.options import PERCEPTION_CHOICES, PERCEPTION_HELP, SANDBOX_CHOICES, SANDBOX_HELP, check_choice
 from spatialclaw.errors import ConfigError
 
 NO_INPUT = "none"
-PERCEPTION_CHOICES = ("auto", "gt", "learned", "classical")
-SANDBOX_CHOICES = ("auto", "bwrap", "none")
 
 EXEC_HELP = f"""Run Python cells in one kernel preloaded with INPUT's frames and the primitives.
 
@@ -114,17 +113,15 @@ def exec_command(
     frames: Optional[int] = typer.Option(32, "--frames", min=1, help="Sample this many frames uniformly."),
     fps: Optional[float] = typer.Option(None, "--fps", min=0.0, help="Sample at this rate (frames per second) instead of --frames."),
     timeout: float = typer.Option(120.0, "--timeout", min=0.1, help="Time limit of each cell, seconds; a cell past it is interrupted."),
-    perception: str = typer.Option("auto", "--perception", help="Perception backends: auto, gt, learned or classical."),
+    perception: str = typer.Option("auto", "--perception", help=PERCEPTION_HELP),
     as_json: bool = typer.Option(False, "--json", help='Print one JSON object: {"frames": N, "sandbox": {...}, "cells": [...]}.'),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for the cells' images (default: a new temporary folder)."),
     sandbox: str = typer.Option(
-        "auto", "--sandbox", help="Isolation of the kernel: auto (bubblewrap where it works, else limits only), bwrap, or none."
+        "auto", "--sandbox", help=SANDBOX_HELP
     ),
 ) -> None:
-    if perception not in PERCEPTION_CHOICES:
-        raise ConfigError(f"unknown --perception {perception!r}: use one of {', '.join(PERCEPTION_CHOICES)}")
-    if sandbox not in SANDBOX_CHOICES:
-        raise ConfigError(f"unknown --sandbox {sandbox!r}: use one of {', '.join(SANDBOX_CHOICES)}")
+    check_choice("--perception", perception, PERCEPTION_CHOICES)
+    check_choice("--sandbox", sandbox, SANDBOX_CHOICES)
     cells = _cells(code, files)
 
     from spatialclaw.kernel import KernelSession

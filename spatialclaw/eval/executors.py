@@ -37,6 +37,7 @@ class AgentSettings:
     base_url: str | None = None
     api_key: str | None = None
     perception: str = "auto"
+    sandbox: str = "auto"
     frames: int = 32
     max_steps: int | None = None
 
@@ -127,6 +128,7 @@ def run_job(job: QuestionJob) -> JobOutcome:
             base_url=s.base_url,
             api_key=s.api_key,
             perception=s.perception,
+            sandbox=s.sandbox,
             frames=s.frames,
             **({"max_steps": s.max_steps} if s.max_steps is not None else {}),
             out=out,
