@@ -207,7 +207,11 @@ def classical(scene, rendering, tmp_path_factory):
 
     frames = [Frame(i, i / 10.0, rendering.rgb[i]) for i in range(N_FRAMES)]
     context = KernelContext(
-        frames=frames, source_kind="video", cache_dir=tmp_path_factory.mktemp("cache"), options={"camera_height": scene.path.height}
+        frames=frames,
+        source_kind="video",
+        perception="reconstruction=classical",
+        cache_dir=tmp_path_factory.mktemp("cache"),
+        options={"camera_height": scene.path.height},
     )
     return context, backend._reconstruction_for(frames, context)[0]
 

@@ -91,7 +91,7 @@ def reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction:
             "note": (
                 f"metric scale assumes the camera was {height} m above the floor (context option camera_height); "
                 + (
-                    f"frames {not_registered} could not be registered: their poses are interpolated and less reliable"
+                    f"frames {not_registered} could not be registered: their poses are interpolated guesses and their depth is 0 (unknown)"
                     if not_registered
                     else "all frames registered"
                 )
@@ -119,27 +119,23 @@ def _png_base64(image: np.ndarray) -> str:
 
 
 def _reconstruction_for(frames: list[Frame], context: KernelContext) -> tuple[Reconstruction, list[int]]:
-    """The (cached) classical reconstruction covering ``frames``, and each frame's entry in it.
+    """The kernel's reconstruction of the whole input (cached), and the entry of each of ``frames``.
 
-    The whole input is reconstructed when every frame belongs to it (structure-from-motion
-    needs the neighbours), else just ``frames``.
+    Region growing needs depth and the floor; the whole input is reconstructed (structure from
+    motion needs the neighbours of the frames asked about) with the chosen reconstruction
+    backend, through the same cache the ``reconstruct`` primitive uses.
     """
-    from spatialclaw.primitives import cache
-    from spatialclaw.primitives.types import Reconstruction
+    from spatialclaw.primitives import perception
+    from spatialclaw.primitives.context import current, set_current
 
-    position = {id(f): k for k, f in enumerate(context.frames)}
-    if all(id(f) in position for f in frames):
-        scope = list(context.frames)
-        entries = [position[id(f)] for f in frames]
-    else:
-        scope = list(frames)
-        entries = list(range(len(frames)))
-    params = {"camera_height": _camera_height(context)}
-    key = cache.make_key("reconstruction", "classical", scope, params)
-    recon = cache.Cache(context.cache_dir).get_or_compute(
-        Reconstruction, "reconstruction", key, lambda: reconstruct(scope, context)
-    )
-    return recon, entries
+    positions, _ = context.select_frames(frames)
+    previous = current()
+    set_current(context)
+    try:
+        recon = perception.run_reconstruction(None)
+    finally:
+        set_current(previous)
+    return recon, [recon.index(p) for p in positions]
 
 
 def heights_above_floor(depth: np.ndarray, K: np.ndarray, pose: np.ndarray) -> np.ndarray:

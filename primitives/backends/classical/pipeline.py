@@ -18,11 +18,11 @@ primitives' `Reconstruction`.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from spatialclaw.errors import PerceptionError
 from spatialclaw.primitives.backends.classical import densify, scale, sfm, stereo, sweep
 
 
@@ -31,13 +31,15 @@ class ClassicalResult:
     """A metric, gravity-aligned reconstruction of N frames (arrays only).
 
     Attributes:
-        depth: N×H×W float32 z-depth in metres at the frames' resolution (every pixel filled).
+        depth: N×H×W float32 z-depth in metres at the frames' resolution; 0 where unknown
+            (the frames listed in ``info["frames_without_depth"]``: unregistered ones).
         measured: N×H×W bool; True where the depth came from stereo or a sparse point rather
             than from hole filling.
         pose: N×4×4 float64 camera-to-world (world: metres, +z up, floor at z = 0).
         K: 3×3 float64 intrinsics at the frames' resolution (pixels).
-        registered: N bool; False where structure-from-motion could not place the frame (its
-            pose is interpolated between neighbours and its depth is less reliable).
+        registered: N bool; False where structure-from-motion could not place the frame: its
+            pose is interpolated between registered neighbours (repeated past the ends) and its
+            depth is 0 (unknown).
         points: M×3 float64 sparse structure-from-motion points in the world (metres).
         scale: metres per structure-from-motion unit (from ``camera_height``).
         camera_height: the camera-height prior used (metres).
@@ -98,6 +100,25 @@ def _neighbours(i: int, registered: np.ndarray, pose: np.ndarray, scene_depth: f
     return chosen
 
 
+def _measured_points(depth: np.ndarray, K: np.ndarray, pose: np.ndarray, budget: int) -> np.ndarray:
+    """About ``budget`` world points from the known pixels of one (H×W, pose 4×4) or several
+    (F×H×W, poses F×4×4) depth maps, taken on a regular pixel grid."""
+    depth = depth[None] if depth.ndim == 2 else depth
+    pose = pose[None] if pose.ndim == 2 else pose
+    f, h, w = depth.shape
+    stride = max(1, int(np.sqrt(f * h * w / max(budget, 1))))
+    v, u = np.indices((h, w))
+    v, u = v[::stride, ::stride], u[::stride, ::stride]
+    rays = np.stack([u, v, np.ones_like(u)], -1).astype(np.float64) @ np.linalg.inv(K).T
+    out = []
+    for d, p in zip(depth, pose):
+        z = d[::stride, ::stride]
+        ok = np.isfinite(z) & (z > 0)
+        cam = rays[ok] * z[ok, None]
+        out.append(cam @ p[:3, :3].T + p[:3, 3])
+    return np.concatenate(out) if out else np.zeros((0, 3))
+
+
 def consistent_depth(
     depths: np.ndarray, K: np.ndarray, pose: np.ndarray, neighbours: list[list[int]], tolerance: float = 0.05
 ) -> np.ndarray:
@@ -146,6 +167,56 @@ def consistent_depth(
     return out
 
 
+def _sparse_depths(result: sfm.SfmResult, sfm_hw: tuple[int, int], hw: tuple[int, int]) -> np.ndarray:
+    """N×H×W depth of the sparse points each frame saw, at the depth resolution (NaN elsewhere)."""
+    out = np.full((len(result.observations), *hw), np.nan, np.float32)
+    factor = np.array([hw[1] / sfm_hw[1], hw[0] / sfm_hw[0]])
+    for i, (uv, idx) in enumerate(result.observations):
+        if len(idx):
+            out[i] = densify.splat_sparse((uv + 0.5) * factor - 0.5, _camera_depths(result.points[idx], result.pose[i]), hw)
+    return out
+
+
+def _depth_range(z: np.ndarray) -> tuple[float, float]:
+    """The depths to search for a frame, from the sparse depths it saw: their 2–98 % range, widened."""
+    z = z[z > 0]
+    return 0.6 * float(np.percentile(z, 2)), 1.6 * float(np.percentile(z, 98))
+
+
+def _stereo_depth(
+    images: list[np.ndarray], i: int, nbrs: list[int], K: np.ndarray, pose: np.ndarray, depth_range: tuple[float, float]
+) -> np.ndarray:
+    """Frame ``i``'s depth: the plane sweep over ``nbrs``, and rectified SGBM against the sideways ones, by median."""
+    estimates = [sweep.plane_sweep_depth(images[i], [images[j] for j in nbrs], K, pose[i], [pose[j] for j in nbrs], depth_range)]
+    for j in nbrs:
+        if 50.0 <= stereo.baseline_angle(pose[i], pose[j]) <= 130.0:
+            estimates.append(stereo.pair_depth(images[i], images[j], K, pose[i], pose[j], depth_range))
+    if len(estimates) == 1:
+        return estimates[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels stay NaN
+        return np.nanmedian(np.stack(estimates), axis=0).astype(np.float32)
+
+
+def _median_ratio(sparse: np.ndarray, dense: np.ndarray) -> float:
+    """Median of sparse-point depth / stereo depth where both exist (NaN with fewer than 5)."""
+    both = np.isfinite(sparse) & np.isfinite(dense)
+    return float(np.median(sparse[both] / dense[both])) if both.sum() >= 5 else float("nan")
+
+
+def _borrow_depth(depths: np.ndarray, i: int, registered: np.ndarray, K: np.ndarray, pose: np.ndarray) -> None:
+    """Fill frame ``i``'s unknown depths (in place) with the other registered frames' points seen from it."""
+    others = registered & (np.arange(len(depths)) != i)
+    points = _measured_points(depths[others], K, pose[others], 20000)
+    world_to_cam = np.linalg.inv(pose[i])
+    cam = points @ world_to_cam[:3, :3].T + world_to_cam[:3, 3]
+    cam = cam[cam[:, 2] > 0]
+    uv = cam[:, :2] / cam[:, 2:] * np.diag(K)[:2] + K[:2, 2]
+    splat = densify.splat_sparse(uv, cam[:, 2], depths.shape[1:])
+    holes = ~np.isfinite(depths[i])
+    depths[i][holes] = splat[holes]
+
+
 def reconstruct_images(
     images: list[np.ndarray],
     *,
@@ -182,89 +253,53 @@ def reconstruct_images(
     sfm_images = [_resize(im, sfm_size) for im in images]
     result = sfm.run_sfm(sfm_images, matching=matching, min_registered=min_registered)
     timings.update({f"sfm_{k}": v for k, v in result.timings.items()})
-    reg = result.registered
+    reg, pose = result.registered, result.pose
 
     t = time.perf_counter()
     small = [_resize(im, depth_size) for im in images]
     shw = small[0].shape[:2]
     K_s = _scaled_K(result.K, sfm_images[0].shape[:2], shw)
-    pose = result.pose
-    all_z = np.concatenate(
-        [_camera_depths(result.points[idx], pose[i]) for i, (_, idx) in enumerate(result.observations) if len(idx)]
-    )
-    all_z = all_z[all_z > 0]
-    scene_depth = float(np.median(all_z))
-    global_range = (float(np.percentile(all_z, 1)), float(np.percentile(all_z, 99)))
+    sparse = _sparse_depths(result, sfm_images[0].shape[:2], shw)
+    known = np.concatenate([d[np.isfinite(d)] for d in sparse])
+    scene_depth = float(np.median(known))
     raw = np.full((n, *shw), np.nan, np.float32)
-    neighbour_lists: list[list[int]] = []
-    for i in range(n):
-        nbrs = _neighbours(i, reg, pose, scene_depth, neighbours)
-        neighbour_lists.append(nbrs)
-        if not nbrs:
-            continue
-        _, idx = result.observations[i]
-        z = _camera_depths(result.points[idx], pose[i]) if len(idx) >= 10 else np.zeros(0)
-        z = z[z > 0]
-        rng = (float(np.percentile(z, 2)), float(np.percentile(z, 98))) if len(z) >= 10 else global_range
-        rng = (0.6 * rng[0], 1.6 * rng[1])
-        estimates = [sweep.plane_sweep_depth(small[i], [small[j] for j in nbrs], K_s, pose[i], [pose[j] for j in nbrs], rng)]
-        for j in nbrs:
-            if 50.0 <= stereo.baseline_angle(pose[i], pose[j]) <= 130.0:
-                estimates.append(stereo.pair_depth(small[i], small[j], K_s, pose[i], pose[j], rng))
-        with np.errstate(all="ignore"):
-            raw[i] = np.nanmedian(np.stack(estimates), axis=0) if len(estimates) > 1 else estimates[0]
+    # Unregistered frames get no depth: their poses are guesses, and depth placed with a guessed
+    # pose would put the scene in the wrong place.
+    neighbour_lists = [_neighbours(i, reg, pose, scene_depth, neighbours) if reg[i] else [] for i in range(n)]
+    for i, nbrs in enumerate(neighbour_lists):
+        if nbrs:
+            z = sparse[i][np.isfinite(sparse[i])]
+            raw[i] = _stereo_depth(small, i, nbrs, K_s, pose, _depth_range(z if len(z) >= 10 else known))
     timings["stereo"] = time.perf_counter() - t
 
     t = time.perf_counter()
     fused = consistent_depth(raw, K_s, pose, neighbour_lists)
-    ratios = []
-    for i, (uv, idx) in enumerate(result.observations):
-        if not len(idx):
-            continue
-        uv_s = (uv + 0.5) * np.array([shw[1] / sfm_images[0].shape[1], shw[0] / sfm_images[0].shape[0]]) - 0.5
-        sparse = densify.splat_sparse(uv_s, _camera_depths(result.points[idx], pose[i]), shw)
-        both = np.isfinite(sparse) & np.isfinite(fused[i])
-        if both.sum() >= 5:
-            ratios.append(float(np.median(sparse[both] / fused[i][both])))
-        holes = ~np.isfinite(fused[i]) & np.isfinite(sparse)
-        fused[i][holes] = sparse[holes]
+    ratios = [_median_ratio(sp, f) for sp, f in zip(sparse, fused)]
+    fused = np.where(np.isfinite(fused), fused, sparse)
     measured_small = np.isfinite(fused)
-    filled = np.stack([densify.fill_depth(small[i], fused[i]) for i in range(n)])
+    cloud = np.concatenate([result.points] + [_measured_points(fused[i], K_s, pose[i], 4000) for i in np.flatnonzero(reg)])
+    for i in np.flatnonzero(reg & (measured_small.mean(axis=(1, 2)) < 0.2)):
+        _borrow_depth(fused, i, reg, K_s, pose)  # stereo found little: use the other frames' points
+    filled = np.stack([densify.fill_depth(small[i], fused[i]) if reg[i] else fused[i] for i in range(n)])
     timings["fill"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    stride = max(1, int(np.sqrt(shw[0] * shw[1] / 4000)))
-    inv_K = np.linalg.inv(K_s)
-    clouds = [result.points]
-    for i in np.flatnonzero(reg):
-        v, u = np.indices(shw)
-        sel = measured_small[i][::stride, ::stride]
-        uu, vv = u[::stride, ::stride][sel], v[::stride, ::stride][sel]
-        z = fused[i][vv, uu]
-        cam = np.stack([uu, vv, np.ones_like(uu)], 1).astype(np.float64) @ inv_K.T * z[:, None]
-        clouds.append(cam @ pose[i, :3, :3].T + pose[i, :3, 3])
-    cloud = np.concatenate(clouds)
-    align = scale.align_to_floor(
-        cloud,
-        pose[reg, :3, 3],
-        pose[reg, :3, 1],
-        pose[reg, :3, 2],
-        camera_height=camera_height,
-    )
+    align = scale.align_to_floor(cloud, pose[reg, :3, 3], pose[reg, :3, 1], pose[reg, :3, 2], camera_height=camera_height)
     world_pose = align.apply_poses(pose)
     timings["scale"] = time.perf_counter() - t
 
     h, w = hw
     depth = np.stack([cv2.resize(f, (w, h), interpolation=cv2.INTER_LINEAR) for f in filled]) * align.scale
+    depth = np.where(np.isfinite(depth) & (depth > 0), depth, 0.0)
     measured = np.stack([cv2.resize(m.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0 for m in measured_small])
-    if not np.isfinite(depth).all():
-        raise PerceptionError("depth could not be estimated for every frame: sample more frames with overlapping views")
+    without_depth = [int(i) for i in range(n) if not depth[i].any()]
     info = {
         "registered_frames": int(reg.sum()),
         "frames": n,
-        "sparse_agreement": float(np.median(ratios)) if ratios else float("nan"),
+        "sparse_agreement": float(np.nanmedian(ratios)) if np.isfinite(ratios).any() else float("nan"),
         "measured_fraction": float(measured_small.mean()),
         "floor_inliers": align.floor_inliers,
+        "frames_without_depth": without_depth,
         "timings": timings,
     }
     return ClassicalResult(

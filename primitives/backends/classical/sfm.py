@@ -142,12 +142,11 @@ def run_sfm(
         options.triangulation.random_seed = seed
         options.multiple_models = False
         options.min_model_size = min(options.min_model_size, max(2, min_registered))
-        # Video frames of a turning camera share little: accept smaller, still verified overlaps.
-        options.min_num_matches = 10
-        options.mapper.init_min_num_inliers = 50
-        options.mapper.abs_pose_min_num_inliers = 15
-        options.mapper.abs_pose_min_inlier_ratio = 0.15
-        options.mapper.max_reg_trials = 5
+        # One mapping thread: multi-threaded bundle adjustment is not repeatable, and on short
+        # clips of a turning camera it sometimes converged to a wrong trajectory (ATE 2-13 % of
+        # the path against 0.06 % single-threaded, synthetic 32-frame walks).
+        options.num_threads = 1
+        options.mapper.num_threads = 1
         out = root / "sparse"
         out.mkdir()
         models = pycolmap.incremental_mapping(db, image_dir, out, options)

@@ -101,13 +101,15 @@ def plane_sweep_depth(
     # Sub-plane refinement: a parabola through the winner and its two neighbours.
     lo = np.clip(best - 1, 0, n_planes - 1)
     hi = np.clip(best + 1, 0, n_planes - 1)
-    c_lo, c_hi = cost[lo, rows, cols], cost[hi, rows, cols]
-    denom = c_lo - 2.0 * c_best + c_hi
-    shift = np.where((denom > 1e-6) & np.isfinite(denom) & (lo != best) & (hi != best), 0.5 * (c_lo - c_hi) / denom, 0.0)
-    step = inv_depths[1] - inv_depths[0] if n_planes > 1 else 0.0
-    inv = inv_depths[best] + np.clip(shift, -0.5, 0.5) * step
-
-    good = np.isfinite(c_best) & (1.0 - c_best >= min_ncc) & (c_second - c_best >= min_margin) & (std_r >= min_texture)
-    good &= (best > 0) & (best < n_planes - 1)  # a winner at the edge of the range is out of range
+    with np.errstate(invalid="ignore"):  # costs are inf where no neighbour saw the pixel
+        c_lo, c_hi = cost[lo, rows, cols], cost[hi, rows, cols]
+        denom = c_lo - 2.0 * c_best + c_hi
+        curved = (denom > 1e-6) & np.isfinite(denom) & (lo != best) & (hi != best)
+        shift = np.zeros((h, w))
+        shift[curved] = 0.5 * (c_lo[curved] - c_hi[curved]) / denom[curved]
+        step = inv_depths[1] - inv_depths[0] if n_planes > 1 else 0.0
+        inv = inv_depths[best] + np.clip(shift, -0.5, 0.5) * step
+        good = np.isfinite(c_best) & (1.0 - c_best >= min_ncc) & (c_second - c_best >= min_margin) & (std_r >= min_texture)
+        good &= (best > 0) & (best < n_planes - 1)  # a winner at the edge of the range is out of range
     depth = np.where(good, 1.0 / np.maximum(inv, 1e-12), np.nan).astype(np.float32)
     return depth
