@@ -6,10 +6,15 @@ others are cleaned and clustered:
 
 1. mask pixels whose depth disagrees with their in-mask neighbours are dropped (mask edges
    straddle depth edges), and small 3D connected components (specks, less than a fifth of the
-   largest on a ``voxel`` grid) are dropped;
+   largest on a ``voxel`` grid) are dropped, and so are points within 3 cm of the floor
+   (where a mask spills onto the floor; boxes of objects that reach within 8 cm of the floor
+   are extended down to it);
 2. two masks with the same label are the same object when their voxel sets overlap (one
    voxel of slack): ``|A ∩ dilate(B)| / min(|A|, |B|) >= overlap``; the relation is closed
-   transitively (union-find), so views of opposite sides join through the views between them.
+   transitively (union-find), so views of opposite sides join through the views between them;
+3. each mask's points are kept where the object's masks in its other views agree
+   (`multiview_support`): a loose mask's spill onto the wall behind falls outside the
+   object's masks elsewhere.
 
 Two chairs a few decimetres apart never share voxels, so they stay two objects.
 """
@@ -24,6 +29,12 @@ from spatialclaw.primitives import math3d, vocabulary
 from spatialclaw.primitives.types import Masks, Object3D, Reconstruction
 
 MAX_POINTS_PER_MASK = 30000
+FLOOR_MARGIN = 0.03
+"""Points of masks without identity lower than this (metres) are dropped: a mask spilling onto the
+floor would otherwise widen the object."""
+STANDING_GAP = 0.08
+"""An object without identity whose lowest point is this close to the floor (metres) stands on it:
+its box reaches down to z = 0."""
 _OFFSETS = np.array([(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)], np.int64)
 
 
@@ -82,15 +93,18 @@ def _mask_points(recon: Reconstruction, entry: int, mask: np.ndarray, clean: boo
     return recon.points(entry, mask=mask, stride=stride)
 
 
-def main_components(points: np.ndarray, voxel: float, keep_fraction: float = 0.2) -> np.ndarray:
-    """The points of the large 26-connected components of their occupied ``voxel`` grid (metres).
+def main_components(points: np.ndarray, voxel: float, keep_fraction: float = 0.2, max_gap: float = 0.3) -> np.ndarray:
+    """The points of the object's 26-connected components on a ``voxel`` grid (metres).
 
-    Components with at least ``keep_fraction`` of the largest one's voxels are kept (a lamp's
-    pole, cut from its shade where the shade hides the joint, stays); specks are dropped.
+    The largest component is kept, and so is any other with at least ``keep_fraction`` of its
+    voxels within ``max_gap`` metres of it (a lamp's pole, cut from its shade where the shade
+    hides the joint). Specks, and the outline a loose mask leaves on a wall behind the object,
+    are dropped.
     """
     if len(points) < 2:
         return points
     from scipy.ndimage import label
+    from scipy.spatial import cKDTree
 
     keys = np.floor(points / voxel).astype(np.int64)
     lo = keys.min(axis=0)
@@ -105,8 +119,57 @@ def main_components(points: np.ndarray, voxel: float, keep_fraction: float = 0.2
         return points
     sizes = np.bincount(labels.ravel())
     sizes[0] = 0
-    big = sizes >= keep_fraction * sizes.max()
-    return points[big[labels[local[:, 0], local[:, 1], local[:, 2]]]]
+    main = int(sizes.argmax())
+    keep = np.zeros(count + 1, bool)
+    keep[main] = True
+    tree = cKDTree(np.argwhere(labels == main))
+    for c in np.nonzero(sizes >= keep_fraction * sizes[main])[0]:
+        if c != main and tree.query(np.argwhere(labels == c), k=1)[0].min() * voxel <= max_gap:
+            keep[c] = True
+    return points[keep[labels[local[:, 0], local[:, 1], local[:, 2]]]]
+
+
+def multiview_support(
+    points: np.ndarray,
+    recon: Reconstruction,
+    views: list[tuple[int, np.ndarray]],
+    tolerance: float = 0.05,
+) -> np.ndarray:
+    """Which points the object's masks in other views agree with.
+
+    Each point is projected into every view ``(entry, mask)``; a view *sees* it when it lands
+    in the image with depth no further than the view's depth there (plus ``tolerance``
+    relative to the depth: not hidden behind something), and *supports* it when it also lands
+    inside the mask. A point is kept when at least half of the views that see it support it,
+    or when none sees it. What a loose mask picks up
+    on the wall behind an object is seen from other views outside the object's masks.
+
+    Returns:
+        (N,) bool.
+    """
+    seen = np.zeros(len(points), np.int32)
+    supported = np.zeros(len(points), np.int32)
+    for entry, mask in views:
+        uv, z = math3d.project(points, recon.K[entry], recon.pose[entry])
+        h, w = mask.shape
+        inside = np.isfinite(uv[:, 0])
+        u = np.where(inside, np.floor(np.nan_to_num(uv[:, 0])), -1).astype(np.int64)
+        v = np.where(inside, np.floor(np.nan_to_num(uv[:, 1])), -1).astype(np.int64)
+        inside &= (u >= 0) & (u < w) & (v >= 0) & (v < h)
+        d = np.zeros(len(points), np.float32)
+        d[inside] = recon.depth[entry][v[inside], u[inside]]
+        sees = inside & (d > 0) & (z <= d * (1 + tolerance))
+        seen += sees
+        supported += sees & mask[np.clip(v, 0, h - 1), np.clip(u, 0, w - 1)]
+    return (seen == 0) | (2 * supported >= seen)
+
+
+def _stand_on_floor(obj: Object3D) -> Object3D:
+    """The object with its box extended down to the floor (z = 0)."""
+    top = obj.center[2] + obj.size[2] / 2.0
+    center = np.array([obj.center[0], obj.center[1], top / 2.0])
+    size = np.array([obj.size[0], obj.size[1], top])
+    return Object3D(obj.label, obj.points, center, size, obj.yaw, obj.frames, obj.score, obj.instance_id)
 
 
 def _find(parent: list[int], i: int) -> int:
@@ -146,7 +209,7 @@ def fuse(
     voxel: float = 0.05,
     overlap: float = 0.25,
     point_voxel: float = 0.01,
-    min_points: int = 1,
+    min_points: int = 50,
 ) -> list[Object3D]:
     """One `Object3D` per physical object seen in ``masks``.
 
@@ -157,13 +220,15 @@ def fuse(
         voxel: grid size for cleaning and overlap tests, metres.
         overlap: fraction of the smaller mask's voxels that must touch the other's to merge.
         point_voxel: the objects' points are downsampled to one per ``point_voxel`` metres.
-        min_points: objects with fewer (downsampled) points are dropped.
+        min_points: objects without identity with fewer (downsampled) points are dropped
+            (fragments of a mask that strayed onto another object); objects the backend
+            identified are always kept.
 
     Returns:
         Objects sorted by first appearance (then by label).
     """
     known = set(recon.frame_ids.tolist())
-    clouds, labels, frames, ids, scores = [], [], [], [], []
+    clouds, labels, frames, ids, scores, sources = [], [], [], [], [], []
     for k in range(len(masks)):
         fid = int(masks.frame_ids[k])
         if fid not in known:
@@ -171,7 +236,7 @@ def fuse(
         noisy = masks.instance_ids[k] < 0
         pts = _mask_points(recon, recon.index(fid), masks.masks[k], clean=noisy)
         if noisy:
-            pts = main_components(pts, voxel)
+            pts = main_components(pts[pts[:, 2] >= FLOOR_MARGIN], voxel)
         if len(pts) == 0:
             continue
         clouds.append(pts)
@@ -179,6 +244,7 @@ def fuse(
         frames.append(fid)
         ids.append(int(masks.instance_ids[k]))
         scores.append(float(masks.scores[k]))
+        sources.append(k)
     if not clouds:
         return []
     if all(i >= 0 for i in ids):
@@ -189,12 +255,24 @@ def fuse(
     objects = []
     for g in sorted(set(groups)):
         members = [k for k in range(len(clouds)) if groups[k] == g]
-        pts = math3d.voxel_downsample(np.concatenate([clouds[k] for k in members]), point_voxel)
-        if len(pts) < min_points:
+        parts = [clouds[k] for k in members]
+        if ids[members[0]] < 0 and len(members) > 1:
+            views = {k: (recon.index(frames[k]), masks.masks[sources[k]]) for k in members}
+            for n, k in enumerate(members):
+                agreed = multiview_support(parts[n], recon, [v for j, v in views.items() if j != k])
+                parts[n] = parts[n][agreed]
+        pts = np.concatenate(parts)
+        if len(pts) == 0:
+            continue
+        pts = math3d.voxel_downsample(pts, point_voxel)
+        if ids[members[0]] < 0 and len(pts) < min_points:
             continue
         label = Counter(labels[k] for k in members).most_common(1)[0][0]
         score = float(np.mean([scores[k] for k in members]))
         instance = ids[members[0]] if len({ids[k] for k in members}) == 1 else -1
-        objects.append(Object3D.from_points(label, pts, [frames[k] for k in members], score, instance))
+        obj = Object3D.from_points(label, pts, [frames[k] for k in members], score, instance)
+        if instance < 0 and 0.0 < obj.height_above_floor < STANDING_GAP:
+            obj = _stand_on_floor(obj)
+        objects.append(obj)
     objects.sort(key=lambda o: (o.first_frame, o.label, o.center[0], o.center[1]))
     return objects

@@ -17,6 +17,9 @@ from spatialclaw.primitives.perception import run_reconstruction
 from spatialclaw.primitives.registry import primitive
 from spatialclaw.primitives.types import Object3D, Reconstruction
 
+ROOM_POINTS = 1_500_000
+"""About how many points `room_size` rasterises (pixels are subsampled evenly to stay near it)."""
+
 PointsLike = Union[Object3D, np.ndarray, list, tuple]
 
 
@@ -179,7 +182,8 @@ def room_size(recon: Reconstruction | None = None, cell: float = 0.05) -> dict[s
     """Estimate the room's floor area and extents from the reconstructed points.
 
     The points' footprint on the floor is rasterised (cells of `cell` metres), gaps are closed
-    and holes filled, and the largest connected region is the room. Parts of the room never
+    and holes filled, and the largest connected region is the room (its boundary cells, where
+    the walls are, count half). Parts of the room never
     seen are missing, so with few views this underestimates.
 
     Args:
@@ -193,7 +197,7 @@ def room_size(recon: Reconstruction | None = None, cell: float = 0.05) -> dict[s
     from scipy import ndimage
 
     r = _recon(recon)
-    cloud = r.point_cloud(stride=4)
+    cloud = r.point_cloud(stride=max(1, int(np.sqrt(r.depth.size / ROOM_POINTS))))
     cloud = cloud[cloud[:, 2] > -0.2]
     if len(cloud) < 10:
         raise ValueError("too few reconstructed points to estimate the room size")
@@ -207,11 +211,12 @@ def room_size(recon: Reconstruction | None = None, cell: float = 0.05) -> dict[s
     labels, count = ndimage.label(grid)
     if count > 1:
         grid = labels == (np.bincount(labels.ravel())[1:].argmax() + 1)
-    cells = np.argwhere(grid).astype(np.float64) * cell
+    boundary = grid & ~ndimage.binary_erosion(grid)
+    cells = (np.argwhere(grid) + 0.5) * cell
     _, extent, _ = math3d.oriented_box(np.column_stack([cells, np.zeros(len(cells))]))
     return {
-        "floor_area_m2": round(float(grid.sum() * cell * cell), 3),
-        "length_m": round(float(extent[0] + cell), 3),
-        "width_m": round(float(extent[1] + cell), 3),
+        "floor_area_m2": round(float((grid.sum() - 0.5 * boundary.sum()) * cell * cell), 3),
+        "length_m": round(float(extent[0]), 3),
+        "width_m": round(float(extent[1]), 3),
         "height_m": round(float(np.percentile(cloud[:, 2], 99)), 3),
     }

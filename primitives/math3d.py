@@ -174,7 +174,7 @@ def ransac_plane(
 
     Returns:
         ``(normal, offset, inliers)``: unit (3,) normal, offset (normal·p + offset = 0), (N,) bool.
-        The normal and offset are refitted by least squares on the inliers.
+        The normal and offset are refitted by least squares on the inliers, four times.
 
     Raises:
         ValueError: fewer than 3 points or no hypothesis satisfied the ``up`` constraint.
@@ -199,8 +199,10 @@ def ransac_plane(
     sample = pts if len(pts) <= 20000 else pts[rng.choice(len(pts), 20000, replace=False)]
     counts = (np.abs(sample @ normals.T + offsets) < threshold).sum(axis=0)
     best = int(np.argmax(counts))
-    inliers = np.abs(pts @ normals[best] + offsets[best]) < threshold
-    normal, offset = fit_plane(pts[inliers])
+    normal, offset = normals[best], offsets[best]
+    for _ in range(4):
+        inliers = np.abs(pts @ normal + offset) < threshold
+        normal, offset = fit_plane(pts[inliers])
     reference = np.array([0.0, 0.0, 1.0]) if up is None else np.asarray(up, dtype=np.float64)
     if normal @ reference < 0:
         normal, offset = -normal, -offset
@@ -294,8 +296,9 @@ def levelling_transform(
     """The rigid 4×4 world-to-world transform that makes +z up and puts the floor at z = 0.
 
     "Up" starts from the cameras (the mean of their -y axes: people hold cameras roughly
-    level), or the input's own +z when that is within 30° of it; the floor is then the plane
-    with most support among the lowest points whose normal is within 25° of up (RANSAC, 2 cm).
+    level, pitched by less than 40°); the floor is then the plane with most support among the
+    lowest points whose normal is within 40° of up (RANSAC, 2 cm), found a second time with
+    "up" and "lowest" taken from the first floor's normal (within 10° of it).
     Without a floor plane, up stays the prior and the floor is the 1st percentile of heights.
     When the input is already level (within ``tolerance_deg`` and ``tolerance_m``) the identity
     is returned, so exact inputs stay exact.
@@ -315,22 +318,23 @@ def levelling_transform(
     z = np.array([0.0, 0.0, 1.0])
     down = poses[:, :3, 1].mean(axis=0) if len(poses) else np.zeros(3)
     prior = -down / np.linalg.norm(down) if np.linalg.norm(down) > 0.3 else z
-    if prior @ z > np.cos(np.radians(30.0)):
-        prior = z
     method = "floor plane"
     up, floor = prior, None
-    if len(pts) >= 100:
-        heights = pts @ prior
+    guess, max_tilt = prior, 40.0
+    for _ in range(2 if len(pts) >= 100 else 0):
+        heights = pts @ guess
         low = pts[heights <= np.percentile(heights, 40)]
         try:
-            normal, offset, inliers = ransac_plane(low, up=prior, max_tilt_deg=25.0, threshold=0.02)
-            below = float(np.mean(pts @ normal + offset < -0.05))
-            if inliers.sum() >= 0.03 * len(pts) and below < 0.05:
-                up, floor = normal, -offset
+            normal, offset, inliers = ransac_plane(low, up=guess, max_tilt_deg=max_tilt, threshold=0.02)
         except ValueError:
-            pass
+            break
+        below = float(np.mean(pts @ normal + offset < -0.05))
+        if inliers.sum() < 0.03 * len(pts) or below >= 0.05:
+            break
+        up, floor = normal, -offset
+        guess, max_tilt = normal, 10.0
     if floor is None:
-        method = "camera gravity prior" if up is not z else "input +z"
+        method = "camera gravity prior" if up is prior and prior is not z else "input +z"
         floor = float(np.percentile(pts @ up, 1.0)) if len(pts) else 0.0
     tilt = float(np.degrees(np.arccos(np.clip(up @ z, -1.0, 1.0))))
     info: dict[str, float | str] = {"method": method, "tilt_deg": round(tilt, 3), "floor_offset_m": round(float(floor), 4)}

@@ -126,8 +126,8 @@ def test_ground_plane_and_camera_height():
 
 
 def test_room_size_of_the_footprint_of_a_downward_camera():
-    # 200×100 px at f = 100 px from 2 m up: a 4 m × 2 m floor patch.
-    size = room_size(recon=downward_camera(2.0), cell=0.05)
+    # 200×100 px at f = 100 px from 2 m up: a 4 m × 2 m floor patch, its edges inside raster cells.
+    size = room_size(recon=downward_camera(2.0, center_xy=(0.025, 0.025)), cell=0.05)
     assert size["floor_area_m2"] == pytest.approx(8.0, rel=0.03)
     assert size["length_m"] == pytest.approx(4.0, abs=0.06)
     assert size["width_m"] == pytest.approx(2.0, abs=0.06)
