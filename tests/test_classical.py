@@ -182,12 +182,12 @@ def test_region_growing_from_a_pointed_pixel_recovers_objects(scene, rendering):
         heights = world_heights(depth, rendering.K, pose)
         for oid in np.unique(inst):
             mask = inst == oid
-            if oid == 0 or mask.sum() < 2000 or scene.object(int(oid)).label == "bookshelf":
+            if oid == 0 or mask.sum() < 2000:
                 continue
             grown = regions.grow_region(rendering.rgb[i], depth, rendering.K, interior_pixel(mask), height=heights)
             ious.append((grown & mask).sum() / (grown | mask).sum())
     assert len(ious) >= 5
-    assert np.median(ious) >= 0.7
+    assert np.median(ious) >= 0.7  # measured 0.78 over 18 objects
 
 
 # --- the whole pipeline (slow: structure-from-motion) --------------------------------------------

@@ -61,6 +61,15 @@ def _geometry_edges(depth: np.ndarray, K: np.ndarray, depth_tol: float, normal_t
     return edges
 
 
+def _within(depth: np.ndarray, K: np.ndarray, seed: tuple[int, int], radius: float) -> np.ndarray:
+    """H×W bool: pixels whose back-projected point lies within ``radius`` metres of the seed pixel's."""
+    h, w = depth.shape
+    v, u = np.indices((h, w), dtype=np.float64)
+    pts = np.stack([(u - K[0, 2]) / K[0, 0] * depth, (v - K[1, 2]) / K[1, 1] * depth, depth], -1)
+    x, y = seed
+    return (np.linalg.norm(pts - pts[y, x], axis=-1) <= radius) & (depth > 0)
+
+
 def grow_region(
     image: np.ndarray,
     depth: np.ndarray,
@@ -72,6 +81,7 @@ def grow_region(
     depth_tol: float = 0.04,
     normal_tol_deg: float = 35.0,
     floor_margin: float = 0.03,
+    max_extent: float | None = 1.2,
 ) -> np.ndarray:
     """The mask of the surface region around ``seed``.
 
@@ -87,6 +97,8 @@ def grow_region(
         normal_tol_deg: normal turn (degrees, over 4 pixels) that separates surfaces; used only
             without ``height``.
         floor_margin: pixels lower than this above the floor count as floor (metres).
+        max_extent: pixels whose surface point is farther than this from the seed's (metres)
+            are excluded (None: no limit); stops leaks into walls of a similar colour.
 
     Returns:
         H×W bool mask; all False if the seed is outside the image.
@@ -106,6 +118,8 @@ def grow_region(
     allowed = np.linalg.norm(lab - ref, axis=-1) <= colour_tol
     if height is not None and height[y, x] > floor_margin:
         allowed &= ~(height <= floor_margin)
+    if max_extent is not None and depth[y, x] > 0:
+        allowed &= _within(depth, K, (x, y), max_extent)
     # With the floor known, creases are not needed to stop at the floor, and they would split an
     # object into its faces (a sofa's seat from its arm); without it, they are the only stop.
     crease_tol = 180.0 if height is not None else normal_tol_deg
