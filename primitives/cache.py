@@ -16,16 +16,14 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable
 
 import numpy as np
 
 from spatialclaw.frame import Frame
-from spatialclaw.primitives.types import Masks, Reconstruction
+from spatialclaw.primitives.types import Masks, Object3D, Reconstruction
 
 CACHE_VERSION = 1
-
-T = TypeVar("T", Reconstruction, Masks)
 
 _memory: dict[str, Any] = {}
 
@@ -78,9 +76,35 @@ def _masks_from(d: dict[str, np.ndarray]) -> Masks:
     return Masks(bits, d["boxes"], d["scores"], d["labels"].tolist(), d["frame_ids"], d["instance_ids"])
 
 
+def _objects_arrays(objects: list[Object3D]) -> dict[str, np.ndarray]:
+    return {
+        "points": np.concatenate([o.points for o in objects]) if objects else np.zeros((0, 3)),
+        "counts": np.array([len(o.points) for o in objects], np.int64),
+        "centers": np.array([o.center for o in objects]).reshape(-1, 3),
+        "sizes": np.array([o.size for o in objects]).reshape(-1, 3),
+        "yaws": np.array([o.yaw for o in objects], np.float64),
+        "frames": np.array([f for o in objects for f in o.frames], np.int64),
+        "frame_counts": np.array([len(o.frames) for o in objects], np.int64),
+        "labels": np.array([o.label for o in objects], dtype=str),
+        "scores": np.array([o.score for o in objects], np.float64),
+        "instance_ids": np.array([o.instance_id for o in objects], np.int64),
+    }
+
+
+def _objects_from(d: dict[str, np.ndarray]) -> list[Object3D]:
+    points = np.split(d["points"], np.cumsum(d["counts"])[:-1]) if len(d["counts"]) else []
+    frames = np.split(d["frames"], np.cumsum(d["frame_counts"])[:-1]) if len(d["frame_counts"]) else []
+    return [
+        Object3D(str(d["labels"][k]), points[k], d["centers"][k], d["sizes"][k], float(d["yaws"][k]),
+                 frames[k].tolist(), float(d["scores"][k]), int(d["instance_ids"][k]))
+        for k in range(len(d["counts"]))
+    ]
+
+
 _CODECS: dict[type, tuple[Callable[[Any], dict[str, np.ndarray]], Callable[[dict[str, np.ndarray]], Any]]] = {
     Reconstruction: (_reconstruction_arrays, _reconstruction_from),
     Masks: (_masks_arrays, _masks_from),
+    Object3D: (_objects_arrays, _objects_from),
 }
 
 
@@ -102,8 +126,11 @@ class PerceptionCache:
         """Where the result with this key lives on disk (None without a root)."""
         return None if self.root is None else self.root / family / f"{key}.npz"
 
-    def get_or_compute(self, kind: type[T], family: str, key: str, compute: Callable[[], T]) -> T:
-        """The cached ``kind`` result for ``key``, else ``compute()`` stored under it."""
+    def get_or_compute(self, kind: type, family: str, key: str, compute: Callable[[], Any]) -> Any:
+        """The cached ``kind`` result for ``key``, else ``compute()`` stored under it.
+
+        ``kind`` is `Reconstruction`, `Masks`, or `Object3D` for a list of objects.
+        """
         encode, decode = _CODECS[kind]
         if key in _memory:
             self.hits += 1

@@ -28,6 +28,8 @@ import numpy as np
 from spatialclaw.primitives import math3d, vocabulary
 from spatialclaw.primitives.types import Masks, Object3D, Reconstruction
 
+FUSION_VERSION = 1
+"""Bumped when the fusion's results change, so cached objects are recomputed."""
 MAX_POINTS_PER_MASK = 30000
 FLOOR_MARGIN = 0.03
 """Points of masks without identity lower than this (metres) are dropped: a mask spilling onto the

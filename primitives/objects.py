@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from spatialclaw.primitives.fusion import fuse
-from spatialclaw.primitives.perception import run_reconstruction, run_segmentation
+from spatialclaw.primitives.fusion import FUSION_VERSION, fuse
+from spatialclaw.primitives.perception import run_objects, run_segmentation
 from spatialclaw.primitives.registry import primitive
 from spatialclaw.primitives.types import Object3D, Reconstruction
 
@@ -14,7 +14,7 @@ def objects3d(query: str, recon: Reconstruction | None = None) -> list[Object3D]
 
     Masks from `segment(query)` are lifted to 3D with the reconstruction's depth and poses and
     merged across frames by 3D overlap, so a chair seen in ten frames is one object and two
-    chairs are two. `len(objects3d("chair"))` counts chairs.
+    chairs are two. `len(objects3d("chair"))` counts chairs. Results are cached.
 
     Args:
         query: object name(s), e.g. "chair" or "chairs, tables"; "*" asks for every object.
@@ -32,6 +32,6 @@ def objects3d(query: str, recon: Reconstruction | None = None) -> list[Object3D]
         print(len(chairs), [round(max(c.size) * 100) for c in chairs])   # count, longest side in cm
     """
     if recon is None:
-        recon = run_reconstruction()
+        return run_objects(query, fuse, {"fusion": FUSION_VERSION})
     masks = run_segmentation(query, [int(i) for i in recon.frame_ids])
     return fuse(masks, recon)

@@ -9,14 +9,14 @@ in the kernel's ``frames``. Cached arrays are read-only so one cell cannot corru
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from spatialclaw.frame import Frame
 from spatialclaw.primitives import backends, cache
 from spatialclaw.primitives.context import KernelContext, current
-from spatialclaw.primitives.types import Masks, Reconstruction
+from spatialclaw.primitives.types import Masks, Object3D, Reconstruction
 
 
 def _params(context: KernelContext, backend: str) -> dict[str, Any]:
@@ -71,3 +71,26 @@ def run_segmentation(query: str, frames: Sequence[Frame | int] | None = None) ->
     _freeze(result.masks)
     ids = np.asarray(positions, np.int64)[result.frame_ids] if len(result) else result.frame_ids
     return dataclasses.replace(result, frame_ids=ids)
+
+
+def run_objects(query: str, fuse: Callable[[Masks, Reconstruction], list[Object3D]], params: dict[str, Any]) -> list[Object3D]:
+    """``fuse(segment(query), reconstruct())`` over all frames, cached like the perception results.
+
+    Args:
+        query: the objects to find.
+        fuse: turns masks and a reconstruction into objects.
+        params: what else the result depends on (the fusion's settings and version).
+    """
+    context = current()
+    positions, selected = _selected(None, context)
+    rec_name, _ = backends.get("reconstruction", context)
+    seg_name, _ = backends.get("segmentation", context)
+    key_params = {**_params(context, rec_name), **_params(context, seg_name), **params, "query": query.strip().lower()}
+    key = cache.make_key("objects", f"{rec_name}+{seg_name}", selected, key_params)
+
+    def compute() -> list[Object3D]:
+        recon = run_reconstruction()
+        return fuse(run_segmentation(query, positions), recon)
+
+    objects = cache.for_context(context).get_or_compute(Object3D, "objects", key, compute)
+    return [dataclasses.replace(o) for o in objects]

@@ -280,8 +280,10 @@ def test_a_second_question_reuses_cached_perception(scene_root, tmp_path, monkey
     install(scene_root, cache_dir)
     first_recon = reconstruct()
     first_masks = segment("chair")
+    first_chairs = objects3d("chair")
     assert len(list((cache_dir / "reconstruction").glob("*.npz"))) == 1
     assert len(list((cache_dir / "segmentation").glob("*.npz"))) == 1
+    assert len(list((cache_dir / "objects").glob("*.npz"))) == 1
 
     cache.clear_memory()  # a new kernel: nothing in memory, the files stay
     calls: list[str] = []
@@ -291,7 +293,12 @@ def test_a_second_question_reuses_cached_perception(scene_root, tmp_path, monkey
     install(scene_root, cache_dir)
     again = reconstruct()
     masks = segment("chair")
+    chairs = objects3d("chair")
     assert calls == []
+    assert [o.instance_id for o in chairs] == [o.instance_id for o in first_chairs]
+    for o, first in zip(chairs, first_chairs):
+        assert np.array_equal(o.points, first.points) and o.frames == first.frames and o.label == first.label
+        assert np.array_equal(o.size, first.size) and o.yaw == first.yaw
     assert np.array_equal(again.depth, first_recon.depth) and np.array_equal(again.pose, first_recon.pose)
     assert np.array_equal(masks.masks, first_masks.masks) and masks.labels.tolist() == first_masks.labels.tolist()
     assert np.array_equal(masks.instance_ids, first_masks.instance_ids)
