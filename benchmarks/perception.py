@@ -65,7 +65,7 @@ def main() -> None:
         layout = rgbd.scan_rgbd(root)
         frames = [Frame(i, i / layout.fps, rgbd.read_color(root, i)) for i in layout.indices]
         print(f"scene: seed {args.seed}, {len(frames)} frames at {args.width}x{args.height} (rendered in {seconds:.1f} s)")
-        cache_dir = Path(tmp) / "perception"
+        cache_dir = Path(tmp) / "cache"
 
         def context(kind: str, perception: str) -> Callable[[], KernelContext]:
             return lambda: KernelContext(frames=frames, source_kind=kind, source_path=root if kind == "rgbd" else None,

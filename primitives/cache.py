@@ -1,6 +1,6 @@
 """Perception results on disk, so a second question about the same input costs nothing.
 
-A result is stored as one ``.npz`` under ``<cache_dir>/<family>/<key>.npz`` where the key hashes
+A result is stored as one ``.npz`` under ``<cache_dir>/perception/<family>/<key>.npz`` where the key hashes
 the frames' pixels (and their source indices), the backend, and the parameters that change the
 result (the query, the source folder for ground truth, backend options). Results are stored
 *relative to the frames they were computed on* (``frame_ids`` 0..n-1); the primitives map them
@@ -174,14 +174,14 @@ _instances: dict[str, PerceptionCache] = {}
 
 
 def for_context(context: Any) -> PerceptionCache:
-    """The cache of a kernel context: under ``context.cache_dir``, else ``$SPATIALCLAW_CACHE/perception``.
+    """The cache of a kernel context: ``<context.cache_dir>/perception``, else ``$SPATIALCLAW_CACHE/perception``.
 
     ``context.options["cache"] = False`` keeps results in memory only.
     """
     if context.options.get("cache", True) is False:
         root = None
     elif context.cache_dir is not None:
-        root = Path(context.cache_dir)
+        root = Path(context.cache_dir) / "perception"
     else:
         from spatialclaw.config import cache_dir
 

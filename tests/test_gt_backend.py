@@ -276,14 +276,14 @@ def test_a_tilted_shifted_world_is_relevelled(scene_root, tmp_path):
 # -- cache ------------------------------------------------------------------------------------
 
 def test_a_second_question_reuses_cached_perception(scene_root, tmp_path, monkeypatch):
-    cache_dir = tmp_path / "perception"
+    cache_dir = tmp_path / "cache"
     install(scene_root, cache_dir)
     first_recon = reconstruct()
     first_masks = segment("chair")
     first_chairs = objects3d("chair")
-    assert len(list((cache_dir / "reconstruction").glob("*.npz"))) == 1
-    assert len(list((cache_dir / "segmentation").glob("*.npz"))) == 1
-    assert len(list((cache_dir / "objects").glob("*.npz"))) == 1
+    assert len(list((cache_dir / "perception" / "reconstruction").glob("*.npz"))) == 1
+    assert len(list((cache_dir / "perception" / "segmentation").glob("*.npz"))) == 1
+    assert len(list((cache_dir / "perception" / "objects").glob("*.npz"))) == 1
 
     cache.clear_memory()  # a new kernel: nothing in memory, the files stay
     calls: list[str] = []
