@@ -118,3 +118,19 @@ def test_prompt_section_matches_the_golden_file():
         GOLDEN.write_text(rendered + "\n")
     assert GOLDEN.is_file(), f"missing {GOLDEN}: run with {REGEN}=1 once"
     assert rendered + "\n" == GOLDEN.read_text(), f"the primitives' prompt text changed: review it, then rerun with {REGEN}=1"
+
+
+def test_auto_on_a_video_falls_back_from_gt_and_says_why():
+    import numpy as np
+
+    from spatialclaw.frame import Frame
+
+    frames = [Frame(i, i / 30, np.zeros((24, 32, 3), np.uint8)) for i in range(6)]
+    info = primitives.install({}, KernelContext(frames=frames, source_kind="video", perception="auto"))
+    recon = info["backends"]["reconstruction"]
+    assert recon["backend"] in ("learned", "classical")
+    assert "gt needs an RGB-D folder" in recon["reason"]
+    assert context.current().backends["reconstruction"] == recon["backend"]
+    seg = info["backends"]["segmentation"]
+    assert seg["backend"] == "none" or seg["backend"] == "learned"  # no VLM to point with: classical cannot segment
+    assert "no host handlers" in seg["reason"] or seg["backend"] == "learned"
