@@ -20,6 +20,12 @@ CELL_TIMEOUT_S = 240
 IMAGE_TYPES = ("image/png", "image/jpeg")
 
 
+@pytest.fixture(autouse=True)
+def _notebook_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The notebooks' working folders (``tempfile.mkdtemp``) go under the test's own tmp_path."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+
+
 def execute(name: str) -> nbformat.NotebookNode:
     """Run ``examples/<name>`` and return it with its outputs; a failing cell fails the test."""
     from nbclient import NotebookClient
