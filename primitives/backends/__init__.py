@@ -16,6 +16,9 @@ positions in the kernel's ``frames``. Results must be in the world frame of desi
 ``learned``, ``classical``, or per family: ``"reconstruction=gt,segmentation=classical"``);
 ``auto`` takes gt where the input carries it, else learned where weights are found, else
 classical. The choice is recorded in the context and returned by ``install``.
+
+The learned backend's reconstruction is `learned_reconstruction`: classical camera poses with
+the learned model's dense depth aligned to them.
 """
 
 from __future__ import annotations
@@ -34,16 +37,24 @@ BACKENDS = ("gt", "learned", "classical")
 _ENTRY = {"reconstruction": "reconstruct", "segmentation": "segment"}
 
 
-def _module(name: str) -> ModuleType | None:
+def _module(name: str, family: str | None = None) -> ModuleType | None:
+    """The module serving ``family`` for backend ``name``.
+
+    The learned backend's reconstruction (classical poses + learned depth) is composed in
+    `learned_reconstruction` unless the learned package brings its own ``reconstruct``.
+    """
     try:
-        return importlib.import_module(f"spatialclaw.primitives.backends.{name}")
+        module = importlib.import_module(f"spatialclaw.primitives.backends.{name}")
     except ImportError:
         return None
+    if name == "learned" and family == "reconstruction" and not callable(getattr(module, "reconstruct", None)):
+        return importlib.import_module("spatialclaw.primitives.backends.learned_reconstruction")
+    return module
 
 
 def unavailable_reason(name: str, family: str, context: KernelContext) -> str | None:
     """Why backend ``name`` cannot serve ``family`` for this input; None when it can."""
-    module = _module(name)
+    module = _module(name, family)
     if module is None or not callable(getattr(module, _ENTRY[family], None)):
         return f"the {name} backend has no {family} yet"
     check = getattr(module, "available", None)
@@ -112,7 +123,7 @@ def get(family: str, context: KernelContext) -> tuple[str, Any]:
     if not context.backends:
         context.backends = {f: c["backend"] for f, c in choose(context).items()}
     name = context.backends.get(family, "none")
-    module = _module(name) if name in BACKENDS else None
+    module = _module(name, family) if name in BACKENDS else None
     func = getattr(module, _ENTRY[family], None) if module is not None else None
     if func is None:
         raise PerceptionError(
