@@ -4,11 +4,11 @@ Each mask is lifted to world points with the reconstruction's depth and pose. Ma
 identity the backend knows (``instance_ids >= 0``, e.g. ground truth) are grouped by it. The
 others are cleaned and clustered:
 
-1. mask pixels whose depth disagrees with their in-mask neighbours are dropped (mask edges
-   straddle depth edges), and small 3D connected components (specks, less than a fifth of the
-   largest on a ``voxel`` grid) are dropped, and so are points within 3 cm of the floor
-   (where a mask spills onto the floor; boxes of objects that reach within 8 cm of the floor
-   are extended down to it);
+1. a mask is cleaned of what it picked up beyond the object's outline: pixels whose depth
+   disagrees with their in-mask neighbours (mask edges straddle depth edges), pixels seeing
+   their surface at a grazing angle (one such pixel of wall spans decimetres), points within
+   3 cm of the floor (boxes of objects reaching within 8 cm of it are extended down to it),
+   and 3D specks away from the object's main connected components;
 2. two masks with the same label are the same object when their voxel sets overlap (one
    voxel of slack): ``|A ∩ dilate(B)| / min(|A|, |B|) >= overlap``; the relation is closed
    transitively (union-find), so views of opposite sides join through the views between them;
@@ -85,9 +85,50 @@ def consistent_pixels(depth: np.ndarray, mask: np.ndarray, window: int = 5, tole
     return out
 
 
+def _masked_diff(d: np.ndarray, valid: np.ndarray, axis: int) -> np.ndarray:
+    """Depth difference to a neighbour along ``axis`` that is also valid (forward, else backward; 0 if none)."""
+    fwd = np.zeros_like(d)
+    bwd = np.zeros_like(d)
+    ok_f = np.zeros_like(valid)
+    ok_b = np.zeros_like(valid)
+    if axis == 1:
+        fwd[:, :-1], ok_f[:, :-1] = d[:, 1:] - d[:, :-1], valid[:, 1:] & valid[:, :-1]
+        bwd[:, 1:], ok_b[:, 1:] = d[:, 1:] - d[:, :-1], valid[:, 1:] & valid[:, :-1]
+    else:
+        fwd[:-1], ok_f[:-1] = d[1:] - d[:-1], valid[1:] & valid[:-1]
+        bwd[1:], ok_b[1:] = d[1:] - d[:-1], valid[1:] & valid[:-1]
+    return np.where(ok_f, fwd, np.where(ok_b, bwd, 0.0))
+
+
+def facing_pixels(depth: np.ndarray, K: np.ndarray, mask: np.ndarray, max_angle_deg: float = 75.0) -> np.ndarray:
+    """The mask pixels whose surface faces the camera within ``max_angle_deg`` (not grazing).
+
+    Seen at a grazing angle, one pixel spans a long stretch of surface: the pixel a loose mask
+    takes from the wall beside an object can lie decimetres along the wall. The slope is
+    measured between neighbouring mask pixels only, so thin parts (a lamp's pole) are not
+    mistaken for grazing where they meet the background.
+
+    Args:
+        depth: H×W metres.
+        K: 3×3 intrinsics.
+        mask: H×W bool.
+        max_angle_deg: largest angle between the surface normal and the line of sight.
+
+    Returns:
+        H×W bool, a subset of ``mask``.
+    """
+    d = depth.astype(np.float32)
+    valid = mask & (d > 0)
+    gx = _masked_diff(d, valid, axis=1) * K[0, 0]
+    gy = _masked_diff(d, valid, axis=0) * K[1, 1]
+    slope = np.hypot(gx, gy) / np.maximum(d, 1e-6)  # depth change per unit of sideways move
+    return valid & (slope <= np.tan(np.radians(max_angle_deg)))
+
+
 def _mask_points(recon: Reconstruction, entry: int, mask: np.ndarray, clean: bool) -> np.ndarray:
     if clean:
         kept = consistent_pixels(recon.depth[entry], mask)
+        kept = facing_pixels(recon.depth[entry], recon.K[entry], kept)
         if kept.sum() >= 10:
             mask = kept
     area = int(mask.sum())

@@ -224,9 +224,8 @@ def test_fusion_without_instance_ids_finds_the_same_objects(scene_root):
 def test_fusion_is_robust_to_noisy_masks(scene_root):
     """Masks grown by 1 px onto the background, 10% of their pixels dropped, no identities.
 
-    Counts and first appearances stay exact. Sizes of objects standing free stay exact, but a
-    mask's spill onto a wall right behind an object (sofa, cabinet) widens it along the wall:
-    only half the objects are asserted within 5 cm.
+    Counts and first appearances stay exact; most objects' longest side stays within 5 cm
+    (a chair whose loose masks take in the wall behind it can grow by decimetres).
     """
     import cv2
 
@@ -244,7 +243,8 @@ def test_fusion_is_robust_to_noisy_masks(scene_root):
         ref = min(reference.values(), key=lambda r: np.linalg.norm(r.center - o.center))
         assert o.label == ref.label and o.first_frame == ref.first_frame
         errors.append(abs(max(o.size) - max(ref.size)))
-    assert np.median(errors) <= 0.05
+    assert np.median(errors) <= 0.02
+    assert np.mean(np.array(errors) <= 0.05) >= 0.75
 
 
 # -- re-levelling -----------------------------------------------------------------------------
