@@ -151,3 +151,29 @@ def test_evaluate_notebook() -> None:
         assert len(images_of(cell_with(nb, snippet))) == 1, snippet
     rows = text_of(cell_with(nb, "rows.sort("))
     assert len(re.findall(r"^\s*\d+ (object|obj_|room|route)", rows, flags=re.M)) == 17
+
+
+@pytest.mark.slow
+def test_readme_quickstart_commands(tmp_path: Path) -> None:
+    """The quickstart's synth / info / exec commands, as written (relative paths, from the user's folder)."""
+    import subprocess
+    import sys
+
+    def cli(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "spatialclaw", *args], cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout
+
+    made = cli("synth", "demo/", "--scenes", "1", "--frames", "16", "--width", "320", "--height", "240")
+    assert "wrote 1 scene(s) under demo/synth and 17 questions to demo/questions.jsonl" in made
+    assert "has_depth: False" in cli("info", "demo/synth/synth_0.mp4")
+    assert "has_instances: True" in cli("info", "demo/synth/synth_0")
+    shown = cli("exec", "demo/synth/synth_0.mp4", "--frames", "8", "-c", "print(len(frames), frames[0])",
+                "-c", "show(frames[0], frames[-1])", "--out", "shots/")  # fmt: skip
+    assert "8 Frame(index=0, time=0.00s, image=320x240)" in shown
+    assert sorted(p.name for p in (tmp_path / "shots").iterdir()) == ["cell2-1.png", "cell2-2.png"]
+    measured = cli("exec", "demo/synth/synth_0", "--perception", "gt",
+                   "-c", "print(distance(objects3d('sofa')[0], objects3d('table')[0]))",
+                   "-c", "show(top_down_map(objects3d('*')))", "--out", "shots/")  # fmt: skip
+    assert float(measured.split("\n")[1]) == pytest.approx(2.349, abs=0.02)
+    assert (tmp_path / "shots" / "cell2-1.png").stat().st_size > 10_000
