@@ -9,6 +9,8 @@ found by a piece of their source, so editing the prose around them does not brea
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -156,11 +158,9 @@ def test_evaluate_notebook() -> None:
 @pytest.mark.slow
 def test_readme_quickstart_commands(tmp_path: Path) -> None:
     """The quickstart's synth / info / exec commands, as written (relative paths, from the user's folder)."""
-    import subprocess
-    import sys
-
     def cli(*args: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "spatialclaw", *args], cwd=tmp_path, capture_output=True, text=True)
+        command = [sys.executable, "-m", "spatialclaw", *args]
+        done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr[-2000:]
         return done.stdout
 
