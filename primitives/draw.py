@@ -58,7 +58,7 @@ def top_down(
         pts, cols = pts[keep], cols[keep]
         order = np.argsort(pts[:, 2])
         pick = order[_subsample(len(order), MAX_SCATTER)]
-        ax.scatter(pts[pick, 0], pts[pick, 1], c=cols[pick] / 255.0, s=1.0, marker=".", linewidths=0)
+        ax.scatter(pts[pick, 0], pts[pick, 1], c=cols[pick] / 255.0, s=4.0, marker="s", linewidths=0)
         if show_path:
             centers = recon.camera_centers()
             ax.plot(centers[:, 0], centers[:, 1], "-", color="black", lw=1.5)
@@ -148,6 +148,18 @@ def perspective_view(
     return image, K
 
 
+def _checked(objects: list[Object3D] | None, recon: Reconstruction | None) -> Reconstruction:
+    """The reconstruction to draw (``reconstruct()`` by default), after checking the arguments' types."""
+    from spatialclaw.primitives.perception import run_reconstruction
+    from spatialclaw.primitives.types import Object3D, Reconstruction
+
+    if objects is not None and not all(isinstance(o, Object3D) for o in objects):
+        raise TypeError("objects must be a list of Object3D (from objects3d); pass the reconstruction as recon=")
+    if recon is not None and not isinstance(recon, Reconstruction):
+        raise TypeError(f"recon must be a Reconstruction (from reconstruct()), got {type(recon).__name__}")
+    return run_reconstruction() if recon is None else recon
+
+
 @primitive(group="drawing")
 def top_down_map(objects: list[Object3D] | None = None, recon: Reconstruction | None = None) -> np.ndarray:
     """A top-down map of the room: points (below 2 m) in their colours, the camera path with
@@ -161,19 +173,17 @@ def top_down_map(objects: list[Object3D] | None = None, recon: Reconstruction | 
     Returns:
         H×W×3 uint8 RGB image.
     """
-    from spatialclaw.primitives.perception import run_reconstruction
-
-    return top_down(run_reconstruction() if recon is None else recon, objects=objects)
+    return top_down(_checked(objects, recon), objects=objects)
 
 
 @primitive(group="drawing")
-def point_cloud_image(recon: Reconstruction | None = None, objects: list[Object3D] | None = None) -> np.ndarray:
+def point_cloud_image(objects: list[Object3D] | None = None, recon: Reconstruction | None = None) -> np.ndarray:
     """A 3D view of the coloured point cloud from above and behind the first camera, with object
     boxes drawn as wireframes labelled "<list index>:<label>". Pass it to `show()`.
 
     Args:
-        recon: the reconstruction; `reconstruct()` of all frames by default.
         objects: Object3D list whose boxes to draw; none by default.
+        recon: the reconstruction; `reconstruct()` of all frames by default.
 
     Returns:
         640×480×3 uint8 RGB image.
@@ -181,9 +191,8 @@ def point_cloud_image(recon: Reconstruction | None = None, objects: list[Object3
     import cv2
 
     from spatialclaw.primitives import math3d
-    from spatialclaw.primitives.perception import run_reconstruction
 
-    r = run_reconstruction() if recon is None else recon
+    r = _checked(objects, recon)
     pts = np.concatenate([r.points(i, stride=4) for i in range(len(r))])
     cols = np.concatenate([r.colors(i, stride=4) for i in range(len(r))])
     keep = pts[:, 2] < CEILING_CUT_M

@@ -137,9 +137,11 @@ def test_top_down_map_and_point_cloud_image_are_rgb_pictures():
     r = downward_camera(2.0)
     obj = Object3D.from_points("box", box_surface((0.5, 0.5, 0.5), 0.3, (0.5, 0.2, 0.25)), [0])
     set_current(KernelContext(frames=[Frame(0, 0.0, np.zeros((100, 200, 3), np.uint8))]))
-    for image in (top_down_map([obj], recon=r), point_cloud_image(recon=r, objects=[obj]), r.render(), obj.render()):
+    for image in (top_down_map([obj], recon=r), point_cloud_image([obj], recon=r), r.render(), obj.render()):
         assert image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8
         assert image.std() > 5  # not blank
+    with pytest.raises(TypeError, match="list of Object3D"):
+        top_down_map([r])
 
 
 # -- nested VLM calls -------------------------------------------------------------------------
