@@ -89,8 +89,10 @@ def run_objects(query: str, fuse: Callable[[Masks, Reconstruction], list[Object3
     key = cache.make_key("objects", f"{rec_name}+{seg_name}", selected, key_params)
 
     def compute() -> list[Object3D]:
-        recon = run_reconstruction()
-        return fuse(run_segmentation(query, positions), recon)
+        objects = fuse(run_segmentation(query, positions), run_reconstruction())
+        _freeze(*(o.points for o in objects))
+        return objects
 
     objects = cache.for_context(context).get_or_compute(Object3D, "objects", key, compute)
+    _freeze(*(o.points for o in objects))
     return [dataclasses.replace(o) for o in objects]
