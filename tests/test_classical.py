@@ -14,19 +14,6 @@ N_FRAMES = 32
 WIDTH, HEIGHT = 320, 240
 
 
-def umeyama(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Similarity (s, R, t) minimising ||s R src + t - dst||² over N×3 point sets."""
-    mu_s, mu_d = src.mean(0), dst.mean(0)
-    xs, xd = src - mu_s, dst - mu_d
-    U, S, Vt = np.linalg.svd(xd.T @ xs / len(src))
-    D = np.eye(3)
-    if np.linalg.det(U @ Vt) < 0:
-        D[2, 2] = -1.0
-    R = U @ D @ Vt
-    s = float(np.trace(np.diag(S) @ D) / xs.var(0).sum())
-    return s, R, mu_d - s * R @ mu_s
-
-
 def abs_rel(pred: np.ndarray, gt: np.ndarray) -> float:
     valid = (gt > 0) & np.isfinite(pred)
     return float(np.mean(np.abs(pred[valid] - gt[valid]) / gt[valid]))
@@ -171,6 +158,25 @@ def test_interpolated_poses_fill_unregistered_frames():
     assert np.allclose(out, poses, atol=1e-9)
 
 
+def test_similarity_align_recovers_scale_rotation_and_offset():
+    from scipy.spatial.transform import Rotation
+
+    src = np.random.default_rng(2).normal(size=(20, 3))
+    R = Rotation.from_euler("zyx", [30, -10, 50], degrees=True).as_matrix()
+    s, R_est, t = sfm.similarity_align(src, 2.5 * src @ R.T + np.array([1.0, 2.0, 3.0]))
+    assert s == pytest.approx(2.5) and np.allclose(R_est, R) and np.allclose(t, [1.0, 2.0, 3.0])
+
+
+def test_a_registration_that_breaks_the_camera_motion_is_rejected(rendering):
+    poses = rendering.poses.copy()
+    registered = np.ones(N_FRAMES, bool)
+    registered[5] = False
+    assert not sfm.pose_jumps(poses, registered).any()  # a real walk, turns of up to ~35° per frame
+    poses[12, :3, 3] += np.array([2.5, -1.0, 0.3])  # a frame registered in the wrong place
+    poses[20, :3, :3] = poses[20, :3, :3] @ _rot_y(np.radians(150.0))  # one facing the wrong way
+    assert np.flatnonzero(sfm.pose_jumps(poses, registered)).tolist() == [12, 20]
+
+
 # --- masks ---------------------------------------------------------------------------------------
 
 
@@ -224,7 +230,7 @@ def test_classical_poses_scale_and_depth_match_ground_truth(classical, rendering
     assert len(not_registered) <= N_FRAMES // 8
     reg = np.setdiff1d(np.arange(N_FRAMES), not_registered)
     est, gt = recon.pose[reg, :3, 3], rendering.poses[reg, :3, 3]
-    s, R, t = umeyama(est, gt)
+    s, R, t = sfm.similarity_align(est, gt)
     ate = np.sqrt(np.mean(np.sum((s * est @ R.T + t - gt) ** 2, axis=1)))
     path = np.linalg.norm(np.diff(rendering.poses[:, :3, 3], axis=0), axis=1).sum()
     assert ate <= 0.03 * path

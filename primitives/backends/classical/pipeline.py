@@ -223,7 +223,7 @@ def reconstruct_images(
     camera_height: float = scale.DEFAULT_CAMERA_HEIGHT,
     sfm_size: int = 640,
     depth_size: int = 320,
-    matching: sfm.Matching = "sequential",
+    matching: sfm.Matching = "auto",
     neighbours: int = 4,
     min_registered: int | None = None,
 ) -> ClassicalResult:
@@ -234,7 +234,7 @@ def reconstruct_images(
         camera_height: assumed median camera height above the floor (metres); sets the scale.
         sfm_size: longest image side (pixels) used for structure-from-motion.
         depth_size: longest image side (pixels) at which depth is estimated (then upsampled).
-        matching: ``"sequential"`` (videos) or ``"exhaustive"`` (unordered photos).
+        matching: which frame pairs structure-from-motion matches (see `sfm.run_sfm`).
         neighbours: frames matched against each frame for depth.
         min_registered: fewer registered frames raise `PerceptionError`; default
             ``max(3, N // 4)``.
