@@ -253,6 +253,14 @@ class KernelSession:
     def __exit__(self, *exc: object) -> None:
         self.shutdown()
 
+    def describe_setup(self) -> str:
+        """One short line: the perception backend of each family and the sandbox (reasons are in
+        ``perception_info`` and ``sandbox_info``)."""
+        backends = self.perception_info.get("backends") or {}
+        parts = [f"{family}={c.get('backend', '?') if isinstance(c, dict) else c}" for family, c in backends.items()]
+        perception = ", ".join(parts) or self.perception
+        return f"perception: {perception}; sandbox: {self.sandbox_info.get('kind', 'none')}"
+
     @property
     def is_alive(self) -> bool:
         """The kernel process is running."""
@@ -423,10 +431,10 @@ class KernelSession:
         except _KernelDied as died:
             raise KernelError(f"the IPython kernel died while loading the input and primitives ({died.cause})") from None
         if got.error is not None:
-            where = got.error.traceback.strip().splitlines()[-2:-1]
+            lines = [line.strip() for line in got.error.traceback.splitlines() if line.strip()]
+            where = f" ({lines[-2]})" if len(lines) >= 2 else ""
             raise KernelError(
-                f"the kernel could not preload the input and primitives: {got.error.ename}: {got.error.evalue}"
-                + (f" ({where[0].strip()})" if where else "")
+                f"the kernel could not preload the input and primitives: {got.error.ename}: {got.error.evalue}{where}"
             )
         status = got.user_expressions.get("report", {})
         info = json.loads(_literal(status.get("data", {}).get("text/plain", "'{}'")))

@@ -54,6 +54,7 @@ def test_exec_without_input_runs_cells_in_order(capsys: pytest.CaptureFixture[st
     assert code == 0, err
     assert out.splitlines()[0].startswith("── cell 1 (")
     assert "42\n" in out and "answer: 2" in out
+    assert "perception: reconstruction=none, segmentation=none; sandbox: " in err
 
 
 def test_exec_json_with_images_errors_and_file(image_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -43,7 +43,7 @@ def test_help_lists_every_option(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--perception", "magic"], "unknown --perception 'magic'"),
+        (["--perception", "magic"], "unknown perception 'magic'"),
         (["--executor", "slurm"], "unknown --executor 'slurm'"),
         ([], "scene 'scene0000_00' of dataset 'scannet' (question 7) not found"),
     ],

@@ -13,7 +13,7 @@ from typing import Optional
 import typer
 
 from spatialclaw.cli import app
-from spatialclaw.cli.options import PERCEPTION_CHOICES, PERCEPTION_HELP, SANDBOX_CHOICES, SANDBOX_HELP, check_choice
+from spatialclaw.cli.options import PERCEPTION_HELP, SANDBOX_CHOICES, SANDBOX_HELP, check_choice, check_perception
 
 NO_INPUT = "none"
 
@@ -65,7 +65,7 @@ def ask_command(
     ),
 ) -> None:
     """Answer QUESTION about INPUT with a VLM that writes code."""
-    check_choice("--perception", perception, PERCEPTION_CHOICES)
+    check_perception(perception)
     check_choice("--sandbox", sandbox, SANDBOX_CHOICES)
     from spatialclaw.agent import Agent
     from spatialclaw.models import make_client

@@ -13,7 +13,7 @@ import typer
 
 from spatialclaw.cli import app
 from spatialclaw.config import ENV_API_KEY, ENV_BASE_URL, ENV_MODEL, setting
-from spatialclaw.cli.options import PERCEPTION_CHOICES, PERCEPTION_HELP, SANDBOX_CHOICES, SANDBOX_HELP, check_choice
+from spatialclaw.cli.options import PERCEPTION_HELP, SANDBOX_CHOICES, SANDBOX_HELP, check_choice, check_perception
 from spatialclaw.errors import ConfigError
 
 EXECUTOR_CHOICES = ("local", "ray")
@@ -62,7 +62,7 @@ def eval_command(
     executor: str = typer.Option("local", "--executor", help="Where questions run: local (worker processes) or ray."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster address (e.g. auto); default starts a local Ray."),
 ) -> None:
-    check_choice("--perception", perception, PERCEPTION_CHOICES)
+    check_perception(perception)
     check_choice("--sandbox", sandbox, SANDBOX_CHOICES)
     if executor not in EXECUTOR_CHOICES:
         raise ConfigError(f"unknown --executor {executor!r}: use local or ray")

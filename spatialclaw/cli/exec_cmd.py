@@ -14,7 +14,7 @@ from typing import Any, Optional
 import typer
 
 from spatialclaw.cli import app
-from spatialclaw.cli.options import PERCEPTION_CHOICES, PERCEPTION_HELP, SANDBOX_CHOICES, SANDBOX_HELP, check_choice
+from spatialclaw.cli.options import PERCEPTION_HELP, SANDBOX_CHOICES, SANDBOX_HELP, check_choice, check_perception
 from spatialclaw.errors import ConfigError
 
 NO_INPUT = "none"
@@ -120,7 +120,7 @@ def exec_command(
         "auto", "--sandbox", help=SANDBOX_HELP
     ),
 ) -> None:
-    check_choice("--perception", perception, PERCEPTION_CHOICES)
+    check_perception(perception)
     check_choice("--sandbox", sandbox, SANDBOX_CHOICES)
     cells = _cells(code, files)
 
@@ -135,6 +135,8 @@ def exec_command(
     records = []
     out_dir = out
     with KernelSession(source, perception=perception, cell_timeout=timeout, sandbox=sandbox) as session:
+        if not as_json:
+            typer.echo(session.describe_setup(), err=True)
         for index, cell in enumerate(cells, start=1):
             record, out_dir = _cell_record(index, session.execute(cell), out_dir)
             records.append(record)
@@ -142,8 +144,10 @@ def exec_command(
                 _print_cell(index, record)
         frame_count = session.frame_count
         sandbox_info = session.sandbox_info
+        perception_info = session.perception_info
     if as_json:
-        typer.echo(json.dumps({"frames": frame_count, "sandbox": sandbox_info, "cells": records}, indent=1))
+        document = {"frames": frame_count, "perception": perception_info, "sandbox": sandbox_info, "cells": records}
+        typer.echo(json.dumps(document, indent=1))
 
 
 @app.command("info", help=INFO_HELP)
