@@ -138,11 +138,13 @@ def run_sfm(
         result: SfmResult | None = None
         for pairs in ("sequential", "exhaustive") if matching == "auto" else (matching,):
             t = time.perf_counter()
+            # One thread: the geometric verification's RANSAC is only repeatable single-threaded.
+            single = pycolmap.FeatureMatchingOptions(num_threads=1)
             if pairs == "sequential":
                 pairing = pycolmap.SequentialPairingOptions(overlap=overlap, quadratic_overlap=False, loop_detection=False)
-                pycolmap.match_sequential(db, pairing_options=pairing, device=pycolmap.Device.cpu)
+                pycolmap.match_sequential(db, matching_options=single, pairing_options=pairing, device=pycolmap.Device.cpu)
             else:  # pairs already matched are kept, only the missing ones are added
-                pycolmap.match_exhaustive(db, device=pycolmap.Device.cpu)
+                pycolmap.match_exhaustive(db, matching_options=single, device=pycolmap.Device.cpu)
             timings[f"match_{pairs}"] = time.perf_counter() - t
             t = time.perf_counter()
             attempt = _map(db, image_dir, root / f"sparse_{pairs}", names, seed, min_registered)
