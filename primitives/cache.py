@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
+from spatialclaw.atomic import write_npz
 from spatialclaw.frame import Frame
 from spatialclaw.primitives.types import Masks, Object3D, Reconstruction
 
@@ -148,21 +147,10 @@ class PerceptionCache:
         self.misses += 1
         result = compute()
         if path is not None:
-            _write_atomic(path, encode(result))
+            write_npz(path, encode(result))
         _memory[key] = result
         return result
 
-
-def _write_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def clear_memory() -> None:

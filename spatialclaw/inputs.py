@@ -24,7 +24,6 @@ import numbers
 import os
 import re
 import struct
-import tempfile
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -34,6 +33,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from spatialclaw.atomic import write_npz
 from spatialclaw.errors import InputError
 from spatialclaw.frame import Frame
 from spatialclaw.rgbd import RGBDLayout
@@ -98,15 +98,7 @@ def _write_npz(path: Path, frames: list[Frame], meta: dict[str, float]) -> None:
         "pixels": pixels,
     }
     arrays.update({f"meta_{k}": np.array(v, dtype=np.float64) for k, v in meta.items()})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_npz(path, arrays)
 
 
 def _npz_arrays(path: Path) -> dict[str, np.ndarray]:

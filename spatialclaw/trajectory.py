@@ -109,7 +109,7 @@ def to_notebook(record: dict[str, Any], folder: Path) -> Any:
     from nbformat import v4
 
     options = record.get("options") or []
-    head = [f"# SpatialClaw run", "", f"**Question:** {record['question']}"]
+    head = ["# SpatialClaw run", "", f"**Question:** {record['question']}"]
     if options:
         head += ["", "**Options:**", ""] + [f"- {o}" for o in options]
     model = record.get("config", {}).get("model", {})

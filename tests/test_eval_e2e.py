@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -19,18 +18,11 @@ import pytest
 
 from spatialclaw.eval.results import JsonlLog
 from spatialclaw.testing.scripted_vlm import ScriptedVLM
+from spatialclaw.eval.scoring import MULTIPLE_CHOICE_TASKS
 from spatialclaw.testing.synth_policy import question_of, synth_policy
 
 pytestmark = pytest.mark.slow
 
-MULTIPLE_CHOICE = {
-    "object_rel_distance",
-    "object_rel_direction_easy",
-    "object_rel_direction_medium",
-    "object_rel_direction_hard",
-    "route_planning",
-    "obj_appearance_order",
-}
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +76,7 @@ def test_eval_scores_the_synthetic_benchmark_end_to_end(bench: Path, local_run: 
     for row in rows:
         assert row["answered"] and row["steps"] == 1 and row["usage"], row
         assert (local_run / row["trajectory"]).is_dir(), row["trajectory"]
-        if row["question_type"] in MULTIPLE_CHOICE:
+        if row["question_type"] in MULTIPLE_CHOICE_TASKS:
             assert row["score"] == 1.0, row  # exact geometry from ground-truth depth, poses and masks
         elif row["question_type"] in ("object_counting", "object_size_estimation"):
             assert row["score"] == 1.0, row

@@ -11,7 +11,6 @@ command that needs them.
 from __future__ import annotations
 
 import os
-import sys
 
 import typer
 
