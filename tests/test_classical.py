@@ -174,7 +174,8 @@ def test_a_registration_that_breaks_the_camera_motion_is_rejected(rendering):
     assert not sfm.pose_jumps(poses, registered).any()  # a real walk, turns of up to ~35° per frame
     poses[12, :3, 3] += np.array([2.5, -1.0, 0.3])  # a frame registered in the wrong place
     poses[20, :3, :3] = poses[20, :3, :3] @ _rot_y(np.radians(150.0))  # one facing the wrong way
-    assert np.flatnonzero(sfm.pose_jumps(poses, registered)).tolist() == [12, 20]
+    poses[31, :3, :3] = poses[31, :3, :3] @ _rot_y(np.radians(100.0))  # the last one, too
+    assert np.flatnonzero(sfm.pose_jumps(poses, registered)).tolist() == [12, 20, 31]
 
 
 # --- masks ---------------------------------------------------------------------------------------

@@ -282,8 +282,9 @@ def pose_jumps(pose: np.ndarray, registered: np.ndarray, *, factor: float = 4.0,
     def turn(a: np.ndarray, b: np.ndarray) -> float:
         return float(np.degrees(np.arccos(np.clip((np.trace(a[:3, :3].T @ b[:3, :3]) - 1.0) / 2.0, -1.0, 1.0))))
 
-    for k in range(1, len(known) - 1):
-        prev, i, nxt = known[k - 1], known[k], known[k + 1]
+    for k, i in enumerate(known):
+        prev = known[k - 1] if k > 0 else known[k + 1]  # the first and last frames have one neighbour
+        nxt = known[k + 1] if k < len(known) - 1 else known[k - 1]
         mid = 0.5 * (pose[prev, :3, 3] + pose[nxt, :3, 3])
         far = np.linalg.norm(pose[i, :3, 3] - mid) > factor * step + 0.5 * np.linalg.norm(pose[nxt, :3, 3] - pose[prev, :3, 3])
         twisted = min(turn(pose[i], pose[prev]), turn(pose[i], pose[nxt])) > max_turn_deg
