@@ -130,14 +130,20 @@ def test_align_to_floor_recovers_a_metric_z_up_world():
     clutter = rng.uniform([0, 0, 0], [5, 4, 2.5], (200, 3))
     world = np.vstack([floor, table, clutter])
     cams = np.column_stack([np.linspace(1, 4, 10), np.full(10, 2.0), np.full(10, 1.6)])
-    down = np.tile([0.1, 0.0, -1.0], (10, 1))
-    fwd = np.tile([0.0, 1.0, 0.0], (10, 1))
+    # Upright cameras pitched 20° down, turning (yaw) from -60° to 60°: x right, y down, z forward.
+    yaw = np.radians(np.linspace(-60, 60, 10))
+    pitch = np.radians(-20.0)
+    fwd = np.column_stack([np.cos(pitch) * np.sin(yaw), np.cos(pitch) * np.cos(yaw), np.full(10, np.sin(pitch))])
+    right = np.column_stack([np.cos(yaw), -np.sin(yaw), np.zeros(10)])
+    down = np.cross(fwd, right)
+    rotations = np.stack([right, down, fwd], axis=2)
     # An arbitrary similarity (what SfM returns): scale 0.3, some rotation, an offset.
     from scipy.spatial.transform import Rotation
 
     R = Rotation.from_euler("xyz", [40, -25, 70], degrees=True).as_matrix()
     to_recon = lambda p: 0.3 * p @ R.T + np.array([2.0, -1.0, 0.5])  # noqa: E731
-    align = scale.align_to_floor(to_recon(world), to_recon(cams), down @ R.T, fwd @ R.T, camera_height=1.6)
+    assert np.allclose(scale.gravity_hint(rotations), [0.0, 0.0, 1.0])
+    align = scale.align_to_floor(to_recon(world), to_recon(cams), R @ rotations, camera_height=1.6)
     back = align.apply_points(to_recon(world))
     assert align.scale == pytest.approx(1 / 0.3, rel=1e-3)
     assert np.abs(back[:400, 2]).max() < 1e-3  # floor at z = 0

@@ -284,7 +284,7 @@ def reconstruct_images(
     timings["fill"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    align = scale.align_to_floor(cloud, pose[reg, :3, 3], pose[reg, :3, 1], pose[reg, :3, 2], camera_height=camera_height)
+    align = scale.align_to_floor(cloud, pose[reg, :3, 3], pose[reg, :3, :3], camera_height=camera_height)
     world_pose = align.apply_poses(pose)
     timings["scale"] = time.perf_counter() - t
 

@@ -1,11 +1,11 @@
 """Metric, gravity-aligned world frame: fit the floor, put it at z = 0, scale by the camera height.
 
 Structure-from-motion fixes the scene only up to a similarity (rotation, translation, scale).
-Two facts about hand-held and robot video pin it down: cameras are held roughly upright (so the
-mean of the cameras' "down" axes, image y, points along gravity), and they are carried at a
-roughly known height above the floor. The floor is the lowest large plane whose normal is near
-that gravity hint; making its normal +z, its height 0, and the median camera height the prior
-gives a metric world with +z up and the floor at z = 0.
+Two facts about hand-held and robot video pin it down: cameras are held without roll (so their
+image x axes are horizontal and "up" is normal to all of them, `gravity_hint`), and they are
+carried at a roughly known height above the floor. The floor is the lowest horizontal plane
+with many points (`fit_floor`); making its normal +z, its height 0, and the median camera
+height the prior gives a metric world with +z up and the floor at z = 0.
 """
 
 from __future__ import annotations
@@ -67,80 +67,83 @@ def fit_floor(
     points: np.ndarray,
     up_hint: np.ndarray,
     *,
-    max_tilt_deg: float = 25.0,
-    threshold: float | None = None,
-    iterations: int = 500,
-    seed: int = 0,
+    max_tilt_deg: float = 10.0,
+    bin_fraction: float = 0.01,
+    min_share: float = 0.3,
 ) -> tuple[np.ndarray, float, np.ndarray]:
     """Find the floor plane among reconstructed points.
 
-    Candidate planes come from RANSAC on point triples; only planes whose normal is within
-    ``max_tilt_deg`` of ``up_hint`` count. Among the horizontal planes that hold at least half
-    as many points as the best one, the lowest (along ``up_hint``) is the floor: table tops
-    and beds are horizontal too, but above it.
+    Along ``up_hint`` a horizontal plane is a peak in the histogram of point heights. Table tops
+    and beds make peaks too, but above the floor: the floor is the lowest peak holding at least
+    ``min_share`` of the highest one. Its points are then fitted by least squares, and the fitted
+    normal is kept if it is within ``max_tilt_deg`` of the hint (else the hint is the normal).
 
     Args:
         points: N×3 points (any unit).
-        up_hint: 3-vector pointing roughly up (against gravity).
-        max_tilt_deg: largest angle between a floor normal and ``up_hint`` (degrees).
-        threshold: inlier distance (points' unit); default 1 % of the points' spread.
-        iterations: RANSAC samples.
-        seed: random seed.
+        up_hint: 3-vector pointing up (against gravity), e.g. from `gravity_hint`.
+        max_tilt_deg: largest correction of the hint by the fitted plane (degrees).
+        bin_fraction: histogram bin width as a fraction of the points' height spread.
+        min_share: a peak this fraction of the highest one counts as a horizontal plane.
 
     Returns:
         (normal, offset, inliers): unit normal pointing up, ``offset`` such that the plane is
         ``normal @ x == offset``, and an N bool inlier mask.
 
     Raises:
-        PerceptionError: no horizontal plane was found.
+        PerceptionError: too few points to find the floor.
     """
     up = up_hint / np.linalg.norm(up_hint)
-    n_pts = len(points)
-    if n_pts < 3:
+    if len(points) < 10:
         raise PerceptionError("too few 3D points to find the floor: sample more frames with the floor in view")
     heights = points @ up
-    spread = float(np.percentile(heights, 95) - np.percentile(heights, 5))
-    if threshold is None:
-        threshold = 0.01 * max(spread, 1e-9) + 1e-12
-    rng = np.random.default_rng(seed)
-    cos_max = np.cos(np.radians(max_tilt_deg))
-    candidates: list[tuple[int, float, np.ndarray, float]] = []
-    for _ in range(iterations):
-        a, b, c = points[rng.choice(n_pts, 3, replace=False)]
-        n = np.cross(b - a, c - a)
-        norm = np.linalg.norm(n)
-        if norm < 1e-12:
-            continue
-        n /= norm
-        if n @ up < 0:
-            n = -n
-        if n @ up < cos_max:
-            continue
-        d = float(n @ a)
-        count = int((np.abs(points @ n - d) < threshold).sum())
-        candidates.append((count, d, n, float(np.median(heights[np.abs(points @ n - d) < threshold]))))
-    if not candidates:
-        raise PerceptionError("no horizontal floor plane found: include frames that show the floor, or check the camera is upright")
-    best = max(c[0] for c in candidates)
-    strong = [c for c in candidates if c[0] >= 0.5 * best]
-    count, d, n, _ = min(strong, key=lambda c: c[3])
-    inliers = np.abs(points @ n - d) < threshold
-    # Refine by least squares on the inliers (normal = smallest principal direction).
+    lo, hi = np.percentile(heights, [0.5, 99.5])
+    width = max(bin_fraction * (hi - lo), 1e-12)
+    counts, edges = np.histogram(heights, bins=np.arange(lo, hi + width, width))
+    smooth = np.convolve(counts, np.ones(3), mode="same")
+    peaks = np.flatnonzero(smooth >= min_share * smooth.max())
+    floor_h = 0.5 * (edges[peaks[0]] + edges[peaks[0] + 1])
+    inliers = np.abs(heights - floor_h) <= 1.5 * width
+    normal, offset = up, float(np.median(heights[inliers]))
     centre = points[inliers].mean(0)
     _, _, vt = np.linalg.svd(points[inliers] - centre, full_matrices=False)
-    n_ref = vt[2] if vt[2] @ up > 0 else -vt[2]
-    if n_ref @ up >= cos_max:
-        n = n_ref
-        d = float(n @ centre)
-        inliers = np.abs(points @ n - d) < threshold
-    return n, d, inliers
+    fitted = vt[2] if vt[2] @ up > 0 else -vt[2]
+    if fitted @ up >= np.cos(np.radians(max_tilt_deg)):
+        normal, offset = fitted, float(fitted @ centre)
+        inliers = np.abs(points @ normal - offset) <= 1.5 * width
+    return normal, offset, inliers
+
+
+def gravity_hint(camera_rotations: np.ndarray) -> np.ndarray:
+    """A unit vector pointing roughly up, from the orientations of upright cameras.
+
+    A camera held without roll keeps its x axis (image right) horizontal, so the x axes of a
+    camera that turned span the horizontal plane and "up" is their common normal; its sign is
+    the one opposite the cameras' image-down axes. When the camera barely turned (the x axes do
+    not span a plane), the mean image-up axis is used instead (tilted by the mean pitch).
+
+    Args:
+        camera_rotations: F×3×3 camera-to-world rotations (columns: x right, y down, z forward).
+
+    Raises:
+        PerceptionError: the cameras point every way, so "up" is unknown.
+    """
+    down = camera_rotations[:, :, 1].mean(0)
+    if np.linalg.norm(down) < 1e-6:
+        raise PerceptionError("cannot tell which way is up (cameras point every way): use a video from an upright camera")
+    rights = camera_rotations[:, :, 0]
+    _, sv, vt = np.linalg.svd(rights, full_matrices=False)
+    if len(rights) >= 2 and sv[1] > 0.2 * sv[0]:
+        up = vt[2]
+    else:
+        up = -down
+    up = up / np.linalg.norm(up)
+    return up if up @ down < 0 else -up
 
 
 def align_to_floor(
     points: np.ndarray,
     camera_centres: np.ndarray,
-    camera_down: np.ndarray,
-    camera_forward: np.ndarray,
+    camera_rotations: np.ndarray,
     *,
     camera_height: float = DEFAULT_CAMERA_HEIGHT,
 ) -> WorldAlignment:
@@ -152,16 +155,14 @@ def align_to_floor(
     Args:
         points: N×3 reconstructed points (floor among them).
         camera_centres: F×3 camera positions (reconstruction units).
-        camera_down: F×3 each camera's image-down axis (its y axis) in reconstruction coordinates.
-        camera_forward: F×3 each camera's viewing direction.
+        camera_rotations: F×3×3 camera-to-world rotations (see `gravity_hint`).
         camera_height: the assumed median height of the cameras above the floor (metres).
 
     Raises:
         PerceptionError: no floor plane was found, or the cameras are not above it.
     """
-    up_hint = -camera_down.mean(0)
-    if np.linalg.norm(up_hint) < 1e-6:
-        raise PerceptionError("cannot tell which way is up (cameras point every way): use a video from an upright camera")
+    up_hint = gravity_hint(camera_rotations)
+    camera_forward, camera_down = camera_rotations[:, :, 2], camera_rotations[:, :, 1]
     n, d, inliers = fit_floor(points, up_hint)
     heights = camera_centres @ n - d
     h_med = float(np.median(heights))
