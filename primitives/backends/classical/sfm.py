@@ -124,6 +124,7 @@ def run_sfm(
         t = time.perf_counter()
         extraction = pycolmap.FeatureExtractionOptions()
         extraction.sift.max_num_features = max_features
+        extraction.num_threads = 1  # images enter the database in a fixed order: repeatable mapping
         pycolmap.extract_features(
             db,
             image_dir,
