@@ -340,3 +340,93 @@ def test_box_distance_matches_brute_force():
             assert brute < 0.015
         else:
             assert exact <= brute + 1e-9 and brute - exact < 0.015
+
+
+def _grid_samples(triangles: np.ndarray, step: float) -> np.ndarray:
+    """Points on a barycentric grid over each triangle (T, 3, 3), edges cut into pieces <= ``step`` metres."""
+    out = []
+    for a, b, c in triangles:
+        n = max(1, math.ceil(max(np.linalg.norm(b - a), np.linalg.norm(c - a), np.linalg.norm(c - b)) / step))
+        i, j = np.meshgrid(np.arange(n + 1), np.arange(n + 1), indexing="ij")
+        keep = i + j <= n
+        u, w = i[keep] / n, j[keep] / n
+        out.append(a + u[:, None] * (b - a) + w[:, None] * (c - a))
+    return np.concatenate(out)
+
+
+def _brute_mesh_distance(a, b, step: float = 0.005) -> float:
+    """Grid points on each object's mesh triangles (those that can hold the closest point), against the other
+    mesh with open3d's point-to-mesh distance: the smaller of the two minima (too large by at most ~``step``)."""
+    import open3d as o3d
+
+    meshes = [(np.asarray(o.mesh().vertices), np.asarray(o.mesh().triangles)) for o in (a, b)]
+    scenes = []
+    for v, t in meshes:
+        rc = o3d.t.geometry.RaycastingScene()
+        rc.add_triangles(o3d.core.Tensor(v.astype(np.float32)), o3d.core.Tensor(t.astype(np.uint32)))
+        scenes.append(rc)
+
+    def to_mesh(k: int, points: np.ndarray) -> np.ndarray:
+        return scenes[k].compute_distance(o3d.core.Tensor(points.astype(np.float32))).numpy()
+
+    upper = min(to_mesh(1, meshes[0][0]).min(), to_mesh(0, meshes[1][0]).min())  # from the vertices
+    best = np.inf
+    for k, (v, t) in enumerate(meshes):
+        tri, other = v[t], meshes[1 - k][0]
+        gap = np.maximum(np.maximum(other.min(axis=0) - tri.max(axis=1), tri.min(axis=1) - other.max(axis=0)), 0.0)
+        points = _grid_samples(tri[np.linalg.norm(gap, axis=1) <= upper + 1e-6], step)
+        gap = np.maximum(np.maximum(other.min(axis=0) - points, points - other.max(axis=0)), 0.0)
+        best = min(best, float(to_mesh(1 - k, points[np.linalg.norm(gap, axis=1) <= upper + 1e-6]).min()))
+    return best
+
+
+# (seed, label, label): legs under a top (table, chair), a bed, 24-sided cylinders (lamps), a faceted
+# sphere (plant) beside boxes and beside a cylinder; first instance of each label
+MESH_PAIRS = [(2, "table", "chair"), (1, "bed", "table"), (0, "lamp", "table"), (0, "chair", "plant"), (3, "lamp", "plant")]
+
+
+@pytest.mark.parametrize("seed,label_a,label_b", MESH_PAIRS)
+def test_object_distance_matches_brute_force_on_the_meshes(seed, label_a, label_b):
+    """Exact mesh distance: within 1 cm above the nearest pair of densely sampled mesh points, never above it,
+    and never below the boxes' distance."""
+    from spatialclaw.synth import object_box_distance, object_distance
+
+    scene = generate_scene(seed)
+    a = next(o for o in scene.objects if o.label == label_a)
+    b = next(o for o in scene.objects if o.label == label_b)
+    exact = object_distance(a, b)
+    brute = _brute_mesh_distance(a, b)
+    assert exact <= brute + 1e-5 and brute - exact < 0.01  # float32 in open3d
+    assert exact >= object_box_distance(a, b) - 1e-12
+    assert object_distance(b, a) == pytest.approx(exact, abs=1e-12)
+
+
+def test_object_distance_sees_through_gaps_and_facets():
+    """Hand-built cases with known answers: a seat under a table's top, a faceted sphere, a cylinder, contact."""
+    from spatialclaw.synth import object_box_distance, object_distance
+
+    def obj(parts, xy=(0.0, 0.0), yaw=0.0):
+        return SceneObject(1, "thing", xy, yaw, tuple(parts), (0.5, 0.5, 0.5))
+
+    top = Part("box", (0.0, 0.0, 0.73), (1.2, 0.8, 0.04))
+    legs = [Part("box", (sx * 0.52, sy * 0.32, 0.355), (0.06, 0.06, 0.71)) for sx in (-1, 1) for sy in (-1, 1)]
+    table = obj([top, *legs])
+    seat = obj([Part("box", (0.0, 0.0, 0.225), (0.4, 0.4, 0.45))], xy=(0.0, 0.3))
+    assert object_box_distance(table, seat) == 0.0
+    assert object_distance(table, seat) == pytest.approx(0.71 - 0.45, abs=1e-9)  # up to the top's underside
+
+    r = 0.3
+    ball = obj([Part("sphere", (0.0, 0.0, 1.0), (2 * r, 2 * r, 2 * r))], yaw=math.pi / 24)
+    wall = obj([Part("box", (0.0, 0.0, 1.0), (0.1, 2.0, 2.0))], xy=(0.55, 0.0))  # its face at x = 0.5
+    # turned by half a facet, the sphere's mesh reaches x = r cos(pi/24) along the equator, not r
+    assert object_distance(ball, wall) == pytest.approx(0.5 - r * math.cos(math.pi / 24), abs=1e-9)
+    above = obj([Part("box", (0.0, 0.0, 1.5), (0.2, 0.2, 0.2))], xy=(0.0, 0.0))  # underside 0.1 above the pole
+    assert object_distance(ball, above) == pytest.approx(0.1, abs=1e-9)
+
+    post = obj([Part("cylinder", (0.0, 0.0, 0.5), (0.2, 0.2, 1.0))], xy=(1.0, 1.0))
+    block = obj([Part("box", (0.0, 0.0, 0.5), (0.2, 0.2, 1.0))], xy=(1.3, 1.0))  # face at x = 1.2
+    assert object_distance(post, block) == pytest.approx(0.1, abs=1e-9)  # a vertex of the 24-gon at angle 0
+    assert object_distance(post, ball) == pytest.approx(math.hypot(1.0, 1.0) - 0.1 - r, abs=0.02)
+
+    touching = obj([Part("sphere", (0.0, 0.0, 1.0), (0.4, 0.4, 0.4))], xy=(0.0, 0.0))
+    assert object_distance(ball, touching) == 0.0  # one sphere inside the other: their solids overlap

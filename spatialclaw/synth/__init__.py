@@ -34,7 +34,8 @@ Public API::
         For other tests: writes ``tmp_dir/synth/synth_<seed>/`` (RGB-D folder, returned) and
         ``tmp_dir/synth/synth_<seed>.mp4`` beside it; ~1–2 s plus open3d's import.
     object_distance(a, b) -> float
-        Exact closest-point distance (m) between two objects' oriented boxes.
+        Exact closest-point distance (m) between two objects' meshes (what distance questions
+        ask); ``object_box_distance(a, b)``: between their oriented boxes (a lower bound).
 
 Heavy imports (open3d, av, cv2) happen inside the functions that need them.
 """
@@ -42,7 +43,7 @@ Heavy imports (open3d, av, cv2) happen inside the functions that need them.
 from spatialclaw.synth.benchmark import DATASET, make_benchmark, make_test_scene
 from spatialclaw.synth.questions import QUESTION_TYPES, make_questions
 from spatialclaw.synth.render import Renderer, Rendering, intrinsics, render_scene
-from spatialclaw.synth.scene import CameraPath, Scene, SceneObject, generate_scene, look_pose, object_distance
+from spatialclaw.synth.scene import CameraPath, Scene, SceneObject, generate_scene, look_pose, object_box_distance, object_distance
 from spatialclaw.synth.write import write_rgbd, write_video
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "make_benchmark",
     "make_questions",
     "make_test_scene",
+    "object_box_distance",
     "object_distance",
     "render_scene",
     "write_rgbd",

@@ -10,8 +10,9 @@ Rules that keep every answer exact and unambiguous:
 - an object is *seen* when it covers at least ``min_pixels`` pixels in some rendered frame;
 - questions name only seen objects; a question naming one object names a label that occurs
   exactly once in the room; counting asks only about labels whose every instance is seen;
-- distances are closest-point distances between oriented boxes (exact, see
-  :mod:`spatialclaw.synth.geometry`); positions for directions and routes are box centres on the floor;
+- distances are closest-point distances between the objects' meshes (exact, see
+  :func:`spatialclaw.synth.scene.object_distance`); positions for directions and routes are box
+  centres on the floor;
 - multiple-choice questions are asked only when the right option wins by a margin (distance
   0.25 m; angles 15° away from any boundary; appearance frames ``gap`` frames apart).
 
