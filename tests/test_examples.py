@@ -91,7 +91,7 @@ def test_kernel_by_hand_notebook() -> None:
         assert len(images_of(cell_with(nb, snippet))) == 1, snippet
     assert "chairs: 2" in text_of(cell_with(nb, 'objs = objects3d("*")'))
     comparison = text_of(cell_with(nb, "object_distance(by_label"))
-    distances = re.search(r"exact box distance ([\d.]+) m, measured with gt perception ([\d.]+) m", comparison)
+    distances = re.search(r"exact mesh distance ([\d.]+) m, measured with gt perception ([\d.]+) m", comparison)
     exact, measured = (float(x) for x in distances.groups())
     assert measured == pytest.approx(exact, abs=0.02)
     areas = re.search(r"exact ([\d.]+) m², room_size\(\) with gt perception ([\d.]+) m²", comparison)
