@@ -35,10 +35,7 @@ def _points(item: PointsLike, name: str) -> np.ndarray:
 def _position(item: PointsLike, name: str) -> np.ndarray:
     if isinstance(item, Object3D):
         return item.center
-    pts = math3d.as_points(item, name)
-    if len(pts) == 0:
-        raise ValueError(f"{name} has no points")
-    return pts.mean(axis=0)
+    return _points(item, name).mean(axis=0)
 
 
 @primitive(group="geometry")

@@ -11,3 +11,14 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     monkeypatch.setenv("SPATIALCLAW_CACHE", str(tmp_path_factory.mktemp("cache")))
     for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "SPATIALCLAW_MODEL"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def primitives_context():
+    """Restore the primitives' current context and forget their in-memory cache after the test."""
+    from spatialclaw.primitives import cache, context
+
+    saved = context._current
+    yield
+    context._current = saved
+    cache.clear_memory()

@@ -11,18 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from spatialclaw.cli import main
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Run ``spatialclaw ARGS`` in this process: (exit status, stdout, stderr)."""
-    try:
-        main(args)
-        code = 0
-    except SystemExit as done:
-        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+from cli_runner import run_cli
 
 
 @pytest.fixture()

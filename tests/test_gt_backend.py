@@ -27,19 +27,13 @@ from spatialclaw.primitives.objects import objects3d
 from spatialclaw.primitives.reconstruct import reconstruct
 from spatialclaw.primitives.segment import segment
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("primitives_context")]
 
 SEEDS = (1, 2)
 # Labels built from boxes only: their visible points span their whole oriented box.
 BOXY = {"cabinet", "bookshelf", "chair", "table", "sofa", "bed"}
 
 
-@pytest.fixture(autouse=True)
-def _restore_context():
-    saved = context._current
-    yield
-    context._current = saved
-    cache.clear_memory()
 
 
 @pytest.fixture(scope="module", params=SEEDS)

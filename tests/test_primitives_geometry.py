@@ -19,11 +19,7 @@ from spatialclaw.primitives.vlm import ask_vlm, locate
 from test_primitives_types import box_surface, downward_camera
 
 
-@pytest.fixture(autouse=True)
-def _restore_context():
-    saved = context._current
-    yield
-    context._current = saved
+pytestmark = pytest.mark.usefixtures("primitives_context")
 
 
 def level_pose(position, yaw_deg: float) -> np.ndarray:

@@ -14,18 +14,13 @@ import pytest
 import spatialclaw.primitives as primitives
 from spatialclaw import rgbd
 from spatialclaw.frame import Frame
-from spatialclaw.primitives import backends, cache, context
+from spatialclaw.primitives import backends
 from spatialclaw.primitives.backends import classical, gt, learned
 from spatialclaw.primitives.backends.learned_reconstruction import align_depth
 from spatialclaw.primitives.context import KernelContext
 
 
-@pytest.fixture(autouse=True)
-def _restore_context():
-    saved = context._current
-    yield
-    context._current = saved
-    cache.clear_memory()
+pytestmark = pytest.mark.usefixtures("primitives_context")
 
 
 def _depth_scene(seed: int = 0) -> np.ndarray:

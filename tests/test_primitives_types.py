@@ -6,16 +6,12 @@ import numpy as np
 import pytest
 
 from spatialclaw.frame import Frame
-from spatialclaw.primitives import context, math3d, vocabulary
+from spatialclaw.primitives import math3d, vocabulary
 from spatialclaw.primitives.context import KernelContext, set_current
 from spatialclaw.primitives.types import Masks, Object3D, Reconstruction
 
 
-@pytest.fixture(autouse=True)
-def _restore_context():
-    saved = context._current
-    yield
-    context._current = saved
+pytestmark = pytest.mark.usefixtures("primitives_context")
 
 
 def downward_camera(height: float, center_xy=(0.0, 0.0), w: int = 200, h: int = 100, f: float = 100.0) -> Reconstruction:

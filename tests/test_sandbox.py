@@ -23,7 +23,7 @@ from PIL import Image
 
 import spatialclaw
 from spatialclaw import sandbox as sandbox_module
-from spatialclaw.cli import main
+from cli_runner import run_cli
 from spatialclaw.errors import ConfigError
 from spatialclaw.kernel import KernelSession
 from spatialclaw.sandbox import plan_sandbox
@@ -367,17 +367,6 @@ def test_cuda_devices_switch_the_memory_limit_to_the_data_segment(monkeypatch: p
 
 
 # ----------------------------------------------------------------------------- CLI
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Run ``spatialclaw ARGS`` in this process: (exit status, stdout, stderr)."""
-    try:
-        main(args)
-        code = 0
-    except SystemExit as done:
-        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_exec_rejects_an_unknown_sandbox(capsys: pytest.CaptureFixture[str]) -> None:
