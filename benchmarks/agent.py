@@ -42,8 +42,8 @@ def scripted_cells(steps: int) -> list[str]:
 
 
 def make_input(folder: Path, n_frames: int):
-    from spatialclaw.frame import Frame
-    from spatialclaw.inputs import LoadedInput, save_frames
+    from spatialclaw.inputs.frame import Frame
+    from spatialclaw.inputs.load import LoadedInput, save_frames
 
     from PIL import Image
     from skimage import data
@@ -55,7 +55,7 @@ def make_input(folder: Path, n_frames: int):
 
 
 def one_round(steps: int, n_frames: int, show_frames: int, folder: Path) -> list[dict]:
-    from spatialclaw.agent import Agent
+    from spatialclaw.agent.loop import Agent
     from spatialclaw.models.openai_compat import OpenAICompatClient
     from spatialclaw.testing.scripted_vlm import ScriptedVLM
 

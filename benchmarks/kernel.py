@@ -84,7 +84,7 @@ def timed(fn, n: int) -> list[float]:
 
 
 def cell_overhead(cells: int, rounds: int) -> None:
-    from spatialclaw.kernel import KernelSession
+    from spatialclaw.kernel.session import KernelSession
 
     with tempfile.TemporaryDirectory(prefix="sck-bench-") as runtime, KernelSession() as session:
         bare = BareKernel(Path(runtime))
@@ -110,9 +110,9 @@ def cell_overhead(cells: int, rounds: int) -> None:
 
 
 def start_to_ready(starts: int) -> None:
-    from spatialclaw.frame import Frame
-    from spatialclaw.inputs import LoadedInput, save_frames
-    from spatialclaw.kernel import KernelSession
+    from spatialclaw.inputs.frame import Frame
+    from spatialclaw.inputs.load import LoadedInput, save_frames
+    from spatialclaw.kernel.session import KernelSession
 
     rng = np.random.default_rng(0)
     frames = [Frame(index=10 * k, time=k / 3.0, image=rng.integers(0, 256, (480, 640, 3), np.uint8)) for k in range(32)]
@@ -150,8 +150,8 @@ def sandbox_start_cost(starts: int, wraps: int = 20) -> None:
     """
     import subprocess
 
-    from spatialclaw.kernel import KernelSession
-    from spatialclaw.sandbox import bwrap_available, plan_sandbox
+    from spatialclaw.kernel.session import KernelSession
+    from spatialclaw.kernel.sandbox import bwrap_available, plan_sandbox
 
     works, why = bwrap_available()
     if not works:

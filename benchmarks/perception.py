@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 import spatialclaw.primitives as primitives
-from spatialclaw import rgbd
-from spatialclaw.frame import Frame
+from spatialclaw.inputs import rgbd
+from spatialclaw.inputs.frame import Frame
 from spatialclaw.primitives import backends, cache
 from spatialclaw.primitives.context import KernelContext
 

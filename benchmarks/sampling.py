@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from spatialclaw.inputs import load_input, uniform_positions
+from spatialclaw.inputs.load import load_input, uniform_positions
 
 
 @dataclass

@@ -19,7 +19,7 @@ from typing import Any, Callable
 import numpy as np
 
 from spatialclaw.atomic import write_npz
-from spatialclaw.frame import Frame
+from spatialclaw.inputs.frame import Frame
 from spatialclaw.primitives.types import Masks, Object3D, Reconstruction
 
 CACHE_VERSION = 1

@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from spatialclaw.frame import Frame
+from spatialclaw.inputs.frame import Frame
 
 HostCall = Callable[[str, dict], Any]
 

@@ -10,7 +10,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from spatialclaw.frame import Frame
+from spatialclaw.inputs.frame import Frame
 from spatialclaw.primitives import math3d
 from spatialclaw.primitives.context import current
 from spatialclaw.primitives.perception import run_reconstruction

@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from spatialclaw.frame import Frame
+from spatialclaw.inputs.frame import Frame
 from spatialclaw.primitives import backends, cache
 from spatialclaw.primitives.context import KernelContext, current
 from spatialclaw.primitives.types import Masks, Object3D, Reconstruction

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from spatialclaw.frame import Frame
+from spatialclaw.inputs.frame import Frame
 from spatialclaw.primitives.perception import run_segmentation
 from spatialclaw.primitives.registry import primitive
 from spatialclaw.primitives.types import Masks

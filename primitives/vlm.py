@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from spatialclaw.frame import Frame
+from spatialclaw.inputs.frame import Frame
 from spatialclaw.primitives.context import current
 from spatialclaw.primitives.registry import primitive
 

@@ -13,13 +13,13 @@ from typing import Any
 __version__ = "0.1.0"
 
 _LAZY = {
-    "Frame": "spatialclaw.frame",
-    "load_input": "spatialclaw.inputs",
-    "KernelSession": "spatialclaw.kernel",
-    "CellResult": "spatialclaw.kernel",
-    "Agent": "spatialclaw.agent",
-    "Result": "spatialclaw.agent",
-    "ask": "spatialclaw.agent",
+    "Frame": "spatialclaw.inputs.frame",
+    "load_input": "spatialclaw.inputs.load",
+    "KernelSession": "spatialclaw.kernel.session",
+    "CellResult": "spatialclaw.kernel.session",
+    "Agent": "spatialclaw.agent.loop",
+    "Result": "spatialclaw.agent.loop",
+    "ask": "spatialclaw.agent.loop",
     "SpatialClawError": "spatialclaw.errors",
 }
 

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
-from spatialclaw.agent import Agent, Result, key_frame_positions
+from spatialclaw.agent.loop import Agent, Result, key_frame_positions
 from spatialclaw.errors import ModelError
-from spatialclaw.frame import Frame
-from spatialclaw.kernel import KernelSession
+from spatialclaw.inputs.frame import Frame
+from spatialclaw.kernel.session import KernelSession
 from spatialclaw.models.openai_compat import OpenAICompatClient
 from spatialclaw.testing.scripted_vlm import ChatRequest, Fail, ScriptedVLM
 
@@ -27,7 +27,7 @@ def cell(code: str, prose: str = "Next step.") -> str:
 
 
 def make_input(folder: Path):
-    from spatialclaw.inputs import LoadedInput, save_frames
+    from spatialclaw.inputs.load import LoadedInput, save_frames
 
     frames = [Frame(index=10 * k, time=0.5 * k, image=np.full((720, 960, 3), COLOURS[k], np.uint8)) for k in range(4)]
     save_frames(folder / "frames.npz", frames)
@@ -161,7 +161,7 @@ def _nested_reply(request: ChatRequest) -> str:
     step = sum(1 for m in request.messages if m["role"] == "assistant")
     if step == 0:
         return cell(
-            "from spatialclaw.bootstrap import host_call, to_png\nimport base64\n"
+            "from spatialclaw.kernel.bootstrap import host_call, to_png\nimport base64\n"
             "png = base64.b64encode(to_png(frames[0])).decode()\n"
             "print(host_call('ask_vlm', {'prompt': 'What colour is it?', 'images': [png]}))\n"
             "print(host_call('locate', {'description': 'the chair', 'image': png}))"
@@ -201,7 +201,7 @@ def test_bad_credentials_stop_the_run_with_one_line_and_a_trajectory(session: Ke
 
 def test_nested_call_server_failure_stops_the_run(session: KernelSession, tmp_path: Path) -> None:
     script = [
-        cell("from spatialclaw.bootstrap import host_call\nhost_call('ask_vlm', {'prompt': 'hi', 'images': []})"),
+        cell("from spatialclaw.kernel.bootstrap import host_call\nhost_call('ask_vlm', {'prompt': 'hi', 'images': []})"),
         Fail(401, "bad key"),
     ]
     with ScriptedVLM(script) as vlm:

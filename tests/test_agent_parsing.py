@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from spatialclaw.reply_parsing import condense_traceback, extract_cells, parse_final_answer, parse_point
+from spatialclaw.agent.reply_parsing import condense_traceback, extract_cells, parse_final_answer, parse_point
 
 FENCE = "```"
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from spatialclaw.errors import PerceptionError
-from spatialclaw.frame import Frame
+from spatialclaw.inputs.frame import Frame
 from spatialclaw.primitives.backends.classical import densify, regions, scale, sfm, stereo, sweep
 
 SEED = 0

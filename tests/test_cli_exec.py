@@ -29,13 +29,13 @@ def test_help_imports_no_heavy_modules() -> None:
         "import sys\n"
         "from spatialclaw.cli import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "for name in ('torch', 'open3d', 'transformers', 'cv2', 'jupyter_client', 'spatialclaw.kernel'):\n"
+        "for name in ('torch', 'open3d', 'transformers', 'cv2', 'jupyter_client', 'spatialclaw.kernel.session'):\n"
         "    print(name, name in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
     assert "exec" in out and "info" in out
     lines = dict(line.split() for line in out.splitlines() if line.endswith((" True", " False")))
-    assert lines == {name: "False" for name in ("torch", "open3d", "transformers", "cv2", "jupyter_client", "spatialclaw.kernel")}
+    assert lines == {name: "False" for name in ("torch", "open3d", "transformers", "cv2", "jupyter_client", "spatialclaw.kernel.session")}
 
 
 def test_exec_without_input_runs_cells_in_order(capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 import spatialclaw.primitives as primitives
-from spatialclaw import rgbd
+from spatialclaw.inputs import rgbd
 from spatialclaw.errors import PerceptionError
-from spatialclaw.frame import Frame
+from spatialclaw.inputs.frame import Frame
 from spatialclaw.primitives import backends, cache, context, fusion, math3d, perception
 from spatialclaw.primitives.backends import gt
 from spatialclaw.primitives.context import KernelContext

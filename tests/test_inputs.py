@@ -16,10 +16,10 @@ import cv2
 import numpy as np
 import pytest
 
-from spatialclaw import video as video_module
+from spatialclaw.inputs import video as video_module
 from spatialclaw.errors import InputError
-from spatialclaw.frame import Frame
-from spatialclaw.inputs import (
+from spatialclaw.inputs.frame import Frame
+from spatialclaw.inputs.load import (
     LoadedInput,
     describe_input,
     load_frames,
@@ -28,7 +28,7 @@ from spatialclaw.inputs import (
     save_frames,
     uniform_positions,
 )
-from spatialclaw.rgbd import write_frame, write_intrinsics, write_meta
+from spatialclaw.inputs.rgbd import write_frame, write_intrinsics, write_meta
 
 W, H = 128, 64
 X264_SHORT_GOP = {"x264-params": "keyint=8:min-keyint=8:scenecut=0:bframes=2"}
@@ -252,7 +252,7 @@ def test_load_frames_needs_only_numpy(tmp_path: Path) -> None:
     path = tmp_path / "f.npz"
     save_frames(path, [Frame(4, 0.4, coded_image(4))])
     script = (
-        "import sys; from spatialclaw.inputs import load_frames; "
+        "import sys; from spatialclaw.inputs.load import load_frames; "
         f"frames = load_frames({str(path)!r}); "
         "heavy = [m for m in ('cv2', 'av', 'PIL', 'rich', 'torch', 'open3d') if m in sys.modules]; "
         "print(frames[0].index, heavy)"

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from spatialclaw import kernel as kernel_module
+from spatialclaw.kernel import session as kernel_module
 from spatialclaw.errors import KernelError
-from spatialclaw.frame import Frame
-from spatialclaw.kernel import CellResult, KernelSession, cut_middle, strip_ansi
+from spatialclaw.inputs.frame import Frame
+from spatialclaw.kernel.session import CellResult, KernelSession, cut_middle, strip_ansi
 
 N_FRAMES = 4
 
@@ -33,7 +33,7 @@ def make_frames() -> list[Frame]:
 
 def saved_input(folder: Path):
     """A LoadedInput whose frames live in an .npz written by spatialclaw.inputs.save_frames."""
-    from spatialclaw.inputs import LoadedInput, save_frames
+    from spatialclaw.inputs.load import LoadedInput, save_frames
 
     frames = make_frames()
     frames_file = folder / "frames.npz"

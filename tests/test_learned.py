@@ -555,7 +555,7 @@ def test_backend_segment_returns_masks_over_frames(
 ) -> None:
     types = pytest.importorskip("spatialclaw.primitives.types")
     context_module = pytest.importorskip("spatialclaw.primitives.context")
-    from spatialclaw.frame import Frame
+    from spatialclaw.inputs.frame import Frame
 
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
     frames = [Frame(index=i, time=i / 10, image=image) for i, image in enumerate(_frames(2))]

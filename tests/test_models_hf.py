@@ -70,7 +70,7 @@ def test_missing_checkpoint_is_a_one_line_model_error(tmp_path: Path) -> None:
 
 
 def test_agent_runs_on_the_local_backend(client, tmp_path: Path) -> None:
-    from spatialclaw.agent import Agent
+    from spatialclaw.agent.loop import Agent
 
     agent = Agent(client, max_steps=1, max_reply_tokens=6)
     result = agent.run(None, "How many chairs?", out=tmp_path / "run")

@@ -73,7 +73,7 @@ def test_client_talks_to_a_real_server(served: tuple[str, str]) -> None:
 
 
 def test_agent_loop_runs_against_a_real_server(served: tuple[str, str], tmp_path: Path) -> None:
-    from spatialclaw.agent import Agent
+    from spatialclaw.agent.loop import Agent
     from spatialclaw.models.openai_compat import OpenAICompatClient
 
     base_url, model_name = served

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from spatialclaw.frame import Frame
+from spatialclaw.inputs.frame import Frame
 from spatialclaw.primitives import context
 from spatialclaw.primitives.context import KernelContext, set_current
 from spatialclaw.primitives.draw import point_cloud_image, top_down_map

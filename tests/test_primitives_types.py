@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spatialclaw.frame import Frame
+from spatialclaw.inputs.frame import Frame
 from spatialclaw.primitives import math3d, vocabulary
 from spatialclaw.primitives.context import KernelContext, set_current
 from spatialclaw.primitives.types import Masks, Object3D, Reconstruction

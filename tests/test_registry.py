@@ -123,7 +123,7 @@ def test_prompt_section_matches_the_golden_file():
 def test_auto_on_a_video_falls_back_from_gt_and_says_why():
     import numpy as np
 
-    from spatialclaw.frame import Frame
+    from spatialclaw.inputs.frame import Frame
 
     frames = [Frame(i, i / 30, np.zeros((24, 32, 3), np.uint8)) for i in range(6)]
     info = primitives.install({}, KernelContext(frames=frames, source_kind="video", perception="auto"))

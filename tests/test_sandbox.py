@@ -22,11 +22,11 @@ import pytest
 from PIL import Image
 
 import spatialclaw
-from spatialclaw import sandbox as sandbox_module
+from spatialclaw.kernel import sandbox as sandbox_module
 from cli_runner import run_cli
 from spatialclaw.errors import ConfigError
-from spatialclaw.kernel import KernelSession
-from spatialclaw.sandbox import plan_sandbox
+from spatialclaw.kernel.session import KernelSession
+from spatialclaw.kernel.sandbox import plan_sandbox
 
 BWRAP_WORKS, BWRAP_WHY = sandbox_module.bwrap_available()
 needs_bwrap = pytest.mark.skipif(not BWRAP_WORKS, reason=f"bubblewrap cannot sandbox here: {BWRAP_WHY}")
@@ -91,7 +91,7 @@ def test_session_reports_the_sandbox_and_keeps_frames_and_host_calls(session: Ke
     assert (info["kind"], info["requested"], info["network"]) == ("bwrap", "bwrap", False)
     assert "bubblewrap" in session.sandbox_info["reason"]
     assert run_ok(session, "print(len(frames), [int(f.image[0, 0, 0]) for f in frames])") == "3 [10, 20, 30]\n"
-    code = "from spatialclaw.bootstrap import host_call\nprint(host_call('echo', {'x': [1, 2]}))"
+    code = "from spatialclaw.kernel.bootstrap import host_call\nprint(host_call('echo', {'x': [1, 2]}))"
     assert run_ok(session, code) == "{'echoed': {'x': [1, 2]}}\n"
     assert_session_goes_on(session)
 
@@ -254,13 +254,13 @@ def test_auto_falls_back_with_one_warning(
     monkeypatch.setattr(sandbox_module, "_warned", False)
     env = {"PATH": "/usr/bin", "OPENAI_API_KEY": FAKE_KEY, "GITHUB_TOKEN": "t", "KEEP": "1"}
     plans = []
-    with caplog.at_level(logging.WARNING, logger="spatialclaw.sandbox"):
+    with caplog.at_level(logging.WARNING, logger="spatialclaw.kernel.sandbox"):
         for _ in range(2):
             plan = plan_sandbox("auto", workdir=folders["work"], runtime_dir=folders["runtime"],
                                 cache_dir=folders["cache"], env=env)
             plans.append(plan)
             plan.release()
-    warnings = [r.getMessage() for r in caplog.records if r.name == "spatialclaw.sandbox"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "spatialclaw.kernel.sandbox"]
     assert len(warnings) == 1 and "WITHOUT a sandbox (bwrap is not installed)" in warnings[0]
     assert all(p.kind == "none" and "bwrap" not in " ".join(p.prefix) for p in plans)
     assert plans[0].env == {"PATH": "/usr/bin", "KEEP": "1"}
@@ -327,7 +327,7 @@ def test_bwrap_plan_binds_only_what_the_kernel_needs(folders: dict[str, Path], t
 
 def _limited(code: str, **limits: int) -> subprocess.CompletedProcess[str]:
     """Run ``code`` in a fresh interpreter after `limit_resources(**limits)`."""
-    script = f"from spatialclaw.kernel_launcher import limit_resources\nlimit_resources(**{limits!r})\n{code}"
+    script = f"from spatialclaw.kernel.launcher import limit_resources\nlimit_resources(**{limits!r})\n{code}"
     return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
 
 
@@ -354,7 +354,7 @@ def test_memory_limit_fails_an_allocation() -> None:
 
 
 def test_cuda_devices_switch_the_memory_limit_to_the_data_segment(monkeypatch: pytest.MonkeyPatch) -> None:
-    from spatialclaw import kernel_launcher
+    from spatialclaw.kernel import launcher as kernel_launcher
 
     monkeypatch.setattr(kernel_launcher.glob, "glob", lambda pattern: ["/dev/nvidia0"])
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)

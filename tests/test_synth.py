@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spatialclaw import rgbd
+from spatialclaw.inputs import rgbd
 from spatialclaw.synth import generate_scene, make_test_scene, render_scene, write_rgbd, write_video
 
 W, H, N = 320, 240, 12

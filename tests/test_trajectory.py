@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
-from spatialclaw.agent import Agent
-from spatialclaw.frame import Frame
+from spatialclaw.agent.loop import Agent
+from spatialclaw.inputs.frame import Frame
 from spatialclaw.models.openai_compat import OpenAICompatClient
 from spatialclaw.models.openai_compat import to_openai_messages
-from spatialclaw.steps import Conversation
+from spatialclaw.agent.steps import Conversation
 from spatialclaw.testing.scripted_vlm import ChatRequest, ScriptedVLM
 
 SCRIPT = [
@@ -34,7 +34,7 @@ SCRIPT = [
 @pytest.fixture(scope="module")
 def scripted_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[ChatRequest]]:
     """A finished 4-step scripted run on four 320×240 frames (its own kernel): its folder and the requests sent."""
-    from spatialclaw.inputs import LoadedInput, save_frames
+    from spatialclaw.inputs.load import LoadedInput, save_frames
 
     folder = tmp_path_factory.mktemp("traj")
     frames = []
@@ -71,7 +71,7 @@ def test_json_records_question_config_steps_and_images(run_dir: Path) -> None:
     assert record["question"] == "How many frames minus one?" and record["answer"] == 3 and record["answered"]
     assert record["config"]["model"]["model"] == "scripted-vlm" and record["config"]["perception"] == "auto"
     assert "perception_info" in record["config"] and record["config"]["max_steps"] == 5
-    from spatialclaw.sandbox import bwrap_available
+    from spatialclaw.kernel.sandbox import bwrap_available
 
     assert record["config"]["sandbox"]["kind"] == ("bwrap" if bwrap_available()[0] else "none")
     assert [s["kind"] for s in record["steps"]] == ["cell", "cell", "no_cell", "cell"]

@@ -48,7 +48,7 @@ def _module(name: str, family: str | None = None) -> ModuleType | None:
     except ImportError:
         return None
     if name == "learned" and family == "reconstruction" and not callable(getattr(module, "reconstruct", None)):
-        return importlib.import_module("spatialclaw.primitives.backends.learned_reconstruction")
+        return importlib.import_module("spatialclaw.primitives.backends.learned.reconstruction")
     return module
 
 

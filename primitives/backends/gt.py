@@ -1,4 +1,4 @@
-"""Ground-truth perception from an RGB-D folder (ScanNet layout, see `spatialclaw.rgbd`).
+"""Ground-truth perception from an RGB-D folder (ScanNet layout, see `spatialclaw.inputs.rgbd`).
 
 - ``reconstruction``: the folder's depth (resampled onto each kernel frame's pixel grid through
   the depth and colour intrinsics), camera-to-world poses and colour intrinsics (scaled to the
@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from spatialclaw import rgbd
+from spatialclaw.inputs import rgbd
 from spatialclaw.errors import InputError, PerceptionError
-from spatialclaw.frame import Frame
+from spatialclaw.inputs.frame import Frame
 from spatialclaw.primitives import math3d, vocabulary
 from spatialclaw.primitives.types import Masks, Reconstruction
 

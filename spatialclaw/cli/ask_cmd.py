@@ -67,9 +67,9 @@ def ask_command(
     """Answer QUESTION about INPUT with a VLM that writes code."""
     check_perception(perception)
     check_choice("--sandbox", sandbox, SANDBOX_CHOICES)
-    from spatialclaw.agent import Agent
+    from spatialclaw.agent.loop import Agent
     from spatialclaw.models import make_client
-    from spatialclaw.progress import ConsoleProgress
+    from spatialclaw.agent.progress import ConsoleProgress
 
     client = make_client(model, base_url=base_url, api_key=api_key)
     progress = ConsoleProgress()

@@ -124,11 +124,11 @@ def exec_command(
     check_choice("--sandbox", sandbox, SANDBOX_CHOICES)
     cells = _cells(code, files)
 
-    from spatialclaw.kernel import KernelSession
+    from spatialclaw.kernel.session import KernelSession
 
     source = None
     if inputs != [NO_INPUT]:
-        from spatialclaw.inputs import load_input
+        from spatialclaw.inputs.load import load_input
 
         source = load_input(inputs[0] if len(inputs) == 1 else inputs, frames=None if fps else frames, fps=fps, progress=not as_json)
 
@@ -155,7 +155,7 @@ def info_command(
     inputs: list[str] = typer.Argument(..., metavar="INPUT", help="Video, image(s), image folder or RGB-D folder."),
     as_json: bool = typer.Option(False, "--json", help="Print the description as one JSON object."),
 ) -> None:
-    from spatialclaw.inputs import describe_input
+    from spatialclaw.inputs.load import describe_input
 
     description = describe_input(inputs[0] if len(inputs) == 1 else inputs)
     if as_json:

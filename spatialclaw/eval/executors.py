@@ -112,7 +112,7 @@ def run_job(job: QuestionJob) -> JobOutcome:
     by the run (VLM unreachable, input unreadable, kernel dying, or a bug) is returned as the
     outcome's ``error_type`` / ``error``.
     """
-    from spatialclaw.agent import ask
+    from spatialclaw.agent.loop import ask
 
     start = time.monotonic()
     out = Path(job.trajectory_dir)

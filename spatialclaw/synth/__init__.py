@@ -18,7 +18,7 @@ Public API::
         (N,H,W) uint16 (0 = room), ``.poses`` (N,4,4), ``.K`` (3,3), ``.fps``;
         ``.first_visible(min_pixels)``. ``Renderer(scene, w, h).render(pose)`` renders any view.
     write_rgbd(scene, rendering, out_dir) -> Path
-        ScanNet layout via ``spatialclaw.rgbd`` + ``instance_labels.json``, ``meta.json`` (fps)
+        ScanNet layout via ``spatialclaw.inputs.rgbd`` + ``instance_labels.json``, ``meta.json`` (fps)
         and ``scene.json`` (room size, objects' boxes, camera path).
     write_video(rendering, path, fps=None) -> Path
         H.264 mp4 (PyAV).

@@ -6,13 +6,13 @@ import json
 from fractions import Fraction
 from pathlib import Path
 
-from spatialclaw import rgbd
+from spatialclaw.inputs import rgbd
 from spatialclaw.synth.render import Rendering
 from spatialclaw.synth.scene import Scene
 
 
 def write_rgbd(scene: Scene, rendering: Rendering, out_dir: str | Path) -> Path:
-    """Write ``out_dir`` in the ScanNet exported layout (see :mod:`spatialclaw.rgbd`).
+    """Write ``out_dir`` in the ScanNet exported layout (see :mod:`spatialclaw.inputs.rgbd`).
 
     Writes ``color/<i>.jpg``, ``depth/<i>.png`` (uint16 mm), ``pose/<i>.txt``,
     ``instance/<i>.png``, ``intrinsic/``, ``instance_labels.json``, ``meta.json`` (fps) and

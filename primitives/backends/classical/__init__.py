@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from spatialclaw.errors import PerceptionError
-from spatialclaw.frame import Frame
+from spatialclaw.inputs.frame import Frame
 
 if TYPE_CHECKING:
     from spatialclaw.primitives.context import KernelContext

@@ -21,7 +21,7 @@ import numpy as np
 from .base import KNOWN_MODELS, TASK_WORDS, Adapter, Task, find_default_model, find_weights
 
 if TYPE_CHECKING:
-    from spatialclaw.frame import Frame
+    from spatialclaw.inputs.frame import Frame
     from spatialclaw.primitives.context import KernelContext
     from spatialclaw.primitives.types import Masks
 

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from spatialclaw import prompts
 from spatialclaw.errors import ModelError
 from spatialclaw.models.base import Image, Message, VLMClient
-from spatialclaw.reply_parsing import extract_cells, parse_final_answer, parse_point
-from spatialclaw.steps import (
+from spatialclaw.agent.reply_parsing import extract_cells, parse_final_answer, parse_point
+from spatialclaw.agent.steps import (
     CELLS_LEFT_TEXT,
     DEFAULT_IMAGE_BUDGET,
     MANY_CELLS_TEXT,
@@ -40,11 +40,11 @@ from spatialclaw.steps import (
     outcome,
     task_message,
 )
-from spatialclaw.trajectory import FORMAT, TrajectoryWriter
+from spatialclaw.agent.trajectory import FORMAT, TrajectoryWriter
 
 if TYPE_CHECKING:
-    from spatialclaw.inputs import LoadedInput
-    from spatialclaw.kernel import KernelSession
+    from spatialclaw.inputs.load import LoadedInput
+    from spatialclaw.kernel.session import KernelSession
 
 DEFAULT_MAX_STEPS = 12
 DEFAULT_CELL_TIMEOUT_S = 120.0
@@ -142,7 +142,7 @@ class Agent:
         image_budget: images from cells kept in the prompt, newest first (older ones are elided).
         cell_timeout: seconds one cell may run.
         max_reply_tokens: reply length cap sent to the server; None sends none.
-        locate_coords: how ``locate`` replies are read (`spatialclaw.reply_parsing.parse_point`).
+        locate_coords: how ``locate`` replies are read (`spatialclaw.agent.reply_parsing.parse_point`).
         on_event: called with an `AgentEvent` before each request, before each cell, after each step.
     """
 
@@ -244,7 +244,7 @@ class Agent:
         """
         from concurrent.futures import ThreadPoolExecutor
 
-        from spatialclaw.kernel import KernelSession
+        from spatialclaw.kernel.session import KernelSession
 
         out_dir = Path(out) if out is not None else default_run_dir(question)
         writer = TrajectoryWriter(out_dir)
@@ -529,20 +529,20 @@ def ask(
         show_frames: key frames attached to the first message.
         out: trajectory folder (default ``runs/<time>-<question>``).
         progress: print live progress on the terminal.
-        sandbox: isolation of the kernel: ``"auto"``, ``"bwrap"`` or ``"none"`` (see `spatialclaw.sandbox`).
+        sandbox: isolation of the kernel: ``"auto"``, ``"bwrap"`` or ``"none"`` (see `spatialclaw.kernel.sandbox`).
     """
     from spatialclaw.models import make_client
 
     client = make_client(model, base_url=base_url, api_key=api_key)
     on_event = None
     if progress:
-        from spatialclaw.progress import ConsoleProgress
+        from spatialclaw.agent.progress import ConsoleProgress
 
         on_event = ConsoleProgress()
     agent = Agent(client, max_steps=max_steps, show_frames=show_frames, cell_timeout=timeout, on_event=on_event)
     source: Any = input
     if isinstance(input, list):
-        from spatialclaw.inputs import load_input
+        from spatialclaw.inputs.load import load_input
 
         source = load_input(input, frames=frames)
     return agent.run(source, question, options, perception=perception, frames=frames, out=out, sandbox=sandbox)

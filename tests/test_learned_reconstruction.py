@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 import spatialclaw.primitives as primitives
-from spatialclaw import rgbd
-from spatialclaw.frame import Frame
+from spatialclaw.inputs import rgbd
+from spatialclaw.inputs.frame import Frame
 from spatialclaw.primitives import backends
 from spatialclaw.primitives.backends import classical, gt, learned
-from spatialclaw.primitives.backends.learned_reconstruction import align_depth
+from spatialclaw.primitives.backends.learned.reconstruction import align_depth
 from spatialclaw.primitives.context import KernelContext
 
 

@@ -35,8 +35,8 @@ import numpy as np
 
 from spatialclaw.atomic import write_npz
 from spatialclaw.errors import InputError
-from spatialclaw.frame import Frame
-from spatialclaw.rgbd import RGBDLayout
+from spatialclaw.inputs.frame import Frame
+from spatialclaw.inputs.rgbd import RGBDLayout
 
 DEFAULT_FRAMES = 32
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".avi", ".webm", ".mkv", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv", ".flv", ".3gp"})
@@ -330,7 +330,7 @@ def load_input(
 
 
 def _load_video(path: Path, n: int | None, rate: float | None, cache_dir: Path | None, progress: bool) -> LoadedInput:
-    from spatialclaw.video import decode_frames, not_decodable, probe_video
+    from spatialclaw.inputs.video import decode_frames, not_decodable, probe_video
 
     entry = _cache_path(cache_dir, {"kind": "video", "file": _file_identity(path), "frames": n, "fps": rate})
     hit = _cached(entry)
@@ -385,7 +385,7 @@ def _load_images(paths: list[Path], n: int | None, rate: float | None, cache_dir
 
 
 def _load_rgbd(root: Path, n: int | None, rate: float | None, cache_dir: Path | None, progress: bool) -> LoadedInput:
-    from spatialclaw.rgbd import read_color, scan_rgbd
+    from spatialclaw.inputs.rgbd import read_color, scan_rgbd
 
     layout = scan_rgbd(root)
     indices = layout.indices
@@ -450,7 +450,7 @@ def describe_input(path: PathLike | Sequence[PathLike] | None) -> dict[str, Any]
     kind, paths = _resolve(path)
     info.update(kind=kind, paths=[str(p) for p in paths])
     if kind == "video":
-        from spatialclaw.video import probe_video
+        from spatialclaw.inputs.video import probe_video
 
         index = probe_video(paths[0])
         info.update(frames=index.count, width=index.width, height=index.height, resolution=f"{index.width}x{index.height}",
@@ -459,7 +459,7 @@ def describe_input(path: PathLike | Sequence[PathLike] | None) -> dict[str, Any]
         sizes = [_image_size(p) for p in paths]
         info.update(frames=len(paths), width=sizes[0][0], height=sizes[0][1], resolution=_resolution(sizes))
     else:
-        from spatialclaw.rgbd import scan_rgbd
+        from spatialclaw.inputs.rgbd import scan_rgbd
 
         layout = scan_rgbd(paths[0])
         width, height = _image_size(paths[0] / "color" / f"{layout.indices[0]}.jpg")

@@ -2,7 +2,7 @@
 
 `plan_sandbox` turns a mode (``"auto"``, ``"bwrap"``, ``"none"``) and the session's folders into a
 `SandboxPlan`: the words put before the kernel's command line, the environment it is started
-with, and the extra options of ``spatialclaw.kernel_launcher`` (CPU time, file size, process count).
+with, and the extra options of ``spatialclaw.kernel.launcher`` (CPU time, file size, process count).
 
 Under bubblewrap the kernel sees the machine's file system read-only (``--ro-bind / /``), with
 empty, private ``/tmp``, ``/var/tmp``, ``/run`` and home folders (``$HOME``, ``/home``, ``/root``);
@@ -80,7 +80,7 @@ FALLBACK_WARNING = (
     "(apt-get install bubblewrap) or pass --sandbox none to silence this"
 )
 
-log = logging.getLogger("spatialclaw.sandbox")
+log = logging.getLogger("spatialclaw.kernel.sandbox")
 
 _probe_lock = threading.Lock()
 _probe: tuple[bool, str] | None = None
@@ -96,7 +96,7 @@ class SandboxPlan:
         prefix: words put before the kernel's command line (wrapper, ``bwrap`` and its options).
         env: the environment the command is started with (no secrets).
         reason: one line on why this kind was chosen and what is and is not contained.
-        launcher_args: options for ``spatialclaw.kernel_launcher`` (limits other than memory).
+        launcher_args: options for ``spatialclaw.kernel.launcher`` (limits other than memory).
         pids_cgroup: the session's pids cgroup folder, or None; removed by `release`.
         max_processes: the cap on the kernel's processes and threads, or None if none could be set.
         requested: the mode asked for (``"auto"``, ``"bwrap"`` or ``"none"``).

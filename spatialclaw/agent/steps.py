@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from spatialclaw.models.base import Image, Message, Usage
-from spatialclaw.reply_parsing import condense_traceback
+from spatialclaw.agent.reply_parsing import condense_traceback
 
 if TYPE_CHECKING:
-    from spatialclaw.kernel import CellResult
+    from spatialclaw.kernel.session import CellResult
 
 DEFAULT_IMAGE_BUDGET = 8
 PNG_AS_IS_MAX_BYTES = 150_000  # cell images heavier than this go to the model as JPEG

@@ -1,10 +1,10 @@
 """Start an ipykernel with resource limits set inside the kernel process.
 
-``python -m spatialclaw.kernel_launcher [--memory-mb N] [--cpu-seconds S] [--file-size-mb F]
+``python -m spatialclaw.kernel.launcher [--memory-mb N] [--cpu-seconds S] [--file-size-mb F]
 [--max-processes P] -- IPYKERNEL_ARGS...`` sets the limits of the current process, then runs
 ipykernel in the same process with ``IPYKERNEL_ARGS`` (e.g. ``-f CONNECTION_FILE``). The limits
 are inherited by anything the kernel spawns. Because they are set by the kernel's own command
-line, a sandbox wrapper (e.g. ``bwrap ... python -m spatialclaw.kernel_launcher ...``) can be put
+line, a sandbox wrapper (e.g. ``bwrap ... python -m spatialclaw.kernel.launcher ...``) can be put
 in front of it unchanged.
 
 What each limit does when model-written code crosses it:
@@ -81,7 +81,7 @@ def _lower(which: int, limit: int, *, hard_extra: int = 0) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Parse the launcher's own options, apply the limits, and run ipykernel with the rest."""
-    parser = argparse.ArgumentParser(prog="python -m spatialclaw.kernel_launcher")
+    parser = argparse.ArgumentParser(prog="python -m spatialclaw.kernel.launcher")
     parser.add_argument("--memory-mb", type=int, default=None, help="memory limit in MiB (none if omitted)")
     parser.add_argument("--cpu-seconds", type=int, default=None, help="CPU-time limit in seconds (none if omitted)")
     parser.add_argument("--file-size-mb", type=int, default=None, help="largest file the kernel may write, MiB")
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
         max_processes=args.max_processes,
     )
     for notice in notices:
-        print(f"spatialclaw.kernel_launcher: {notice}", file=sys.stderr, flush=True)
+        print(f"spatialclaw.kernel.launcher: {notice}", file=sys.stderr, flush=True)
     # A sandbox wrapper may start us with SIGINT ignored (so that an interrupt does not kill it);
     # the kernel itself must get KeyboardInterrupt.
     signal.signal(signal.SIGINT, signal.default_int_handler)

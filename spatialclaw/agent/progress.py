@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from spatialclaw.agent import AgentEvent, Step
+from spatialclaw.agent.loop import AgentEvent, Step
 
 CODE_LINES = 12
 OUTPUT_LINES = 6

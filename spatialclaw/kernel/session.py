@@ -30,12 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from spatialclaw.bootstrap import ANSWER_MIME, HOST_CALL_PREFIX
+from spatialclaw.kernel.bootstrap import ANSWER_MIME, HOST_CALL_PREFIX
 from spatialclaw.errors import KernelError
 
 if TYPE_CHECKING:
-    from spatialclaw.inputs import LoadedInput
-    from spatialclaw.sandbox import SandboxPlan
+    from spatialclaw.inputs.load import LoadedInput
+    from spatialclaw.kernel.sandbox import SandboxPlan
 
 # ----------------------------------------------------------------------------- message texts
 
@@ -188,9 +188,9 @@ class KernelSession:
         workdir: the kernel's working directory; a fresh temporary one (removed at shutdown) if None.
         host_handlers: ``{method: fn(payload) -> JSON-able}`` that answer the kernel's ``host_call``.
         launch_prefix: words put before the kernel's command line (inside the sandbox, if any);
-            the limits are set inside, by ``spatialclaw.kernel_launcher``.
+            the limits are set inside, by ``spatialclaw.kernel.launcher``.
         sandbox: ``"auto"`` (bubblewrap where it works, else limits only, with one warning),
-            ``"bwrap"`` or ``"none"``; see `spatialclaw.sandbox`. What was chosen is in ``sandbox_info``.
+            ``"bwrap"`` or ``"none"``; see `spatialclaw.kernel.sandbox`. What was chosen is in ``sandbox_info``.
         start_timeout: seconds allowed for the kernel to start and run the bootstrap.
     """
 
@@ -213,7 +213,7 @@ class KernelSession:
         sandbox: str = "auto",
         start_timeout: float = START_TIMEOUT_S,
     ) -> None:
-        from spatialclaw.inputs import LoadedInput, load_input
+        from spatialclaw.inputs.load import LoadedInput, load_input
 
         self.input: LoadedInput | None = None
         if isinstance(source, LoadedInput):
@@ -327,7 +327,7 @@ class KernelSession:
     def _write_kernelspec(self) -> None:
         assert self._runtime is not None
         assert self._sandbox_plan is not None
-        argv = [*self._sandbox_plan.prefix, *self.launch_prefix, sys.executable, "-m", "spatialclaw.kernel_launcher"]
+        argv = [*self._sandbox_plan.prefix, *self.launch_prefix, sys.executable, "-m", "spatialclaw.kernel.launcher"]
         argv += self._sandbox_plan.launcher_args
         if self.memory_limit_mb is not None:
             argv += ["--memory-mb", str(int(self.memory_limit_mb))]
@@ -346,7 +346,7 @@ class KernelSession:
             source_path = str(Path(self.input.paths[0]).resolve()) if self.input.paths else None
             frames_file = self.input.frames_file
             if frames_file is None and self.input.frames:
-                from spatialclaw.inputs import save_frames
+                from spatialclaw.inputs.load import save_frames
 
                 frames_file = self._runtime / "frames.npz"
                 save_frames(frames_file, self.input.frames)
@@ -366,7 +366,7 @@ class KernelSession:
     def _plan_sandbox(self) -> None:
         """Decide how the kernel is isolated: what it may read and write, its environment, its limits."""
         from spatialclaw.config import cache_dir
-        from spatialclaw.sandbox import plan_sandbox
+        from spatialclaw.kernel.sandbox import plan_sandbox
 
         assert self.workdir is not None and self._runtime is not None
         readable = [*self.input.paths, self.input.frames_file] if self.input is not None else []
@@ -422,8 +422,8 @@ class KernelSession:
     def _bootstrap(self) -> None:
         assert self._runtime is not None
         manifest = str(self._runtime / "manifest.json")
-        code = f"__import__('spatialclaw.bootstrap').bootstrap.run({manifest!r})"
-        report = "__import__('spatialclaw.bootstrap').bootstrap.report()"
+        code = f"__import__('spatialclaw.kernel.bootstrap').kernel.bootstrap.run({manifest!r})"
+        report = "__import__('spatialclaw.kernel.bootstrap').kernel.bootstrap.report()"
         try:
             got = self._request(
                 code, self.start_timeout, store_history=False, user_expressions={"report": report}

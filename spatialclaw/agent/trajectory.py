@@ -4,7 +4,7 @@
 <out>/trajectory.json    the run: question, config, every step, answer, usage (the source of truth)
 <out>/trajectory.ipynb   the cells and their outputs as a notebook (nbformat 4), replayable
 <out>/trajectory.html    one self-contained page: steps, code, outputs, images inline
-<out>/manifest.json      what the notebook's first cell hands to spatialclaw.bootstrap.run
+<out>/manifest.json      what the notebook's first cell hands to spatialclaw.kernel.bootstrap.run
 <out>/images/            frames shown to the model (JPEG) and images cells returned (PNG)
 ```
 
@@ -13,7 +13,7 @@ count), ``config`` (model, perception asked for and chosen, limits), ``system_pr
 (the first user turn: ``text``, ``frames`` with their image files), ``steps`` (see
 `spatialclaw.agent.Step.to_record`), ``answer``, ``answered``, ``usage``, ``duration_s``,
 ``error`` (the message that stopped the run, or null). Image paths are relative to the folder.
-`spatialclaw.steps.Conversation.from_trajectory` rebuilds from it exactly the messages the model
+`spatialclaw.agent.steps.Conversation.from_trajectory` rebuilds from it exactly the messages the model
 was sent (a test holds it to that), e.g. to replay a run's prefix against another model.
 """
 
@@ -51,7 +51,7 @@ class TrajectoryWriter:
         return rel
 
     def write_manifest(self, manifest: dict[str, Any]) -> Path:
-        """The kernel manifest (``spatialclaw.bootstrap.run`` keys) the notebook's first cell loads."""
+        """The kernel manifest (``spatialclaw.kernel.bootstrap.run`` keys) the notebook's first cell loads."""
         return _write_text(self.folder / MANIFEST_NAME, json.dumps(manifest, indent=2))
 
     def write_json(self, record: dict[str, Any]) -> Path:
@@ -123,7 +123,7 @@ def to_notebook(record: dict[str, Any], folder: Path) -> Any:
         v4.new_code_cell(
             "# Preloads what the agent's kernel had: frames, question, options, show, answer and the primitives.\n"
             "# Nested VLM calls (ask_vlm, locate) need a host and raise here.\n"
-            f"__import__('spatialclaw.bootstrap').bootstrap.run({MANIFEST_NAME!r})"
+            f"__import__('spatialclaw.kernel.bootstrap').kernel.bootstrap.run({MANIFEST_NAME!r})"
         )
     )
     count = 0
