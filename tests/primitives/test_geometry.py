@@ -16,7 +16,7 @@ from spatialclaw.primitives.draw import point_cloud_image, top_down_map
 from spatialclaw.primitives.geometry import camera_motion, distance, ground_plane, relative_direction, room_size
 from spatialclaw.primitives.types import Object3D, Reconstruction
 from spatialclaw.primitives.vlm import ask_vlm, locate
-from test_primitives_types import box_surface, downward_camera
+from geometry_scenes import box_surface, downward_camera
 
 
 pytestmark = pytest.mark.usefixtures("primitives_context")

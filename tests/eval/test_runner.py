@@ -210,7 +210,7 @@ KILLABLE_RUN = """
 import sys
 from pathlib import Path
 sys.path.insert(0, {tests!r})
-from test_eval_runner import config, slow_planted_answer
+from test_runner import config, slow_planted_answer
 from spatialclaw.eval.executors import LocalExecutor
 from spatialclaw.eval.runner import run_eval
 run_eval(config(Path({root!r}), resume=True), executor=LocalExecutor(workers=2, job_fn=slow_planted_answer))

@@ -12,7 +12,7 @@ from spatialclaw.primitives import context, registry
 from spatialclaw.primitives.context import KernelContext
 from spatialclaw.primitives.registry import PrimitiveDefinitionError, primitive, render_prompt_section
 
-GOLDEN = Path(__file__).parent / "golden" / "prompt_primitives.md"
+GOLDEN = Path(__file__).parents[1] / "golden" / "prompt_primitives.md"
 REGEN = "SPATIALCLAW_REGEN_GOLDEN"
 
 

@@ -16,7 +16,7 @@ import pytest
 from spatialclaw import prompts
 from spatialclaw.primitives.registry import Primitive, render_prompt_section
 
-GOLDEN = Path(__file__).parent / "golden" / "system_prompt.md"
+GOLDEN = Path(__file__).parents[1] / "golden" / "system_prompt.md"
 
 
 def distance(a: np.ndarray, b: np.ndarray) -> float:
