@@ -22,7 +22,7 @@ from spatialclaw.atomic import write_npz
 from spatialclaw.inputs.frame import Frame
 from spatialclaw.primitives.types import Masks, Object3D, Reconstruction
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 _memory: dict[str, Any] = {}
 
@@ -46,7 +46,7 @@ def make_key(family: str, backend: str, frames: list[Frame], params: dict[str, A
 
 
 def _reconstruction_arrays(r: Reconstruction) -> dict[str, np.ndarray]:
-    arrays = {"depth": r.depth, "pose": r.pose, "K": r.K, "backend": np.array(r.backend),
+    arrays = {"depth": r.depth, "pose": r.pose, "K": r.K, "valid": r.valid, "backend": np.array(r.backend),
               "info": np.array(json.dumps(r.info, default=str))}
     if r.images is not None:
         arrays["images"] = r.images
@@ -55,7 +55,7 @@ def _reconstruction_arrays(r: Reconstruction) -> dict[str, np.ndarray]:
 
 def _reconstruction_from(d: dict[str, np.ndarray]) -> Reconstruction:
     return Reconstruction(
-        depth=d["depth"], pose=d["pose"], K=d["K"], images=d.get("images"),
+        depth=d["depth"], pose=d["pose"], K=d["K"], images=d.get("images"), valid=d.get("valid"),
         backend=str(d["backend"]), info=json.loads(str(d["info"])),
     )
 

@@ -33,6 +33,8 @@ class KernelContext:
         options: backend settings (e.g. ``{"camera_height": 1.5}``), free-form.
         backends: the backend chosen per perception family (``{"reconstruction": "gt", ...}``),
             set by `install`.
+        loaded: what backends loaded for this kernel and keep for its life (the learned
+            backend's model pool), by backend name.
     """
 
     frames: list[Frame]
@@ -43,6 +45,7 @@ class KernelContext:
     host_call: HostCall | None = None
     options: dict[str, Any] = field(default_factory=dict)
     backends: dict[str, str] = field(default_factory=dict)
+    loaded: dict[str, Any] = field(default_factory=dict)
 
     def select_frames(self, frames: Sequence[Frame | int] | None) -> tuple[list[int], list[Frame]]:
         """Resolve a primitive's ``frames`` argument to (positions in ``self.frames``, the Frames).

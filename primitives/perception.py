@@ -44,16 +44,16 @@ def run_reconstruction(frames: Sequence[Frame | int] | None = None) -> Reconstru
     """The chosen backend's Reconstruction of ``frames`` (all by default), cached."""
     context = current()
     positions, selected = _selected(frames, context)
-    name, func = backends.get("reconstruction", context)
-    key = cache.make_key("reconstruction", name, selected, _params(context, name))
+    backend = backends.get("reconstruction", context)
+    key = cache.make_key("reconstruction", backend.name, selected, _params(context, backend.name))
 
     def compute() -> Reconstruction:
-        r = func(selected, context)
-        _freeze(r.depth, r.pose, r.K, r.images)
+        r = backend.reconstruct(selected, context)
+        _freeze(r.depth, r.pose, r.K, r.images, r.valid)
         return r
 
     result = cache.for_context(context).get_or_compute(Reconstruction, "reconstruction", key, compute)
-    _freeze(result.depth, result.pose, result.K, result.images)
+    _freeze(result.depth, result.pose, result.K, result.images, result.valid)
     return dataclasses.replace(result, frame_ids=np.asarray(positions, np.int64), info=dict(result.info))
 
 
@@ -63,11 +63,13 @@ def run_segmentation(query: str, frames: Sequence[Frame | int] | None = None) ->
         raise ValueError("segment() needs a non-empty text query such as 'chair' or 'chairs, tables'")
     context = current()
     positions, selected = _selected(frames, context)
-    name, func = backends.get("segmentation", context)
-    params = _params(context, name)
+    backend = backends.get("segmentation", context)
+    params = _params(context, backend.name)
     params["query"] = query.strip().lower()
-    key = cache.make_key("segmentation", name, selected, params)
-    result = cache.for_context(context).get_or_compute(Masks, "segmentation", key, lambda: func(query, selected, context))
+    key = cache.make_key("segmentation", backend.name, selected, params)
+    result = cache.for_context(context).get_or_compute(
+        Masks, "segmentation", key, lambda: backend.segment(query, selected, context)
+    )
     _freeze(result.masks)
     ids = np.asarray(positions, np.int64)[result.frame_ids] if len(result) else result.frame_ids
     return dataclasses.replace(result, frame_ids=ids)
@@ -83,8 +85,8 @@ def run_objects(query: str, fuse: Callable[[Masks, Reconstruction], list[Object3
     """
     context = current()
     positions, selected = _selected(None, context)
-    rec_name, _ = backends.get("reconstruction", context)
-    seg_name, _ = backends.get("segmentation", context)
+    rec_name = backends.get("reconstruction", context).name
+    seg_name = backends.get("segmentation", context).name
     key_params = {**_params(context, rec_name), **_params(context, seg_name), **params, "query": query.strip().lower()}
     key = cache.make_key("objects", f"{rec_name}+{seg_name}", selected, key_params)
 

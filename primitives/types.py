@@ -13,7 +13,7 @@ right, y down, z forward. Poses are camera-to-world.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -37,7 +37,10 @@ class Reconstruction:
             (``depth[i]`` belongs to ``frames[frame_ids[i]]``).
         images: optional (N, H, W, 3) uint8 RGB, for coloured point clouds and pictures.
         backend: which backend made it (``gt``, ``learned``, ``classical``).
-        info: backend notes (e.g. how the world frame was levelled, frames not registered).
+        info: backend notes (e.g. how the world frame was levelled, depth fits).
+        valid: (N,) bool, True where the entry's pose and depth were measured (registered by
+            structure from motion, posed in the RGB-D input); False where the pose is a guess
+            filled in from neighbours and the depth is 0. All True by default.
 
     >>> r = Reconstruction(depth=np.full((1, 4, 4), 2.0, np.float32), pose=np.eye(4)[None],
     ...                    K=np.array([[[2.0, 0, 2], [0, 2.0, 2], [0, 0, 1]]]))
@@ -54,6 +57,7 @@ class Reconstruction:
     images: np.ndarray | None = None
     backend: str = ""
     info: dict[str, Any] = field(default_factory=dict)
+    valid: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.depth = np.asarray(self.depth, dtype=np.float32)
@@ -74,6 +78,16 @@ class Reconstruction:
                 self.images.shape == (n, h, w, 3) and self.images.dtype == np.uint8,
                 f"Reconstruction.images must be ({n}, {h}, {w}, 3) uint8, got {self.images.shape} {self.images.dtype}",
             )
+        self.valid = np.ones(n, bool) if self.valid is None else np.asarray(self.valid).reshape(-1)
+        _check(
+            self.valid.shape == (n,) and self.valid.dtype == bool,
+            f"Reconstruction.valid must be ({n},) bool, got {self.valid.shape} {self.valid.dtype}",
+        )
+
+    @property
+    def invalid_entries(self) -> list[int]:
+        """Entries whose pose is a guess and whose depth is unknown (``valid`` False)."""
+        return [int(i) for i in np.flatnonzero(~self.valid)]
 
     def __len__(self) -> int:
         return int(self.depth.shape[0])
@@ -207,6 +221,36 @@ class Masks:
                 boxes[k] = (xs[0], ys[0], xs[-1] + 1, ys[-1] + 1)
         scores = np.ones(len(masks), np.float32) if scores is None else scores
         return cls(masks, boxes, scores, labels, frame_ids, instance_ids)
+
+    @classmethod
+    def concat(cls, parts: Sequence[Masks], height: int | None = None, width: int | None = None) -> Masks:
+        """All masks of ``parts`` in order, as one Masks (frame ids and identities kept as they are).
+
+        Args:
+            parts: Masks of frames of one size (empty ones included, they give the size).
+            height, width: the frames' size when ``parts`` is empty.
+
+        Raises:
+            ValueError: parts of different frame sizes.
+
+        >>> a = Masks.from_masks(np.ones((1, 2, 3), bool), ["cup"], [0])
+        >>> b = Masks.from_masks(np.ones((2, 2, 3), bool), ["cup", "mug"], [4, 4])
+        >>> m = Masks.concat([a, Masks.empty(2, 3), b])
+        >>> len(m), m.frame_ids.tolist()
+        (3, [0, 4, 4])
+        """
+        sizes = {p.masks.shape[1:] for p in parts}
+        _check(len(sizes) <= 1, f"Masks.concat needs masks of one frame size, got {sorted(sizes)}")
+        if not parts:
+            return cls.empty(height or 0, width or 0)
+        return cls(
+            np.concatenate([p.masks for p in parts]),
+            np.concatenate([p.boxes for p in parts]),
+            np.concatenate([p.scores for p in parts]),
+            [label for p in parts for label in p.labels],
+            np.concatenate([p.frame_ids for p in parts]),
+            np.concatenate([p.instance_ids for p in parts]),
+        )
 
     def __len__(self) -> int:
         return int(self.masks.shape[0])

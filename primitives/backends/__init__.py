@@ -1,64 +1,62 @@
 """Perception backends: ground truth, classical (no weights) and learned (transformers).
 
-Two perception *families* are served by backends:
+Each backend is a class that keeps the `PerceptionBackend` protocol (``backends/base.py``):
+``available(family, context)``, ``reconstruct``, ``segment``, ``track``. `load_backend` builds
+one by name; the kernel's choice lives in ``context.backends``.
 
-- ``reconstruction``: ``reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction``
-- ``segmentation``: ``segment(query: str, frames: list[Frame], context: KernelContext) -> Masks``
-
-A backend module (``gt``, ``classical``, ``learned``) defines those functions for the families
-it serves, and may define ``available(family, context) -> str | None`` (None when it can run,
-else the reason it cannot). Results are relative to the ``frames`` passed in: entry ``i`` of a
-Reconstruction and ``frame_ids == i`` of Masks refer to ``frames[i]``; the primitives map them to
-positions in the kernel's ``frames``. Results must be in the world frame of design.md: metric,
-+z up, floor at z = 0.
-
-`choose` picks one backend per family from the ``perception`` setting (``auto``, ``gt``,
-``learned``, ``classical``, or per family: ``"reconstruction=gt,segmentation=classical"``);
-``auto`` takes gt where the input carries it, else learned where weights are found, else
-classical. The choice is recorded in the context and returned by ``install``.
-
-The learned backend's reconstruction is `learned_reconstruction`: classical camera poses with
-the learned model's dense depth aligned to them.
+`choose` picks one backend per selectable family (`FAMILIES`) from the ``perception`` setting
+(``auto``, ``gt``, ``learned``, ``classical``, or per family:
+``"reconstruction=gt,segmentation=classical"``); ``auto`` takes gt where the input carries it,
+else learned where weights are found, else classical. The choice is recorded in the context and
+returned by ``install``. Tracking is served by the segmentation family's backend.
 """
 
 from __future__ import annotations
 
 import importlib
-from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from spatialclaw.errors import PerceptionError
+from spatialclaw.primitives.backends.base import ALL_FAMILIES, BackendBase, PerceptionBackend
 
 if TYPE_CHECKING:
     from spatialclaw.primitives.context import KernelContext
 
+__all__ = [
+    "BACKENDS", "FAMILIES", "BackendBase", "PerceptionBackend", "choose", "get", "load_backend",
+    "parse_perception", "unavailable_reason",
+]
+
 FAMILIES = ("reconstruction", "segmentation")
 BACKENDS = ("gt", "learned", "classical")
-_ENTRY = {"reconstruction": "reconstruct", "segmentation": "segment"}
+_CLASSES: dict[str, tuple[str, str]] = {
+    "gt": ("spatialclaw.primitives.backends.gt", "GroundTruthBackend"),
+    "learned": ("spatialclaw.primitives.backends.learned.backend", "LearnedBackend"),
+    "classical": ("spatialclaw.primitives.backends.classical", "ClassicalBackend"),
+}
 
 
-def _module(name: str, family: str | None = None) -> ModuleType | None:
-    """The module serving ``family`` for backend ``name``.
-
-    The learned backend's reconstruction (classical poses + learned depth) is composed in
-    `learned_reconstruction` unless the learned package brings its own ``reconstruct``.
-    """
+def load_backend(name: str) -> PerceptionBackend | None:
+    """The backend called ``name``; None when its module cannot be imported here."""
+    if name not in _CLASSES:
+        return None
+    module_name, class_name = _CLASSES[name]
     try:
-        module = importlib.import_module(f"spatialclaw.primitives.backends.{name}")
+        module = importlib.import_module(module_name)
     except ImportError:
         return None
-    if name == "learned" and family == "reconstruction" and not callable(getattr(module, "reconstruct", None)):
-        return importlib.import_module("spatialclaw.primitives.backends.learned.reconstruction")
-    return module
+    backend = getattr(module, class_name)()
+    if not isinstance(backend, PerceptionBackend):
+        raise TypeError(f"{module_name}.{class_name} does not keep the PerceptionBackend protocol")
+    return backend
 
 
 def unavailable_reason(name: str, family: str, context: KernelContext) -> str | None:
     """Why backend ``name`` cannot serve ``family`` for this input; None when it can."""
-    module = _module(name, family)
-    if module is None or not callable(getattr(module, _ENTRY[family], None)):
-        return f"the {name} backend has no {family} yet"
-    check = getattr(module, "available", None)
-    return check(family, context) if callable(check) else None
+    backend = load_backend(name)
+    if backend is None:
+        return f"the {name} backend cannot be imported here"
+    return backend.available(family, context)
 
 
 def parse_perception(perception: str) -> dict[str, str]:
@@ -114,20 +112,21 @@ def choose(context: KernelContext) -> dict[str, dict[str, str]]:
     return result
 
 
-def get(family: str, context: KernelContext) -> tuple[str, Any]:
-    """The chosen backend's name and entry function for ``family`` (``reconstruct`` or ``segment``).
+def get(family: str, context: KernelContext) -> PerceptionBackend:
+    """The chosen backend for ``family`` (``reconstruction``, ``segmentation`` or ``tracking``).
 
     Raises:
         PerceptionError: no backend can serve the family for this input.
     """
+    if family not in ALL_FAMILIES:
+        raise PerceptionError(f"unknown perception family {family!r}: use one of {', '.join(ALL_FAMILIES)}")
     if not context.backends:
         context.backends = {f: c["backend"] for f, c in choose(context).items()}
-    name = context.backends.get(family, "none")
-    module = _module(name, family) if name in BACKENDS else None
-    func = getattr(module, _ENTRY[family], None) if module is not None else None
-    if func is None:
+    name = context.backends.get(family) or context.backends.get("segmentation", "none")
+    backend = load_backend(name) if name in BACKENDS else None
+    if backend is None or family not in backend.families:
         raise PerceptionError(
             f"no {family} backend can run on this input (perception={context.perception!r}); "
             "give an RGB-D folder for ground truth or install the classical/learned backends"
         )
-    return name, func
+    return backend

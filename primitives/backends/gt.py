@@ -9,8 +9,10 @@
   ``instance_labels.json`` and matched to the query by `vocabulary.match_labels`; the instance id
   is kept in ``Masks.instance_ids``.
 
+- ``tracking``: the same masks; the folder's instance ids are identities across frames.
+
 Frames without a valid pose (ScanNet writes ``inf`` when tracking was lost) get their nearest
-posed neighbour's pose and no depth, and are listed in ``info["frames_without_pose"]``.
+posed neighbour's pose and no depth, and ``valid`` False in the Reconstruction.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from spatialclaw.inputs import rgbd
 from spatialclaw.errors import InputError, PerceptionError
 from spatialclaw.inputs.frame import Frame
 from spatialclaw.primitives import math3d, vocabulary
+from spatialclaw.primitives.backends.base import BackendBase, Family
 from spatialclaw.primitives.types import Masks, Reconstruction
 
 if TYPE_CHECKING:
@@ -132,7 +135,7 @@ def reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction:
     depth = np.stack([_depth_on_frame(root, f, K) for f, K in zip(frames, Ks)]).astype(np.float32)
     for k in bad:
         depth[k] = 0.0
-    info = {"source": str(root), "levelling": level_info, "world_from_input": T.tolist(), "frames_without_pose": bad}
+    info = {"source": str(root), "levelling": level_info, "world_from_input": T.tolist()}
     return Reconstruction(
         depth=depth,
         pose=T[None] @ poses,
@@ -140,6 +143,7 @@ def reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction:
         images=np.stack([f.image for f in frames]),
         backend="gt",
         info=info,
+        valid=np.array([k not in bad for k in range(len(frames))]),
     )
 
 
@@ -176,3 +180,24 @@ def segment(query: str, frames: list[Frame], context: KernelContext) -> Masks:
         h, w = (frames[0].height, frames[0].width) if frames else (0, 0)
         return Masks.empty(h, w)
     return Masks.from_masks(np.stack(masks), mask_labels, frame_ids, instance_ids=np.array(ids))
+
+
+class GroundTruthBackend(BackendBase):
+    """The `PerceptionBackend` of an RGB-D folder's own depth, poses and instance masks."""
+
+    name = "gt"
+    families: tuple[Family, ...] = ("reconstruction", "segmentation", "tracking")
+
+    def available(self, family: str, context: KernelContext) -> str | None:
+        if family not in self.families:
+            return self.not_served(family)
+        return available("segmentation" if family == "tracking" else family, context)
+
+    def reconstruct(self, frames: list[Frame], context: KernelContext) -> Reconstruction:
+        return reconstruct(frames, context)
+
+    def segment(self, query: str, frames: list[Frame], context: KernelContext) -> Masks:
+        return segment(query, frames, context)
+
+    def track(self, query: str, frames: list[Frame], context: KernelContext) -> Masks:
+        return segment(query, frames, context)

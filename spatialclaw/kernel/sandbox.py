@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from spatialclaw.config import hub_cache_dir
 from spatialclaw.errors import ConfigError
 
 SANDBOX_MODES = ("auto", "bwrap", "none")
@@ -345,19 +346,10 @@ def _kernel_env(base: Mapping[str, str], *, workdir: Path, cache_dir: Path) -> d
     home = str(Path(workdir).resolve())
     env.update(HOME=home, TMPDIR="/tmp", SPATIALCLAW_CACHE=str(Path(cache_dir).resolve()), HF_HUB_OFFLINE="1")
     env["MPLCONFIGDIR"] = str(Path(cache_dir).resolve() / "matplotlib")  # font cache kept across sessions
-    hub = _host_hub_cache(base)
+    hub = hub_cache_dir(base)
     if hub.is_dir():
         env["HF_HUB_CACHE"] = str(hub.resolve())
     return env
-
-
-def _host_hub_cache(env: Mapping[str, str]) -> Path:
-    """The host's Hugging Face hub cache (the same rule as huggingface_hub: HF_HUB_CACHE, HF_HOME/hub, ...)."""
-    if env.get("HF_HUB_CACHE"):
-        return Path(env["HF_HUB_CACHE"]).expanduser()
-    if env.get("HF_HOME"):
-        return Path(env["HF_HOME"]).expanduser() / "hub"
-    return Path(env.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "huggingface" / "hub"
 
 
 # ----------------------------------------------------------------------------- process limits

@@ -60,6 +60,17 @@ def test_reconstruction_validation_names_the_field():
         Reconstruction(depth=good.depth, pose=good.pose, K=good.K, images=np.zeros((1, 100, 200, 3), np.float32))
 
 
+def test_reconstruction_validity_per_frame_is_typed():
+    depth, pose, K = np.ones((3, 2, 2), np.float32), np.repeat(np.eye(4)[None], 3, 0), np.repeat(np.eye(3)[None], 3, 0)
+    assert Reconstruction(depth, pose, K).valid.tolist() == [True, True, True]
+    r = Reconstruction(depth, pose, K, valid=np.array([True, False, True]))
+    assert r.invalid_entries == [1]
+    with pytest.raises(ValueError, match="valid must be"):
+        Reconstruction(depth, pose, K, valid=np.array([1, 0, 1]))
+    with pytest.raises(ValueError, match="valid must be"):
+        Reconstruction(depth, pose, K, valid=np.array([True]))
+
+
 def test_reconstruction_index_maps_frame_positions():
     r = downward_camera(1.0)
     r2 = Reconstruction(depth=np.repeat(r.depth, 2, 0), pose=np.repeat(r.pose, 2, 0), K=np.repeat(r.K, 2, 0), frame_ids=[5, 9])
@@ -103,6 +114,18 @@ def test_masks_empty_and_validation():
         Masks(np.zeros((1, 4, 4), bool), np.zeros((1, 4)), [1.0], ["a", "b"], [0])
     with pytest.raises(ValueError, match="boxes"):
         Masks(np.zeros((2, 4, 4), bool), np.zeros((1, 4)), [1.0, 1.0], ["a", "b"], [0, 0])
+
+
+def test_masks_concat_keeps_order_frames_and_identities():
+    a = Masks.from_masks(np.ones((1, 4, 6), bool), ["cup"], [0], instance_ids=np.array([7]))
+    b = Masks.from_masks(np.zeros((2, 4, 6), bool), ["cup", "mug"], [3, 5], scores=np.array([0.2, 0.9]))
+    m = Masks.concat([a, Masks.empty(4, 6), b])
+    assert len(m) == 3 and m.masks.shape == (3, 4, 6)
+    assert m.frame_ids.tolist() == [0, 3, 5] and m.instance_ids.tolist() == [7, -1, -1]
+    assert m.labels.tolist() == ["cup", "cup", "mug"] and m.scores.tolist() == pytest.approx([1.0, 0.2, 0.9])
+    assert Masks.concat([], 4, 6).masks.shape == (0, 4, 6)
+    with pytest.raises(ValueError, match="one frame size"):
+        Masks.concat([a, Masks.empty(5, 6)])
 
 
 def test_masks_render_draws_over_the_kernel_frames():

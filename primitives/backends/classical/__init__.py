@@ -26,6 +26,7 @@ import numpy as np
 
 from spatialclaw.errors import PerceptionError
 from spatialclaw.inputs.frame import Frame
+from spatialclaw.primitives.backends.base import BackendBase, Family
 
 if TYPE_CHECKING:
     from spatialclaw.primitives.context import KernelContext
@@ -86,7 +87,6 @@ def reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction:
     info.update(
         {
             "camera_height_prior_m": height,
-            "frames_not_registered": not_registered,
             "scale_m_per_unit": result.scale,
             "note": (
                 f"metric scale assumes the camera was {height} m above the floor (context option camera_height); "
@@ -106,6 +106,7 @@ def reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction:
         images=np.stack([f.image for f in frames]),
         backend="classical",
         info=info,
+        valid=np.asarray(result.registered, bool),
     )
 
 
@@ -180,3 +181,19 @@ def segment(query: str, frames: list[Frame], context: KernelContext) -> Masks:
     if not masks:
         return Masks.empty(h, w)
     return Masks.from_masks(np.stack(masks), labels=[query] * len(masks), frame_ids=frame_ids, scores=np.full(len(masks), 0.5))
+
+
+class ClassicalBackend(BackendBase):
+    """The `PerceptionBackend` that needs no weights: COLMAP + stereo, VLM pointing + region growing."""
+
+    name = "classical"
+    families: tuple[Family, ...] = ("reconstruction", "segmentation")
+
+    def available(self, family: str, context: KernelContext) -> str | None:
+        return available(family, context)
+
+    def reconstruct(self, frames: list[Frame], context: KernelContext) -> Reconstruction:
+        return reconstruct(frames, context)
+
+    def segment(self, query: str, frames: list[Frame], context: KernelContext) -> Masks:
+        return segment(query, frames, context)

@@ -1,5 +1,6 @@
 """What every learned adapter shares: finding weights offline, device and dtype, the
-preprocess → forward → postprocess loop over batches of frames, and the result records.
+preprocess → forward → postprocess loop over batches of frames, and the detector's record
+(masks are `spatialclaw.primitives.types.Masks`, as for every backend).
 
 Weights come from a local folder or the user's Hugging Face cache, never from the network
 (``local_files_only=True`` everywhere). An adapter is a subclass of :class:`Adapter` that names
@@ -13,16 +14,16 @@ costs only numpy.
 from __future__ import annotations
 
 import json
-import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 import numpy as np
 
+from spatialclaw.config import hub_cache_dir
 from spatialclaw.errors import PerceptionError
 
 if TYPE_CHECKING:
@@ -99,48 +100,7 @@ class Detections:
         return len(self.scores)
 
 
-@dataclass
-class FrameMasks:
-    """Instance masks in one frame.
-
-    Attributes:
-        masks: (N, H, W) bool, H×W the input frame's size.
-        boxes: (N, 4) float32, ``x0, y0, x1, y1`` pixels: the box prompt of each mask.
-        scores: (N,) float32 in [0, 1]: the detector's score (from ``segment_with_text``) or the
-            segmenter's predicted IoU of the mask (from a segmenter alone).
-        labels: N strings (empty when the boxes came without labels).
-    """
-
-    masks: np.ndarray
-    boxes: np.ndarray
-    scores: np.ndarray
-    labels: list[str] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.masks = np.asarray(self.masks, dtype=bool)
-        self.boxes = np.asarray(self.boxes, dtype=np.float32).reshape(-1, 4)
-        self.scores = np.asarray(self.scores, dtype=np.float32).reshape(-1)
-        self.labels = [str(label) for label in self.labels] or [""] * len(self.scores)
-        if self.masks.ndim != 3 or not len(self.masks) == len(self.boxes) == len(self.scores) == len(self.labels):
-            raise ValueError(
-                f"FrameMasks: masks {self.masks.shape}, {len(self.boxes)} boxes, {len(self.scores)} scores, "
-                f"{len(self.labels)} labels"
-            )
-
-    def __len__(self) -> int:
-        return len(self.scores)
-
-
 # ----------------------------------------------------------------------------- weights
-
-
-def hub_cache_dir() -> Path:
-    """The Hugging Face hub cache folder, read from the environment at call time."""
-    if os.environ.get("HF_HUB_CACHE"):
-        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
-    if os.environ.get("HF_HOME"):
-        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
-    return Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "huggingface" / "hub"
 
 
 def _has_weights(folder: Path) -> bool:

@@ -2,8 +2,8 @@
 
 A monocular depth model gives depth at every pixel but no camera poses; structure-from-motion
 gives poses, a metric scale (floor plane + camera-height prior) and stereo depth where texture
-allows. This combines them: the classical backend reconstructs the frames, the learned backend
-(`learned.estimate_depth`) predicts each frame's depth, and each prediction is aligned to the
+allows. This combines them: the classical backend reconstructs the frames, the depth model
+(`estimate_depth`) predicts each frame's depth, and each prediction is aligned to the
 classical depth of its frame (a scale for metric depth; scale and shift in inverse depth for
 relative models) so that every frame is dense and in the one metric, gravity-aligned world.
 Frames the classical backend could not register keep depth 0 (their poses are guesses).
@@ -18,19 +18,30 @@ import numpy as np
 from spatialclaw.inputs.frame import Frame
 from spatialclaw.primitives.types import Reconstruction
 
+from .pool import adapter_for, missing_models
+
 if TYPE_CHECKING:
     from spatialclaw.primitives.context import KernelContext
 
 MIN_REFERENCE_PIXELS = 100
 
 
-def available(family: str, context: KernelContext) -> str | None:
+def available(context: KernelContext) -> str | None:
     """None when both the learned depth model and the classical poses can run, else why not."""
-    from spatialclaw.primitives.backends import classical, learned
+    from spatialclaw.primitives.backends import classical
 
-    if family != "reconstruction":
-        return f"the learned backend has no {family}"
-    return learned.available("reconstruction", context) or classical.available("reconstruction", context)
+    return missing_models(("depth",), context) or classical.available("reconstruction", context)
+
+
+def estimate_depth(frames: list[Frame], context: KernelContext) -> tuple[list[np.ndarray], bool]:
+    """Depth of each frame from the learned depth model.
+
+    Returns:
+        (one H×W float32 array per frame, metric): metres when ``metric`` is True, else relative
+        inverse depth (unitless, larger is nearer).
+    """
+    estimator = adapter_for("depth", context)
+    return estimator([f.image for f in frames]), bool(getattr(estimator, "metric", False))
 
 
 def align_depth(
@@ -79,10 +90,10 @@ def align_depth(
 
 def reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction:
     """Classical poses and intrinsics with the learned model's depth, aligned per frame."""
-    from spatialclaw.primitives.backends import classical, learned
+    from spatialclaw.primitives.backends import classical
 
     base = classical.reconstruct(frames, context)
-    predictions, metric = learned.estimate_depth(frames, context)
+    predictions, metric = estimate_depth(frames, context)
     depth = np.zeros_like(base.depth)
     fits = []
     for i, prediction in enumerate(predictions):
@@ -91,4 +102,6 @@ def reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction:
     info = dict(base.info)
     info.update({"depth": "learned, aligned per frame to the classical depth", "depth_metric_model": metric,
                  "depth_fits": fits})
-    return Reconstruction(depth=depth, pose=base.pose, K=base.K, images=base.images, backend="learned", info=info)
+    return Reconstruction(
+        depth=depth, pose=base.pose, K=base.K, images=base.images, backend="learned", info=info, valid=base.valid
+    )

@@ -22,18 +22,20 @@ from typing import Any
 
 import numpy as np
 
-from .base import Adapter, FrameMasks, as_rgb
+from spatialclaw.primitives.types import Masks
+
+from .base import Adapter, as_rgb
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-class Segmenter(Adapter[FrameMasks]):
+class Segmenter(Adapter[Masks]):
     """Shared call and per-frame prompting of the SAM family; subclasses prepare and restore frames."""
 
     task = "segment"
 
-    def __call__(self, images: list[Any], boxes: Sequence[np.ndarray]) -> list[FrameMasks]:
+    def __call__(self, images: list[Any], boxes: Sequence[np.ndarray]) -> list[Masks]:
         """One mask per box prompt in each frame.
 
         Args:
@@ -41,8 +43,8 @@ class Segmenter(Adapter[FrameMasks]):
             boxes: per frame, an (N, 4) array of ``x0, y0, x1, y1`` pixel boxes (N may be 0).
 
         Returns:
-            One :class:`FrameMasks` per frame: (N, H, W) bool masks, the boxes, and the model's
-            predicted IoU of each mask as its score.
+            One `Masks` per frame: (N, H, W) bool masks, the boxes, the model's predicted IoU of
+            each mask as its score, empty labels and ``frame_ids`` the frame's position in ``images``.
         """
         prompts = [np.asarray(b, dtype=np.float32).reshape(-1, 4) for b in boxes]
         if len(prompts) != len(images):
@@ -50,8 +52,10 @@ class Segmenter(Adapter[FrameMasks]):
         frames = [as_rgb(image) for image in images]
         prompted = [index for index, prompt in enumerate(prompts) if len(prompt)]  # the rest skip the encoder
         decoded = dict(zip(prompted, self._run([frames[i] for i in prompted], [prompts[i] for i in prompted])))
-        empty = [FrameMasks(np.zeros((0, *frame.shape[:2]), bool), np.zeros((0, 4)), []) for frame in frames]
-        return [decoded.get(index, empty[index]) for index in range(len(frames))]
+        return [
+            _renumbered(decoded[index], index) if index in decoded else Masks.empty(*frames[index].shape[:2])
+            for index in range(len(frames))
+        ]
 
     def _load(self, path: Path) -> tuple[Any, Any]:
         from transformers import AutoModelForMaskGeneration
@@ -87,17 +91,17 @@ class Segmenter(Adapter[FrameMasks]):
             decoded.append((output.pred_masks[0, :, :1].float().cpu(), output.iou_scores[0, :, 0].float().cpu()))
         return decoded
 
-    def postprocess(self, outputs: Any, inputs: dict[str, Any], **options: Any) -> list[FrameMasks]:
+    def postprocess(self, outputs: Any, inputs: dict[str, Any], **options: Any) -> list[Masks]:
         height, width = inputs["image_size"]
         results = []
         for index, decoded in enumerate(outputs):
             boxes = inputs["boxes"][index]
             if decoded is None:
-                results.append(FrameMasks(np.zeros((0, height, width), bool), boxes, np.zeros(0, np.float32)))
+                results.append(Masks.empty(height, width))
                 continue
             logits, iou = decoded
             masks = self._restore_masks(logits, inputs, index)
-            results.append(FrameMasks(masks, boxes, iou.clamp(0.0, 1.0).numpy()))
+            results.append(Masks(masks, boxes, iou.clamp(0.0, 1.0).numpy(), [""] * len(masks), np.zeros(len(masks))))
         return results
 
     def _frame_embedding(self, embeddings: Any, index: int) -> Any:
@@ -115,6 +119,11 @@ class Segmenter(Adapter[FrameMasks]):
     @abstractmethod
     def _restore_masks(self, logits: Any, inputs: dict[str, Any], index: int) -> np.ndarray:
         """(N, 1, h, w) low-resolution mask logits → (N, H, W) bool at the frame's resolution."""
+
+
+def _renumbered(masks: Masks, frame_id: int) -> Masks:
+    """``masks`` of one frame with every ``frame_ids`` entry set to ``frame_id``."""
+    return Masks(masks.masks, masks.boxes, masks.scores, masks.labels, np.full(len(masks), frame_id), masks.instance_ids)
 
 
 class SamSegmenter(Segmenter):

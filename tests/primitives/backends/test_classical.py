@@ -233,7 +233,7 @@ def classical(scene, rendering, tmp_path_factory):
 def test_classical_poses_scale_and_depth_match_ground_truth(classical, rendering):
     _, recon = classical
     assert recon.backend == "classical"
-    not_registered = recon.info["frames_not_registered"]
+    not_registered = recon.invalid_entries
     assert len(not_registered) <= N_FRAMES // 8
     reg = np.setdiff1d(np.arange(N_FRAMES), not_registered)
     est, gt = recon.pose[reg, :3, 3], rendering.poses[reg, :3, 3]

@@ -21,7 +21,9 @@ transformers = pytest.importorskip("transformers")
 
 from spatialclaw.errors import PerceptionError  # noqa: E402
 from spatialclaw.primitives.backends import learned  # noqa: E402
-from spatialclaw.primitives.backends.learned import base  # noqa: E402
+from spatialclaw.primitives.backends.learned import backend, base  # noqa: E402
+from spatialclaw.primitives.context import KernelContext  # noqa: E402
+from spatialclaw.primitives.types import Masks  # noqa: E402
 
 H, W = 120, 160  # test frames: 4:3 like a video, small
 
@@ -475,7 +477,7 @@ def test_owlv2_postprocess_undoes_square_padding(owlv2_dir: Path) -> None:
 # ----------------------------------------------------------------------------- segmentation
 
 
-def _check_masks(result: learned.FrameMasks, count: int) -> None:
+def _check_masks(result: Masks, count: int) -> None:
     assert result.masks.shape == (count, H, W) and result.masks.dtype == bool
     assert result.scores.shape == (count,) and result.scores.dtype == np.float32
     assert np.all((result.scores >= 0) & (result.scores <= 1))
@@ -490,9 +492,10 @@ def test_segmenter_gives_one_mask_per_box_at_frame_resolution(fixture: str, requ
     boxes = [np.array([[10, 20, 60, 90], [80, 10, 150, 110]]), np.zeros((0, 4)), np.array([[0, 0, W, H]])]
     results = segmenter(_frames(3), boxes)
     assert encoded == [2]  # one batch, without the frame that has no boxes
-    for result, prompt in zip(results, boxes, strict=True):
+    for k, (result, prompt) in enumerate(zip(results, boxes, strict=True)):
         _check_masks(result, len(prompt))
         np.testing.assert_array_equal(result.boxes, prompt)
+        assert result.frame_ids.tolist() == [k] * len(prompt)
     assert results[0].masks.any() or results[2].masks.any()
 
 
@@ -537,39 +540,42 @@ def test_segment_with_text_chains_detector_and_segmenter(grounding_dino_dir: Pat
     detector = learned.GroundingDinoDetector(grounding_dino_dir, device="cpu", threshold=0.0)
     segmenter = learned.SamSegmenter(sam_dir, device="cpu")
     frames = _frames(2)
-    results = learned.segment_with_text(frames, "red chair, table", detector=detector, segmenter=segmenter)
+    masks = learned.segment_with_text(frames, "red chair, table", detector=detector, segmenter=segmenter)
     detections = detector(frames, "red chair, table")
-    assert len(results) == 2
-    for result, dets in zip(results, detections, strict=True):
+    assert isinstance(masks, Masks)
+    for k, dets in enumerate(detections):
+        result = masks[masks.frame_ids == k]
         assert len(result) == len(dets) > 0
         _check_masks(result, len(dets))
         np.testing.assert_array_equal(result.boxes, dets.boxes)
         np.testing.assert_array_equal(result.scores, dets.scores)
-        assert result.labels == dets.labels
-    (nothing, _) = learned.segment_with_text(frames, "cup", detector=detector, segmenter=segmenter, threshold=1.0)
+        assert result.labels.tolist() == dets.labels
+    nothing = learned.segment_with_text(frames, "cup", detector=detector, segmenter=segmenter, threshold=1.0)
     assert nothing.masks.shape == (0, H, W) and len(nothing) == 0
 
 
 def test_backend_segment_returns_masks_over_frames(
     grounding_dino_dir: Path, sam2_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    types = pytest.importorskip("spatialclaw.primitives.types")
-    context_module = pytest.importorskip("spatialclaw.primitives.context")
     from spatialclaw.inputs.frame import Frame
 
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
     frames = [Frame(index=i, time=i / 10, image=image) for i, image in enumerate(_frames(2))]
     options = {"detect_model": str(grounding_dino_dir), "segment_model": str(sam2_dir), "device": "cpu",
                "detect_threshold": 0.0}
-    context = context_module.KernelContext(frames=frames, options=options)
-    assert learned.available("segmentation", context) is None
-    assert "depth" in learned.available("reconstruction", context)
-    masks = learned.segment("red chairs and tables", frames, context)
-    assert isinstance(masks, types.Masks) and len(masks) > 0
+    context = KernelContext(frames=frames, options=options)
+    learned_backend = learned.LearnedBackend()
+    assert learned_backend.available("segmentation", context) is None
+    assert "depth" in learned_backend.available("reconstruction", context)
+    masks = learned_backend.segment("red chairs and tables", frames, context)
+    assert isinstance(masks, Masks) and len(masks) > 0
     assert masks.masks.shape[1:] == (H, W) and set(masks.frame_ids.tolist()) <= {0, 1}
     assert set(masks.labels.tolist()) <= {"red chair", "table"}
     with pytest.raises(ValueError, match="object names"):
-        learned.segment("*", frames, context)
+        learned_backend.segment("*", frames, context)
+    pool = context.loaded["learned"]
+    assert pool.loads == {str(grounding_dino_dir): 1, str(sam2_dir): 1}  # the second call reused them
+    assert pool.served == {"detect": str(grounding_dino_dir), "segment": str(sam2_dir)}
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -589,6 +595,6 @@ def test_adapters_pick_cuda_and_agree_with_cpu(
     detector = learned.GroundingDinoDetector(grounding_dino_dir, threshold=0.0)
     segmenter = learned.Sam2Segmenter(sam2_dir, dtype="float16")
     assert detector.device == segmenter.device == "cuda"
-    for result in learned.segment_with_text(frames, "red chair, table", detector=detector, segmenter=segmenter):
-        assert len(result) > 0
-        _check_masks(result, len(result))
+    result = learned.segment_with_text(frames, "red chair, table", detector=detector, segmenter=segmenter)
+    assert len(result) > 0
+    _check_masks(result, len(result))

@@ -80,8 +80,8 @@ def test_learned_reconstruction_is_wired_into_the_primitives(tmp_path, monkeypat
 
     monkeypatch.setattr(classical, "reconstruct", classical_stand_in)
     monkeypatch.setattr(classical, "available", lambda family, ctx: None)
-    monkeypatch.setattr(learned, "estimate_depth", model_stand_in)
-    monkeypatch.setattr(learned, "available", lambda family, ctx: None)
+    monkeypatch.setattr(learned.reconstruction, "estimate_depth", model_stand_in)
+    monkeypatch.setattr(learned.reconstruction, "missing_models", lambda tasks, ctx: None)
 
     video = KernelContext(frames=frames, source_kind="video", perception="auto", options={"cache": False})
     assert backends.choose(video)["reconstruction"]["backend"] == "learned"
@@ -92,7 +92,7 @@ def test_learned_reconstruction_is_wired_into_the_primitives(tmp_path, monkeypat
     info = primitives.install(namespace, video)
     assert info["backends"]["reconstruction"]["backend"] == "learned"
     r = namespace["reconstruct"]()
-    assert r.backend == "learned" and r.info["depth_metric_model"] is True
+    assert r.backend == "learned" and r.info["depth_metric_model"] is True and r.valid.all()
     for k, f in enumerate(frames):
         known = exact[f.index] > 0
         rel = np.abs(r.depth[k][known] - exact[f.index][known]) / exact[f.index][known]

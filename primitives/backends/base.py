@@ -1,0 +1,82 @@
+"""The contract every perception backend keeps: `PerceptionBackend`.
+
+A backend serves some of the perception *families*:
+
+- ``reconstruction``: ``reconstruct(frames, context) -> Reconstruction``;
+- ``segmentation``: ``segment(query, frames, context) -> Masks``;
+- ``tracking``: ``track(query, frames, context) -> Masks`` whose ``instance_ids`` are identities
+  kept across frames (one id = one physical object followed through the frames).
+
+``available(family, context)`` says, before anything heavy runs, whether the backend can serve a
+family for this input (None) or why not (one line). Results are relative to the ``frames`` passed
+in: entry ``i`` of a Reconstruction and ``frame_ids == i`` of Masks refer to ``frames[i]``; the
+primitives map them to positions in the kernel's ``frames``. Reconstructions are in the world
+frame of design.md: metric, +z up, floor at z = 0.
+
+`BackendBase` gives the refusals for families a backend does not serve, so a backend class
+defines only what it does.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, runtime_checkable
+
+from spatialclaw.errors import PerceptionError
+
+if TYPE_CHECKING:
+    from spatialclaw.inputs.frame import Frame
+    from spatialclaw.primitives.context import KernelContext
+    from spatialclaw.primitives.types import Masks, Reconstruction
+
+Family = Literal["reconstruction", "segmentation", "tracking"]
+ALL_FAMILIES: tuple[Family, ...] = ("reconstruction", "segmentation", "tracking")
+
+
+@runtime_checkable
+class PerceptionBackend(Protocol):
+    """What the primitives call on a backend (see the module docstring for the families)."""
+
+    name: str
+    families: tuple[Family, ...]
+
+    def available(self, family: str, context: KernelContext) -> str | None:
+        """None when ``family`` can be served for this input, else why not (one line)."""
+        ...
+
+    def reconstruct(self, frames: list[Frame], context: KernelContext) -> Reconstruction:
+        """Metric depth, camera-to-world poses and intrinsics of ``frames``."""
+        ...
+
+    def segment(self, query: str, frames: list[Frame], context: KernelContext) -> Masks:
+        """Instance masks of the objects ``query`` names, per frame."""
+        ...
+
+    def track(self, query: str, frames: list[Frame], context: KernelContext) -> Masks:
+        """Masks of the objects ``query`` names with identities across ``frames`` (``instance_ids``)."""
+        ...
+
+
+class BackendBase:
+    """Refusals for the families a backend does not serve; subclasses set ``name`` and ``families``."""
+
+    name: ClassVar[str] = ""
+    families: ClassVar[tuple[Family, ...]] = ()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(families={list(self.families)})"
+
+    def not_served(self, family: str) -> str:
+        """The one-line reason for a family this backend does not serve."""
+        return f"the {self.name} backend has no {family}"
+
+    def available(self, family: str, context: KernelContext) -> str | None:
+        return None if family in self.families else self.not_served(family)
+
+    def reconstruct(self, frames: list[Frame], context: KernelContext) -> Reconstruction:
+        raise PerceptionError(self.not_served("reconstruction"))
+
+    def segment(self, query: str, frames: list[Frame], context: KernelContext) -> Masks:
+        raise PerceptionError(self.not_served("segmentation"))
+
+    def track(self, query: str, frames: list[Frame], context: KernelContext) -> Masks:
+        raise PerceptionError(self.not_served("tracking"))
