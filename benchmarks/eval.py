@@ -24,7 +24,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from spatialclaw.eval.executors import AgentSettings, LocalExecutor
+from spatialclaw.config import RunConfig
+from spatialclaw.eval.executors import LocalExecutor
 from spatialclaw.eval.runner import EvalConfig, run_eval
 from spatialclaw.synth.benchmark import make_benchmark
 from spatialclaw.testing.scripted_vlm import ChatRequest, Reply, ScriptedVLM
@@ -54,7 +55,7 @@ def _policy_with_latency(delay_s: float):
 def measure(bench: Path, questions: int, workers: int, frames: int, latency_s: float, out: Path) -> tuple[float, dict]:
     """Wall seconds and summary of one evaluation of the first ``questions`` questions."""
     with ScriptedVLM(_policy_with_latency(latency_s)) as vlm:
-        settings = AgentSettings(model=vlm.model, base_url=vlm.base_url, api_key="benchmark", perception="gt", frames=frames, max_steps=3)
+        settings = RunConfig(model=vlm.model, base_url=vlm.base_url, api_key="benchmark", perception="gt", frames=frames, max_steps=3)
         config = EvalConfig(questions=bench / "questions.jsonl", data_root=bench, out=out, settings=settings, workers=workers, limit=questions)
         start = time.perf_counter()
         summary = run_eval(config, executor=LocalExecutor(workers))

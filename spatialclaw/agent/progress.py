@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from spatialclaw.agent.loop import AgentEvent, Step
+from spatialclaw.agent.events import AgentEvent
+from spatialclaw.agent.steps import Step
 
 CODE_LINES = 12
 OUTPUT_LINES = 6

@@ -1,27 +1,30 @@
-"""What a run is made of: typed step records, and the conversation derived from them.
+"""What a run is made of: one typed record per kind of turn.
 
-Each `Step` holds one model turn and what came of it; ``Step.to_messages`` turns it back into
-chat turns, and ``Conversation.to_messages`` puts the system prompt, the first user turn and the
-steps together, eliding old step images past a budget. The prompt, the trajectory and a replay
-are therefore the same data (the smolagents ``ActionStep.to_messages`` idea).
+- `TaskStep`: the first user turn (question, options, budget, key frames);
+- `CellStep`: the model's reply had one ``python`` cell, the kernel ran it;
+- `NoCellStep`: the reply had no cell or several, nothing ran and the model was told why;
+- `FinalStep`: the code-free answer turn once the cell budget is spent.
+
+Each turns itself back into chat turns (``to_messages``) and into its ``trajectory.json`` record
+(``to_record``, read back by `step_from_record`), so the prompt, the trajectory and a replay are the
+same data (the smolagents ``ActionStep.to_messages`` idea). `spatialclaw.agent.conversation` puts
+them together.
 """
 
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Union
 
-from spatialclaw.models.base import Image, Message, Usage
 from spatialclaw.agent.reply_parsing import condense_traceback
+from spatialclaw.models.base import Image, Message, Usage
 
 if TYPE_CHECKING:
     from spatialclaw.kernel.session import CellResult
 
-DEFAULT_IMAGE_BUDGET = 8
 PNG_AS_IS_MAX_BYTES = 150_000  # cell images heavier than this go to the model as JPEG
 
 # What the model reads back, in one place.
@@ -33,10 +36,13 @@ MANY_CELLS_TEXT = "No code ran: your reply had {n} ```python cells. Put all the 
 NO_OUTPUT_TEXT = "(the cell printed nothing)"
 CELLS_LEFT_TEXT = "[{left} of {total} cells left]"
 ELIDED_TEXT = "[image {k} of step {step} no longer shown, to save context]"
-
 FRAME_LABEL_TEXT = "frames[{position}]: frame {index}, {time:.2f} s"
 
-StepKind = Literal["cell", "no_cell", "many_cells", "final"]
+KeepImage = Callable[[int, int], bool]
+
+
+def _keep_all(step: int, k: int) -> bool:
+    return True
 
 
 @dataclass
@@ -62,97 +68,100 @@ class NestedCall:
 
 
 @dataclass
-class Step:
-    """One model turn and what came of it.
+class KeyFrame:
+    """A frame shown in the first user turn: its ``position`` in ``frames``, its frame ``index``
+    in the source, its ``time`` (seconds), the ``image`` sent and its ``file`` in the run folder."""
+
+    position: int
+    index: int
+    time: float
+    image: Image
+    file: str
+
+    def to_record(self) -> dict[str, Any]:
+        return {"position": self.position, "index": self.index, "time": self.time, "file": self.file}
+
+
+@dataclass
+class TaskStep:
+    """The first user turn: the rendered task prompt, then each key frame as a label line and its image."""
+
+    text: str
+    frames: list[KeyFrame] = field(default_factory=list)
+
+    def to_messages(self) -> list[Message]:
+        content: list[str | Image] = [self.text]
+        for frame in self.frames:
+            content += [FRAME_LABEL_TEXT.format(position=frame.position, index=frame.index, time=frame.time), frame.image]
+        return [Message("user", content)]
+
+    def to_record(self) -> dict[str, Any]:
+        return {"text": self.text, "frames": [f.to_record() for f in self.frames]}
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any], folder: Path) -> TaskStep:
+        """The turn as sent, from the ``task`` record and the JPEG files it names."""
+        from PIL import Image as PILImage
+
+        frames = []
+        for frame in record["frames"]:
+            data = (folder / frame["file"]).read_bytes()
+            with PILImage.open(io.BytesIO(data)) as pil:
+                width, height = pil.size
+            image = Image(data, "image/jpeg", width, height)
+            frames.append(KeyFrame(frame["position"], frame["index"], frame["time"], image, frame["file"]))
+        return cls(record["text"], frames)
+
+
+@dataclass(kw_only=True)
+class ModelStep:
+    """What every model turn has: the reply, its tokens, its times and what its request held.
 
     Attributes:
         index: 1-based step number; the final answer turn is ``max_steps + 1``.
-        kind: ``"cell"`` (one cell ran), ``"no_cell"`` / ``"many_cells"`` (nothing ran, the
-            model was told why) or ``"final"`` (the code-free answer turn at the step budget).
         reply: the model's text.
-        code: the cell that ran, or None.
-        result: the kernel's `CellResult`, or None.
-        observation: the text the model got back for this step.
-        images: PNG images the cell returned (sent back after the observation).
-        prompt: for the final turn, the user text that asked for the answer.
-        answer, answered: the answer given in this step, if any.
-        usage: tokens of this step's model request; ``nested_usage`` of its ``ask_vlm``/``locate`` calls.
-        model_s: seconds in the model client; ``cell_s``: seconds in ``KernelSession.execute``;
-            ``kernel_wait_s``: seconds waiting for the kernel to finish starting (first cell only);
-            ``step_s``: the whole step, so ``step_s - model_s - cell_s - kernel_wait_s`` is the
-            agent's own overhead.
+        usage: tokens of this step's model request.
+        model_s: seconds in the model client; ``step_s``: the whole step.
         request_bytes: size of the step's request body; ``messages_sent``, ``images_sent``,
             ``images_elided``: what it held.
-        image_files: the images' paths in the trajectory folder.
     """
 
     index: int
-    kind: StepKind
     reply: str
-    code: str | None = None
-    result: CellResult | None = None
-    observation: str = ""
-    images: list[bytes] = field(default_factory=list)
-    prompt: str | None = None
-    answer: Any = None
-    answered: bool = False
     usage: Usage = field(default_factory=Usage)
-    nested: list[NestedCall] = field(default_factory=list)
     model_s: float = 0.0
-    cell_s: float = 0.0
-    kernel_wait_s: float = 0.0
     step_s: float = 0.0
     request_bytes: int = 0
     messages_sent: int = 0
     images_sent: int = 0
     images_elided: int = 0
-    image_files: list[str] = field(default_factory=list)
-    sent_images: list[Image] = field(default_factory=list, repr=False)
+
+    kind: ClassVar[str]
+    code: ClassVar[str | None] = None
+    result: ClassVar[CellResult | None] = None
+    cell_s: ClassVar[float] = 0.0
+    kernel_wait_s: ClassVar[float] = 0.0
 
     @property
     def nested_usage(self) -> Usage:
-        total = Usage()
-        for call in self.nested:
-            total = total + call.usage
-        return total
+        """Tokens of the ``ask_vlm``/``locate`` calls made during this step."""
+        return Usage()
 
     @property
     def overhead_s(self) -> float:
         """Seconds of this step spent outside the model client and the cell."""
         return max(0.0, self.step_s - self.model_s - self.cell_s - self.kernel_wait_s)
 
-    def to_messages(self, keep_image: Callable[[int, int], bool] = lambda step, k: True) -> list[Message]:
-        """This step as chat turns: the reply, then the observation (for the final turn: the
-        question for the answer, then the reply). ``keep_image(step, k)`` says whether image
-        ``k`` (1-based) is still sent; an elided one leaves a one-line note."""
-        if self.kind == "final":
-            return [Message("user", [self.prompt or ""]), Message("assistant", [self.reply])]
-        content: list[str | Image] = [self.observation]
-        for k, image in enumerate(self.sent_images, start=1):
-            content.append(image if keep_image(self.index, k) else ELIDED_TEXT.format(k=k, step=self.index))
-        return [Message("assistant", [self.reply]), Message("user", content)]
+    def note_request(self, messages: list[Message], request_bytes: int, images_elided: int) -> None:
+        """Record what this step's request held."""
+        self.request_bytes = request_bytes
+        self.messages_sent = len(messages)
+        self.images_sent = sum(len(m.images) for m in messages)
+        self.images_elided = images_elided
 
-    def to_record(self) -> dict[str, Any]:
-        """The step as ``trajectory.json`` stores it."""
-        output = None
-        if self.result is not None:
-            err = self.result.error
-            output = {
-                "text": self.result.text,
-                "error": None
-                if err is None
-                else {
-                    "ename": err.ename,
-                    "evalue": err.evalue,
-                    "traceback": err.traceback,
-                    "condensed": condense_traceback(err.ename, err.evalue, err.traceback),
-                },
-                "timed_out": self.result.timed_out,
-                "restarted": self.result.restarted,
-                "notices": list(self.result.notices),
-                "duration_s": round(self.result.duration_s, 4),
-            }
-        return {
+    def _record(self, **kind_fields: Any) -> dict[str, Any]:
+        """The ``trajectory.json`` layout every kind shares; ``kind_fields`` fill in its own part."""
+        record: dict[str, Any] = {
             "index": self.index,
             "kind": self.kind,
             "input": {
@@ -161,104 +170,194 @@ class Step:
                 "images_elided": self.images_elided,
                 "request_bytes": self.request_bytes,
             },
-            "prompt": self.prompt,
+            "prompt": None,
             "reply": self.reply,
-            "code": self.code,
-            "output": output,
-            "observation": self.observation,
-            "images": list(self.image_files),
-            "nested": [c.to_record() for c in self.nested],
-            "answer": self.answer,
-            "answered": self.answered,
-            "usage": self.usage.to_dict(),
-            "nested_usage": self.nested_usage.to_dict(),
-            "timing": {
-                "model_s": round(self.model_s, 4),
-                "cell_s": round(self.cell_s, 4),
-                "kernel_wait_s": round(self.kernel_wait_s, 4),
-                "step_s": round(self.step_s, 4),
-                "overhead_s": round(self.overhead_s, 4),
-            },
+            "code": None,
+            "output": None,
+            "observation": "",
+            "images": [],
+            "nested": [],
+            "answer": None,
+            "answered": False,
         }
+        record.update(kind_fields)
+        record["usage"] = self.usage.to_dict()
+        record["nested_usage"] = self.nested_usage.to_dict()
+        record["timing"] = {
+            "model_s": round(self.model_s, 4),
+            "cell_s": round(self.cell_s, 4),
+            "kernel_wait_s": round(self.kernel_wait_s, 4),
+            "step_s": round(self.step_s, 4),
+            "overhead_s": round(self.overhead_s, 4),
+        }
+        return record
 
+
+@dataclass(kw_only=True)
+class CellStep(ModelStep):
+    """A reply with one cell, and what running it gave.
+
+    Attributes:
+        code: the cell that ran.
+        result: the kernel's `CellResult` (None when rebuilt from a trajectory).
+        observation: the text the model got back.
+        images: PNG images the cell returned; ``sent_images``: as sent after the observation;
+            ``image_files``: their paths in the trajectory folder.
+        answer, answered: the answer the cell gave through ``answer(...)``, if any.
+        nested: the cell's ``ask_vlm``/``locate`` calls.
+        cell_s: seconds in ``KernelSession.execute``; ``kernel_wait_s``: seconds waiting for the
+            kernel to finish starting (first cell only).
+    """
+
+    kind: ClassVar[str] = "cell"
+    code: str  # type: ignore[misc]
+    result: CellResult | None = None  # type: ignore[misc]
+    observation: str = ""
+    images: list[bytes] = field(default_factory=list)
+    sent_images: list[Image] = field(default_factory=list, repr=False)
+    image_files: list[str] = field(default_factory=list)
+    answer: Any = None
+    answered: bool = False
+    nested: list[NestedCall] = field(default_factory=list)
+    cell_s: float = 0.0  # type: ignore[misc]
+    kernel_wait_s: float = 0.0  # type: ignore[misc]
+
+    @property
+    def nested_usage(self) -> Usage:
+        total = Usage()
+        for call in self.nested:
+            total = total + call.usage
+        return total
+
+    def to_messages(self, keep_image: KeepImage = _keep_all) -> list[Message]:
+        """The reply, then the observation with the cell's images; ``keep_image(step, k)`` says
+        whether image ``k`` (1-based) is still sent, an elided one leaves a one-line note."""
+        content: list[str | Image] = [self.observation]
+        for k, image in enumerate(self.sent_images, start=1):
+            content.append(image if keep_image(self.index, k) else ELIDED_TEXT.format(k=k, step=self.index))
+        return [Message("assistant", [self.reply]), Message("user", content)]
+
+    def to_record(self) -> dict[str, Any]:
+        """The step as ``trajectory.json`` stores it."""
+        return self._record(
+            code=self.code,
+            output=_output_record(self.result) if self.result is not None else None,
+            observation=self.observation,
+            images=list(self.image_files),
+            nested=[c.to_record() for c in self.nested],
+            answer=self.answer,
+            answered=self.answered,
+        )
 
     @classmethod
-    def from_record(cls, record: dict[str, Any], folder: Path, max_side: int) -> Step:
-        """The step as the model saw it, from its ``trajectory.json`` record and image files
-        (the cell's `CellResult` itself is not rebuilt)."""
-        images = [(folder / rel).read_bytes() for rel in record.get("images", [])]
+    def from_record(cls, record: dict[str, Any], folder: Path, max_side: int) -> CellStep:
+        """The step as the model saw it (its `CellResult` itself is not rebuilt)."""
+        files = list(record.get("images", []))
+        images = [(folder / rel).read_bytes() for rel in files]
         return cls(
             index=record["index"],
-            kind=record["kind"],
             reply=record["reply"],
-            code=record.get("code"),
+            code=record.get("code") or "",
             observation=record.get("observation", ""),
             images=images,
-            prompt=record.get("prompt"),
+            sent_images=[image_for_model(png, max_side) for png in images],
+            image_files=files,
             answer=record.get("answer"),
             answered=bool(record.get("answered")),
-            image_files=list(record.get("images", [])),
-            sent_images=[image_for_model(png, max_side) for png in images],
         )
 
 
-def task_message(text: str, shown: list[tuple[int, int, float, Image]]) -> Message:
-    """The first user turn: ``text``, then each key frame as a label line and its image.
+@dataclass(kw_only=True)
+class NoCellStep(ModelStep):
+    """A reply with no cell (``kind="no_cell"``) or several (``"many_cells"``): nothing ran and
+    ``observation`` told the model why."""
 
-    Args:
-        text: the rendered task prompt (question, options, budget).
-        shown: ``(position in frames, frame index, time in seconds, image)`` per key frame.
-    """
-    content: list[str | Image] = [text]
-    for position, index, time_s, image in shown:
-        content += [FRAME_LABEL_TEXT.format(position=position, index=index, time=time_s), image]
-    return Message("user", content)
-
-
-@dataclass
-class Conversation:
-    """The system prompt, the first user turn and the steps: everything the model is sent."""
-
-    system: str
-    task: Message
-    steps: list[Step] = field(default_factory=list)
-
-    def to_messages(self, image_budget: int | None = DEFAULT_IMAGE_BUDGET) -> list[Message]:
-        """The chat so far. Only the newest ``image_budget`` images of steps are sent (None: all);
-        the first turn's frames always are, so servers with prefix caching reuse them."""
-        kept: set[tuple[int, int]] = set()
-        for step in reversed(self.steps):
-            for k in range(len(step.sent_images), 0, -1):
-                if image_budget is None or len(kept) < image_budget:
-                    kept.add((step.index, k))
-        messages = [Message("system", [self.system]), self.task]
-        for step in self.steps:
-            messages.extend(step.to_messages(lambda s, k: (s, k) in kept))
-        return messages
+    kind: Literal["no_cell", "many_cells"] = "no_cell"  # type: ignore[misc]
+    observation: str = ""
+    answer: ClassVar[Any] = None
+    answered: ClassVar[bool] = False
 
     @classmethod
-    def from_trajectory(cls, folder: str | Path) -> tuple[Conversation, int | None]:
-        """The conversation of a finished run, rebuilt from its folder, and the run's image
-        budget: ``conversation.to_messages(budget)`` is what the model was sent last."""
-        from PIL import Image as PILImage
+    def for_reply(cls, *, index: int, reply: str, cells: int, left: int, total: int, **model: Any) -> NoCellStep:
+        """The step for a reply holding ``cells`` (0, or more than 1) cells, ``left`` of ``total`` cells left."""
+        why = NO_CELL_TEXT if cells == 0 else MANY_CELLS_TEXT.format(n=cells)
+        observation = why + "\n\n" + CELLS_LEFT_TEXT.format(left=left, total=total)
+        return cls(index=index, reply=reply, kind="no_cell" if cells == 0 else "many_cells", observation=observation, **model)
 
-        folder = Path(folder)
-        record = json.loads((folder / "trajectory.json").read_text())
-        config = record["config"]
-        shown = []
-        for frame in record["task"]["frames"]:
-            data = (folder / frame["file"]).read_bytes()
-            with PILImage.open(io.BytesIO(data)) as pil:
-                width, height = pil.size
-            shown.append((frame["position"], frame["index"], frame["time"], Image(data, "image/jpeg", width, height)))
-        steps = [Step.from_record(s, folder, config["max_side"]) for s in record["steps"]]
-        task = task_message(record["task"]["text"], shown)
-        return cls(record["system_prompt"], task, steps), config["image_budget"]
+    def to_messages(self, keep_image: KeepImage = _keep_all) -> list[Message]:
+        """The reply, then the observation."""
+        return [Message("assistant", [self.reply]), Message("user", [self.observation])]
 
-    def images_elided(self, image_budget: int | None = DEFAULT_IMAGE_BUDGET) -> int:
-        """How many step images `to_messages` leaves out under ``image_budget``."""
-        total = sum(len(step.sent_images) for step in self.steps)
-        return 0 if image_budget is None else max(0, total - image_budget)
+    def to_record(self) -> dict[str, Any]:
+        return self._record(observation=self.observation)
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any], folder: Path, max_side: int) -> NoCellStep:
+        return cls(index=record["index"], reply=record["reply"], kind=record["kind"], observation=record.get("observation", ""))
+
+
+@dataclass(kw_only=True)
+class FinalStep(ModelStep):
+    """The code-free answer turn at the step budget: ``prompt`` asked for the answer, ``answer``
+    / ``answered`` are what was read from the reply."""
+
+    kind: ClassVar[str] = "final"
+    prompt: str
+    answer: Any = None
+    answered: bool = False
+
+    def to_messages(self, keep_image: KeepImage = _keep_all) -> list[Message]:
+        """The question for the answer, then the reply."""
+        return [Message("user", [self.prompt]), Message("assistant", [self.reply])]
+
+    def to_record(self) -> dict[str, Any]:
+        return self._record(prompt=self.prompt, answer=self.answer, answered=self.answered)
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any], folder: Path, max_side: int) -> FinalStep:
+        return cls(
+            index=record["index"],
+            reply=record["reply"],
+            prompt=record.get("prompt") or "",
+            answer=record.get("answer"),
+            answered=bool(record.get("answered")),
+        )
+
+
+Step = Union[CellStep, NoCellStep, FinalStep]
+_BY_KIND: dict[str, type[CellStep] | type[NoCellStep] | type[FinalStep]] = {
+    "cell": CellStep,
+    "no_cell": NoCellStep,
+    "many_cells": NoCellStep,
+    "final": FinalStep,
+}
+
+
+def step_from_record(record: dict[str, Any], folder: Path, max_side: int) -> Step:
+    """The step a ``trajectory.json`` step record describes, its images read from ``folder``."""
+    kind = record.get("kind")
+    if kind not in _BY_KIND:
+        raise ValueError(f"unknown step kind {kind!r} in step {record.get('index')}: expected one of {sorted(_BY_KIND)}")
+    return _BY_KIND[kind].from_record(record, folder, max_side)
+
+
+def _output_record(result: CellResult) -> dict[str, Any]:
+    err = result.error
+    return {
+        "text": result.text,
+        "error": None
+        if err is None
+        else {
+            "ename": err.ename,
+            "evalue": err.evalue,
+            "traceback": err.traceback,
+            "condensed": condense_traceback(err.ename, err.evalue, err.traceback),
+        },
+        "timed_out": result.timed_out,
+        "restarted": result.restarted,
+        "notices": list(result.notices),
+        "duration_s": round(result.duration_s, 4),
+    }
 
 
 def observe_cell(result: CellResult, *, cells_left: int, total: int) -> str:

@@ -11,9 +11,9 @@
 ``trajectory.json`` keys: ``format``, ``question``, ``options``, ``input`` (kind, paths, frame
 count), ``config`` (model, perception asked for and chosen, limits), ``system_prompt``, ``task``
 (the first user turn: ``text``, ``frames`` with their image files), ``steps`` (see
-`spatialclaw.agent.Step.to_record`), ``answer``, ``answered``, ``usage``, ``duration_s``,
+the ``to_record`` of the step kinds in `spatialclaw.agent.steps`), ``answer``, ``answered``, ``usage``, ``duration_s``,
 ``error`` (the message that stopped the run, or null). Image paths are relative to the folder.
-`spatialclaw.agent.steps.Conversation.from_trajectory` rebuilds from it exactly the messages the model
+`spatialclaw.agent.conversation.Conversation.from_trajectory` rebuilds from it exactly the messages the model
 was sent (a test holds it to that), e.g. to replay a run's prefix against another model.
 """
 

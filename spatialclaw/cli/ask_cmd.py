@@ -13,7 +13,17 @@ from typing import Optional
 import typer
 
 from spatialclaw.cli import app
-from spatialclaw.cli.options import PERCEPTION_HELP, SANDBOX_CHOICES, SANDBOX_HELP, check_choice, check_perception
+from spatialclaw.cli.options import (
+    FRAMES_HELP,
+    MAX_STEPS_HELP,
+    PERCEPTION_HELP,
+    SANDBOX_CHOICES,
+    SANDBOX_HELP,
+    SHOW_FRAMES_HELP,
+    TIMEOUT_HELP,
+    check_choice,
+    check_perception,
+)
 
 NO_INPUT = "none"
 
@@ -53,12 +63,12 @@ def ask_command(
         None, "--base-url", help="OpenAI-compatible API root, e.g. http://127.0.0.1:8000/v1. [env: OPENAI_BASE_URL]"
     ),
     api_key: Optional[str] = typer.Option(None, "--api-key", help="API key for the server. [env: OPENAI_API_KEY]"),
-    perception: str = typer.Option("auto", "--perception", help=PERCEPTION_HELP),
-    sandbox: str = typer.Option("auto", "--sandbox", help=SANDBOX_HELP),
-    frames: int = typer.Option(32, "--frames", min=1, help="Frames sampled uniformly from INPUT."),
-    show_frames: int = typer.Option(8, "--show-frames", min=0, help="Key frames shown to the model in its first message."),
-    max_steps: int = typer.Option(12, "--max-steps", min=1, help="Cells the model may run before it must answer."),
-    timeout: float = typer.Option(120.0, "--timeout", min=1.0, help="Seconds one cell may run before it is interrupted."),
+    perception: Optional[str] = typer.Option(None, "--perception", help=PERCEPTION_HELP),
+    sandbox: Optional[str] = typer.Option(None, "--sandbox", help=SANDBOX_HELP),
+    frames: Optional[int] = typer.Option(None, "--frames", min=1, help=FRAMES_HELP),
+    show_frames: Optional[int] = typer.Option(None, "--show-frames", min=0, help=SHOW_FRAMES_HELP),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help=MAX_STEPS_HELP),
+    timeout: Optional[float] = typer.Option(None, "--timeout", min=1.0, help=TIMEOUT_HELP),
     out: Optional[Path] = typer.Option(None, "--out", help="Trajectory folder (default runs/TIME-QUESTION)."),
     as_json: bool = typer.Option(
         False, "--json", help='Print one JSON object {"answer", "steps", "usage", "trajectory"} and nothing else on stdout.'
@@ -68,16 +78,25 @@ def ask_command(
     check_perception(perception)
     check_choice("--sandbox", sandbox, SANDBOX_CHOICES)
     from spatialclaw.agent.loop import Agent
-    from spatialclaw.models import make_client
     from spatialclaw.agent.progress import ConsoleProgress
+    from spatialclaw.config import RunConfig
+    from spatialclaw.models import make_client
 
+    config = RunConfig(
+        perception=perception,
+        sandbox=sandbox,
+        frames=frames,
+        show_frames=show_frames,
+        max_steps=max_steps,
+        cell_timeout=timeout,
+    )
     client = make_client(model, base_url=base_url, api_key=api_key)
     progress = ConsoleProgress()
-    agent = Agent(client, max_steps=max_steps, show_frames=show_frames, cell_timeout=timeout, on_event=progress)
+    agent = Agent(client, config, on_event=progress)
     source = None if input_path == NO_INPUT else input_path
     if source is not None:
         progress.console.print(f"[dim]loading {source} and starting the kernel ...[/dim]")
-    result = agent.run(source, question, option or None, perception=perception, frames=frames, out=out, sandbox=sandbox)
+    result = agent.run(source, question, option or None, out=out)
     if as_json:
         typer.echo(json.dumps(result.to_json()))
         return

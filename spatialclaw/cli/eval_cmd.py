@@ -12,8 +12,18 @@ from typing import Optional
 import typer
 
 from spatialclaw.cli import app
-from spatialclaw.config import ENV_API_KEY, ENV_BASE_URL, ENV_MODEL, setting
-from spatialclaw.cli.options import PERCEPTION_HELP, SANDBOX_CHOICES, SANDBOX_HELP, check_choice, check_perception
+from spatialclaw.cli.options import (
+    FRAMES_HELP,
+    MAX_STEPS_HELP,
+    PERCEPTION_HELP,
+    SANDBOX_CHOICES,
+    SANDBOX_HELP,
+    SHOW_FRAMES_HELP,
+    TIMEOUT_HELP,
+    check_choice,
+    check_perception,
+)
+from spatialclaw.config import ENV_API_KEY, ENV_BASE_URL, ENV_MODEL, RunConfig
 from spatialclaw.errors import ConfigError
 
 EXECUTOR_CHOICES = ("local", "ray")
@@ -52,10 +62,12 @@ def eval_command(
     model: Optional[str] = typer.Option(None, "--model", help=f"VLM name (default: ${ENV_MODEL})."),
     base_url: Optional[str] = typer.Option(None, "--base-url", help=f"OpenAI-compatible endpoint (default: ${ENV_BASE_URL})."),
     api_key: Optional[str] = typer.Option(None, "--api-key", help=f"API key (default: ${ENV_API_KEY})."),
-    perception: str = typer.Option("auto", "--perception", help=PERCEPTION_HELP),
-    sandbox: str = typer.Option("auto", "--sandbox", help=SANDBOX_HELP),
-    frames: int = typer.Option(32, "--frames", min=1, help="Frames sampled uniformly from each input."),
-    max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="Most model steps per question (default: the agent's)."),
+    perception: Optional[str] = typer.Option(None, "--perception", help=PERCEPTION_HELP),
+    sandbox: Optional[str] = typer.Option(None, "--sandbox", help=SANDBOX_HELP),
+    frames: Optional[int] = typer.Option(None, "--frames", min=1, help=FRAMES_HELP),
+    show_frames: Optional[int] = typer.Option(None, "--show-frames", min=0, help=SHOW_FRAMES_HELP),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help=MAX_STEPS_HELP),
+    timeout: Optional[float] = typer.Option(None, "--timeout", min=1.0, help=TIMEOUT_HELP),
     workers: int = typer.Option(1, "--workers", min=1, help="Questions answered at once, each in its own kernel."),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N questions."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out: skip finished questions, retry failed ones."),
@@ -67,7 +79,6 @@ def eval_command(
     if executor not in EXECUTOR_CHOICES:
         raise ConfigError(f"unknown --executor {executor!r}: use local or ray")
 
-    from spatialclaw.eval.executors import AgentSettings
     from spatialclaw.eval.progress import ProgressDisplay
     from spatialclaw.eval.report import summary_markdown
     from spatialclaw.eval.runner import EvalConfig, run_eval
@@ -76,15 +87,17 @@ def eval_command(
         questions=questions,
         data_root=data_root,
         out=out,
-        settings=AgentSettings(
-            model=setting(model, ENV_MODEL),
-            base_url=setting(base_url, ENV_BASE_URL),
-            api_key=setting(api_key, ENV_API_KEY),
+        settings=RunConfig(
+            model=model,
+            base_url=base_url,
+            api_key=api_key,
             perception=perception,
             sandbox=sandbox,
             frames=frames,
+            show_frames=show_frames,
             max_steps=max_steps,
-        ),
+            cell_timeout=timeout,
+        ).with_endpoint_from_env(),
         workers=workers,
         limit=limit,
         resume=resume,

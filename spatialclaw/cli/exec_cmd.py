@@ -14,7 +14,15 @@ from typing import Any, Optional
 import typer
 
 from spatialclaw.cli import app
-from spatialclaw.cli.options import PERCEPTION_HELP, SANDBOX_CHOICES, SANDBOX_HELP, check_choice, check_perception
+from spatialclaw.cli.options import (
+    FRAMES_HELP,
+    PERCEPTION_HELP,
+    SANDBOX_CHOICES,
+    SANDBOX_HELP,
+    TIMEOUT_HELP,
+    check_choice,
+    check_perception,
+)
 from spatialclaw.errors import ConfigError
 
 NO_INPUT = "none"
@@ -110,31 +118,31 @@ def exec_command(
     inputs: list[str] = typer.Argument(..., metavar="INPUT", help=f"Video, image(s), image folder, RGB-D folder, or '{NO_INPUT}'."),
     code: list[str] = typer.Option([], "-c", "--code", help="A cell of Python code; repeat for several cells."),
     files: list[Path] = typer.Option([], "--file", help="A Python file run as one cell (after the -c cells); repeatable."),
-    frames: Optional[int] = typer.Option(32, "--frames", min=1, help="Sample this many frames uniformly."),
+    frames: Optional[int] = typer.Option(None, "--frames", min=1, help=FRAMES_HELP),
     fps: Optional[float] = typer.Option(None, "--fps", min=0.0, help="Sample at this rate (frames per second) instead of --frames."),
-    timeout: float = typer.Option(120.0, "--timeout", min=0.1, help="Time limit of each cell, seconds; a cell past it is interrupted."),
-    perception: str = typer.Option("auto", "--perception", help=PERCEPTION_HELP),
+    timeout: Optional[float] = typer.Option(None, "--timeout", min=0.1, help=TIMEOUT_HELP),
+    perception: Optional[str] = typer.Option(None, "--perception", help=PERCEPTION_HELP),
     as_json: bool = typer.Option(False, "--json", help='Print one JSON object: {"frames": N, "sandbox": {...}, "cells": [...]}.'),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for the cells' images (default: a new temporary folder)."),
-    sandbox: str = typer.Option(
-        "auto", "--sandbox", help=SANDBOX_HELP
-    ),
+    sandbox: Optional[str] = typer.Option(None, "--sandbox", help=SANDBOX_HELP),
 ) -> None:
     check_perception(perception)
     check_choice("--sandbox", sandbox, SANDBOX_CHOICES)
     cells = _cells(code, files)
 
+    from spatialclaw.config import RunConfig
     from spatialclaw.kernel.session import KernelSession
 
+    config = RunConfig(perception=perception, sandbox=sandbox, frames=frames, fps=fps, cell_timeout=timeout).resolved()
     source = None
     if inputs != [NO_INPUT]:
         from spatialclaw.inputs.load import load_input
 
-        source = load_input(inputs[0] if len(inputs) == 1 else inputs, frames=None if fps else frames, fps=fps, progress=not as_json)
+        source = load_input(inputs[0] if len(inputs) == 1 else inputs, **config.sampling(), progress=not as_json)
 
     records = []
     out_dir = out
-    with KernelSession(source, perception=perception, cell_timeout=timeout, sandbox=sandbox) as session:
+    with KernelSession(source, perception=config.perception, cell_timeout=config.cell_timeout, sandbox=config.sandbox) as session:
         if not as_json:
             typer.echo(session.describe_setup(), err=True)
         for index, cell in enumerate(cells, start=1):

@@ -4,24 +4,33 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from spatialclaw.config import DEFAULTS
 from spatialclaw.errors import ConfigError
 
 SANDBOX_CHOICES = ("auto", "bwrap", "none")
 
 PERCEPTION_HELP = (
     "Perception backends: auto, gt, learned or classical; or per family, e.g. reconstruction=gt,segmentation=classical."
+    f" [default: {DEFAULTS.perception}]"
 )
-SANDBOX_HELP = "Isolation of the kernel: auto (bubblewrap where it works, else limits only), bwrap, or none."
+SANDBOX_HELP = f"Isolation of the kernel: auto (bubblewrap where it works, else limits only), bwrap, or none. [default: {DEFAULTS.sandbox}]"
+# Run settings shared by ask and eval; their defaults are `spatialclaw.config.DEFAULTS`.
+FRAMES_HELP = f"Frames sampled uniformly from the input. [default: {DEFAULTS.frames}]"
+SHOW_FRAMES_HELP = f"Key frames shown to the model in its first message. [default: {DEFAULTS.show_frames}]"
+MAX_STEPS_HELP = f"Cells the model may run before it must answer. [default: {DEFAULTS.max_steps}]"
+TIMEOUT_HELP = f"Seconds one cell may run before it is interrupted. [default: {DEFAULTS.cell_timeout:g}]"
 
 
-def check_choice(flag: str, value: str, choices: Sequence[str]) -> None:
-    """Raise a one-line `ConfigError` unless ``value`` is one of ``choices``."""
-    if value not in choices:
+def check_choice(flag: str, value: str | None, choices: Sequence[str]) -> None:
+    """Raise a one-line `ConfigError` unless ``value`` is None (not given) or one of ``choices``."""
+    if value is not None and value not in choices:
         raise ConfigError(f"unknown {flag} {value!r}: use one of {', '.join(choices)}")
 
 
-def check_perception(value: str) -> None:
-    """Raise a one-line error unless ``value`` is a perception setting the primitives accept."""
+def check_perception(value: str | None) -> None:
+    """Raise a one-line error unless ``value`` is None (not given) or a perception setting the primitives accept."""
+    if value is None:
+        return
     from spatialclaw.errors import PerceptionError
     from spatialclaw.primitives.backends import parse_perception
 

@@ -18,34 +18,12 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from spatialclaw.config import RunConfig
 from spatialclaw.errors import ConfigError, SpatialClawError
-
-
-@dataclass(frozen=True)
-class AgentSettings:
-    """How each question is answered (the `spatialclaw.agent.ask` arguments shared by all jobs).
-
-    ``model``, ``base_url`` and ``api_key`` are resolved by the coordinator (flag, then
-    environment), so that workers on other machines need no environment of their own.
-    """
-
-    model: str | None = None
-    base_url: str | None = None
-    api_key: str | None = None
-    perception: str = "auto"
-    sandbox: str = "auto"
-    frames: int = 32
-    max_steps: int | None = None
-
-    def public(self) -> dict[str, Any]:
-        """The settings without the API key (for run.json and logs)."""
-        data = asdict(self)
-        data.pop("api_key")
-        return data
 
 
 @dataclass(frozen=True)
@@ -58,7 +36,8 @@ class QuestionJob:
         options: the multiple-choice options, or None.
         input_path: the video file or scene folder (must be readable where the job runs).
         trajectory_dir: where the agent writes this question's trajectory.
-        settings: the agent settings.
+        settings: how the agent answers it (the endpoint resolved by the coordinator, so that
+            workers on other machines need no environment of their own).
     """
 
     id: str
@@ -66,7 +45,7 @@ class QuestionJob:
     options: list[str] | None
     input_path: str
     trajectory_dir: str
-    settings: AgentSettings
+    settings: RunConfig
 
 
 @dataclass
@@ -118,22 +97,8 @@ def run_job(job: QuestionJob) -> JobOutcome:
     out = Path(job.trajectory_dir)
     if out.exists():
         shutil.rmtree(out)  # left by an attempt that did not finish: finished ids never run again
-    s = job.settings
     try:
-        result = ask(
-            job.input_path,
-            job.question,
-            options=job.options,
-            model=s.model,
-            base_url=s.base_url,
-            api_key=s.api_key,
-            perception=s.perception,
-            sandbox=s.sandbox,
-            frames=s.frames,
-            **({"max_steps": s.max_steps} if s.max_steps is not None else {}),
-            out=out,
-            progress=False,
-        )
+        result = ask(job.input_path, job.question, options=job.options, config=job.settings, out=out, progress=False)
     except SpatialClawError as err:
         return JobOutcome(job.id, duration_s=time.monotonic() - start, error_type=type(err).__name__, error=str(err))
     except Exception as err:  # a bug: recorded with where it happened, the evaluation goes on

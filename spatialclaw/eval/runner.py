@@ -32,7 +32,8 @@ from typing import Any
 
 from spatialclaw import errors
 from spatialclaw.errors import ConfigError, SpatialClawError
-from spatialclaw.eval.executors import AgentSettings, Executor, JobOutcome, QuestionJob, make_executor
+from spatialclaw.config import RunConfig
+from spatialclaw.eval.executors import Executor, JobOutcome, QuestionJob, make_executor
 from spatialclaw.eval.records import BenchmarkRecord, check_inputs, read_records
 from spatialclaw.eval.results import JsonlLog
 from spatialclaw.eval.scoring import score_prediction, summarise
@@ -43,7 +44,7 @@ RUN_FILE = "run.json"
 LOCK_FILE = ".eval.lock"
 # Settings that must not change between a run and its --resume (they change the answers); the
 # endpoint (--base-url) may: the same model served elsewhere answers alike.
-RESUME_KEYS = ("questions", "model", "perception", "frames", "max_steps")
+RESUME_KEYS = ("questions", "model", "perception", "frames", "fps", "max_steps")
 # Stop early when the first this-many questions all fail with one of these, or all with one same error.
 FAIL_FAST_COUNT = 3
 FAIL_FAST_TYPES = frozenset({"ModelError", "ConfigError"})
@@ -57,7 +58,7 @@ class EvalConfig:
         questions: the VSI-Bench records file (.jsonl, .json or .parquet).
         data_root: the folder holding ``<dataset>/<scene_name>.mp4`` (or scene folders).
         out: the output folder.
-        settings: how the agent answers each question.
+        settings: how the agent answers each question (every setting `spatialclaw.ask` takes).
         workers: questions run at once.
         limit: only the first ``limit`` records, or all when None.
         resume: continue in an output folder that already has results.
@@ -68,7 +69,7 @@ class EvalConfig:
     questions: Path
     data_root: Path
     out: Path
-    settings: AgentSettings = AgentSettings()
+    settings: RunConfig = RunConfig()
     workers: int = 1
     limit: int | None = None
     resume: bool = False
@@ -117,6 +118,11 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _settings_info(settings: RunConfig) -> dict[str, Any]:
+    """The run's settings as run.json records them: defaults filled in, no API key."""
+    return {**settings.resolved().public(), **settings.sampling()}
 
 
 def _check_resume(config: EvalConfig, run_info: dict[str, Any]) -> None:
@@ -214,7 +220,7 @@ def run_eval(
     inputs = check_inputs(records, config.data_root)
     out = config.out
     out.mkdir(parents=True, exist_ok=True)
-    run_info = {"questions": str(Path(config.questions).resolve()), **config.settings.public()}
+    run_info = {"questions": str(Path(config.questions).resolve()), **_settings_info(config.settings)}
 
     with _exclusive(out):
         _check_resume(config, run_info)

@@ -34,11 +34,11 @@ from typing import Any, Literal
 import numpy as np
 
 from spatialclaw.atomic import write_npz
+from spatialclaw.config import DEFAULT_FRAMES, NOT_GIVEN, NotGiven
 from spatialclaw.errors import InputError
 from spatialclaw.inputs.frame import Frame
 from spatialclaw.inputs.rgbd import RGBDLayout
 
-DEFAULT_FRAMES = 32
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".avi", ".webm", ".mkv", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv", ".flv", ".3gp"})
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 RGBD_SUBFOLDERS = ("color", "depth", "pose", "intrinsic")
@@ -138,16 +138,19 @@ def _read_npz(path: Path) -> tuple[list[Frame], dict[str, float]]:
 # --------------------------------------------------------------------------- sampling
 
 
-def _check_sampling(frames: int | None, fps: float | None) -> tuple[int | None, float | None]:
-    """Validate the sampling arguments. ``frames`` at its default gives way to an explicit ``fps``."""
+def _check_sampling(frames: int | None | NotGiven, fps: float | None) -> tuple[int | None, float | None]:
+    """Validate the sampling arguments; ``frames`` not given is `DEFAULT_FRAMES`, or None (all, at
+    the rate) when ``fps`` is given."""
     if fps is not None:
         if isinstance(fps, bool) or not isinstance(fps, numbers.Real) or not math.isfinite(fps) or fps <= 0:
             raise InputError(f"fps={fps!r} is not a positive number of frames per second: use e.g. --fps 1")
-        if frames is not None and frames != DEFAULT_FRAMES:
+        if frames is not None and frames is not NOT_GIVEN:
             raise InputError(f"both frames={frames} and fps={fps} given: sample by count (--frames) or by rate (--fps), not both")
         return None, float(fps)
+    if frames is NOT_GIVEN:
+        return DEFAULT_FRAMES, None
     if frames is not None and (isinstance(frames, bool) or not isinstance(frames, numbers.Integral) or frames < 1):
-        raise InputError(f"frames={frames!r} is not a positive whole number: use e.g. --frames 32 (or --fps R)")
+        raise InputError(f"frames={frames!r} is not a positive whole number: use e.g. --frames {DEFAULT_FRAMES} (or --fps R)")
     return (None if frames is None else int(frames)), None
 
 
@@ -298,7 +301,7 @@ def _progress(enabled: bool, total: int, description: str) -> Iterator[Callable[
 def load_input(
     path: PathLike | Sequence[PathLike] | None,
     *,
-    frames: int | None = DEFAULT_FRAMES,
+    frames: int | None | NotGiven = NOT_GIVEN,
     fps: float | None = None,
     cache_dir: Path | None = None,
     progress: bool = False,
@@ -308,9 +311,10 @@ def load_input(
     Args:
         path: a video file; an image; several images; a folder of images (natural order:
             ``2.jpg`` before ``10.jpg``); an RGB-D folder in the ScanNet layout; or None (no input).
-        frames: how many frames to sample uniformly (first and last included); None = all.
+        frames: how many frames to sample uniformly (first and last included); None = all; not
+            given: `spatialclaw.config.DEFAULT_FRAMES`, or all at the rate when ``fps`` is given.
         fps: sample this many frames per second of the source instead (videos, RGB-D). When
-            ``fps`` is given, ``frames`` must be None or its default (32); anything else is an error.
+            ``fps`` is given, ``frames`` must be None or not given; anything else is an error.
         cache_dir: root of the caches (frames go to ``<cache_dir>/frames``); default
             ``spatialclaw.config.cache_dir()``.
         progress: show a progress bar on stderr while decoding.

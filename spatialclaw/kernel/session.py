@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from spatialclaw.kernel.bootstrap import ANSWER_MIME, HOST_CALL_PREFIX
+from spatialclaw.config import NOT_GIVEN, NotGiven
 from spatialclaw.errors import KernelError
 
 if TYPE_CHECKING:
@@ -178,7 +179,8 @@ class KernelSession:
             input (empty ``frames``).
         question: preloaded as ``question``.
         options: preloaded as ``options`` (multiple-choice options, e.g. ``["A. left", "B. right"]``).
-        frames: number of frames to sample when ``source`` is a path (uniformly); None for all.
+        frames: number of frames to sample when ``source`` is a path (uniformly); None for all;
+            not given: as `spatialclaw.inputs.load.load_input`.
         fps: sample at this rate (frames per second of video) instead of a fixed count.
         perception: ``"auto"``, ``"gt"``, ``"learned"`` or ``"classical"``, passed to the primitives.
         cell_timeout: default time limit of one cell, seconds.
@@ -200,7 +202,7 @@ class KernelSession:
         *,
         question: str | None = None,
         options: list[str] | None = None,
-        frames: int | None = 32,
+        frames: int | None | NotGiven = NOT_GIVEN,
         fps: float | None = None,
         perception: str = "auto",
         cell_timeout: float = 120.0,

@@ -20,7 +20,7 @@ from spatialclaw.agent.loop import Agent
 from spatialclaw.inputs.frame import Frame
 from spatialclaw.models.openai_compat import OpenAICompatClient
 from spatialclaw.models.openai_compat import to_openai_messages
-from spatialclaw.agent.steps import Conversation
+from spatialclaw.agent.conversation import Conversation
 from spatialclaw.testing.scripted_vlm import ChatRequest, ScriptedVLM
 
 SCRIPT = [

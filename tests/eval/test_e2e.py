@@ -159,12 +159,13 @@ def test_killed_eval_resumes_without_losing_or_repeating(bench: Path, vlm: Scrip
 
 def test_ray_executor_gives_the_same_results_as_local_workers(bench: Path, vlm: ScriptedVLM, local_run: Path, tmp_path: Path) -> None:
     ray = pytest.importorskip("ray")
-    from spatialclaw.eval.executors import AgentSettings, RayExecutor
+    from spatialclaw.config import RunConfig
+    from spatialclaw.eval.executors import RayExecutor
     from spatialclaw.eval.runner import EvalConfig, run_eval
 
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        settings = AgentSettings(model=vlm.model, base_url=vlm.base_url, api_key="test-key", perception="gt", frames=8, max_steps=3)
+        settings = RunConfig(model=vlm.model, base_url=vlm.base_url, api_key="test-key", perception="gt", frames=8, max_steps=3)
         config = EvalConfig(questions=bench / "subset.jsonl", data_root=bench, out=tmp_path / "out", settings=settings, limit=3, workers=2)
         summary = run_eval(config, executor=RayExecutor(workers=2))
     finally:

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from spatialclaw.errors import ConfigError, ModelError
-from spatialclaw.eval.executors import AgentSettings, JobOutcome, LocalExecutor, QuestionJob
+from spatialclaw.config import RunConfig
+from spatialclaw.eval.executors import JobOutcome, LocalExecutor, QuestionJob
 from spatialclaw.eval.results import JsonlLog
 from spatialclaw.eval.runner import EvalConfig, run_eval
 
@@ -166,11 +167,11 @@ def test_fail_fast_when_the_first_questions_all_fail_the_same_way(tmp_path: Path
 
 def test_resume_refuses_other_settings(tmp_path: Path) -> None:
     make_benchmark(tmp_path)
-    run_eval(config(tmp_path, limit=1, settings=AgentSettings(model="a")), executor=InlineExecutor())
+    run_eval(config(tmp_path, limit=1, settings=RunConfig(model="a")), executor=InlineExecutor())
     with pytest.raises(ConfigError, match=r"model='a'"):
-        run_eval(config(tmp_path, resume=True, settings=AgentSettings(model="b")), executor=InlineExecutor())
+        run_eval(config(tmp_path, resume=True, settings=RunConfig(model="b")), executor=InlineExecutor())
     executor = InlineExecutor()
-    run_eval(config(tmp_path, resume=True, settings=AgentSettings(model="a")), executor=executor)
+    run_eval(config(tmp_path, resume=True, settings=RunConfig(model="a")), executor=executor)
     assert executor.ran == [q[0] for q in QUESTIONS[1:]]
 
 
@@ -260,3 +261,22 @@ def _processes_in_group(pgid: int) -> list[int]:
             if int(fields[2]) == pgid and fields[0] != "Z":
                 found.append(int(entry))
     return found
+
+
+def test_run_job_hands_every_setting_to_ask(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Eval can set whatever ``ask`` can: the job's `RunConfig` reaches it whole (cell timeout, shown frames)."""
+    import spatialclaw.agent.loop as loop
+    from spatialclaw.eval.executors import run_job
+
+    seen: dict = {}
+
+    def fake_ask(input_path, question, **kw):  # noqa: ANN001, ANN003, ANN202
+        seen.update(kw, input=input_path, question=question)
+        raise loop.ModelError("stop here")
+
+    monkeypatch.setattr(loop, "ask", fake_ask)
+    settings = RunConfig(model="m", cell_timeout=7.0, show_frames=2, frames=5)
+    job = QuestionJob("q1", "How many?", None, str(tmp_path / "in.mp4"), str(tmp_path / "traj"), settings)
+    outcome = run_job(job)
+    assert seen["config"] is settings and seen["options"] is None and seen["question"] == "How many?"
+    assert outcome.failed and outcome.error_type == "ModelError" and outcome.error == "stop here"
