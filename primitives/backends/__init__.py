@@ -97,7 +97,7 @@ def choose(context: KernelContext) -> dict[str, dict[str, str]]:
         if want != "auto":
             reason = unavailable_reason(want, family, context)
             if reason is not None:
-                raise PerceptionError(f"--perception {want} cannot serve {family}: {reason}; use --perception auto")
+                raise PerceptionError(f"--perception {want} cannot serve {family}: {reason}; {_way_out(family, context, want)}")
             result[family] = {"backend": want, "reason": "requested"}
             continue
         skipped = []
@@ -125,8 +125,27 @@ def get(family: str, context: KernelContext) -> PerceptionBackend:
     name = context.backends.get(family) or context.backends.get("segmentation", "none")
     backend = load_backend(name) if name in BACKENDS else None
     if backend is None or family not in backend.families:
-        raise PerceptionError(
-            f"no {family} backend can run on this input (perception={context.perception!r}); "
-            "give an RGB-D folder for ground truth or install the classical/learned backends"
-        )
+        served = family if family in FAMILIES else "segmentation"
+        reasons = "; ".join(r for b in BACKENDS if (r := unavailable_reason(b, served, context)))
+        raise PerceptionError(f"no {family} backend can run on this input ({reasons}); {_way_out(served, context)}")
     return backend
+
+
+def _way_out(family: str, context: KernelContext, refused: str | None = None) -> str:
+    """What the user can do instead, never the setting that just failed: another backend that
+    can serve ``family`` here, else what this input allows and what input would do."""
+    others = [b for b in BACKENDS if b != refused and unavailable_reason(b, family, context) is None]
+    if others:
+        return f"use --perception {family}={others[0]}" if refused else f"use --perception {others[0]}"
+    from spatialclaw.primitives.backends.classical import MIN_FRAMES
+
+    n = len(context.frames)
+    if context.source_kind != "rgbd" and n < MIN_FRAMES:
+        images = "one image" if n == 1 else f"{n} images"
+        if family == "segmentation":
+            return f"segment() on {images} needs the learned backend's weights; without them 2D work still runs (frames, show, ask_vlm, locate)"
+        return (
+            f"{images} {'has' if n == 1 else 'have'} no camera motion, so nothing 3D (reconstruct, objects3d, distance, maps) can run on it; "
+            "2D work can (frames, show, ask_vlm, locate); for 3D give a video or an RGB-D folder"
+        )
+    return "give an RGB-D folder (ground truth) or a video of one moving camera"

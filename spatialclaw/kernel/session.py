@@ -32,11 +32,14 @@ from typing import TYPE_CHECKING, Any
 
 from spatialclaw.kernel.bootstrap import ANSWER_MIME, HOST_CALL_PREFIX
 from spatialclaw.config import NOT_GIVEN, NotGiven
-from spatialclaw.errors import KernelError
+from spatialclaw.errors import ConfigError, InputError, KernelError, PerceptionError
 
 if TYPE_CHECKING:
     from spatialclaw.inputs.load import LoadedInput
     from spatialclaw.kernel.sandbox import SandboxPlan
+
+# Errors the preload raises about the user's input or settings: re-raised on the host as they are.
+_USER_ERRORS = {cls.__name__: cls for cls in (ConfigError, InputError, PerceptionError)}
 
 # ----------------------------------------------------------------------------- message texts
 
@@ -433,8 +436,10 @@ class KernelSession:
         except _KernelDied as died:
             raise KernelError(f"the IPython kernel died while loading the input and primitives ({died.cause})") from None
         if got.error is not None:
-            lines = [line.strip() for line in got.error.traceback.splitlines() if line.strip()]
-            where = f" ({lines[-2]})" if len(lines) >= 2 else ""
+            if got.error.ename in _USER_ERRORS:  # a complete one-line message about the input or a setting
+                raise _USER_ERRORS[got.error.ename](" ".join(str(got.error.evalue).split())[:2000])
+            frames = re.findall(r'File "?([^",\n]+)"?, line (\d+)', got.error.traceback)
+            where = f" (at {Path(frames[-1][0]).name}:{frames[-1][1]})" if frames else ""
             raise KernelError(
                 f"the kernel could not preload the input and primitives: {got.error.ename}: {got.error.evalue}{where}"
             )

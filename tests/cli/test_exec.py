@@ -110,3 +110,29 @@ def test_info_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     empty.mkdir()
     code, _, err = run_cli(["info", str(empty)], capsys)
     assert code != 0 and err.startswith("error: ") and err.count("\n") == 1
+
+
+@pytest.fixture()
+def photo(tmp_path: Path) -> Path:
+    path = tmp_path / "photo.png"
+    Image.fromarray((np.random.default_rng(0).random((60, 80, 3)) * 255).astype(np.uint8)).save(path)
+    return path
+
+
+def test_one_photo_auto_says_what_one_image_allows(photo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(["exec", str(photo), "--sandbox", "none", "-c", "r = reconstruct()", "-c", "print(frames[0])"], capsys)
+    assert code == 0, err
+    message = out.splitlines()[[i for i, line in enumerate(out.splitlines()) if line.startswith("── cell 2")][0] - 1]
+    assert message.startswith("PerceptionError: no reconstruction backend can run on this input")
+    assert "one image has no camera motion" in message and "2D work can" in message
+    assert "install the classical" not in message and "--perception auto" not in message
+    assert "Frame(index=0" in out  # the kernel goes on: 2D work runs
+
+
+def test_one_photo_classical_refuses_in_one_line_without_pointing_back(photo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(["exec", str(photo), "--perception", "classical", "--sandbox", "none", "-c", "1"], capsys)
+    assert code == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert lines[-1].startswith("error: --perception classical cannot serve reconstruction: classical reconstruction needs at least 4 frames")
+    assert "one image has no camera motion" in lines[-1]
+    assert "--perception auto" not in lines[-1] and "continue)" not in lines[-1] and "Traceback" not in err

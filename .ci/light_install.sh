@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The light install: `pip install .` alone (no extras: no torch, transformers or Ray) in its own venv,
+# then the classical path on a synthetic video (SfM + stereo depth + floor scale) through the CLI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+light=$(mktemp -d)
+trap 'rm -rf "$light"' EXIT
+python3 -m venv "$light/venv"
+"$light/venv/bin/python" -m pip install -q --upgrade pip
+"$light/venv/bin/python" -m pip install -q .
+if "$light/venv/bin/python" -c "import torch" 2>/dev/null; then echo "light install pulled torch" >&2; exit 1; fi
+cd "$light"
+export SPATIALCLAW_CACHE="$light/cache"
+venv/bin/spatialclaw synth demo --scenes 1 --frames 16 --width 320 --height 240
+venv/bin/spatialclaw exec demo/synth/synth_0.mp4 --frames 16 --perception classical --sandbox none --json \
+    -c "r = reconstruct(); print(r.quality.registered, r.quality.total, r.quality.scale_source)" > exec.json
+venv/bin/python - <<'PY'
+import json
+cell = json.load(open("exec.json"))["cells"][0]
+assert cell["error"] is None, cell["error"]
+registered, total, scale = cell["text"].split()
+assert int(registered) >= 4 and int(total) == 16, cell["text"]
+print(f"light install: classical reconstruction registered {registered}/{total} frames, scale {scale}")
+PY
