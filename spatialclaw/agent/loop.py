@@ -517,7 +517,7 @@ def ask(
         sandbox: isolation of the kernel: ``"auto"``, ``"bwrap"`` or ``"none"`` (see `spatialclaw.kernel.sandbox`).
         config: every other setting (`RunConfig`): ``max_side``, ``image_budget``, ...
     """
-    from spatialclaw.models import make_client
+    from spatialclaw.models import check_endpoint, make_client
 
     run = (config or RunConfig()).merged(
         model=model,
@@ -532,6 +532,7 @@ def ask(
         sandbox=sandbox,
     )
     client = make_client(run.model, base_url=run.base_url, api_key=run.api_key)
+    check_endpoint(client)
     on_event = None
     if progress:
         from spatialclaw.agent.progress import ConsoleProgress

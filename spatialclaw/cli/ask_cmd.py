@@ -14,8 +14,11 @@ import typer
 
 from spatialclaw.cli import app
 from spatialclaw.cli.options import (
+    API_KEY_HELP,
+    BASE_URL_HELP,
     FRAMES_HELP,
     MAX_STEPS_HELP,
+    MODEL_HELP,
     PERCEPTION_HELP,
     SANDBOX_CHOICES,
     SANDBOX_HELP,
@@ -56,13 +59,9 @@ def ask_command(
     option: Optional[list[str]] = typer.Option(
         None, "--option", "-o", help='A multiple-choice option, e.g. "A. left"; repeat for each option.'
     ),
-    model: Optional[str] = typer.Option(
-        None, "--model", "-m", help="Served model name, or hf:PATH_OR_ID for a local model. [env: SPATIALCLAW_MODEL]"
-    ),
-    base_url: Optional[str] = typer.Option(
-        None, "--base-url", help="OpenAI-compatible API root, e.g. http://127.0.0.1:8000/v1. [env: OPENAI_BASE_URL]"
-    ),
-    api_key: Optional[str] = typer.Option(None, "--api-key", help="API key for the server. [env: OPENAI_API_KEY]"),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help=MODEL_HELP),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help=BASE_URL_HELP),
+    api_key: Optional[str] = typer.Option(None, "--api-key", help=API_KEY_HELP),
     perception: Optional[str] = typer.Option(None, "--perception", help=PERCEPTION_HELP),
     sandbox: Optional[str] = typer.Option(None, "--sandbox", help=SANDBOX_HELP),
     frames: Optional[int] = typer.Option(None, "--frames", min=1, help=FRAMES_HELP),
@@ -80,7 +79,7 @@ def ask_command(
     from spatialclaw.agent.loop import Agent
     from spatialclaw.agent.progress import ConsoleProgress
     from spatialclaw.config import RunConfig
-    from spatialclaw.models import make_client
+    from spatialclaw.models import check_endpoint, make_client
 
     config = RunConfig(
         perception=perception,
@@ -91,6 +90,7 @@ def ask_command(
         cell_timeout=timeout,
     )
     client = make_client(model, base_url=base_url, api_key=api_key)
+    check_endpoint(client)
     progress = ConsoleProgress()
     agent = Agent(client, config, on_event=progress)
     source = None if input_path == NO_INPUT else input_path

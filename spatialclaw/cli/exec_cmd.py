@@ -15,7 +15,10 @@ import typer
 
 from spatialclaw.cli import app
 from spatialclaw.cli.options import (
+    API_KEY_HELP,
+    BASE_URL_HELP,
     FRAMES_HELP,
+    MODEL_HELP,
     PERCEPTION_HELP,
     SANDBOX_CHOICES,
     SANDBOX_HELP,
@@ -23,6 +26,7 @@ from spatialclaw.cli.options import (
     check_choice,
     check_perception,
 )
+from spatialclaw.config import ENV_API_KEY, ENV_BASE_URL, ENV_MODEL, setting
 from spatialclaw.errors import ConfigError
 
 NO_INPUT = "none"
@@ -35,6 +39,10 @@ the same kernel: every `-c` first, then every `--file`. Each cell's text is prin
 saved as PNG files (under `--out`, else a new temporary folder) and their paths printed. An error
 in a cell is part of the output (exit status 0); an unreadable input is a one-line error.
 
+The primitives that ask the model (`ask_vlm`, `locate`, and classical `segment`, which points
+with `locate`) use the model given as for `spatialclaw ask` (`--model`, `--base-url`,
+`--api-key`, or their environment variables); without one they say so.
+
 Examples:
 
     spatialclaw exec room.mp4 -c "print(len(frames), frames[0])"
@@ -44,7 +52,14 @@ Examples:
     spatialclaw exec scans/scene0000_00 --perception gt --file cell.py --json
 
     spatialclaw exec {NO_INPUT} -c "x = 2" -c "print(x * 21)"
+
+    spatialclaw exec room.mp4 --perception classical -c "print(objects3d('sofa'))" --model qwen2.5-vl-7b --base-url http://127.0.0.1:8000/v1
 """
+
+NO_MODEL_TEXT = (
+    "spatialclaw exec was given no model for {method}: pass --model and --base-url (as for `spatialclaw ask`) "
+    "or set SPATIALCLAW_MODEL / OPENAI_BASE_URL"
+)
 
 INFO_HELP = """Describe INPUT: its kind, frame count, resolution, frame rate, and whether depth, camera
 poses and instance masks are present.
@@ -67,6 +82,26 @@ def _cells(code: list[str], files: list[Path]) -> list[str]:
     if not cells:
         raise ConfigError("no cells to run: give code with -c CODE or a file with --file cell.py")
     return cells
+
+
+def _nested_handlers(model: str | None, base_url: str | None, api_key: str | None) -> dict[str, Any]:
+    """Handlers for the kernel's nested model calls (``ask_vlm``, ``locate``): through the model
+    configured as for ``ask``, or, when none is, handlers that say so in one line."""
+    if not (setting(model, ENV_MODEL) or setting(base_url, ENV_BASE_URL) or setting(api_key, ENV_API_KEY)):
+
+        def refuse(method: str) -> Any:
+            def handler(_payload: dict) -> Any:
+                raise ConfigError(NO_MODEL_TEXT.format(method=method))
+
+            return handler
+
+        return {method: refuse(method) for method in ("ask_vlm", "locate")}
+    from spatialclaw.agent.loop import Agent
+    from spatialclaw.models import check_endpoint, make_client
+
+    client = make_client(model, base_url=base_url, api_key=api_key)
+    check_endpoint(client)
+    return Agent(client).host_handlers()
 
 
 def _cell_record(index: int, result: Any, out_dir: Path | None) -> tuple[dict, Path | None]:
@@ -125,10 +160,14 @@ def exec_command(
     as_json: bool = typer.Option(False, "--json", help='Print one JSON object: {"frames": N, "sandbox": {...}, "cells": [...]}.'),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for the cells' images (default: a new temporary folder)."),
     sandbox: Optional[str] = typer.Option(None, "--sandbox", help=SANDBOX_HELP),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help=MODEL_HELP + " For ask_vlm, locate and classical segment."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help=BASE_URL_HELP),
+    api_key: Optional[str] = typer.Option(None, "--api-key", help=API_KEY_HELP),
 ) -> None:
     check_perception(perception)
     check_choice("--sandbox", sandbox, SANDBOX_CHOICES)
     cells = _cells(code, files)
+    handlers = _nested_handlers(model, base_url, api_key)
 
     from spatialclaw.config import RunConfig
     from spatialclaw.kernel.session import KernelSession
@@ -142,7 +181,9 @@ def exec_command(
 
     records = []
     out_dir = out
-    with KernelSession(source, perception=config.perception, cell_timeout=config.cell_timeout, sandbox=config.sandbox) as session:
+    with KernelSession(
+        source, perception=config.perception, cell_timeout=config.cell_timeout, sandbox=config.sandbox, host_handlers=handlers
+    ) as session:
         if not as_json:
             typer.echo(session.describe_setup(), err=True)
         for index, cell in enumerate(cells, start=1):

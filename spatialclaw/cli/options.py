@@ -19,6 +19,9 @@ FRAMES_HELP = f"Frames sampled uniformly from the input. [default: {DEFAULTS.fra
 SHOW_FRAMES_HELP = f"Key frames shown to the model in its first message. [default: {DEFAULTS.show_frames}]"
 MAX_STEPS_HELP = f"Cells the model may run before it must answer. [default: {DEFAULTS.max_steps}]"
 TIMEOUT_HELP = f"Seconds one cell may run before it is interrupted. [default: {DEFAULTS.cell_timeout:g}]"
+MODEL_HELP = "Served model name, or hf:PATH_OR_ID for a local model. [env: SPATIALCLAW_MODEL]"
+BASE_URL_HELP = "OpenAI-compatible API root, e.g. http://127.0.0.1:8000/v1. [env: OPENAI_BASE_URL]"
+API_KEY_HELP = "API key for the server. [env: OPENAI_API_KEY]"
 
 
 def check_choice(flag: str, value: str | None, choices: Sequence[str]) -> None:

@@ -11,7 +11,15 @@ from spatialclaw.models.base import Completion, Image, Message, Usage, VLMClient
 
 HF_PREFIX = "hf:"
 
-__all__ = ["Completion", "Image", "Message", "Usage", "VLMClient", "make_client", "HF_PREFIX"]
+__all__ = ["Completion", "Image", "Message", "Usage", "VLMClient", "make_client", "check_endpoint", "HF_PREFIX"]
+
+
+def check_endpoint(client: VLMClient) -> None:
+    """Fail fast, with one line, when ``client``'s server is unreachable (clients that talk to a
+    server have ``check()``; local models have nothing to check)."""
+    check = getattr(client, "check", None)
+    if callable(check):
+        check()
 
 
 def make_client(

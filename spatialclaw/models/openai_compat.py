@@ -22,6 +22,8 @@ from spatialclaw.models.base import Completion, Image, Message, Usage
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # Local servers (vLLM, Ollama, llama.cpp, transformers serve) accept any key; the openai package needs one.
 PLACEHOLDER_API_KEY = "not-needed"
+CHECK_TIMEOUT_S = 10.0  # the endpoint check before a run: one request, no retries
+AUTH_TEXT = "{where} refused the API key (HTTP 401): check --api-key / " + ENV_API_KEY
 _RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 
 
@@ -139,6 +141,32 @@ class OpenAICompatClient:
         resolved = setting(model, ENV_MODEL)
         self.model: str = resolved if resolved else self._only_served_model()
 
+    def check(self, timeout_s: float = CHECK_TIMEOUT_S) -> None:
+        """One quick ``GET /models`` to see that the server is there, before anything slow starts.
+
+        No retries: a refused connection or an unknown host fails at once. Any HTTP answer but a
+        401 counts as reachable (servers without ``/models`` answer 404).
+
+        Raises:
+            ModelError: nothing answers at ``base_url``, or the server refused the API key.
+        """
+        openai = self._openai
+        where = f"the VLM server at {self.base_url}"
+        try:
+            self._client.with_options(timeout=timeout_s, max_retries=0).models.list()
+        except openai.AuthenticationError:
+            raise ModelError(AUTH_TEXT.format(where=where)) from None
+        except openai.APITimeoutError:
+            raise ModelError(
+                f"{where} did not answer within {timeout_s:g} s: check that it is up and --base-url / {ENV_BASE_URL}"
+            ) from None
+        except openai.APIConnectionError as err:
+            text = " ".join(f"{err} {err.__cause__ or ''}".split())
+            cause = "connection refused" if "refused" in text.lower() else text[:120]
+            raise ModelError(f"cannot reach {where} ({cause}): start it, or fix --base-url / {ENV_BASE_URL}") from None
+        except openai.APIStatusError:
+            return  # it answered: reachable, even without a /models route
+
     def describe(self) -> dict:
         """What a trajectory records about this client (never the key)."""
         return {"backend": "openai", "model": self.model, "base_url": self.base_url}
@@ -205,7 +233,7 @@ class OpenAICompatClient:
         openai = self._openai
         where = f"the VLM server at {self.base_url}"
         if isinstance(err, openai.AuthenticationError):
-            return ModelError(f"{where} refused the API key (HTTP 401): check --api-key / {ENV_API_KEY}")
+            return ModelError(AUTH_TEXT.format(where=where))
         if isinstance(err, openai.PermissionDeniedError):
             return ModelError(
                 f"{where} denied access to model '{self.model}' (HTTP 403): check that --api-key / "
@@ -236,6 +264,7 @@ class OpenAICompatClient:
 
     def _only_served_model(self) -> str:
         """The single model the server lists under ``/models``; else a ConfigError naming the choices."""
+        self.check()
         try:
             _, page = self._with_retries(lambda: self._client.models.list())
             names = [m.id for m in page.data]

@@ -73,3 +73,32 @@ def test_python_api_reads_settings_from_the_environment(
     assert isinstance(result, spatialclaw.Result)
     assert result.answered and result.answer == 3 and result.trajectory_dir == tmp_path / "run"
     assert result.steps[0].result.text == "3\n"
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("model", [["--model", "vlm-x"], []])
+def test_cli_closed_port_fails_before_the_kernel_starts(
+    image_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], model: list[str]
+) -> None:
+    out = tmp_path / "run"
+    url = f"http://127.0.0.1:{_closed_port()}/v1"
+    with pytest.raises(SystemExit) as done:
+        main(["ask", str(image_folder), "How many images?", *model, "--base-url", url, "--out", str(out)])
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [f"error: cannot reach the VLM server at {url} (connection refused): start it, or fix --base-url / OPENAI_BASE_URL"]
+    assert not out.exists()
+
+
+def test_python_api_closed_port_leaves_no_run_folder(image_folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    with pytest.raises(spatialclaw.errors.ModelError, match="connection refused"):
+        spatialclaw.ask(image_folder, "How many images?", model="vlm-x", base_url=f"http://127.0.0.1:{_closed_port()}/v1", out=out)
+    assert not out.exists()

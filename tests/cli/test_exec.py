@@ -136,3 +136,28 @@ def test_one_photo_classical_refuses_in_one_line_without_pointing_back(photo: Pa
     assert lines[-1].startswith("error: --perception classical cannot serve reconstruction: classical reconstruction needs at least 4 frames")
     assert "one image has no camera motion" in lines[-1]
     assert "--perception auto" not in lines[-1] and "continue)" not in lines[-1] and "Traceback" not in err
+
+
+def test_exec_nested_calls_use_the_model_options_of_ask(image_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from spatialclaw.testing.scripted_vlm import ScriptedVLM
+
+    cell = "print(locate('the red image', frames[0]))\nprint(ask_vlm('what colour?', [frames[1]]))"
+    with ScriptedVLM(["(20, 15)", "red"], model="vlm-x") as vlm:
+        code, out, err = run_cli(["exec", str(image_folder), "--sandbox", "none", "-c", cell,
+                                  "--model", "vlm-x", "--base-url", vlm.base_url], capsys)
+        methods = [r.messages[0]["content"][0]["type"] for r in vlm.requests]
+    assert code == 0, err
+    assert "(20.0, 15.0)" in out and "red" in out.splitlines()
+    assert methods == ["image_url", "image_url"]
+
+
+def test_exec_without_a_model_says_so_in_one_line(
+    image_folder: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("SPATIALCLAW_MODEL", "OPENAI_BASE_URL", "OPENAI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    code, out, err = run_cli(["exec", str(image_folder), "--sandbox", "none", "-c", "locate('the red image', frames[0])"], capsys)
+    assert code == 0, err
+    summary = [line for line in out.splitlines() if "no model for locate" in line]
+    assert summary and "--model and --base-url (as for `spatialclaw ask`)" in summary[-1]
+    assert "host_handlers" not in out
