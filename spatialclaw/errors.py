@@ -37,3 +37,18 @@ class KernelError(SpatialClawError):
 
 class PerceptionError(SpatialClawError):
     """A perception backend cannot run (missing weights, too few frames registered, ...)."""
+
+
+# Optional modules and the extra that installs each (pyproject.toml's optional-dependencies).
+EXTRA_OF_MODULE = {"torch": "learned", "transformers": "learned", "huggingface_hub": "learned", "tokenizers": "learned",
+                   "ray": "ray"}
+
+
+def missing_extra(err: ImportError, what: str) -> ConfigError | None:
+    """The one-line message for ``what`` failing on a missing optional module, or None when the
+    module is not one an extra installs (then the error is a bug, not the user's setup)."""
+    module = (getattr(err, "name", None) or "").split(".")[0]
+    extra = EXTRA_OF_MODULE.get(module)
+    if extra is None:
+        return None
+    return ConfigError(f"{what} needs {module}, which is not installed: pip install 'spatialclaw[{extra}]'")

@@ -51,6 +51,13 @@ def main(argv: list[str] | None = None) -> None:
         if _state["debug"]:
             raise
         fail(str(err), err.exit_code)
+    except ImportError as err:
+        from spatialclaw.errors import missing_extra
+
+        known = missing_extra(err, "this command")
+        if known is None or _state["debug"]:
+            raise
+        fail(str(known), known.exit_code)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         raise SystemExit(130) from None

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from spatialclaw.errors import ModelError
+from spatialclaw.errors import ModelError, missing_extra
 from spatialclaw.models.base import Completion, Image, Message, Usage
 
 # Processors that want one list of images per prompt (``images=[[...]]``); the others take a flat list.
@@ -30,8 +30,11 @@ class HFLocalClient:
     """
 
     def __init__(self, path_or_id: str, *, device: str | None = None, max_new_tokens: int = 1024) -> None:
-        import torch
-        from transformers import AutoModelForImageTextToText, AutoProcessor
+        try:
+            import torch
+            from transformers import AutoModelForImageTextToText, AutoProcessor
+        except ImportError as err:
+            raise missing_extra(err, f"--model hf:{path_or_id} (a model run in this process)") or err from None
 
         self.model = f"hf:{path_or_id}"
         self.path_or_id = path_or_id

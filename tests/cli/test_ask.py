@@ -102,3 +102,35 @@ def test_python_api_closed_port_leaves_no_run_folder(image_folder: Path, tmp_pat
     with pytest.raises(spatialclaw.errors.ModelError, match="connection refused"):
         spatialclaw.ask(image_folder, "How many images?", model="vlm-x", base_url=f"http://127.0.0.1:{_closed_port()}/v1", out=out)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("missing", ["torch", "transformers"])
+def test_cli_local_model_without_torch_is_one_line(
+    image_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, missing: str
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, missing, None)  # `import torch` now fails as on a light install
+    with pytest.raises(SystemExit) as done:
+        main(["ask", str(image_folder), "How many images?", "--model", "hf:/models/SmolVLM", "--out", str(tmp_path / "run")])
+    assert done.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: --model hf:/models/SmolVLM (a model run in this process) needs {missing}, which is not installed: "
+                   "pip install 'spatialclaw[learned]'"]
+
+
+def test_cli_any_missing_extra_module_is_one_line(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's safety net: an optional module missing on a path without its own message."""
+    import spatialclaw.cli.exec_cmd as exec_cmd
+
+    def needs_ray(*_args: object, **_kwargs: object) -> None:
+        import ray  # noqa: F401
+
+    monkeypatch.setitem(__import__("sys").modules, "ray", None)
+    monkeypatch.setattr(exec_cmd, "_cells", needs_ray)
+    with pytest.raises(SystemExit) as done:
+        main(["exec", "none", "-c", "1"])
+    assert done.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "error: this command needs ray, which is not installed: pip install 'spatialclaw[ray]'"
+    ]
