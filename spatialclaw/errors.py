@@ -40,7 +40,7 @@ class PerceptionError(SpatialClawError):
 
 
 # Optional modules and the extra that installs each (pyproject.toml's optional-dependencies).
-EXTRA_OF_MODULE = {"torch": "learned", "transformers": "learned", "huggingface_hub": "learned", "tokenizers": "learned",
+EXTRA_OF_MODULE = {"torch": "learned", "transformers": "learned", "tokenizers": "learned",
                    "ray": "ray"}
 
 
