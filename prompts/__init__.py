@@ -66,7 +66,9 @@ def system_prompt(*, primitives: str, max_steps: int, n_frames: int, source_desc
     )
 
 
-def task_prompt(*, question: str, options: list[str] | None, shown: list[int], n_frames: int, max_steps: int) -> str:
+def task_prompt(
+    *, question: str, options: list[str] | None, shown: list[int], n_frames: int, max_steps: int, inputs: list[str] | None = None
+) -> str:
     """The text of the first user turn (the key frames follow it as images).
 
     Args:
@@ -75,6 +77,7 @@ def task_prompt(*, question: str, options: list[str] | None, shown: list[int], n
         shown: positions in ``frames`` of the key frames attached to this turn.
         n_frames: frames preloaded in the kernel.
         max_steps: cells the model may run.
+        inputs: one line per input when the question has several (``"inputs[0]: image 'a.jpg', frames[0:1]"``).
     """
     return render(
         "task.md.j2",
@@ -83,6 +86,7 @@ def task_prompt(*, question: str, options: list[str] | None, shown: list[int], n
         shown=shown,
         n_frames=n_frames,
         max_steps=max_steps,
+        inputs=inputs or [],
     )
 
 

@@ -132,6 +132,22 @@ def key_frame_positions(n_frames: int, k: int) -> list[int]:
     return sorted({round(i * (n_frames - 1) / (k - 1)) for i in range(k)})
 
 
+def key_frames_of_inputs(inputs: list[list[int]], k: int) -> list[int]:
+    """Key frames of several inputs: ``k`` shared evenly, at least one from every input (so the
+    first turn shows each view or video), spread over each input's frame positions."""
+    per_input = max(1, k // max(len(inputs), 1))
+    chosen: list[int] = []
+    for positions in inputs:
+        chosen += [positions[p] for p in key_frame_positions(len(positions), per_input)]
+    return chosen
+
+
+def _span(positions: list[int]) -> str:
+    if not positions:
+        return "none"
+    return f"{positions[0]}" if len(positions) == 1 else f"{positions[0]}-{positions[-1]}"
+
+
 def _describe_source(loaded: LoadedInput | None) -> str:
     if loaded is None or loaded.kind == "none":
         return "no input (frames is empty)"
@@ -141,6 +157,9 @@ def _describe_source(loaded: LoadedInput | None) -> str:
         return "a video"
     if loaded.kind == "rgbd":
         return "an RGB-D sequence (colour, depth and camera poses)"
+    if loaded.kind == "multi":
+        kinds = sorted({part.kind for part in loaded.inputs})
+        return f"{len(loaded.inputs)} inputs ({', '.join(kinds)})"
     return f"{len(loaded.paths)} image(s)" if len(loaded.paths) != 1 else "an image"
 
 
@@ -354,9 +373,12 @@ class Agent:
 
     def _task_step(self, loaded: LoadedInput | None, question: str, options: list[str] | None, writer: TrajectoryWriter) -> TaskStep:
         frames = loaded.frames if loaded is not None else []
-        positions = key_frame_positions(len(frames), self.config.show_frames)
+        inputs = loaded.inputs if loaded is not None else []
+        k = self.config.show_frames
+        positions = key_frames_of_inputs([p.frames for p in inputs], k) if len(inputs) > 1 else key_frame_positions(len(frames), k)
         text = prompts.task_prompt(
-            question=question, options=options, shown=positions, n_frames=len(frames), max_steps=self.config.max_steps
+            question=question, options=options, shown=positions, n_frames=len(frames), max_steps=self.config.max_steps,
+            inputs=[f"inputs[{i}]: {part.kind} {part.name!r}, frames {_span(part.frames)}" for i, part in enumerate(inputs)],
         )
         shown = []
         for pos in positions:
@@ -470,6 +492,7 @@ def _manifest(loaded: LoadedInput | None, question: str, options: list[str] | No
         "options": list(options) if options else None,
         "source_kind": loaded.kind if loaded is not None else "none",
         "source_path": str(Path(loaded.paths[0]).resolve()) if loaded is not None and loaded.paths else None,
+        "inputs": [part.to_dict() for part in loaded.inputs] if loaded is not None else [],
         "perception": perception,
         "cache_dir": str(cache_dir()),
     }

@@ -27,7 +27,7 @@ import struct
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,7 +36,7 @@ import numpy as np
 from spatialclaw.atomic import write_npz
 from spatialclaw.config import DEFAULT_FRAMES, NOT_GIVEN, NotGiven
 from spatialclaw.errors import InputError
-from spatialclaw.inputs.frame import Frame
+from spatialclaw.inputs.frame import Frame, InputInfo
 from spatialclaw.inputs.rgbd import RGBDLayout
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".avi", ".webm", ".mkv", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv", ".flv", ".3gp"})
@@ -45,7 +45,7 @@ RGBD_SUBFOLDERS = ("color", "depth", "pose", "intrinsic")
 CACHE_VERSION = 1
 _HASHED_BYTES = 1 << 20  # bytes hashed at each end of a file for its identity
 
-InputKind = Literal["video", "images", "rgbd", "none"]
+InputKind = Literal["video", "images", "rgbd", "multi", "none"]
 PathLike = str | os.PathLike[str]
 
 
@@ -54,7 +54,8 @@ class LoadedInput:
     """An input after loading and sampling.
 
     Attributes:
-        kind: ``"video"``, ``"images"``, ``"rgbd"``, or ``"none"`` (no input given).
+        kind: ``"video"``, ``"images"``, ``"rgbd"``, ``"multi"`` (several videos or folders, see
+            `load_inputs`), or ``"none"`` (no input given).
         paths: the video file, the image files (all of them, in natural order: ``Frame.index``
             of an image is its position here), or the RGB-D folder (one entry).
         frames: the sampled frames, in source order.
@@ -62,6 +63,8 @@ class LoadedInput:
         source_fps: frame rate of a video or RGB-D sequence (frames per second); None for images.
         source_frame_count: frames in the source before sampling.
         rgbd: what the RGB-D folder holds, when ``kind == "rgbd"``.
+        parts: the question's inputs (one per image of an image list, one per video or folder);
+            empty means one input: the whole of ``paths``. ``Frame.source`` indexes it.
     """
 
     kind: InputKind
@@ -71,6 +74,18 @@ class LoadedInput:
     source_fps: float | None
     source_frame_count: int
     rgbd: RGBDLayout | None = None
+    parts: list[InputInfo] = field(default_factory=list)
+
+    @property
+    def inputs(self) -> list[InputInfo]:
+        """The inputs the frames came from (the kernel's ``inputs``): ``parts``, or one entry."""
+        if self.parts:
+            return list(self.parts)
+        if self.kind == "none":
+            return []
+        kind = "image" if self.kind == "images" and len(self.paths) == 1 else self.kind
+        name = self.paths[0].name if len(self.paths) == 1 else self.paths[0].parent.name
+        return [InputInfo(kind, name, list(range(len(self.frames))))]
 
 
 # --------------------------------------------------------------------------- frames on disk
@@ -93,6 +108,7 @@ def _write_npz(path: Path, frames: list[Frame], meta: dict[str, float]) -> None:
     arrays: dict[str, np.ndarray] = {
         "version": np.array(CACHE_VERSION),
         "index": np.array([f.index for f in frames], dtype=np.int64),
+        "source": np.array([f.source for f in frames], dtype=np.int64),
         "time": np.array([f.time for f in frames], dtype=np.float64),
         "shape": shapes,
         "pixels": pixels,
@@ -125,12 +141,13 @@ def _npz_arrays(path: Path) -> dict[str, np.ndarray]:
 def _read_npz(path: Path) -> tuple[list[Frame], dict[str, float]]:
     data = _npz_arrays(path)
     index, times, shapes, pixels = data["index"], data["time"], data["shape"], data["pixels"]
+    sources = data.get("source", np.zeros(len(index), dtype=np.int64))
     meta = {k[5:]: float(v) for k, v in data.items() if k.startswith("meta_")}
     sizes = shapes[:, 0] * shapes[:, 1] * 3
     chunks = np.split(pixels, np.cumsum(sizes)[:-1]) if len(sizes) else []
     frames = [
-        Frame(int(i), float(t), chunk.reshape(int(h), int(w), 3))
-        for i, t, (h, w), chunk in zip(index, times, shapes, chunks)
+        Frame(int(i), float(t), chunk.reshape(int(h), int(w), 3), int(src))
+        for i, t, (h, w), chunk, src in zip(index, times, shapes, chunks, sources)
     ]
     return frames, meta
 
@@ -325,12 +342,24 @@ def load_input(
     n, rate = _check_sampling(frames, fps)
     if path is None:
         return LoadedInput("none", [], [], None, None, 0)
+    if _is_mixed_list(path):
+        from spatialclaw.inputs.multi import load_inputs
+
+        return load_inputs(list(path), frames=frames, fps=fps, cache_dir=cache_dir, progress=progress)  # type: ignore[arg-type]
     kind, paths = _resolve(path)
     if kind == "video":
         return _load_video(paths[0], n, rate, cache_dir, progress)
     if kind == "rgbd":
         return _load_rgbd(paths[0], n, rate, cache_dir, progress)
-    return _load_images(paths, n, rate, cache_dir, progress)
+    separate = not isinstance(path, (str, os.PathLike)) and len(paths) > 1
+    return _load_images(paths, n, rate, cache_dir, progress, separate)
+
+
+def _is_mixed_list(path: PathLike | Sequence[PathLike]) -> bool:
+    """True for a list of several inputs that are not all image files (videos, folders)."""
+    if isinstance(path, (str, os.PathLike)) or len(path) < 2:
+        return False
+    return any(not (Path(p).suffix.lower() in IMAGE_SUFFIXES and Path(p).is_file()) for p in path)
 
 
 def _load_video(path: Path, n: int | None, rate: float | None, cache_dir: Path | None, progress: bool) -> LoadedInput:
@@ -371,21 +400,31 @@ def _read_image(path: Path) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def _load_images(paths: list[Path], n: int | None, rate: float | None, cache_dir: Path | None, progress: bool) -> LoadedInput:
+def _load_images(
+    paths: list[Path], n: int | None, rate: float | None, cache_dir: Path | None, progress: bool, separate: bool = False
+) -> LoadedInput:
+    """Images as frames. ``separate``: the images were given one by one (a multi-view question),
+    so each sampled image is an input of its own (``Frame.source`` = its position among them);
+    else they are one input."""
     if rate is not None:
         raise InputError("fps sampling needs a video or an RGB-D folder (images have no times): use --frames N for images")
     plan = uniform_positions(len(paths), n)
-    entry = _cache_path(cache_dir, {"kind": "images", "count": len(paths), "plan": plan, "files": [_file_identity(paths[i]) for i in plan]})
+    description: dict[str, Any] = {"kind": "images", "count": len(paths), "plan": plan, "files": [_file_identity(paths[i]) for i in plan]}
+    if separate:
+        description["separate"] = True
+    entry = _cache_path(cache_dir, description)
     hit = _cached(entry)
     if hit is not None:
-        return LoadedInput("images", paths, hit[0], entry, None, len(paths))
-    sampled = []
-    with _progress(progress, len(plan), "reading images") as advance:
-        for i in plan:
-            sampled.append(Frame(i, float(i), _read_image(paths[i])))
-            advance()
-    _store(entry, sampled, {})
-    return LoadedInput("images", paths, sampled, entry, None, len(paths))
+        sampled = hit[0]
+    else:
+        sampled = []
+        with _progress(progress, len(plan), "reading images") as advance:
+            for pos, i in enumerate(plan):
+                sampled.append(Frame(i, float(i), _read_image(paths[i]), pos if separate else 0))
+                advance()
+        _store(entry, sampled, {})
+    parts = [InputInfo("image", paths[i].name, [pos]) for pos, i in enumerate(plan)] if separate else []
+    return LoadedInput("images", paths, sampled, entry, None, len(paths), parts=parts)
 
 
 def _load_rgbd(root: Path, n: int | None, rate: float | None, cache_dir: Path | None, progress: bool) -> LoadedInput:

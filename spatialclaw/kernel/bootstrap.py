@@ -3,7 +3,8 @@
 The host (`spatialclaw.kernel.KernelSession`) writes a manifest (JSON) and runs
 ``bootstrap.run(manifest_path)`` in the fresh kernel, again after every restart. It preloads:
 
-- ``frames`` (list of `Frame`, read from the input's frames file), ``question``, ``options``;
+- ``frames`` (list of `Frame`, read from the input's frames file), ``inputs`` (list of
+  `InputInfo`: the question's inputs, which ``Frame.source`` indexes), ``question``, ``options``;
 - ``show(*items, caption=None)`` and ``answer(value)``;
 - every registered primitive, via ``spatialclaw.primitives.install``.
 
@@ -189,7 +190,8 @@ def run(manifest_path: str) -> None:
     """Preload the kernel's namespace from the manifest the host wrote; store what was set up.
 
     Manifest keys: ``frames_file`` (path or null), ``question``, ``options``, ``source_kind``,
-    ``source_path``, ``perception``, ``cache_dir``.
+    ``source_path``, ``inputs`` (``[{"kind", "name", "frames"}]``, optional), ``perception``,
+    ``cache_dir``.
     """
     global _report
     ip = _ipython()
@@ -202,9 +204,13 @@ def run(manifest_path: str) -> None:
 
         frames = load_frames(Path(manifest["frames_file"]))
 
+    from spatialclaw.inputs.frame import InputInfo
+
+    inputs = [InputInfo(str(i["kind"]), str(i["name"]), [int(k) for k in i["frames"]]) for i in manifest.get("inputs") or []]
     namespace = ip.user_ns
     namespace.update(
         frames=frames,
+        inputs=inputs,
         question=manifest.get("question"),
         options=manifest.get("options"),
         show=show,

@@ -363,6 +363,7 @@ class KernelSession:
             "options": self.options,
             "source_kind": source_kind,
             "source_path": source_path,
+            "inputs": [part.to_dict() for part in self.input.inputs] if self.input is not None else [],
             "perception": self.perception,
             "cache_dir": str(cache_dir()),
         }

@@ -379,7 +379,7 @@ def test_bad_inputs_give_one_line_errors(tmp_path: Path, videos: dict[str, Path]
         (lambda: load_input(depth_only), r"depth_only has no color/<i>\.jpg frames"),
         (lambda: load_input(bad_meta), r"meta\.json is not JSON with a number \"fps\": fix it"),
         (lambda: load_input(zero_fps), r"meta\.json gives fps=0\.0: the frame rate must be a positive number"),
-        (lambda: load_input([image_folder / "1.png", videos["mp4"]]), r"clip\.mp4 is not an image .*several inputs must all be images"),
+        (lambda: load_input([image_folder / "1.png", tmp_path / "gone.mp4"]), r"gone\.mp4 does not exist: check the path"),
         (lambda: load_input([]), r"empty list of inputs"),
         (lambda: load_input(videos["mp4"], frames=0), r"frames=0 is not a positive whole number"),
         (lambda: load_input(videos["mp4"], frames=-3), r"frames=-3 is not a positive whole number"),
