@@ -11,6 +11,7 @@ command that needs them.
 from __future__ import annotations
 
 import os
+import sys
 
 import typer
 
@@ -45,8 +46,11 @@ def fail(message: str, code: int = 2) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``spatialclaw`` script."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:2] == ["eval", "report"]:
+        args = ["eval-report", *args[2:]]
     try:
-        app(args=argv, prog_name="spatialclaw")
+        app(args=args, prog_name="spatialclaw")
     except SpatialClawError as err:
         if _state["debug"]:
             raise

@@ -13,6 +13,7 @@ from typing import Optional
 import typer
 
 from spatialclaw.cli import app
+from spatialclaw.errors import ConfigError
 from spatialclaw.cli.options import (
     API_KEY_HELP,
     BASE_URL_HELP,
@@ -34,7 +35,8 @@ ASK_HELP = f"""Answer QUESTION about INPUT: a VLM writes Python cells that run i
 INPUT's frames and the perception and geometry primitives, until it calls `answer(...)`.
 
 INPUT is a video file, an image, a folder of images, or an RGB-D folder (ScanNet layout);
-`{NO_INPUT}` for no input. The model is any OpenAI-compatible server (vLLM, SGLang, Ollama,
+`{NO_INPUT}` for no input. `--input` adds more inputs (multi-view images, several videos): the
+kernel's `frames` holds them all in order, `inputs` describes each, `Frame.source` says which. The model is any OpenAI-compatible server (vLLM, SGLang, Ollama,
 llama.cpp server, hosted APIs) or `hf:PATH_OR_ID` for a local transformers model. Settings come
 from the flags, else `SPATIALCLAW_MODEL`, `OPENAI_BASE_URL`, `OPENAI_API_KEY`. Every run writes
 trajectory.json, trajectory.ipynb and trajectory.html to `--out` (default `runs/TIME-QUESTION`);
@@ -49,6 +51,10 @@ Examples:
     spatialclaw ask scans/scene0000_00 "How many chairs are there?" --perception gt --max-steps 8 --json
 
     spatialclaw ask photo.jpg "What is on the table?" --model hf:/models/SmolVLM-Instruct
+
+    spatialclaw ask view1.jpg "Where is the chair in view 2?" --input view2.jpg -o "A. left" -o "B. right"
+
+    spatialclaw ask clip1.mp4 "Do both videos show the same room?" --input clip2.mp4
 """
 
 
@@ -56,6 +62,9 @@ Examples:
 def ask_command(
     input_path: str = typer.Argument(..., metavar="INPUT", help=f"Video, image, image folder or RGB-D folder; `{NO_INPUT}` for none."),
     question: str = typer.Argument(..., metavar="QUESTION", help="The question, in quotes."),
+    also: Optional[list[str]] = typer.Option(
+        None, "--input", "-i", help="Another input of the question (a view, an image, a video), after INPUT; repeat for each."
+    ),
     option: Optional[list[str]] = typer.Option(
         None, "--option", "-o", help='A multiple-choice option, e.g. "A. left"; repeat for each option.'
     ),
@@ -93,7 +102,11 @@ def ask_command(
     check_endpoint(client)
     progress = ConsoleProgress()
     agent = Agent(client, config, on_event=progress)
-    source = None if input_path == NO_INPUT else input_path
+    source: str | list[str] | None = None if input_path == NO_INPUT else input_path
+    if also:
+        if source is None:
+            raise ConfigError(f"--input adds inputs after INPUT: give INPUT first instead of `{NO_INPUT}`")
+        source = [input_path, *also]
     if source is not None:
         progress.console.print(f"[dim]loading {source} and starting the kernel ...[/dim]")
     result = agent.run(source, question, option or None, out=out)

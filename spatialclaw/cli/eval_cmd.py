@@ -28,8 +28,10 @@ from spatialclaw.errors import ConfigError
 
 EXECUTOR_CHOICES = ("local", "ray")
 
-EVAL_HELP = """Evaluate on a benchmark of VSI-Bench records: answer every question with the agent,
-score it, and write the results as they come.
+EVAL_HELP = """Evaluate on a benchmark: answer every question with the agent, score it by the
+benchmark's rules, and write the results as they come. `--benchmark NAME` reads a registered
+benchmark from its released files under `--data-root` (its frames and steps are the defaults, and
+go into `summary.json`); `--predictions FILE.jsonl` scores answers made elsewhere, no model.
 
 QUESTIONS is a .jsonl, .json or .parquet file of records with the fields `id, dataset,
 scene_name, question_type, question, options, ground_truth`. Each record's input is
@@ -46,6 +48,12 @@ Examples:
 
     spatialclaw eval vsibench/test.parquet --data-root vsibench/ --model gpt-4o --out runs/gpt4o
 
+    spatialclaw eval --benchmark mmsi_bench --data-root data/MMSI-Bench --model gpt-4o --out runs/mmsi
+
+    spatialclaw eval --benchmark mmsi_bench --data-root data/MMSI-Bench --predictions other.jsonl --out runs/other
+
+    spatialclaw eval report runs/mmsi runs/vsi --out table
+
     spatialclaw eval bench/questions.jsonl --data-root bench/ --perception gt --workers 4 --out runs/gt
 
     spatialclaw eval vsibench/test.parquet --data-root vsibench/ --out runs/gpt4o --resume
@@ -56,9 +64,11 @@ Examples:
 
 @app.command("eval", help=EVAL_HELP)
 def eval_command(
-    questions: Path = typer.Argument(..., metavar="QUESTIONS", help="VSI-Bench records: .jsonl, .json or .parquet."),
-    data_root: Path = typer.Option(..., "--data-root", help="Folder with <dataset>/<scene_name>.mp4 (or scene folders)."),
+    questions: Optional[Path] = typer.Argument(None, metavar="[QUESTIONS]", help="VSI-Bench records: .jsonl, .json or .parquet (or use --benchmark)."),
+    data_root: Path = typer.Option(..., "--data-root", help="Folder with <dataset>/<scene_name>.mp4, or the --benchmark's files as released."),
     out: Path = typer.Option(..., "--out", help="Output folder for results, summary and trajectories."),
+    benchmark: Optional[str] = typer.Option(None, "--benchmark", help="A benchmark by name (spatialclaw benchmarks lists them), read from --data-root."),
+    predictions: Optional[Path] = typer.Option(None, "--predictions", help="Score these {\"id\", \"prediction\"} lines (JSONL) by the benchmark's rules; no model runs."),
     model: Optional[str] = typer.Option(None, "--model", help=f"VLM name (default: ${ENV_MODEL})."),
     base_url: Optional[str] = typer.Option(None, "--base-url", help=f"OpenAI-compatible endpoint (default: ${ENV_BASE_URL})."),
     api_key: Optional[str] = typer.Option(None, "--api-key", help=f"API key (default: ${ENV_API_KEY})."),
@@ -79,6 +89,23 @@ def eval_command(
     if executor not in EXECUTOR_CHOICES:
         raise ConfigError(f"unknown --executor {executor!r}: use local or ray")
 
+    if predictions is not None:
+        if benchmark is None:
+            raise ConfigError("--predictions needs --benchmark NAME: the benchmark's rules score them")
+        from spatialclaw.eval.score_only import score_file
+
+        summary = score_file(benchmark, data_root, predictions, out)
+        from spatialclaw.eval.report import summary_markdown
+
+        typer.echo(summary_markdown(summary), nl=False)
+        typer.echo(f"scores: {out / 'results.jsonl'}  summary: {out / 'summary.json'}")
+        return
+    if benchmark is not None:
+        from spatialclaw.eval.benchmarks import get_benchmark
+
+        defaults = get_benchmark(benchmark).defaults
+        frames = frames or defaults.frames
+        max_steps = max_steps or defaults.max_steps
     from spatialclaw.eval.progress import ProgressDisplay
     from spatialclaw.eval.report import summary_markdown
     from spatialclaw.eval.runner import EvalConfig, run_eval
@@ -98,6 +125,7 @@ def eval_command(
             max_steps=max_steps,
             cell_timeout=timeout,
         ).with_endpoint_from_env(),
+        benchmark=benchmark,
         workers=workers,
         limit=limit,
         resume=resume,

@@ -34,7 +34,8 @@ class QuestionJob:
         id: the record's id.
         question: the question text, as the benchmark words it.
         options: the multiple-choice options, or None.
-        input_path: the video file or scene folder (must be readable where the job runs).
+        input_path: the video file or scene folder, or a list of files for a question with
+            several inputs (must be readable where the job runs).
         trajectory_dir: where the agent writes this question's trajectory.
         settings: how the agent answers it (the endpoint resolved by the coordinator, so that
             workers on other machines need no environment of their own).
@@ -43,7 +44,7 @@ class QuestionJob:
     id: str
     question: str
     options: list[str] | None
-    input_path: str
+    input_path: str | list[str]
     trajectory_dir: str
     settings: RunConfig
 

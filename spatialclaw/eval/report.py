@@ -50,7 +50,7 @@ def write_chart(summary: dict[str, Any], path: Path) -> None:
     ax.set_xlim(0, 100)
     ax.set_xlabel("score (%)")
     ax.bar_label(bars, fmt="%.1f", padding=3)
-    ax.set_title("VSI-Bench scores")
+    ax.set_title(f"{summary.get('benchmark', 'vsibench')} scores")
     fig.tight_layout()
     fig.savefig(path, format="png")
 

@@ -55,7 +55,7 @@ class EvalConfig:
     """One evaluation.
 
     Attributes:
-        questions: the VSI-Bench records file (.jsonl, .json or .parquet).
+        questions: a VSI-Bench records file (.jsonl, .json or .parquet), or None with ``benchmark``.
         data_root: the folder holding ``<dataset>/<scene_name>.mp4`` (or scene folders).
         out: the output folder.
         settings: how the agent answers each question (every setting `spatialclaw.ask` takes).
@@ -64,12 +64,15 @@ class EvalConfig:
         resume: continue in an output folder that already has results.
         executor: ``"local"`` (worker processes) or ``"ray"``.
         ray_address: the Ray cluster for ``executor="ray"``; None starts a local Ray.
+        benchmark: a registered benchmark's name (`spatialclaw.eval.benchmarks`): its records are
+            read from ``data_root`` as released and scored by its own rules.
     """
 
-    questions: Path
+    questions: Path | None
     data_root: Path
     out: Path
     settings: RunConfig = RunConfig()
+    benchmark: str | None = None
     workers: int = 1
     limit: int | None = None
     resume: bool = False
@@ -167,7 +170,46 @@ def _result_row(record: BenchmarkRecord, outcome: JobOutcome, out: Path) -> dict
     }
 
 
-def build_summary(records: list[BenchmarkRecord], results: list[dict[str, Any]], failed_ids: set[str]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Suite:
+    """What an evaluation runs over: its records, each record's input, and how rows are scored."""
+
+    records: list[Any]
+    inputs: dict[str, str | list[str]]
+    result_row: Callable[[Any, JobOutcome, Path], dict[str, Any]]
+    summarise: Callable[[list[dict[str, Any]]], dict[str, Any]]
+    info: dict[str, Any]
+
+
+def _questions_suite(config: EvalConfig) -> _Suite:
+    records = read_records(config.questions)  # type: ignore[arg-type]
+    if config.limit is not None:
+        records = records[: max(config.limit, 0)]
+    inputs = {rid: str(path.resolve()) for rid, path in check_inputs(records, config.data_root).items()}
+    return _Suite(records, inputs, _result_row, summarise, {"questions": str(Path(config.questions).resolve())})  # type: ignore[arg-type]
+
+
+def _benchmark_suite(config: EvalConfig) -> _Suite:
+    from spatialclaw.eval.benchmarks import get_benchmark
+    from spatialclaw.eval.benchmarks.scored import result_row
+
+    bench = get_benchmark(str(config.benchmark))
+    records = bench.load(config.data_root)
+    if config.limit is not None:
+        records = records[: max(config.limit, 0)]
+    inputs: dict[str, str | list[str]] = {}
+    for r in records:
+        paths = [str(m.path.resolve()) for m in r.inputs]
+        inputs[r.id] = paths[0] if len(paths) == 1 else paths
+    info = {"benchmark": bench.name, "hf_id": bench.hf_id, "questions": f"{bench.name}:{Path(config.data_root).resolve()}",
+            "defaults": bench.defaults.to_dict()}
+    return _Suite(records, inputs, lambda rec, outcome, out: result_row(bench, rec, outcome, out), bench.aggregate, info)
+
+
+def build_summary(
+    records: list[Any], results: list[dict[str, Any]], failed_ids: set[str],
+    summarise_rows: Callable[[list[dict[str, Any]]], dict[str, Any]] = summarise,
+) -> dict[str, Any]:
     """The summary of the selected records: VSI-Bench scores over the finished ones, plus counts.
 
     Args:
@@ -183,7 +225,7 @@ def build_summary(records: list[BenchmarkRecord], results: list[dict[str, Any]],
     selected = {r.id for r in records}
     finished = [row for row in results if row["id"] in selected]
     finished_ids = {row["id"] for row in finished}
-    summary = summarise(finished)
+    summary = summarise_rows(finished)
     summary["errors"] = len((failed_ids & selected) - finished_ids)
     summary["missing"] = len(selected - finished_ids)
     summary["total"] = len(selected)
@@ -214,13 +256,13 @@ def run_eval(
     """
     from spatialclaw.eval.report import write_report
 
-    records = read_records(config.questions)
-    if config.limit is not None:
-        records = records[: max(config.limit, 0)]
-    inputs = check_inputs(records, config.data_root)
+    if (config.questions is None) == (config.benchmark is None):
+        raise ConfigError("give either a questions file or --benchmark NAME, not both and not neither")
+    suite = _questions_suite(config) if config.benchmark is None else _benchmark_suite(config)
+    records, inputs = suite.records, suite.inputs
     out = config.out
     out.mkdir(parents=True, exist_ok=True)
-    run_info = {"questions": str(Path(config.questions).resolve()), **_settings_info(config.settings)}
+    run_info = {**suite.info, **_settings_info(config.settings)}
 
     with _exclusive(out):
         _check_resume(config, run_info)
@@ -235,7 +277,7 @@ def run_eval(
                 id=r.id,
                 question=r.question,
                 options=r.options,
-                input_path=str(inputs[r.id].resolve()),
+                input_path=inputs[r.id],
                 trajectory_dir=str((out / "trajectories" / trajectory_name(r.id)).resolve()),
                 settings=config.settings,
             )
@@ -244,7 +286,8 @@ def run_eval(
         ]
         selected_done = sum(1 for r in records if r.id in done)
         progress = Progress(done=selected_done, total=len(records), errors=0, running_score=None)
-        summary = build_summary(records, results, failed_ids)
+        summary = build_summary(records, results, failed_ids, suite.summarise)
+        summary.update({k: v for k, v in suite.info.items() if k in ("benchmark", "hf_id", "defaults")})
         progress.running_score = summary["overall"]
         if on_progress:
             on_progress(progress)
@@ -263,16 +306,17 @@ def run_eval(
                             if _nothing_will_succeed(failures, min(FAIL_FAST_COUNT, len(jobs)), progress.done > selected_done):
                                 _raise_first(failures)
                         else:
-                            row = _result_row(by_id[outcome.id], outcome, out)
+                            row = suite.result_row(by_id[outcome.id], outcome, out)
                             results_log.append(row)
                             results.append(row)
                             progress.done += 1
-                            progress.running_score = build_summary(records, results, set())["overall"]
+                            progress.running_score = build_summary(records, results, set(), suite.summarise)["overall"]
                         if on_progress:
                             on_progress(progress)
             finally:
                 executor.close()
-                summary = build_summary(records, results, failed_ids)
+                summary = build_summary(records, results, failed_ids, suite.summarise)
+                summary.update({k: v for k, v in suite.info.items() if k in ("benchmark", "hf_id", "defaults")})
                 write_report(out, summary)
         else:
             write_report(out, summary)

@@ -1,0 +1,206 @@
+"""Reading a benchmark's released files: parquet (with images embedded as bytes), JSON / JSONL /
+CSV tables, and media files beside them or inside the zip archives the dataset ships.
+
+`DataRoot` is one benchmark's ``--data-root``: the dataset repository's files as released, its
+archives either as shipped or unpacked. Embedded images are written once into the cache
+(``<cache>/media/<sha256>.<ext>``, keyed by content); archive members are extracted once into
+``<cache>/media/zip/<archive key>/<member>``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from spatialclaw.errors import InputError
+
+_IMAGE_MAGIC = ((b"\x89PNG", ".png"), (b"\xff\xd8", ".jpg"), (b"GIF8", ".gif"), (b"BM", ".bmp"), (b"RIFF", ".webp"))
+
+
+class DataRoot:
+    """A benchmark's data folder, with an on-disk cache for media it has to materialise.
+
+    Args:
+        root: the ``--data-root`` folder.
+        cache_dir: root of SpatialClaw's caches (default ``spatialclaw.config.cache_dir()``).
+        expected: the released files, in words, for error messages.
+    """
+
+    def __init__(self, root: Path, cache_dir: Path | None = None, expected: str = "") -> None:
+        if not root.is_dir():
+            raise InputError(f"data root {root} is not a folder; pass --data-root with the benchmark's files (spatialclaw benchmarks download NAME --data-root DIR)")
+        self.root = root
+        self.expected = expected
+        self._cache_dir = cache_dir
+        self._archives: list[Path] | None = None
+        self._members: dict[Path, set[str]] = {}
+
+    @property
+    def media_dir(self) -> Path:
+        """Where materialised media go."""
+        from spatialclaw.config import cache_dir
+
+        folder = cache_dir(self._cache_dir) / "media"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    # ------------------------------------------------------------------ tables
+
+    def glob(self, pattern: str) -> list[Path]:
+        """Files under the root matching ``pattern`` (``**`` recursive), sorted by path."""
+        return sorted(p for p in self.root.glob(pattern) if p.is_file())
+
+    def first(self, *patterns: str) -> Path:
+        """The first file matching any of ``patterns`` (in order), also looking inside archives.
+
+        Raises:
+            InputError: none matches.
+        """
+        for pattern in patterns:
+            found = self.glob(pattern)
+            if found:
+                return found[0]
+        for pattern in patterns:
+            if "*" not in pattern:
+                found_member = self.find(pattern, required=False)
+                if found_member is not None:
+                    return found_member
+        raise InputError(f"{self.root} holds none of {', '.join(patterns)}; expected {self.expected}")
+
+    def parquet_rows(self, *patterns: str) -> list[dict[str, Any]]:
+        """Rows of every parquet file matching the first pattern that matches anything."""
+        files: list[Path] = []
+        for pattern in patterns:
+            files = self.glob(pattern)
+            if files:
+                break
+        if not files:
+            raise InputError(f"no parquet file matching {', '.join(patterns)} under {self.root}; expected {self.expected}")
+        rows: list[dict[str, Any]] = []
+        for path in files:
+            rows.extend(self.table_rows(path))
+        return rows
+
+    def table_rows(self, path: Path) -> list[dict[str, Any]]:
+        """Rows of one table file, by its suffix: .parquet, .json, .jsonl or .csv."""
+        suffix = path.suffix.lower()
+        if suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            try:
+                return pq.read_table(path).to_pylist()
+            except Exception as err:  # pyarrow raises several types for unreadable files
+                raise InputError(f"cannot read {path} as parquet ({err}); download it again") from None
+        if suffix == ".csv":
+            return self.csv_rows(path)
+        return self.json_rows(path)
+
+    def json_rows(self, path: Path) -> list[dict[str, Any]]:
+        """A JSON list of rows, or ``{"data": [...]}``, or a JSONL file."""
+        text = path.read_text(encoding="utf-8")
+        try:
+            if path.suffix.lower() == ".jsonl":
+                return [json.loads(line) for line in text.splitlines() if line.strip()]
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise InputError(f"{path} is not valid JSON ({err.msg} at line {err.lineno}); download it again") from None
+        if isinstance(data, dict):
+            data = data.get("data", data.get("questions", list(data.values())))
+        if not isinstance(data, list):
+            raise InputError(f"{path} holds no list of questions; expected {self.expected}")
+        return data
+
+    def csv_rows(self, path: Path) -> list[dict[str, Any]]:
+        """A CSV file's rows (header line first)."""
+        with open(path, newline="", encoding="utf-8") as f:
+            return list(csv.DictReader(f))
+
+    # ------------------------------------------------------------------ media
+
+    def image(self, cell: Any, what: str) -> Path:
+        """A file for an image cell: ``{"bytes": ..., "path": ...}`` (a Hugging Face Image),
+        raw bytes, or a path relative to the root (or inside an archive).
+
+        Raises:
+            InputError: the cell holds no image.
+        """
+        if isinstance(cell, dict):
+            if cell.get("bytes"):
+                return self.store_bytes(cell["bytes"])
+            if cell.get("path"):
+                return self.find(str(cell["path"]))
+        if isinstance(cell, (bytes, bytearray, memoryview)):
+            return self.store_bytes(bytes(cell))
+        if isinstance(cell, str) and cell:
+            return self.find(cell)
+        raise InputError(f"{what} holds no image ({type(cell).__name__}); the file does not have the released layout")
+
+    def store_bytes(self, data: bytes) -> Path:
+        """Write image bytes into the cache once, named by their SHA-256."""
+        suffix = next((ext for magic, ext in _IMAGE_MAGIC if data.startswith(magic)), ".img")
+        path = self.media_dir / f"{hashlib.sha256(data).hexdigest()[:40]}{suffix}"
+        if not path.is_file():
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+        return path
+
+    def find(self, relative: str, required: bool = True) -> Path:
+        """A file by its released relative path: beside the tables, or inside a shipped archive
+        (members match the path itself or end with it), extracted into the cache.
+
+        Raises:
+            InputError: neither (when ``required``).
+        """
+        rel = relative.replace("\\", "/").lstrip("./") if not relative.startswith("../") else relative
+        direct = self.root / rel
+        if direct.is_file():
+            return direct
+        for archive in self.archives():
+            member = self._member(archive, rel)
+            if member is not None:
+                return self._extract(archive, member)
+        if required:
+            raise InputError(f"{rel} not found under {self.root} (nor in its .zip archives); expected {self.expected}")
+        return None  # type: ignore[return-value]
+
+    def archives(self) -> list[Path]:
+        """The zip archives under the root (two levels deep), sorted."""
+        if self._archives is None:
+            found = [*self.root.glob("*.zip"), *self.root.glob("*/*.zip")]
+            self._archives = sorted(p for p in found if p.is_file())
+        return self._archives
+
+    def _member(self, archive: Path, rel: str) -> str | None:
+        names = self._members.get(archive)
+        if names is None:
+            try:
+                with zipfile.ZipFile(archive) as z:
+                    names = {n for n in z.namelist() if not n.endswith("/")}
+            except (zipfile.BadZipFile, OSError):
+                raise InputError(f"{archive} is not a readable zip archive; download it again") from None
+            self._members[archive] = names
+        if rel in names:
+            return rel
+        matches = sorted(n for n in names if n.endswith("/" + rel))
+        return matches[0] if matches else None
+
+    def _extract(self, archive: Path, member: str) -> Path:
+        st = archive.stat()
+        key = hashlib.sha256(f"{archive.resolve()}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:24]
+        target = self.media_dir / "zip" / key / member
+        if Path(member).is_absolute() or ".." in Path(member).parts:
+            raise InputError(f"{archive} holds an unsafe member path {member!r}; refusing to extract it")
+        if not target.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            with zipfile.ZipFile(archive) as z, z.open(member) as src, open(tmp, "wb") as dst:
+                while chunk := src.read(1 << 20):
+                    dst.write(chunk)
+            tmp.replace(target)
+        return target
