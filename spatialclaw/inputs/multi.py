@@ -17,10 +17,10 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from spatialclaw.config import DEFAULT_FRAMES, NOT_GIVEN, NotGiven
 from spatialclaw.errors import InputError
 from spatialclaw.inputs.frame import Frame, InputInfo
 from spatialclaw.inputs.load import (
-    DEFAULT_FRAMES,
     IMAGE_SUFFIXES,
     LoadedInput,
     PathLike,
@@ -43,7 +43,7 @@ def load_inputs(
     inputs: Sequence[PathLike],
     *,
     names: Sequence[str] | None = None,
-    frames: int | None = DEFAULT_FRAMES,
+    frames: int | None | NotGiven = NOT_GIVEN,
     fps: float | None = None,
     cache_dir: Path | None = None,
     progress: bool = False,
@@ -53,7 +53,8 @@ def load_inputs(
     Args:
         inputs: video files, image files, image folders or RGB-D folders, in the question's order.
         names: a name per input (default: the file or folder name); the kernel's ``inputs`` shows it.
-        frames: frame budget (see the module docstring); None takes every frame of every input.
+        frames: frame budget (see the module docstring; not given: `DEFAULT_FRAMES`, or all frames
+            at the ``fps`` rate); None takes every frame of every input.
         fps: sample videos at this rate instead.
         cache_dir: root of the caches.
         progress: show progress bars on stderr.
@@ -64,6 +65,8 @@ def load_inputs(
     Raises:
         InputError: an input is missing or unreadable, or ``names`` does not match ``inputs``.
     """
+    if frames is NOT_GIVEN:
+        frames = None if fps is not None else DEFAULT_FRAMES
     paths = [Path(p).expanduser() for p in inputs]
     if not paths:
         raise InputError("an empty list of inputs was given: pass a video, one or more images, or a folder")
