@@ -1,8 +1,10 @@
 """The ``spatialclaw`` command line.
 
-One typer app; each sub-command lives in its own module (``exec_cmd.py``, ``ask_cmd.py``, ...)
-and registers itself on ``app`` when imported below. ``main()`` is the one place where
-exceptions become one-line messages (``--debug`` shows the traceback instead).
+One typer app; each sub-command is a plain function in its own module (``exec_cmd.py``,
+``ask_cmd.py``, ...), registered on the app here, in `COMMANDS`, and nowhere else. ``main()`` is
+the one place where exceptions become one-line messages: our own (`spatialclaw.errors`) and
+what a library raised past our code (`spatialclaw.errors.LIBRARY_ERRORS`); ``--debug`` shows the
+traceback instead.
 
 Start-up must stay fast: modules here import torch, open3d or transformers only inside the
 command that needs them.
@@ -12,30 +14,65 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import typer
 
-from spatialclaw.errors import SpatialClawError
+from spatialclaw.cli import ask_cmd, benchmarks_cmd, eval_cmd, eval_report_cmd, exec_cmd, synth_cmd, view_cmd
+from spatialclaw.errors import SpatialClawError, library_error_message
 
-app = typer.Typer(
-    name="spatialclaw",
-    help="Answer spatial questions about videos and images with a VLM that writes code.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode="markdown",
+DEBUG_ENV = "SPATIALCLAW_DEBUG"
+
+# name, function, typer's command settings: the order of `spatialclaw --help`.
+COMMANDS: tuple[tuple[str, Callable[..., Any], dict[str, Any]], ...] = (
+    ("exec", exec_cmd.exec_command, {"help": exec_cmd.EXEC_HELP}),
+    ("info", exec_cmd.info_command, {"help": exec_cmd.INFO_HELP}),
+    ("synth", synth_cmd.synth_command, {"help": synth_cmd.SYNTH_HELP}),
+    ("ask", ask_cmd.ask_command, {"help": ask_cmd.ASK_HELP}),
+    ("view", view_cmd.view_command, {"help": view_cmd.VIEW_HELP}),
+    ("eval", eval_cmd.eval_command, {"help": eval_cmd.EVAL_HELP}),
+    # `spatialclaw eval report` is routed here by `main` (eval takes a questions file first).
+    ("eval-report", eval_report_cmd.eval_report, {"hidden": True}),
 )
+# name, command group.
+GROUPS: tuple[tuple[str, typer.Typer], ...] = (("benchmarks", benchmarks_cmd.benchmarks_app),)
 
-_state = {"debug": bool(os.environ.get("SPATIALCLAW_DEBUG"))}
 
-
-@app.callback()
 def _root(
-    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks instead of one-line errors."),
+    debug: bool = typer.Option(False, "--debug", help=f"Show full tracebacks instead of one-line errors. [env: {DEBUG_ENV}]"),
 ) -> None:
     """Answer spatial questions about videos and images with a VLM that writes code."""
-    if debug:
-        _state["debug"] = True
+
+
+def _debug(args: list[str]) -> bool:
+    """Whether ``--debug`` is among the options before the command, or ``$SPATIALCLAW_DEBUG`` is set."""
+    root_options = []
+    for arg in args:
+        if not arg.startswith("-"):
+            break
+        root_options.append(arg)
+    return "--debug" in root_options or bool(os.environ.get(DEBUG_ENV))
+
+
+def _build_app() -> typer.Typer:
+    app = typer.Typer(
+        name="spatialclaw",
+        help="Answer spatial questions about videos and images with a VLM that writes code.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode="markdown",
+    )
+    app.callback()(_root)
+    for name, function, settings in COMMANDS:
+        app.command(name, **settings)(function)
+    for name, group in GROUPS:
+        app.add_typer(group, name=name)
+    return app
+
+
+app = _build_app()
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -49,23 +86,18 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:2] == ["eval", "report"]:
         args = ["eval-report", *args[2:]]
+    debug = _debug(args)
     try:
         app(args=args, prog_name="spatialclaw")
     except SpatialClawError as err:
-        if _state["debug"]:
+        if debug:
             raise
         fail(str(err), err.exit_code)
-    except ImportError as err:
-        from spatialclaw.errors import missing_extra
-
-        known = missing_extra(err, "this command")
-        if known is None or _state["debug"]:
-            raise
-        fail(str(known), known.exit_code)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         raise SystemExit(130) from None
-
-
-# Sub-commands register themselves on `app` when imported.
-from spatialclaw.cli import _commands  # noqa: E402,F401
+    except Exception as err:  # noqa: BLE001 - a library's error: one line if we know it, else the traceback
+        message = library_error_message(err)
+        if debug or message is None:
+            raise
+        fail(message)

@@ -12,7 +12,6 @@ from typing import Optional
 
 import typer
 
-from spatialclaw.cli import app
 from spatialclaw.errors import ConfigError
 from spatialclaw.cli.options import (
     API_KEY_HELP,
@@ -58,7 +57,6 @@ Examples:
 """
 
 
-@app.command("ask", help=ASK_HELP)
 def ask_command(
     input_path: str = typer.Argument(..., metavar="INPUT", help=f"Video, image, image folder or RGB-D folder; `{NO_INPUT}` for none."),
     question: str = typer.Argument(..., metavar="QUESTION", help="The question, in quotes."),

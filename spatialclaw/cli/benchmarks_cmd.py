@@ -12,8 +12,6 @@ from typing import Optional
 
 import typer
 
-from spatialclaw.cli import app
-
 benchmarks_app = typer.Typer(
     help="""The benchmarks of the published table: list them, check one's records, download one.
 
@@ -28,7 +26,6 @@ Examples:
     invoke_without_command=True,
     no_args_is_help=False,
 )
-app.add_typer(benchmarks_app, name="benchmarks")
 
 
 @benchmarks_app.callback()

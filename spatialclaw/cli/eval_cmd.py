@@ -11,7 +11,6 @@ from typing import Optional
 
 import typer
 
-from spatialclaw.cli import app
 from spatialclaw.cli.options import (
     FRAMES_HELP,
     MAX_STEPS_HELP,
@@ -62,7 +61,6 @@ Examples:
 """
 
 
-@app.command("eval", help=EVAL_HELP)
 def eval_command(
     questions: Optional[Path] = typer.Argument(None, metavar="[QUESTIONS]", help="VSI-Bench records: .jsonl, .json or .parquet (or use --benchmark)."),
     data_root: Path = typer.Option(..., "--data-root", help="Folder with <dataset>/<scene_name>.mp4, or the --benchmark's files as released."),

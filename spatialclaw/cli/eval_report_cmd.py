@@ -10,10 +10,7 @@ from pathlib import Path
 
 import typer
 
-from spatialclaw.cli import app
 
-
-@app.command("eval-report", hidden=True)
 def eval_report(
     run_dirs: list[Path] = typer.Argument(..., metavar="RUN_DIR...", help="Output folders of spatialclaw eval runs."),
     out: Path = typer.Option(Path("."), "--out", help="Folder for table.md and table.png."),

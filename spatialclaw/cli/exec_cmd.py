@@ -13,7 +13,6 @@ from typing import Any, Optional
 
 import typer
 
-from spatialclaw.cli import app
 from spatialclaw.cli.options import (
     API_KEY_HELP,
     BASE_URL_HELP,
@@ -148,7 +147,6 @@ def _print_cell(index: int, record: dict) -> None:
             typer.echo(summary)
 
 
-@app.command("exec", help=EXEC_HELP)
 def exec_command(
     inputs: list[str] = typer.Argument(..., metavar="INPUT", help=f"Video, image(s), image folder, RGB-D folder, or '{NO_INPUT}'."),
     code: list[str] = typer.Option([], "-c", "--code", help="A cell of Python code; repeat for several cells."),
@@ -199,7 +197,6 @@ def exec_command(
         typer.echo(json.dumps(document, indent=1))
 
 
-@app.command("info", help=INFO_HELP)
 def info_command(
     inputs: list[str] = typer.Argument(..., metavar="INPUT", help="Video, image(s), image folder or RGB-D folder."),
     as_json: bool = typer.Option(False, "--json", help="Print the description as one JSON object."),

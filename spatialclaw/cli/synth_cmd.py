@@ -6,8 +6,6 @@ from pathlib import Path
 
 import typer
 
-from spatialclaw.cli import app
-
 SYNTH_HELP = """Render synthetic indoor rooms with exact ground truth and VSI-Bench-style questions.
 
 Each room is walked through by a camera and written as an RGB-D folder in the ScanNet layout
@@ -25,7 +23,6 @@ Examples:
 """
 
 
-@app.command("synth", help=SYNTH_HELP)
 def synth_command(
     out: Path = typer.Argument(..., metavar="OUT", help="Folder to write the benchmark into."),
     scenes: int = typer.Option(10, "--scenes", min=1, help="Number of rooms."),

@@ -8,7 +8,6 @@ from typing import Optional
 
 import typer
 
-from spatialclaw.cli import app
 from spatialclaw.errors import ConfigError, InputError
 
 HTML_NAME = "trajectory.html"
@@ -55,7 +54,6 @@ def serve(folder: Path, port: int, *, announce=typer.echo) -> None:  # noqa: ANN
             pass
 
 
-@app.command("view", help=VIEW_HELP)
 def view_command(
     folder: Path = typer.Argument(..., metavar="DIR", help="A run folder holding trajectory.html."),
     port: Optional[int] = typer.Option(None, "--port", min=0, max=65535, help="Serve on 127.0.0.1:PORT instead of opening a browser."),

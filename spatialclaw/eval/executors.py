@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from spatialclaw.config import RunConfig
-from spatialclaw.errors import ConfigError, SpatialClawError
+from spatialclaw.errors import WORKER_DIED_TEXT, ConfigError, SpatialClawError
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,8 @@ class JobOutcome:
         error_type: the exception class name when the run failed (model endpoint, environment,
             or a bug), else None; then the other fields are empty.
         error: the one-line error message, else None.
+        exception: the `SpatialClawError` itself when the run failed with one (it travels from the
+            worker pickled), so the coordinator can raise the same kind; None for bugs and dead workers.
     """
 
     id: str
@@ -75,6 +77,12 @@ class JobOutcome:
     duration_s: float = 0.0
     error_type: str | None = None
     error: str | None = None
+    exception: SpatialClawError | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def failure(cls, id: str, err: SpatialClawError, duration_s: float = 0.0) -> JobOutcome:  # noqa: A002 - the record's word
+        """The outcome of a run stopped by ``err``."""
+        return cls(id, duration_s=duration_s, error_type=type(err).__name__, error=str(err), exception=err)
 
     @property
     def failed(self) -> bool:
@@ -101,7 +109,7 @@ def run_job(job: QuestionJob) -> JobOutcome:
     try:
         result = ask(job.input_path, job.question, options=job.options, config=job.settings, out=out, progress=False)
     except SpatialClawError as err:
-        return JobOutcome(job.id, duration_s=time.monotonic() - start, error_type=type(err).__name__, error=str(err))
+        return JobOutcome.failure(job.id, err, time.monotonic() - start)
     except Exception as err:  # a bug: recorded with where it happened, the evaluation goes on
         where = traceback.extract_tb(err.__traceback__)[-1]
         message = f"{err} (at {Path(where.filename).name}:{where.lineno})"
@@ -202,13 +210,13 @@ class LocalExecutor:
                     outcome = future.result()
                 except BrokenProcessPool:
                     broken = True
-                    outcome = JobOutcome(job.id, error_type="WorkerDied", error="the worker process died while running this question")
+                    outcome = JobOutcome(job.id, error_type="WorkerDied", error=WORKER_DIED_TEXT)
                 except (Exception, SystemExit) as err:  # the job function raised, or its worker was terminated
                     outcome = JobOutcome(job.id, error_type=type(err).__name__, error=str(err) or "the worker stopped")
                 yield outcome
             if broken:  # every job still in the dead pool failed with it
                 for future, job in running.items():
-                    yield JobOutcome(job.id, error_type="WorkerDied", error="the worker process died while running this question")
+                    yield JobOutcome(job.id, error_type="WorkerDied", error=WORKER_DIED_TEXT)
                 running.clear()
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = self._new_pool()

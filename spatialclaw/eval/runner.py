@@ -30,8 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from spatialclaw import errors
-from spatialclaw.errors import ConfigError, SpatialClawError
+from spatialclaw.errors import EVAL_ALL_FAILED_TEXT, ConfigError, SpatialClawError
 from spatialclaw.config import RunConfig
 from spatialclaw.eval.executors import Executor, JobOutcome, QuestionJob, make_executor
 from spatialclaw.eval.records import BenchmarkRecord, check_inputs, read_records
@@ -334,10 +333,9 @@ def _nothing_will_succeed(failures: list[JobOutcome], count: int, any_finished: 
 
 
 def _raise_first(failures: list[JobOutcome]) -> None:
+    """Raise the first failure again (the same kind of error), saying the run stopped because of it."""
     first = failures[0]
-    cls = getattr(errors, first.error_type or "", None)
-    if isinstance(cls, type) and issubclass(cls, SpatialClawError):
-        message = str(first.error)
-    else:
-        cls, message = SpatialClawError, f"{first.error_type}: {first.error}"
-    raise cls(f"{message} (the first {len(failures)} questions all failed; fix this and rerun with --resume)")
+    note = EVAL_ALL_FAILED_TEXT.format(count=len(failures))
+    if first.exception is not None:
+        raise first.exception.with_note(note)
+    raise SpatialClawError(f"{first.error_type}: {first.error}{note}")

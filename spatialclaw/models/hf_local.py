@@ -45,12 +45,7 @@ class HFLocalClient:
             self._processor = AutoProcessor.from_pretrained(path_or_id)
             self._model = AutoModelForImageTextToText.from_pretrained(path_or_id, dtype=dtype).to(self.device).eval()
         except (OSError, ValueError) as err:
-            where = "folder" if Path(path_or_id).exists() else "model id"
-            detail = " ".join(str(err).split())[:160]
-            raise ModelError(
-                f"cannot load the local model {where} '{path_or_id}' ({detail}): pass --model hf:PATH to a "
-                "transformers image-text-to-text checkpoint (config, weights, processor with a chat template)"
-            ) from None
+            raise ModelError.local_model(path_or_id, Path(path_or_id).exists(), str(err)) from None
         self._model_type = str(getattr(self._model.config, "model_type", ""))
         self._lock = threading.Lock()
 

@@ -3,15 +3,14 @@ server, ``transformers serve``, hosted APIs), through the ``openai`` package.
 
 Requests carry only ``model``, ``messages`` and, when set, ``max_tokens`` and ``temperature``:
 some servers answer an unknown field with 422 and any ``stop`` with 500. Images travel as data
-URLs. Rate limits (429), server errors (5xx), timeouts and dropped connections are retried with
-exponential back-off, honouring ``Retry-After``, a bounded number of times; credentials, unknown
-models and unreachable servers become a one-line ``ModelError`` naming what to check.
+URLs. Rate limits (429), server errors (5xx), timeouts and dropped connections are retried by the
+``openai`` client itself (``max_retries``: exponential back-off from 0.5 s up to 8 s with jitter,
+or the server's ``Retry-After`` up to two minutes); credentials, unknown models and unreachable
+servers become a one-line ``ModelError`` (`spatialclaw.errors`) naming what to check.
 """
 
 from __future__ import annotations
 
-import email.utils
-import random
 import time
 from typing import Any
 
@@ -23,8 +22,8 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # Local servers (vLLM, Ollama, llama.cpp, transformers serve) accept any key; the openai package needs one.
 PLACEHOLDER_API_KEY = "not-needed"
 CHECK_TIMEOUT_S = 10.0  # the endpoint check before a run: one request, no retries
-AUTH_TEXT = "{where} refused the API key (HTTP 401): check --api-key / " + ENV_API_KEY
-_RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
+# What the openai client retries: these, and every 5xx.
+_RETRY_STATUS = frozenset({408, 409, 429})
 
 
 def to_openai_messages(messages: list[Message]) -> list[dict[str, Any]]:
@@ -43,28 +42,6 @@ def to_openai_messages(messages: list[Message]) -> list[dict[str, Any]]:
                 parts.append({"type": "text", "text": part})
         out.append({"role": msg.role, "content": parts})
     return out
-
-
-def _retry_after_s(headers: Any) -> float | None:
-    """Seconds from ``retry-after-ms`` / ``retry-after`` (seconds or an HTTP date), or None."""
-    if headers is None:
-        return None
-    raw_ms = headers.get("retry-after-ms")
-    if raw_ms:
-        try:
-            return max(0.0, float(raw_ms) / 1000.0)
-        except ValueError:
-            pass
-    raw = headers.get("retry-after")
-    if not raw:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(raw) if raw else None
-        if parsed is None:
-            return None
-        return max(0.0, parsed.timestamp() - time.time())
 
 
 def _server_message(err: Any) -> str:
@@ -94,9 +71,8 @@ class OpenAICompatClient:
             the OpenAI API).
         api_key: ``--api-key`` > ``$OPENAI_API_KEY`` > a placeholder that local servers accept.
         timeout: seconds to wait for one HTTP response.
-        max_retries: retries after a 429/5xx/timeout/dropped connection (0 = try once).
-        backoff_s: first back-off in seconds; doubles each retry, with jitter, capped at
-            ``max_backoff_s``; a server's ``Retry-After`` replaces it (also capped).
+        max_retries: retries after a 429/5xx/timeout/dropped connection (0 = try once), with
+            the ``openai`` client's own back-off and ``Retry-After`` handling.
         temperature: sent only when not None.
         max_tokens: default reply length cap, sent only when not None.
     """
@@ -109,8 +85,6 @@ class OpenAICompatClient:
         api_key: str | None = None,
         timeout: float = 300.0,
         max_retries: int = 5,
-        backoff_s: float = 1.0,
-        max_backoff_s: float = 30.0,
         temperature: float | None = None,
         max_tokens: int | None = None,
     ) -> None:
@@ -120,15 +94,10 @@ class OpenAICompatClient:
         key = setting(api_key, ENV_API_KEY)
         if key is None:
             if self.base_url == DEFAULT_BASE_URL:
-                raise ConfigError(
-                    f"no API key for {DEFAULT_BASE_URL}: pass --api-key or set {ENV_API_KEY} "
-                    f"(or point --base-url / {ENV_BASE_URL} at a local server)"
-                )
+                raise ConfigError.no_api_key(DEFAULT_BASE_URL)
             key = PLACEHOLDER_API_KEY
         self.timeout = float(timeout)
         self.max_retries = int(max_retries)
-        self.backoff_s = float(backoff_s)
-        self.max_backoff_s = float(max_backoff_s)
         self.temperature = temperature
         self.max_tokens = max_tokens
         self._openai = openai
@@ -136,7 +105,7 @@ class OpenAICompatClient:
         http_client_class = getattr(openai, "DefaultHttpx2Client", None) or openai.DefaultHttpxClient
         http_client = http_client_class(event_hooks={"request": [self._count_bytes]})
         self._client = openai.OpenAI(
-            base_url=self.base_url, api_key=key, timeout=self.timeout, max_retries=0, http_client=http_client
+            base_url=self.base_url, api_key=key, timeout=self.timeout, max_retries=self.max_retries, http_client=http_client
         )
         resolved = setting(model, ENV_MODEL)
         self.model: str = resolved if resolved else self._only_served_model()
@@ -155,15 +124,13 @@ class OpenAICompatClient:
         try:
             self._client.with_options(timeout=timeout_s, max_retries=0).models.list()
         except openai.AuthenticationError:
-            raise ModelError(AUTH_TEXT.format(where=where)) from None
+            raise ModelError.bad_key(where) from None
         except openai.APITimeoutError:
-            raise ModelError(
-                f"{where} did not answer within {timeout_s:g} s: check that it is up and --base-url / {ENV_BASE_URL}"
-            ) from None
+            raise ModelError.check_timed_out(where, timeout_s) from None
         except openai.APIConnectionError as err:
             text = " ".join(f"{err} {err.__cause__ or ''}".split())
             cause = "connection refused" if "refused" in text.lower() else text[:120]
-            raise ModelError(f"cannot reach {where} ({cause}): start it, or fix --base-url / {ENV_BASE_URL}") from None
+            raise ModelError.not_running(where, cause) from None
         except openai.APIStatusError:
             return  # it answered: reachable, even without a /models route
 
@@ -183,11 +150,10 @@ class OpenAICompatClient:
         # The generic POST skips the package's per-field transform of the messages (tens of ms for
         # a request with a dozen images); the body and the reply types are the same.
         post = self._client.post
-        attempts, response = self._with_retries(
+        attempts, response = self._attempt(
             lambda: post("/chat/completions", body=payload, cast_to=self._openai.types.chat.ChatCompletion)
         )
         request_bytes = self._sent_bytes[-1] if self._sent_bytes else 0
-        self._sent_bytes.clear()
         choice = response.choices[0] if response.choices else None
         text = (choice.message.content or "") if choice is not None else ""
         usage = getattr(response, "usage", None)
@@ -208,65 +174,41 @@ class OpenAICompatClient:
         """HTTP request hook: remember the body size of what went out."""
         self._sent_bytes.append(len(request.content))
 
-    def _with_retries(self, call: Any) -> tuple[int, Any]:
-        openai = self._openai
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return attempt, call()
-            except openai.APIStatusError as err:
-                status = err.status_code
-                if status not in _RETRY_STATUS or attempt > self.max_retries:
-                    raise self._fatal(err, attempt) from None
-                delay = _retry_after_s(err.response.headers)
-            except openai.APIConnectionError as err:
-                if attempt > self.max_retries:
-                    raise self._fatal(err, attempt) from None
-                delay = None
-            if delay is None:
-                delay = self.backoff_s * (2 ** (attempt - 1)) * (0.75 + 0.5 * random.random())
-            time.sleep(min(delay, self.max_backoff_s))
+    def _attempt(self, call: Any) -> tuple[int, Any]:
+        """``call()`` (the openai client retries it), and how many requests went out; a failure
+        for good becomes a one-line `ModelError`."""
+        self._sent_bytes.clear()
+        try:
+            response = call()
+        except (self._openai.APIStatusError, self._openai.APIConnectionError) as err:
+            raise self._fatal(err, max(1, len(self._sent_bytes))) from None
+        return max(1, len(self._sent_bytes)), response
 
     def _fatal(self, err: Exception, attempts: int) -> ModelError:
         """One line for the user: what failed and what to check."""
         openai = self._openai
         where = f"the VLM server at {self.base_url}"
         if isinstance(err, openai.AuthenticationError):
-            return ModelError(AUTH_TEXT.format(where=where))
+            return ModelError.bad_key(where)
         if isinstance(err, openai.PermissionDeniedError):
-            return ModelError(
-                f"{where} denied access to model '{self.model}' (HTTP 403): check that --api-key / "
-                f"{ENV_API_KEY} may use it"
-            )
+            return ModelError.forbidden(where, self.model)
         if isinstance(err, openai.NotFoundError):
-            return ModelError(
-                f"{where} has no model '{self.model}' or no chat-completions route (HTTP 404): check --model / "
-                f"{ENV_MODEL} (the exact served name) and --base-url / {ENV_BASE_URL} (it usually ends in /v1)"
-            )
+            return ModelError.unknown_model(where, self.model)
         if isinstance(err, openai.APITimeoutError):
-            return ModelError(
-                f"{where} did not answer within {self.timeout:g} s ({attempts} attempts): check that it is up "
-                "and not overloaded, or raise the request timeout"
-            )
+            return ModelError.timed_out(where, self.timeout, attempts)
         if isinstance(err, openai.APIConnectionError):
-            return ModelError(
-                f"cannot reach {where} ({attempts} attempts): check that it is running and --base-url / "
-                f"{ENV_BASE_URL}"
-            )
+            return ModelError.unreachable(where, attempts)
         if isinstance(err, openai.APIStatusError):
             status = err.status_code
-            hint = (
-                f"gave up after {attempts} attempts" if status in _RETRY_STATUS else "check --model and the request size"
-            )
-            return ModelError(f"{where} answered HTTP {status} ({_server_message(err)}): {hint}")
-        return ModelError(f"{where} failed: {' '.join(str(err).split())}")
+            retried = status in _RETRY_STATUS or status >= 500
+            return ModelError.http_status(where, status, _server_message(err), retried=retried, attempts=attempts)
+        return ModelError.failed(where, str(err))
 
     def _only_served_model(self) -> str:
         """The single model the server lists under ``/models``; else a ConfigError naming the choices."""
         self.check()
         try:
-            _, page = self._with_retries(lambda: self._client.models.list())
+            _, page = self._attempt(lambda: self._client.models.list())
             names = [m.id for m in page.data]
         except ModelError:
             raise
@@ -274,5 +216,4 @@ class OpenAICompatClient:
             names = []
         if len(names) == 1:
             return names[0]
-        listed = f" (the server lists: {', '.join(names[:8])})" if names else ""
-        raise ConfigError(f"no model given: pass --model or set {ENV_MODEL}{listed}")
+        raise ConfigError.no_model(names)

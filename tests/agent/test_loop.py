@@ -62,7 +62,7 @@ def run(session: KernelSession, script: Any, out: Path, *, options: list[str] | 
     kw.setdefault("max_steps", 6)
     kw.setdefault("show_frames", 3)
     with ScriptedVLM(script) as vlm:
-        agent = Agent(OpenAICompatClient(vlm.model, base_url=vlm.base_url, backoff_s=0.01), **kw)
+        agent = Agent(OpenAICompatClient(vlm.model, base_url=vlm.base_url), **kw)
         _Current.agent = agent
         result = agent.run(session, "How many chairs are there?", options, out=out)
     return result, vlm

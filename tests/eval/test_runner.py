@@ -152,7 +152,7 @@ def test_failed_question_is_recorded_not_scored_and_retried_on_resume(tmp_path: 
 
 
 def always_unreachable(job: QuestionJob) -> JobOutcome:
-    return JobOutcome(job.id, error_type="ModelError", error="cannot reach http://127.0.0.1:9/v1")
+    return JobOutcome.failure(job.id, ModelError("cannot reach http://127.0.0.1:9/v1"))
 
 
 def test_fail_fast_when_the_first_questions_all_fail_the_same_way(tmp_path: Path) -> None:

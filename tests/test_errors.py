@@ -1,0 +1,60 @@
+"""Message texts and the CLI's table of library errors (`spatialclaw.errors`)."""
+
+from __future__ import annotations
+
+import errno
+
+import pytest
+from cli_runner import run_cli
+
+from spatialclaw.errors import ConfigError, ModelError, library_error_message
+
+
+def test_constructors_give_one_line_that_says_what_to_check() -> None:
+    where = "the VLM server at http://127.0.0.1:8000/v1"
+    for err in (
+        ModelError.bad_key(where),
+        ModelError.unknown_model(where, "qwen"),
+        ModelError.unreachable(where, 3),
+        ModelError.http_status(where, 503, "busy", retried=True, attempts=6),
+        ConfigError.no_model(["a", "b"]),
+    ):
+        assert "\n" not in str(err) and ("check" in str(err) or "pass" in str(err) or "gave up" in str(err))
+    assert "6 attempts" in str(ModelError.http_status(where, 503, "busy", retried=True, attempts=6))
+    assert "(the server lists: a, b)" in str(ConfigError.no_model(["a", "b"]))
+
+
+def test_with_note_keeps_the_kind() -> None:
+    noted = ModelError("cannot reach x").with_note(" (and more)")
+    assert type(noted) is ModelError and str(noted) == "cannot reach x (and more)"
+
+
+def test_library_errors_table() -> None:
+    full = OSError(errno.ENOSPC, "No space left on device", "/runs/a")
+    assert library_error_message(full).startswith("no space left on the device /runs/a: free some space")
+    missing = ModuleNotFoundError("No module named 'ray'", name="ray")
+    assert "the package ray is missing" in library_error_message(missing)
+    assert library_error_message(KeyError("a bug")) is None
+
+
+def test_cli_turns_a_library_error_into_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import spatialclaw.inputs.load as load
+
+    def denied(path):  # noqa: ANN001, ANN202
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(load, "describe_input", denied)
+    code, out, err = run_cli(["info", "/data/room.mp4"], capsys)
+    assert code == 2 and out == ""
+    assert err == "error: permission denied /data/room.mp4: check the folder's permissions, or choose another --out / SPATIALCLAW_CACHE\n"
+
+
+def test_cli_lets_a_bug_raise(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import spatialclaw.inputs.load as load
+
+    def bug(path):  # noqa: ANN001, ANN202
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(load, "describe_input", bug)
+    with pytest.raises(KeyError):
+        run_cli(["info", "/data/room.mp4"], capsys)
