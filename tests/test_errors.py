@@ -33,7 +33,8 @@ def test_library_errors_table() -> None:
     full = OSError(errno.ENOSPC, "No space left on device", "/runs/a")
     assert library_error_message(full).startswith("no space left on the device /runs/a: free some space")
     missing = ModuleNotFoundError("No module named 'ray'", name="ray")
-    assert "the package ray is missing" in library_error_message(missing)
+    assert library_error_message(missing) == "this command needs ray, which is not installed: pip install 'spatialclaw[ray]'"
+    assert library_error_message(ModuleNotFoundError("No module named 'oops'", name="oops")) is None  # a bug
     assert library_error_message(KeyError("a bug")) is None
 
 
