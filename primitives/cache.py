@@ -6,20 +6,25 @@ result (the query, the source folder for ground truth, backend options). Results
 *relative to the frames they were computed on* (``frame_ids`` 0..n-1); the primitives map them
 back to positions in the kernel's ``frames``. Writes are atomic (temporary file, then rename), so
 a killed kernel never leaves half a file behind. Within one kernel, results are also kept in
-memory.
+memory. Where the caller asks (``remember_failure``: a reconstruction, which fails for reasons
+the key fully determines), a `PerceptionError` is stored like a result, so asking again raises
+the same message at once instead of recomputing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
 from spatialclaw.atomic import write_npz
+from spatialclaw.errors import PerceptionError
 from spatialclaw.inputs.frame import Frame
+from spatialclaw.primitives.quality import ReconstructionQuality
 from spatialclaw.primitives.types import Masks, Object3D, Reconstruction
 
 CACHE_VERSION = 2
@@ -47,7 +52,7 @@ def make_key(family: str, backend: str, frames: list[Frame], params: dict[str, A
 
 def _reconstruction_arrays(r: Reconstruction) -> dict[str, np.ndarray]:
     arrays = {"depth": r.depth, "pose": r.pose, "K": r.K, "valid": r.valid, "backend": np.array(r.backend),
-              "info": np.array(json.dumps(r.info, default=str))}
+              "info": np.array(json.dumps(r.info, default=str)), "quality": np.array(r.quality.to_json())}
     if r.images is not None:
         arrays["images"] = r.images
     return arrays
@@ -57,6 +62,7 @@ def _reconstruction_from(d: dict[str, np.ndarray]) -> Reconstruction:
     return Reconstruction(
         depth=d["depth"], pose=d["pose"], K=d["K"], images=d.get("images"), valid=d.get("valid"),
         backend=str(d["backend"]), info=json.loads(str(d["info"])),
+        quality=ReconstructionQuality.from_dict(json.loads(str(d["quality"]))),
     )
 
 
@@ -125,31 +131,61 @@ class PerceptionCache:
         """Where the result with this key lives on disk (None without a root)."""
         return None if self.root is None else self.root / family / f"{key}.npz"
 
-    def get_or_compute(self, kind: type, family: str, key: str, compute: Callable[[], Any]) -> Any:
+    def get_or_compute(
+        self, kind: type, family: str, key: str, compute: Callable[[], Any], *, remember_failure: bool = False
+    ) -> Any:
         """The cached ``kind`` result for ``key``, else ``compute()`` stored under it.
 
-        ``kind`` is `Reconstruction`, `Masks`, or `Object3D` for a list of objects.
+        ``kind`` is `Reconstruction`, `Masks`, or `Object3D` for a list of objects. With
+        ``remember_failure``, a `PerceptionError` from ``compute()`` is stored too and raised
+        again (same message) by later calls.
         """
         encode, decode = _CODECS[kind]
         if key in _memory:
             self.hits += 1
-            return _memory[key]
+            return _result_or_raise(_memory[key])
         path = self.path(family, key)
         if path is not None and path.is_file():
             try:
                 with np.load(path, allow_pickle=False) as data:
-                    result = decode({k: data[k] for k in data.files})
+                    arrays = {k: data[k] for k in data.files}
+                result = _Failure(str(arrays[_FAILURE])) if _FAILURE in arrays else decode(arrays)
                 self.hits += 1
                 _memory[key] = result
-                return result
             except (OSError, ValueError, KeyError):
                 path.unlink(missing_ok=True)
+            else:
+                return _result_or_raise(result)
         self.misses += 1
-        result = compute()
+        try:
+            result = compute()
+        except PerceptionError as err:
+            if not remember_failure:
+                raise
+            _memory[key] = _Failure(str(err))
+            if path is not None:
+                write_npz(path, {_FAILURE: np.array(str(err))})
+            raise
         if path is not None:
             write_npz(path, encode(result))
         _memory[key] = result
         return result
+
+
+_FAILURE = "perception_error"
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """A cached `PerceptionError`: its message."""
+
+    message: str
+
+
+def _result_or_raise(value: Any) -> Any:
+    if isinstance(value, _Failure):
+        raise PerceptionError(value.message)
+    return value
 
 
 

@@ -35,6 +35,8 @@ class KernelContext:
             set by `install`.
         loaded: what backends loaded for this kernel and keep for its life (the learned
             backend's model pool), by backend name.
+        announced: cache keys of the reconstructions whose warnings were already printed in
+            this kernel (they are printed once, in the first cell that computes them).
     """
 
     frames: list[Frame]
@@ -46,6 +48,7 @@ class KernelContext:
     options: dict[str, Any] = field(default_factory=dict)
     backends: dict[str, str] = field(default_factory=dict)
     loaded: dict[str, Any] = field(default_factory=dict)
+    announced: set[str] = field(default_factory=set)
 
     def select_frames(self, frames: Sequence[Frame | int] | None) -> tuple[list[int], list[Frame]]:
         """Resolve a primitive's ``frames`` argument to (positions in ``self.frames``, the Frames).

@@ -4,6 +4,12 @@ The primitives `reconstruct` and `segment` call `run_reconstruction` / `run_segm
 resolve the ``frames`` argument, ask the chosen backend (`backends.get`) unless the cache has the
 result, and map the backend's frame numbering (0..n-1 over the frames it was given) to positions
 in the kernel's ``frames``. Cached arrays are read-only so one cell cannot corrupt another's.
+
+A reconstruction is quiet and fails in one line: native libraries' console output is dropped
+while a backend runs (`quiet`), an unexpected exception in a backend becomes a `PerceptionError`
+naming the backend, a failure is cached like a result (asking again raises the same message at
+once), and the first cell that uses a reconstruction prints its quality warnings once, so the
+model sees them even if it never prints the result.
 """
 
 from __future__ import annotations
@@ -13,8 +19,10 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from spatialclaw.errors import PerceptionError
 from spatialclaw.inputs.frame import Frame
 from spatialclaw.primitives import backends, cache
+from spatialclaw.primitives.quiet import native_output_silenced
 from spatialclaw.primitives.context import KernelContext, current
 from spatialclaw.primitives.types import Masks, Object3D, Reconstruction
 
@@ -40,20 +48,50 @@ def _selected(frames: Sequence[Frame | int] | None, context: KernelContext) -> t
     return positions, selected
 
 
+def _run_backend(name: str, func: Callable[..., Reconstruction], frames: list[Frame], context: KernelContext) -> Reconstruction:
+    """``func(frames, context)`` with native output silenced; any unexpected error becomes a `PerceptionError`."""
+    try:
+        with native_output_silenced():
+            return func(frames, context)
+    except PerceptionError:
+        raise
+    except Exception as err:  # noqa: BLE001 (a backend bug must not reach the cell as a traceback)
+        detail = " ".join(str(err).split())[:200] or "no message"
+        raise PerceptionError(
+            f"the {name} reconstruction backend failed unexpectedly ({type(err).__name__}: {detail}); "
+            "try other frames, an RGB-D input, or another --perception backend"
+        ) from None
+
+
+def _announce(result: Reconstruction, key: str, context: KernelContext) -> None:
+    """Print the reconstruction's warnings once per kernel (in the first cell that uses it)."""
+    if key in context.announced or not result.quality.warnings:
+        return
+    context.announced.add(key)
+    lines = [f"reconstruction ({result.backend}) warnings, see r.quality:"] + [f"- {w}" for w in result.quality.warnings]
+    print("\n".join(lines))
+
+
 def run_reconstruction(frames: Sequence[Frame | int] | None = None) -> Reconstruction:
-    """The chosen backend's Reconstruction of ``frames`` (all by default), cached."""
+    """The chosen backend's Reconstruction of ``frames`` (all by default), cached (failures too).
+
+    Raises:
+        PerceptionError: the backend cannot reconstruct these frames (one line saying what to try).
+    """
     context = current()
     positions, selected = _selected(frames, context)
     backend = backends.get("reconstruction", context)
     key = cache.make_key("reconstruction", backend.name, selected, _params(context, backend.name))
 
     def compute() -> Reconstruction:
-        r = backend.reconstruct(selected, context)
+        r = _run_backend(backend.name, backend.reconstruct, selected, context)
         _freeze(r.depth, r.pose, r.K, r.images, r.valid)
         return r
 
-    result = cache.for_context(context).get_or_compute(Reconstruction, "reconstruction", key, compute)
+    store = cache.for_context(context)
+    result = store.get_or_compute(Reconstruction, "reconstruction", key, compute, remember_failure=True)
     _freeze(result.depth, result.pose, result.K, result.images, result.valid)
+    _announce(result, key, context)
     return dataclasses.replace(result, frame_ids=np.asarray(positions, np.int64), info=dict(result.info))
 
 

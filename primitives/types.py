@@ -18,6 +18,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from spatialclaw.primitives import math3d
+from spatialclaw.primitives.quality import ReconstructionQuality
+
+NO_QUALITY_REPORT = "this reconstruction was built without a quality report: nothing about it was checked"
 
 
 def _check(cond: bool, message: str) -> None:
@@ -41,6 +44,9 @@ class Reconstruction:
         valid: (N,) bool, True where the entry's pose and depth were measured (registered by
             structure from motion, posed in the RGB-D input); False where the pose is a guess
             filled in from neighbours and the depth is 0. All True by default.
+        quality: how far it can be trusted (`ReconstructionQuality`: frames registered,
+            reprojection error, where the metric scale came from, warnings, ``ok``). Backends
+            always fill it in; one built by hand gets a report saying it was not checked.
 
     >>> r = Reconstruction(depth=np.full((1, 4, 4), 2.0, np.float32), pose=np.eye(4)[None],
     ...                    K=np.array([[[2.0, 0, 2], [0, 2.0, 2], [0, 0, 1]]]))
@@ -58,6 +64,7 @@ class Reconstruction:
     backend: str = ""
     info: dict[str, Any] = field(default_factory=dict)
     valid: np.ndarray | None = None
+    quality: ReconstructionQuality | None = None
 
     def __post_init__(self) -> None:
         self.depth = np.asarray(self.depth, dtype=np.float32)
@@ -83,6 +90,10 @@ class Reconstruction:
             self.valid.shape == (n,) and self.valid.dtype == bool,
             f"Reconstruction.valid must be ({n},) bool, got {self.valid.shape} {self.valid.dtype}",
         )
+        if self.quality is None:
+            self.quality = ReconstructionQuality(int(self.valid.sum()), n, "unknown", warnings=[NO_QUALITY_REPORT])
+        _check(isinstance(self.quality, ReconstructionQuality), "Reconstruction.quality must be a ReconstructionQuality")
+        _check(self.quality.total == n, f"Reconstruction.quality describes {self.quality.total} frames, the reconstruction has {n}")
 
     @property
     def invalid_entries(self) -> list[int]:
@@ -94,7 +105,8 @@ class Reconstruction:
 
     def __repr__(self) -> str:
         n, h, w = self.depth.shape
-        return f"Reconstruction({n} frames {w}x{h}, frame_ids={self.frame_ids.tolist()}, backend={self.backend!r})"
+        head = f"Reconstruction({n} frames {w}x{h}, frame_ids={self.frame_ids.tolist()}, backend={self.backend!r})"
+        return f"{head}, {self.quality!r}"
 
     def index(self, frame_id: int) -> int:
         """The entry of ``frames[frame_id]`` in this reconstruction (raises KeyError if absent)."""

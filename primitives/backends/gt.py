@@ -29,6 +29,7 @@ from spatialclaw.errors import InputError, PerceptionError
 from spatialclaw.inputs.frame import Frame
 from spatialclaw.primitives import math3d, vocabulary
 from spatialclaw.primitives.backends.base import BackendBase, Family
+from spatialclaw.primitives.quality import ReconstructionQuality
 from spatialclaw.primitives.types import Masks, Reconstruction
 
 if TYPE_CHECKING:
@@ -136,6 +137,8 @@ def reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction:
     for k in bad:
         depth[k] = 0.0
     info = {"source": str(root), "levelling": level_info, "world_from_input": T.tolist()}
+    valid = np.array([k not in bad for k in range(len(frames))], bool)
+    quality = ReconstructionQuality(registered=int(valid.sum()), total=len(frames), scale_source="gt")
     return Reconstruction(
         depth=depth,
         pose=T[None] @ poses,
@@ -143,7 +146,8 @@ def reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction:
         images=np.stack([f.image for f in frames]),
         backend="gt",
         info=info,
-        valid=np.array([k not in bad for k in range(len(frames))]),
+        valid=valid,
+        quality=quality,
     )
 
 

@@ -6,15 +6,19 @@ Backend entry points (see `spatialclaw.primitives.backends`):
   intrinsics, dense depth from plane-sweep and rectified SGBM stereo between registered
   neighbours (checked against each other and the sparse points, holes filled plane-wise), and a
   metric, gravity-aligned world from the floor plane and the camera-height prior
-  ``context.options["camera_height"]`` (metres, default 1.5). ``info`` lists frames that could
-  not be registered (their poses are interpolated) and how well stereo agreed with the sparse points.
+  ``context.options["camera_height"]`` (metres, default 1.5). ``quality`` says what the gates
+  (`gates`, `quality_report`) found: frames not registered, an implausible focal length or
+  camera path, no confident floor (then the scale is ``"unknown"``), ...; inputs that carry no
+  3D information (a slideshow, a pan over a photo, no 3D points) are refused with a
+  `PerceptionError` saying what to try.
 - ``segment(query, frames, context) -> Masks``: the VLM points at the object in each frame
   (host method ``locate``) and the mask grows from that pixel over similar colour, stopping at
   depth jumps and at the floor. One mask per frame where the VLM found the object.
 
 The modules: `sfm` (pycolmap), `sweep` (plane-sweep stereo), `stereo` (rectified SGBM),
 `densify` (hole filling), `scale` (floor, gravity, metric scale), `pipeline` (the stages in
-order), `regions` (region growing).
+order), `parallax` (image motion between frame pairs), `gates` and `quality_report` (the
+checks and the quality record), `regions` (region growing).
 """
 
 from __future__ import annotations
@@ -69,8 +73,10 @@ def reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction:
 
     Raises:
         PerceptionError: too few frames, frames of different sizes, too few registered frames,
-            or no floor in view; the message says what to try.
+            or a gate refused the input (no parallax, unrelated frames, no 3D points, an
+            impossible focal length); the message says what to try.
     """
+    from spatialclaw.primitives.backends.classical import parallax, quality_report
     from spatialclaw.primitives.backends.classical.pipeline import reconstruct_images
     from spatialclaw.primitives.types import Reconstruction
 
@@ -81,7 +87,11 @@ def reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction:
     if len({f.image.shape for f in frames}) != 1:
         raise PerceptionError("classical reconstruction needs frames of one size: pass frames of one video")
     height = _camera_height(context)
-    result = reconstruct_images([f.image for f in frames], camera_height=height)
+    images = [f.image for f in frames]
+    motion_findings = quality_report.motion_check(parallax.measure(images))
+    result = reconstruct_images(images, camera_height=height)
+    times = np.array([f.time for f in frames], np.float64) if context.source_kind in ("video", "rgbd") else None
+    quality, valid = quality_report.assess(result, motion_findings=motion_findings, times=times)
     not_registered = [int(i) for i in np.flatnonzero(~result.registered)]
     info: dict[str, Any] = dict(result.info)
     info.update(
@@ -89,7 +99,7 @@ def reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction:
             "camera_height_prior_m": height,
             "scale_m_per_unit": result.scale,
             "note": (
-                f"metric scale assumes the camera was {height} m above the floor (context option camera_height); "
+                f"the metre scale assumes the camera was {height} m above the floor (context option camera_height); "
                 + (
                     f"frames {not_registered} could not be registered: their poses are interpolated guesses and their depth is 0 (unknown)"
                     if not_registered
@@ -106,7 +116,8 @@ def reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction:
         images=np.stack([f.image for f in frames]),
         backend="classical",
         info=info,
-        valid=np.asarray(result.registered, bool),
+        valid=valid,
+        quality=quality,
     )
 
 

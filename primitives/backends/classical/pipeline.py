@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from spatialclaw.primitives.backends.classical import densify, scale, sfm, stereo, sweep
+from spatialclaw.errors import PerceptionError
+from spatialclaw.primitives.backends.classical import densify, gates, scale, sfm, stereo, sweep
 
 
 @dataclass
@@ -44,7 +45,9 @@ class ClassicalResult:
         scale: metres per structure-from-motion unit (from ``camera_height``).
         camera_height: the camera-height prior used (metres).
         info: numbers worth reporting: ``sparse_agreement`` (median ratio of sparse-point depth
-            to stereo depth; 1 is perfect), ``measured_fraction``, ``floor_inliers``, ``timings``.
+            to stereo depth; 1 is perfect), ``measured_fraction``, ``floor_inliers``,
+            ``floor_confidence`` (None without a floor), ``sparse_points``, ``reprojection_px``
+            (median over the sparse points), ``scene_depth_m`` (median sparse depth), ``timings``.
     """
 
     depth: np.ndarray
@@ -178,8 +181,14 @@ def _sparse_depths(result: sfm.SfmResult, sfm_hw: tuple[int, int], hw: tuple[int
 
 
 def _depth_range(z: np.ndarray) -> tuple[float, float]:
-    """The depths to search for a frame, from the sparse depths it saw: their 2–98 % range, widened."""
-    z = z[z > 0]
+    """The depths to search for a frame, from the sparse depths it saw: their 2–98 % range, widened.
+
+    Raises:
+        ValueError: no positive depth (callers check the sparse model first, `gates.sparse_model`).
+    """
+    z = z[np.isfinite(z) & (z > 0)]
+    if len(z) == 0:
+        raise ValueError("no sparse depth to bound the depth search")
     return 0.6 * float(np.percentile(z, 2)), 1.6 * float(np.percentile(z, 98))
 
 
@@ -240,7 +249,7 @@ def reconstruct_images(
             ``max(3, N // 4)``.
 
     Raises:
-        PerceptionError: too few frames registered, or no floor found.
+        PerceptionError: too few frames registered, or a model with (almost) no 3D points.
     """
     import cv2
 
@@ -254,13 +263,19 @@ def reconstruct_images(
     result = sfm.run_sfm(sfm_images, matching=matching, min_registered=min_registered)
     timings.update({f"sfm_{k}": v for k, v in result.timings.items()})
     reg, pose = result.registered, result.pose
+    sparse_points = gates.sparse_model(len(result.points), result.n_registered)
+    if sparse_points is not None:
+        raise PerceptionError(f"classical reconstruction refused: {sparse_points.message}")
 
     t = time.perf_counter()
     small = [_resize(im, depth_size) for im in images]
     shw = small[0].shape[:2]
     K_s = _scaled_K(result.K, sfm_images[0].shape[:2], shw)
     sparse = _sparse_depths(result, sfm_images[0].shape[:2], shw)
-    known = np.concatenate([d[np.isfinite(d)] for d in sparse])
+    known = np.concatenate([d[np.isfinite(d) & (d > 0)] for d in sparse])
+    if len(known) == 0:
+        raise PerceptionError("classical reconstruction refused: no 3D point lies in front of the registered cameras: "
+                              "give more frames of a camera moving through the scene, or an RGB-D input")
     scene_depth = float(np.median(known))
     raw = np.full((n, *shw), np.nan, np.float32)
     # Unregistered frames get no depth: their poses are guesses, and depth placed with a guessed
@@ -299,6 +314,10 @@ def reconstruct_images(
         "sparse_agreement": float(np.nanmedian(ratios)) if np.isfinite(ratios).any() else float("nan"),
         "measured_fraction": float(measured_small.mean()),
         "floor_inliers": align.floor_inliers,
+        "floor_confidence": None if align.floor is None else align.floor.confidence,
+        "sparse_points": int(len(result.points)),
+        "reprojection_px": float(np.median(result.point_error)) if len(result.point_error) else None,
+        "scene_depth_m": scene_depth * align.scale,
         "frames_without_depth": without_depth,
         "timings": timings,
     }

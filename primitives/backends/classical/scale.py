@@ -4,8 +4,11 @@ Structure-from-motion fixes the scene only up to a similarity (rotation, transla
 Two facts about hand-held and robot video pin it down: cameras are held without roll (so their
 image x axes are horizontal and "up" is normal to all of them, `gravity_hint`), and they are
 carried at a roughly known height above the floor. The floor is the lowest horizontal plane
-with many points (`fit_floor`); making its normal +z, its height 0, and the median camera
-height the prior gives a metric world with +z up and the floor at z = 0.
+with many points (`spatialclaw.primitives.floor.find_floor`, with a confidence); making its
+normal +z, its height 0, and the median camera height the prior gives a metric world with +z up
+and the floor at z = 0. Without a floor the cameras' gravity hint levels the world and the
+lowest points stand in for the floor: the scale is then a guess (``WorldAlignment.floor`` is
+None or has a low confidence, and the reconstruction's quality says so).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from spatialclaw.errors import PerceptionError
+from spatialclaw.primitives.floor import Floor, find_floor
 
 DEFAULT_CAMERA_HEIGHT = 1.5
 """Metres above the floor at which a hand-held camera is assumed to be carried."""
@@ -32,6 +36,8 @@ class WorldAlignment:
         scale: metres per reconstruction unit.
         floor_inliers: fraction of the points that lie on the fitted floor plane.
         camera_height: median camera height above the floor before scaling (reconstruction units).
+        floor: the fitted floor (in reconstruction coordinates), None when none was found or
+            the cameras were not above it (then the lowest points stood in for it).
     """
 
     R: np.ndarray
@@ -39,6 +45,7 @@ class WorldAlignment:
     scale: float
     floor_inliers: float
     camera_height: float
+    floor: Floor | None = None
 
     def apply_points(self, points: np.ndarray) -> np.ndarray:
         """N×3 reconstruction points → N×3 world points (metres)."""
@@ -61,56 +68,6 @@ def _rotation_to_z(up: np.ndarray) -> np.ndarray:
         return np.eye(3) if c > 0 else np.diag([1.0, -1.0, -1.0])
     vx = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
     return np.eye(3) + vx + vx @ vx * (1.0 / (1.0 + c))
-
-
-def fit_floor(
-    points: np.ndarray,
-    up_hint: np.ndarray,
-    *,
-    max_tilt_deg: float = 10.0,
-    bin_fraction: float = 0.01,
-    min_share: float = 0.3,
-) -> tuple[np.ndarray, float, np.ndarray]:
-    """Find the floor plane among reconstructed points.
-
-    Along ``up_hint`` a horizontal plane is a peak in the histogram of point heights. Table tops
-    and beds make peaks too, but above the floor: the floor is the lowest peak holding at least
-    ``min_share`` of the highest one. Its points are then fitted by least squares, and the fitted
-    normal is kept if it is within ``max_tilt_deg`` of the hint (else the hint is the normal).
-
-    Args:
-        points: N×3 points (any unit).
-        up_hint: 3-vector pointing up (against gravity), e.g. from `gravity_hint`.
-        max_tilt_deg: largest correction of the hint by the fitted plane (degrees).
-        bin_fraction: histogram bin width as a fraction of the points' height spread.
-        min_share: a peak this fraction of the highest one counts as a horizontal plane.
-
-    Returns:
-        (normal, offset, inliers): unit normal pointing up, ``offset`` such that the plane is
-        ``normal @ x == offset``, and an N bool inlier mask.
-
-    Raises:
-        PerceptionError: too few points to find the floor.
-    """
-    up = up_hint / np.linalg.norm(up_hint)
-    if len(points) < 10:
-        raise PerceptionError("too few 3D points to find the floor: sample more frames with the floor in view")
-    heights = points @ up
-    lo, hi = np.percentile(heights, [0.5, 99.5])
-    width = max(bin_fraction * (hi - lo), 1e-12)
-    counts, edges = np.histogram(heights, bins=np.arange(lo, hi + width, width))
-    smooth = np.convolve(counts, np.ones(3), mode="same")
-    peaks = np.flatnonzero(smooth >= min_share * smooth.max())
-    floor_h = 0.5 * (edges[peaks[0]] + edges[peaks[0] + 1])
-    inliers = np.abs(heights - floor_h) <= 1.5 * width
-    normal, offset = up, float(np.median(heights[inliers]))
-    centre = points[inliers].mean(0)
-    _, _, vt = np.linalg.svd(points[inliers] - centre, full_matrices=False)
-    fitted = vt[2] if vt[2] @ up > 0 else -vt[2]
-    if fitted @ up >= np.cos(np.radians(max_tilt_deg)):
-        normal, offset = fitted, float(fitted @ centre)
-        inliers = np.abs(points @ normal - offset) <= 1.5 * width
-    return normal, offset, inliers
 
 
 def gravity_hint(camera_rotations: np.ndarray) -> np.ndarray:
@@ -159,15 +116,22 @@ def align_to_floor(
         camera_height: the assumed median height of the cameras above the floor (metres).
 
     Raises:
-        PerceptionError: no floor plane was found, or the cameras are not above it.
+        PerceptionError: every scene point is above the cameras' median height (nothing to stand on).
     """
     up_hint = gravity_hint(camera_rotations)
     camera_forward, camera_down = camera_rotations[:, :, 2], camera_rotations[:, :, 1]
-    n, d, inliers = fit_floor(points, up_hint)
+    floor = find_floor(points, up_hint)
+    if floor is not None and np.median(floor.heights(camera_centres)) > 0:
+        n, d = floor.normal, floor.offset
+    else:  # no floor under the cameras: level by gravity, the lowest points stand in for the floor
+        floor = None
+        n = up_hint
+        d = float(np.percentile(np.asarray(points, dtype=np.float64) @ n, 1.0)) if len(points) else 0.0
     heights = camera_centres @ n - d
     h_med = float(np.median(heights))
-    if h_med <= 0:
-        raise PerceptionError("the fitted floor is not below the cameras: include frames that show the floor")
+    if not h_med > 0:
+        raise PerceptionError("the scene's points are not below the cameras, so the floor cannot be placed: "
+                              "include frames that show the floor, or use an RGB-D input")
     R = _rotation_to_z(n)
     fwd = R @ camera_forward[0]
     fwd[2] = 0.0
@@ -182,4 +146,5 @@ def align_to_floor(
     scale = camera_height / h_med
     origin = scale * R @ camera_centres[0]
     t = -np.array([origin[0], origin[1], scale * d])
-    return WorldAlignment(R=R, t=t, scale=scale, floor_inliers=float(inliers.mean()), camera_height=h_med)
+    share = floor.share if floor is not None else 0.0
+    return WorldAlignment(R=R, t=t, scale=scale, floor_inliers=share, camera_height=h_med, floor=floor)

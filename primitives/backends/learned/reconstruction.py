@@ -7,15 +7,22 @@ allows. This combines them: the classical backend reconstructs the frames, the d
 classical depth of its frame (a scale for metric depth; scale and shift in inverse depth for
 relative models) so that every frame is dense and in the one metric, gravity-aligned world.
 Frames the classical backend could not register keep depth 0 (their poses are guesses).
+
+Scale: with a metric depth model the world is rescaled so that the depth model's metres hold
+(``quality.scale_source == "metric-depth"``), unless the classical poses came with exact scale;
+the poses are still structure-from-motion's, so its gates' warnings carry over unchanged.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import dataclasses
+
 import numpy as np
 
 from spatialclaw.inputs.frame import Frame
+from spatialclaw.primitives.quality import ReconstructionQuality
 from spatialclaw.primitives.types import Reconstruction
 
 from .pool import adapter_for, missing_models
@@ -24,6 +31,9 @@ if TYPE_CHECKING:
     from spatialclaw.primitives.context import KernelContext
 
 MIN_REFERENCE_PIXELS = 100
+
+SCALE_DISAGREEMENT = 0.25
+"""The floor-based and the depth model's scales differing by more than this (relative) is reported."""
 
 
 def available(context: KernelContext) -> str | None:
@@ -88,20 +98,52 @@ def align_depth(
     return depth.astype(np.float32), {"scale": float(a), "shift": float(b), "pixels": float(keep.sum())}
 
 
+def metric_rescale(fits: list[dict[str, float]]) -> float | None:
+    """How much to scale the classical world so a metric depth model's metres hold (None: no fit).
+
+    Each metric fit's ``scale`` maps the prediction onto the classical depth; their median's
+    inverse takes the classical world to the model's metres.
+    """
+    scales = [f["scale"] for f in fits if f.get("scale", 0) > 0]
+    return 1.0 / float(np.median(scales)) if scales else None
+
+
+def _quality(base: ReconstructionQuality, factor: float | None) -> ReconstructionQuality:
+    """The classical quality with the scale taken from the metric depth model (when ``factor``)."""
+    if factor is None or base.scale_source == "gt":
+        return base
+    warnings = list(base.warnings)
+    if base.scale_source == "floor+camera-height" and abs(factor - 1.0) > SCALE_DISAGREEMENT:
+        warnings.append(
+            f"the depth model's metric scale differs from the floor and camera-height estimate by {abs(factor - 1.0):.0%}: "
+            "the depth model's metres are used; treat absolute sizes as approximate"
+        )
+    path = None if base.path_m is None else base.path_m * factor
+    return dataclasses.replace(base, scale_source="metric-depth", warnings=warnings, path_m=path)
+
+
 def reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction:
-    """Classical poses and intrinsics with the learned model's depth, aligned per frame."""
+    """Classical poses and intrinsics with the learned model's depth, aligned per frame.
+
+    With a metric depth model the whole world (camera positions and depth) takes the model's
+    scale; with a relative one the classical scale is kept.
+    """
     from spatialclaw.primitives.backends import classical
 
     base = classical.reconstruct(frames, context)
     predictions, metric = estimate_depth(frames, context)
+    fits = [align_depth(p, base.depth[i], metric)[1] for i, p in enumerate(predictions)]
+    factor = metric_rescale(fits) if metric else None
+    if base.quality.scale_source == "gt":
+        factor = None
+    world = 1.0 if factor is None else factor
+    pose = base.pose.copy()
+    pose[:, :3, 3] *= world
     depth = np.zeros_like(base.depth)
-    fits = []
     for i, prediction in enumerate(predictions):
-        depth[i], fit = align_depth(prediction, base.depth[i], metric)
-        fits.append(fit)
+        depth[i], fits[i] = align_depth(prediction, base.depth[i] * world, metric)
     info = dict(base.info)
     info.update({"depth": "learned, aligned per frame to the classical depth", "depth_metric_model": metric,
-                 "depth_fits": fits})
-    return Reconstruction(
-        depth=depth, pose=base.pose, K=base.K, images=base.images, backend="learned", info=info, valid=base.valid
-    )
+                 "depth_fits": fits, "world_rescaled_by": world})
+    return Reconstruction(depth=depth, pose=pose, K=base.K, images=base.images, backend="learned", info=info,
+                          valid=base.valid, quality=_quality(base.quality, factor))
