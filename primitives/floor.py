@@ -85,7 +85,8 @@ def find_floor(
     heights = pts @ up
     lo, hi = np.percentile(heights, [0.5, 99.5])
     width = max(bin_fraction * (hi - lo), 1e-12)
-    counts, edges = np.histogram(heights, bins=np.arange(lo, hi + width, width))
+    bins = max(1, int(np.ceil((hi - lo) / width)))
+    counts, edges = np.histogram(heights, bins=bins, range=(lo, lo + bins * width))
     smooth = np.convolve(counts, np.ones(3), mode="same")
     peaks = np.flatnonzero(smooth >= min_share * smooth.max())
     floor_h = 0.5 * (edges[peaks[0]] + edges[peaks[0] + 1])

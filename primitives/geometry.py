@@ -74,18 +74,24 @@ def ground_plane(recon: Reconstruction | None = None) -> dict[str, Any]:
 
     Returns:
         dict: `normal` (3,), `offset_m` (normal·p + offset = 0 on the floor), `tilt_deg` (angle
-        of the normal from +z), `inlier_fraction`, `camera_heights_m` (one per entry).
+        of the normal from +z), `inlier_fraction`, `confidence` (0..1: how sure the fit is; under
+        0.5 the floor is doubtful), `camera_heights_m` (one per entry).
     """
+    from spatialclaw.primitives.floor import find_floor
+
     r = _recon(recon)
     cloud = r.point_cloud(stride=8)
-    low = cloud[cloud[:, 2] <= np.percentile(cloud[:, 2], 40)] if len(cloud) else cloud
-    normal, offset, inliers = math3d.ransac_plane(low, up=np.array([0.0, 0.0, 1.0]), max_tilt_deg=25.0)
+    floor = find_floor(cloud, np.array([0.0, 0.0, 1.0]), max_tilt_deg=25.0)
+    if floor is None:
+        raise ValueError("too few reconstructed points to fit the floor: reconstruct more frames that show it")
+    normal, offset = floor.normal, -floor.offset
     heights = r.camera_centers() @ normal + offset
     return {
         "normal": np.round(normal, 4).tolist(),
         "offset_m": round(float(offset), 4),
         "tilt_deg": round(float(np.degrees(np.arccos(np.clip(normal[2], -1, 1)))), 3),
         "inlier_fraction": round(float(np.mean(np.abs(cloud @ normal + offset) < 0.02)), 3),
+        "confidence": round(floor.confidence, 3),
         "camera_heights_m": np.round(heights, 3).tolist(),
     }
 

@@ -296,9 +296,9 @@ def levelling_transform(
     """The rigid 4×4 world-to-world transform that makes +z up and puts the floor at z = 0.
 
     "Up" starts from the cameras (the mean of their -y axes: people hold cameras roughly
-    level, pitched by less than 40°); the floor is then the plane with most support among the
-    lowest points whose normal is within 40° of up (RANSAC, 2 cm), found a second time with
-    "up" and "lowest" taken from the first floor's normal (within 10° of it).
+    level, pitched by less than 40°); the floor is then `floor.find_floor` along it (the lowest
+    well-supported horizontal plane, its normal within 40° of up), found a second time along
+    the first floor's normal (within 10° of it); a floor with confidence under 0.2 is not used.
     Without a floor plane, up stays the prior and the floor is the 1st percentile of heights.
     When the input is already level (within ``tolerance_deg`` and ``tolerance_m``) the identity
     is returned, so exact inputs stay exact.
@@ -313,6 +313,8 @@ def levelling_transform(
         ``(T, info)``: T maps input-world points to levelled-world points (``p' = T[:3,:3] p + T[:3,3]``);
         info says how (``method``, ``tilt_deg``, ``floor_offset_m``).
     """
+    from spatialclaw.primitives.floor import find_floor
+
     pts = as_points(points)
     poses = np.asarray(poses, dtype=np.float64).reshape(-1, 4, 4)
     z = np.array([0.0, 0.0, 1.0])
@@ -322,17 +324,11 @@ def levelling_transform(
     up, floor = prior, None
     guess, max_tilt = prior, 40.0
     for _ in range(2 if len(pts) >= 100 else 0):
-        heights = pts @ guess
-        low = pts[heights <= np.percentile(heights, 40)]
-        try:
-            normal, offset, inliers = ransac_plane(low, up=guess, max_tilt_deg=max_tilt, threshold=0.02)
-        except ValueError:
+        found = find_floor(pts, guess, max_tilt_deg=max_tilt)
+        if found is None or found.confidence < 0.2:
             break
-        below = float(np.mean(pts @ normal + offset < -0.05))
-        if inliers.sum() < 0.03 * len(pts) or below >= 0.05:
-            break
-        up, floor = normal, -offset
-        guess, max_tilt = normal, 10.0
+        up, floor = found.normal, found.offset
+        guess, max_tilt = found.normal, 10.0
     if floor is None:
         method = "camera gravity prior" if up is prior and prior is not z else "input +z"
         floor = float(np.percentile(pts @ up, 1.0)) if len(pts) else 0.0
