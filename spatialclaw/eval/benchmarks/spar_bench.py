@@ -7,7 +7,7 @@ Image structs (one image, or several views for the ``_mv`` tasks); options are w
 ``question``. Rows with an ``id`` column keep it; otherwise the id is the row position.
 
 Scoring (same file): multiple-choice tasks by exact letter; depth and distance tasks by MRA over
-``linspace(0.5, 0.95, 10)``; ``view_change_infer`` by the mean MRA of the five signed movement
+``linspace(0.5, 0.95, 10)`` (a ground truth of 0 compares the absolute error); ``view_change_infer`` by the mean MRA of the five signed movement
 components (``move_right - move_left``, ``move_up - move_down``, ``move_forward - move_backward``,
 ``rotate_right - rotate_left``, ``rotate_up - rotate_down``) parsed from ``"name:value, ..."``.
 Overall = mean of the task scores.
@@ -21,15 +21,23 @@ from typing import Any
 import numpy as np
 
 from spatialclaw.eval.benchmarks.base import Benchmark, Defaults, MediaRef, Record, row_id, summary_from
-from spatialclaw.eval.benchmarks.rules import choice_score, letter, mra, number_score, options_from_text
+from spatialclaw.eval.benchmarks.rules import MRA_THRESHOLDS, choice_score, letter, mra, options_from_text
 from spatialclaw.eval.benchmarks.storage import DataRoot
-from spatialclaw.eval.scoring import Score
+from spatialclaw.eval.scoring import Score, parse_number
 
 NUMERIC = ("depth_prediction_oc", "depth_prediction_oo", "distance_prediction_oc", "distance_prediction_oo",
            "depth_prediction_oc_mv", "depth_prediction_oo_mv", "distance_prediction_oo_mv", "distance_prediction_oc_mv")
 VIEW_CHANGE = "view_change_infer"
 AXES = (("move_right", "move_left"), ("move_up", "move_down"), ("move_forward", "move_backward"),
         ("rotate_right", "rotate_left"), ("rotate_up", "rotate_down"))
+
+
+def spar_mra(pred: float, target: float) -> float:
+    """SPAR-Bench's MRA: VSI-Bench's, except that a ground truth of 0 compares the absolute error
+    (``|pred|``) with the tolerances ``1 - θ`` (the official ``abs_dist_norm``)."""
+    if target == 0.0:
+        return float(np.mean(abs(float(pred)) <= 1.0 - MRA_THRESHOLDS))
+    return mra(pred, target)
 
 
 def movements(text: str) -> list[float]:
@@ -52,7 +60,7 @@ def view_change_score(prediction: object, answer: str) -> Score:
     except ValueError:
         return Score(0.0, None, "numeric")
     gt = movements(answer)
-    return Score(float(np.mean([mra(p, g) for p, g in zip(pred, gt)])), str(prediction), "numeric")
+    return Score(float(np.mean([spar_mra(p, g) for p, g in zip(pred, gt)])), str(prediction), "numeric")
 
 
 class SPARBench(Benchmark):
@@ -83,7 +91,8 @@ class SPARBench(Benchmark):
 
     def score(self, record: Record, prediction: object) -> Score:
         if record.task in NUMERIC:
-            return number_score(prediction, record.target)
+            value = parse_number(prediction)
+            return Score(0.0, None, "numeric") if value is None else Score(spar_mra(value, record.target), value, "numeric")
         if record.task == VIEW_CHANGE:
             return view_change_score(prediction, record.target)
         return choice_score(prediction, record.target, record.options)
