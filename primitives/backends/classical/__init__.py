@@ -15,7 +15,8 @@ Backend entry points (see `spatialclaw.primitives.backends`):
   (host method ``locate``) and the mask grows from that pixel over similar colour, stopping at
   depth jumps and at the floor. One mask per frame where the VLM found the object.
 
-The modules: `sfm` (pycolmap), `sweep` (plane-sweep stereo), `stereo` (rectified SGBM),
+The modules: `sfm` (pycolmap attempts; `sfm_colmap`, `sfm_motion`, `sfm_quality`, `sfm_register`),
+`sampling` (extra video frames for SfM), `sweep` (plane-sweep stereo), `stereo` (rectified SGBM),
 `densify` (hole filling), `scale` (floor, gravity, metric scale), `pipeline` (the stages in
 order), `parallax` (image motion between frame pairs), `gates` and `quality_report` (the
 checks and the quality record), `regions` (region growing).
@@ -78,6 +79,7 @@ def reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction:
     """
     from spatialclaw.primitives.backends.classical import parallax, quality_report
     from spatialclaw.primitives.backends.classical.pipeline import reconstruct_images
+    from spatialclaw.primitives.backends.classical.sampling import sfm_sample
     from spatialclaw.primitives.types import Reconstruction
 
     if len(frames) < MIN_FRAMES:
@@ -89,7 +91,12 @@ def reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction:
     height = _camera_height(context)
     images = [f.image for f in frames]
     motion_findings = quality_report.motion_check(parallax.measure(images))
-    result = reconstruct_images(images, camera_height=height)
+    sample = sfm_sample(frames, context)
+    dense = len(sample.images) > len(frames)
+    result = reconstruct_images(
+        images, camera_height=height,
+        sfm_images=sample.images if dense else None, positions=sample.positions if dense else None,
+    )
     times = np.array([f.time for f in frames], np.float64) if context.source_kind in ("video", "rgbd") else None
     quality, valid = quality_report.assess(result, motion_findings=motion_findings, times=times)
     not_registered = [int(i) for i in np.flatnonzero(~result.registered)]
@@ -98,6 +105,7 @@ def reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction:
         {
             "camera_height_prior_m": height,
             "scale_m_per_unit": result.scale,
+            "sfm_sample": sample.note,
             "note": (
                 f"the metre scale assumes the camera was {height} m above the floor (context option camera_height); "
                 + (

@@ -2,7 +2,8 @@
 
 Stages (each in its own module):
 
-1. `sfm.run_sfm`: intrinsics and camera poses (COLMAP), sparse points, at ``sfm_size``.
+1. `sfm.run_sfm`: intrinsics and camera poses (COLMAP), sparse points, at ``sfm_size``; on a
+   denser sample of the video than the frames reported when the caller has one (``sfm_images``).
 2. Per frame, at ``depth_size``: `sweep.plane_sweep_depth` against the nearest registered
    neighbours, plus `stereo.pair_depth` (rectified SGBM) against neighbours that moved sideways;
    the estimates are fused by their median, then kept only where a neighbour's depth agrees
@@ -44,6 +45,9 @@ class ClassicalResult:
         points: M×3 float64 sparse structure-from-motion points in the world (metres).
         scale: metres per structure-from-motion unit (from ``camera_height``).
         camera_height: the camera-height prior used (metres).
+        sfm: the structure-from-motion result for these N frames (`sfm.SfmResult`, in its own
+            arbitrary frame): per-frame ``image_error`` (pixels), ``registered``,
+            ``posed_by_pnp``, ``n_points``, ``focal``, ``focal_refined``, ``quality``.
         info: numbers worth reporting: ``sparse_agreement`` (median ratio of sparse-point depth
             to stereo depth; 1 is perfect), ``measured_fraction``, ``floor_inliers``,
             ``floor_confidence`` (None without a floor), ``sparse_points``, ``reprojection_px``
@@ -58,6 +62,7 @@ class ClassicalResult:
     points: np.ndarray
     scale: float
     camera_height: float
+    sfm: sfm.SfmResult | None = None
     info: dict = field(default_factory=dict)
 
 
@@ -226,15 +231,61 @@ def _borrow_depth(depths: np.ndarray, i: int, registered: np.ndarray, K: np.ndar
     depths[i][holes] = splat[holes]
 
 
+def _structure_from_motion(
+    images: list[np.ndarray], sfm_images: list[np.ndarray] | None, positions: list[int] | None, sfm_size: int, min_registered: int
+) -> sfm.SfmResult:
+    """SfM on ``sfm_images`` (else ``images``) at ``sfm_size``, reported for ``images``."""
+    if sfm_images is None:
+        return sfm.run_sfm([_resize(im, sfm_size) for im in images], min_registered=min_registered)
+    if positions is None or len(positions) != len(images):
+        raise ValueError("sfm_images needs positions: where each of images is in sfm_images")
+    dense = sfm.run_sfm([_resize(im, sfm_size) for im in sfm_images], min_registered=1)
+    reported = dense.select(positions)
+    if reported.n_registered < min_registered:
+        raise PerceptionError(
+            f"only {reported.n_registered} of {len(images)} frames could be registered by structure-from-motion "
+            f"(from {len(sfm_images)} frames of the video): the camera barely moved or the views share too little texture"
+        )
+    return reported
+
+
+def sfm_summary(result: sfm.SfmResult, *, sfm_frames: int) -> dict:
+    """JSON-ready numbers of a structure-from-motion result, for ``info["sfm"]``.
+
+    Keys: ``attempt`` and ``score`` (the chosen attempt), ``attempts`` ({name: score}),
+    ``sfm_frames`` (frames the SfM ran on), ``focal_px``, ``focal_refined``, ``fov_deg``,
+    ``camera_model``, ``distortion``, ``points``, ``reprojection_px`` (mean),
+    ``image_error_px`` (per reported frame; None where unregistered), ``posed_by_pnp``
+    (reported frames placed by PnP).
+    """
+    q = result.quality
+    return {
+        "attempt": q.attempt,
+        "score": round(q.score, 4),
+        "attempts": {a.attempt: round(a.score, 4) for a in result.attempts},
+        "sfm_frames": sfm_frames,
+        "focal_px": result.focal,
+        "focal_refined": result.focal_refined,
+        "fov_deg": q.fov_deg,
+        "camera_model": result.camera_model,
+        "distortion": [float(k) for k in result.distortion],
+        "points": result.n_points,
+        "reprojection_px": q.reprojection_px,
+        "image_error_px": [None if not np.isfinite(e) else float(e) for e in result.image_error],
+        "posed_by_pnp": [int(i) for i in np.flatnonzero(result.posed_by_pnp)],
+    }
+
+
 def reconstruct_images(
     images: list[np.ndarray],
     *,
     camera_height: float = scale.DEFAULT_CAMERA_HEIGHT,
     sfm_size: int = 640,
     depth_size: int = 320,
-    matching: sfm.Matching = "auto",
     neighbours: int = 4,
     min_registered: int | None = None,
+    sfm_images: list[np.ndarray] | None = None,
+    positions: list[int] | None = None,
 ) -> ClassicalResult:
     """Reconstruct a metric, gravity-aligned scene from ordered frames of a moving camera.
 
@@ -243,10 +294,12 @@ def reconstruct_images(
         camera_height: assumed median camera height above the floor (metres); sets the scale.
         sfm_size: longest image side (pixels) used for structure-from-motion.
         depth_size: longest image side (pixels) at which depth is estimated (then upsampled).
-        matching: which frame pairs structure-from-motion matches (see `sfm.run_sfm`).
         neighbours: frames matched against each frame for depth.
         min_registered: fewer registered frames raise `PerceptionError`; default
             ``max(3, N // 4)``.
+        sfm_images: a denser ordered sample of the same video for structure-from-motion (more
+            frames register, and more reliably, when neighbours are close); default ``images``.
+        positions: where each of ``images`` is in ``sfm_images`` (required with it).
 
     Raises:
         PerceptionError: too few frames registered, or a model with (almost) no 3D points.
@@ -259,8 +312,8 @@ def reconstruct_images(
     if min_registered is None:
         min_registered = max(3, n // 4)
 
-    sfm_images = [_resize(im, sfm_size) for im in images]
-    result = sfm.run_sfm(sfm_images, matching=matching, min_registered=min_registered)
+    result = _structure_from_motion(images, sfm_images, positions, sfm_size, min_registered)
+    sfm_hw = _resize(images[0], sfm_size).shape[:2]
     timings.update({f"sfm_{k}": v for k, v in result.timings.items()})
     reg, pose = result.registered, result.pose
     sparse_points = gates.sparse_model(len(result.points), result.n_registered)
@@ -270,8 +323,8 @@ def reconstruct_images(
     t = time.perf_counter()
     small = [_resize(im, depth_size) for im in images]
     shw = small[0].shape[:2]
-    K_s = _scaled_K(result.K, sfm_images[0].shape[:2], shw)
-    sparse = _sparse_depths(result, sfm_images[0].shape[:2], shw)
+    K_s = _scaled_K(result.K, sfm_hw, shw)
+    sparse = _sparse_depths(result, sfm_hw, shw)
     known = np.concatenate([d[np.isfinite(d) & (d > 0)] for d in sparse])
     if len(known) == 0:
         raise PerceptionError("classical reconstruction refused: no 3D point lies in front of the registered cameras: "
@@ -319,16 +372,18 @@ def reconstruct_images(
         "reprojection_px": float(np.median(result.point_error)) if len(result.point_error) else None,
         "scene_depth_m": scene_depth * align.scale,
         "frames_without_depth": without_depth,
+        "sfm": sfm_summary(result, sfm_frames=len(sfm_images) if sfm_images is not None else n),
         "timings": timings,
     }
     return ClassicalResult(
         depth=depth.astype(np.float32),
         measured=measured,
         pose=world_pose,
-        K=_scaled_K(result.K, sfm_images[0].shape[:2], hw),
+        K=_scaled_K(result.K, sfm_hw, hw),
         registered=reg,
         points=align.apply_points(result.points),
         scale=align.scale,
         camera_height=camera_height,
+        sfm=result,
         info=info,
     )

@@ -1,328 +1,322 @@
 """Camera poses and intrinsics by structure-from-motion (COLMAP through ``pycolmap``, on the CPU).
 
-The frames are written to a temporary folder, SIFT features are extracted and matched between
-neighbouring frames (then, if too few frames registered, between all pairs), and COLMAP's
-incremental mapper registers the frames it can; a registration that breaks the continuity of
-the camera's motion is rejected (`pose_jumps`). One ``SIMPLE_PINHOLE`` camera is shared by all
-frames (a free fx/fy ``PINHOLE`` model drifts on short clips). The result is in COLMAP's
-arbitrary scale and orientation; `spatialclaw.primitives.backends.classical.scale` makes it
-metric and gravity-aligned.
+What it does with N ordered frames of one video (`run_sfm`):
 
-Frames COLMAP could not register get a pose interpolated between their registered neighbours
-and ``registered[i] = False``, so callers can tell measured poses from guessed ones.
+1. One feature database: SIFT features, matched between all pairs for short sequences and
+   between neighbours (plus quadratically spaced frames) for long ones (`sfm_colmap`).
+2. One camera shared by every frame, ``SIMPLE_RADIAL`` (focal length, principal point, one
+   radial distortion coefficient), starting from the focal length of a 60° field of view.
+3. Several mapping attempts, each scored by `sfm_quality.score_attempt` (registered fraction,
+   reprojection error, points per frame, plausibility of the field of view, smoothness of the
+   path), stopping once one scores `sfm_quality.GOOD_SCORE`:
+
+   - ``incremental``: COLMAP's incremental mapper with the intrinsics held at the prior while
+     frames register (a free focal length runs away on short clips of flat scenes), then one
+     robust bundle adjustment that frees them; the refined focal length and distortion are kept
+     only if the field of view stays plausible and the error does not grow
+     (``SfmResult.focal_refined`` says which);
+   - ``incremental-refocused``: the same from the refined focal length, when it moved far;
+   - ``global``: COLMAP's global mapper (rotation averaging + global positioning);
+   - ``incremental-neighbours``: incremental mapping over pairs of nearby frames only (no loop
+     closures: look-alike views from opposite sides of a room can fold the walk);
+   - ``incremental-free``: COLMAP's default behaviour, a ``RADIAL`` camera refined throughout.
+
+4. Every model is checked against the video's motion (`sfm_motion`): a frame registered far
+   from its neighbours' motion, or a stretch of the walk joined to the rest by an impossible
+   step, is rejected. Frames the mapper left out or the checks rejected are posed by PnP against
+   the model (`sfm_register.pnp_pose`) and checked again; the rest get poses interpolated from
+   their registered neighbours and ``registered[i] = False``.
+
+The result is in COLMAP's arbitrary similarity frame; `spatialclaw.primitives.backends.classical.scale`
+makes it metric and gravity-aligned. No COLMAP output reaches stdout or stderr.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 
 from spatialclaw.errors import PerceptionError
+from spatialclaw.primitives.backends.classical import sfm_colmap, sfm_quality, sfm_register
+from spatialclaw.primitives.backends.classical.sfm_colmap import CameraGuess
+from spatialclaw.primitives.backends.classical.sfm_motion import interpolate_poses, path_breaks, pose_jumps, similarity_align
+from spatialclaw.primitives.backends.classical.sfm_quality import AttemptQuality
 
-Matching = Literal["auto", "sequential", "exhaustive"]
+__all__ = ["SfmResult", "run_sfm", "interpolate_poses", "path_breaks", "pose_jumps", "similarity_align"]
 
-RETRY_UNREGISTERED = 0.1
-"""``matching="auto"`` adds all pairs and maps again when sequential matching leaves more than
-this fraction of the frames unregistered."""
+REFINE_GAIN = 0.8
+"""Freeing the focal length must bring the mean reprojection error below this fraction of the
+error at the prior: on flat or shallow scenes focal length and depth trade off, and a small gain
+is no evidence for a different focal length."""
+
+REFOCUS_RATIO = 0.15
+"""Map again from the refined focal length when it differs from the prior by more than this fraction."""
+
+PNP_ANCHORS = 6
+"""Registered frames nearest in time whose matches place an unregistered frame by PnP."""
 
 
 @dataclass
 class SfmResult:
-    """A structure-from-motion reconstruction in COLMAP's arbitrary similarity frame.
+    """A structure-from-motion reconstruction of N frames in COLMAP's arbitrary similarity frame.
 
     Attributes:
-        K: 3×3 float64 intrinsics shared by all frames (pixels).
+        K: 3×3 float64 intrinsics shared by all frames (pixels, COLMAP's convention).
+        camera_model: COLMAP camera model of the shared camera (``"SIMPLE_RADIAL"``, ``"RADIAL"``).
+        distortion: radial distortion coefficients (k1,) or (k1, k2) of that model.
         pose: N×4×4 float64 camera-to-world (camera axes x right, y down, z forward); rows of
             unregistered frames are interpolated from their registered neighbours.
-        registered: N bool; True where COLMAP registered the frame.
+        registered: N bool; True where the frame's pose was measured (by the mapper or by PnP)
+            and agrees with its neighbours' motion.
+        posed_by_pnp: N bool; True where the pose came from PnP against the model (the mapper
+            had left the frame out or placed it wrongly).
+        image_error: N float64 mean reprojection error of each frame's observations (pixels);
+            NaN where the frame is not registered.
         points: M×3 float64 triangulated points (world, arbitrary units).
         point_error: M float64 mean reprojection error of each point (pixels).
         observations: per frame, an (n_i×2 float64 pixel uv, n_i int64 index into ``points``)
             pair: the sparse points that frame saw. Empty for unregistered frames.
-        timings: seconds per stage (``extract``, ``match``, ``map``).
+        focal_refined: True when bundle adjustment refined the focal length; False when it is
+            the 60° prior (the views could not pin it down) or the refinement was implausible.
+        quality: the chosen attempt's `AttemptQuality` (its ``score`` chose it).
+        attempts: every attempt's quality, in the order they ran.
+        timings: seconds per stage (``features``, then ``attempt:<name>`` per attempt).
     """
 
     K: np.ndarray
+    camera_model: str
+    distortion: np.ndarray
     pose: np.ndarray
     registered: np.ndarray
+    posed_by_pnp: np.ndarray
+    image_error: np.ndarray
     points: np.ndarray
     point_error: np.ndarray
     observations: list[tuple[np.ndarray, np.ndarray]]
+    focal_refined: bool
+    quality: AttemptQuality
+    attempts: list[AttemptQuality] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def n_registered(self) -> int:
-        """How many frames COLMAP registered."""
+        """How many frames have a measured pose."""
         return int(self.registered.sum())
 
+    @property
+    def focal(self) -> float:
+        """The shared focal length (pixels)."""
+        return float(self.K[0, 0])
 
-def _silence_glog() -> None:
-    """Keep COLMAP's (very verbose) glog output off stderr; errors still show."""
-    import pycolmap
+    @property
+    def n_points(self) -> int:
+        """How many triangulated points the model has."""
+        return int(len(self.points))
 
-    pycolmap.logging.minloglevel = 2
-    pycolmap.logging.stderrthreshold = 2
-    pycolmap.logging.verbose_level = 0
+    def select(self, positions: list[int]) -> SfmResult:
+        """The same reconstruction reported for the frames at ``positions`` only (points kept)."""
+        rows = np.asarray(positions, dtype=np.int64)
+        return dataclasses.replace(
+            self,
+            pose=self.pose[rows],
+            registered=self.registered[rows],
+            posed_by_pnp=self.posed_by_pnp[rows],
+            image_error=self.image_error[rows],
+            observations=[self.observations[i] for i in rows],
+        )
 
 
-def run_sfm(
-    images: list[np.ndarray],
-    *,
-    matching: Matching = "auto",
-    overlap: int = 8,
-    max_features: int = 4096,
-    min_registered: int = 3,
-    seed: int = 0,
-) -> SfmResult:
-    """Estimate one shared intrinsics matrix and a camera-to-world pose per image.
+@dataclass(frozen=True)
+class _Attempt:
+    name: str
+    mapper: str  # "incremental" or "global"
+    camera: CameraGuess
+    max_gap: int | None = None
+
+
+@dataclass(frozen=True)
+class _Workspace:
+    root: Path
+    db: Path
+    image_dir: Path
+    names: list[str]
+    width: int
+    seed: int
+
+
+def run_sfm(images: list[np.ndarray], *, max_features: int = 4096, min_registered: int = 3, seed: int = 0) -> SfmResult:
+    """Estimate one shared camera and a camera-to-world pose per image (see the module doc).
 
     Args:
         images: N H×W×3 uint8 RGB images, in temporal order, all the same size.
-        matching: ``"sequential"`` matches each frame with the next ``overlap`` frames (fast, no
-            false loop closures between look-alike views); ``"exhaustive"`` matches all pairs
-            (closes loops, bridges fast turns); ``"auto"`` runs sequential and, when that leaves
-            more than `RETRY_UNREGISTERED` of the frames unregistered, adds the remaining pairs
-            and maps again, keeping whichever registers more frames.
-        overlap: how many following frames each frame is matched with (sequential).
         max_features: SIFT features per image.
         min_registered: fewer registered frames than this raises `PerceptionError`.
         seed: COLMAP's random seed (results are repeatable for a given seed).
 
     Returns:
-        The reconstruction, in COLMAP's arbitrary scale and orientation.
+        The best-scoring attempt's reconstruction, in COLMAP's arbitrary scale and orientation.
 
     Raises:
-        PerceptionError: fewer than ``min_registered`` frames could be registered.
+        PerceptionError: fewer than 2 frames, frames of different sizes, or fewer than
+            ``min_registered`` frames registered.
     """
-    import cv2
     import pycolmap
 
-    if matching not in ("auto", "sequential", "exhaustive"):
-        raise ValueError(f"matching must be 'auto', 'sequential' or 'exhaustive', got {matching!r}")
     if len(images) < 2:
         raise PerceptionError(f"structure-from-motion needs at least 2 frames, got {len(images)}: sample more frames")
     shapes = {im.shape for im in images}
     if len(shapes) != 1:
         raise PerceptionError(f"structure-from-motion needs frames of one size, got {sorted(shapes)}: resample the input")
-    _silence_glog()
     pycolmap.set_random_seed(seed)
+    h, w = images[0].shape[:2]
     timings: dict[str, float] = {}
-    names = [f"{i:05d}.png" for i in range(len(images))]
     with tempfile.TemporaryDirectory(prefix="spatialclaw-sfm-") as tmp:
-        root = Path(tmp)
-        image_dir = root / "images"
-        image_dir.mkdir()
-        for name, im in zip(names, images):
-            cv2.imwrite(str(image_dir / name), cv2.cvtColor(im, cv2.COLOR_RGB2BGR))
-        db = root / "database.db"
-
         t = time.perf_counter()
-        extraction = pycolmap.FeatureExtractionOptions()
-        extraction.sift.max_num_features = max_features
-        extraction.num_threads = 1  # images enter the database in a fixed order: repeatable mapping
-        pycolmap.extract_features(
-            db,
-            image_dir,
-            image_names=names,
-            camera_mode=pycolmap.CameraMode.SINGLE,
-            reader_options=pycolmap.ImageReaderOptions(camera_model="SIMPLE_PINHOLE"),
-            extraction_options=extraction,
-            device=pycolmap.Device.cpu,
-        )
-        timings["extract"] = time.perf_counter() - t
-
-        result: SfmResult | None = None
-        for pairs in ("sequential", "exhaustive") if matching == "auto" else (matching,):
-            t = time.perf_counter()
-            # One thread: the geometric verification's RANSAC is only repeatable single-threaded.
-            single = pycolmap.FeatureMatchingOptions(num_threads=1)
-            if pairs == "sequential":
-                pairing = pycolmap.SequentialPairingOptions(overlap=overlap, quadratic_overlap=False, loop_detection=False)
-                pycolmap.match_sequential(db, matching_options=single, pairing_options=pairing, device=pycolmap.Device.cpu)
-            else:  # pairs already matched are kept, only the missing ones are added
-                pycolmap.match_exhaustive(db, matching_options=single, device=pycolmap.Device.cpu)
-            timings[f"match_{pairs}"] = time.perf_counter() - t
-            t = time.perf_counter()
-            attempt = _map(db, image_dir, root / f"sparse_{pairs}", names, seed, min_registered)
-            timings[f"map_{pairs}"] = time.perf_counter() - t
-            if attempt is not None and (result is None or _better(attempt, result)):
-                result = attempt
-            if result is not None and result.n_registered >= (1.0 - RETRY_UNREGISTERED) * len(images):
-                break
-
-    n_reg = 0 if result is None else result.n_registered
-    if result is None or n_reg < min_registered:
+        db, image_dir, names = sfm_colmap.build_database(images, Path(tmp), max_features=max_features, seed=seed)
+        timings["features"] = time.perf_counter() - t
+        ws = _Workspace(Path(tmp), db, image_dir, names, w, seed)
+        best = _best_attempt(ws, sfm_colmap.prior_focal(w, h), len(images) <= sfm_colmap.EXHAUSTIVE_UP_TO, timings)
+    if best is None or best.n_registered < min_registered:
+        n_reg = 0 if best is None else best.n_registered
         raise PerceptionError(
             f"only {n_reg} of {len(images)} frames could be registered by structure-from-motion: "
             "sample more frames (or more densely), or the camera barely moved / the views share too little texture"
         )
-    result.timings = timings
-    return result
+    best.timings = timings
+    return best
 
 
-def similarity_align(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """The similarity (s, R, t) minimising ``||s R src + t - dst||²`` (Umeyama) over N×3 point sets."""
-    mu_s, mu_d = src.mean(0), dst.mean(0)
-    xs, xd = src - mu_s, dst - mu_d
-    U, S, Vt = np.linalg.svd(xd.T @ xs / len(src))
-    D = np.eye(3)
-    if np.linalg.det(U @ Vt) < 0:
-        D[2, 2] = -1.0
-    R = U @ D @ Vt
-    s = float(np.trace(np.diag(S) @ D) / max(xs.var(0).sum(), 1e-300))
-    return s, R, mu_d - s * R @ mu_s
+def _attempt_plan(prior: float, exhaustive: bool, frames: int, best_focal: Callable[[], tuple[float, bool]]) -> Iterator[_Attempt]:
+    """The attempts in order; later ones start from the best focal length found so far."""
+    yield _Attempt("incremental", "incremental", CameraGuess("SIMPLE_RADIAL", prior, fixed=True))
+    focal, refined = best_focal()
+    if refined and abs(focal / prior - 1.0) > REFOCUS_RATIO:
+        yield _Attempt("incremental-refocused", "incremental", CameraGuess("SIMPLE_RADIAL", focal, fixed=True))
+    yield _Attempt("global", "global", CameraGuess("SIMPLE_RADIAL", best_focal()[0], fixed=True))
+    if exhaustive:
+        gap = max(3, frames // 10)
+        yield _Attempt("incremental-neighbours", "incremental", CameraGuess("SIMPLE_RADIAL", best_focal()[0], fixed=True), gap)
+    yield _Attempt("incremental-free", "incremental", CameraGuess("RADIAL", prior, fixed=False))
 
 
-def _better(candidate: SfmResult, current: SfmResult, tolerance: float = 0.02) -> bool:
-    """Whether ``candidate`` (all pairs matched) should replace ``current`` (neighbours only).
+def _best_attempt(ws: _Workspace, prior: float, exhaustive: bool, timings: dict[str, float]) -> SfmResult | None:
+    """Run the attempts until one scores `sfm_quality.GOOD_SCORE`; the best-scoring result."""
+    best: SfmResult | None = None
+    qualities: list[AttemptQuality] = []
 
-    It must register more frames and agree with ``current`` on the frames both registered
-    (camera centres within ``tolerance`` of their path length after a similarity): matching all
-    pairs can also match look-alike views from opposite sides of a room and fold the trajectory.
+    def best_focal() -> tuple[float, bool]:
+        return (prior, False) if best is None else (best.focal, best.focal_refined)
+
+    for attempt in _attempt_plan(prior, exhaustive, len(ws.names), best_focal):
+        t = time.perf_counter()
+        for candidate in _run_attempt(attempt, ws):
+            qualities.append(candidate.quality)
+            if best is None or candidate.quality.score > best.quality.score:
+                best = candidate
+        timings[f"attempt:{attempt.name}"] = time.perf_counter() - t
+        if best is not None and best.quality.score >= sfm_quality.GOOD_SCORE:
+            break
+    if best is not None:
+        best.attempts = qualities
+    return best
+
+
+def _run_attempt(attempt: _Attempt, ws: _Workspace) -> list[SfmResult]:
+    """Map with one attempt's settings; one checked, scored result per model it built."""
+    out = ws.root / attempt.name
+    out.mkdir()
+    db = sfm_colmap.database_copy(ws.db, out, attempt.camera, max_gap=attempt.max_gap)
+    mapper = sfm_colmap.map_global if attempt.mapper == "global" else sfm_colmap.map_incremental
+    try:
+        models = mapper(db, ws.image_dir, out, attempt.camera, ws.seed, 3)
+    except Exception:  # noqa: BLE001 (COLMAP raises plain RuntimeErrors on degenerate input)
+        return []
+    results = []
+    for recon in models:
+        if recon.num_reg_images() < 2 or recon.num_points3D() == 0:
+            continue
+        refined = False
+        if attempt.camera.fixed:
+            recon, refined = _refine_intrinsics(recon, ws.width)
+        results.append(_checked_result(recon, db, ws, attempt.name, refined if attempt.camera.fixed else True))
+    return results
+
+
+def _refine_intrinsics(recon, width: int) -> tuple[object, bool]:  # noqa: ANN001 (pycolmap type)
+    """Free the focal length and distortion in one robust bundle adjustment, if that is plausible.
+
+    Returns (the model to keep, whether its focal length was refined). When the refined field of
+    view leaves `sfm_quality.PLAUSIBLE_FOV_DEG`, the distortion becomes extreme or the error
+    does not fall below `REFINE_GAIN` of the error at the prior, the focal length stays at the prior and only the distortion is refined.
     """
-    if candidate.n_registered <= current.n_registered:
-        return False
-    common = np.flatnonzero(candidate.registered & current.registered)
-    if len(common) < 3:
-        return True
-    a, b = candidate.pose[common, :3, 3], current.pose[common, :3, 3]
-    s, R, t = similarity_align(a, b)
-    path = float(np.linalg.norm(np.diff(b, axis=0), axis=1).sum())
-    rmse = float(np.sqrt(np.mean(np.sum((s * a @ R.T + t - b) ** 2, axis=1))))
-    return rmse <= tolerance * path
-
-
-def _map(db: Path, image_dir: Path, out: Path, names: list[str], seed: int, min_registered: int) -> SfmResult | None:
-    """COLMAP's incremental mapping over the matches in ``db``; the largest model, or None."""
     import pycolmap
 
-    options = pycolmap.IncrementalPipelineOptions()
-    options.random_seed = seed
-    options.mapper.random_seed = seed
-    options.triangulation.random_seed = seed
-    options.multiple_models = False
-    options.min_model_size = min(options.min_model_size, max(2, min_registered))
-    # One mapping thread: multi-threaded bundle adjustment is not repeatable, and on short
-    # clips of a turning camera it sometimes converged to a wrong trajectory (ATE 2-13 % of
-    # the path against 0.06 % single-threaded, synthetic 32-frame walks).
-    options.num_threads = 1
-    options.mapper.num_threads = 1
-    out.mkdir()
-    models = pycolmap.incremental_mapping(db, image_dir, out, options)
-    best = max(models.values(), key=lambda r: r.num_reg_images(), default=None)
-    return None if best is None or best.num_reg_images() == 0 else _to_result(best, names)
+    before = recon.compute_mean_reprojection_error()
+    free = pycolmap.Reconstruction(recon)
+    sfm_colmap.bundle_adjust(free, refine_focal=True, refine_distortion=True)
+    sfm_colmap.drop_bad_points(free)
+    sfm_colmap.bundle_adjust(free, refine_focal=True, refine_distortion=True)
+    camera = next(iter(free.cameras.values()))
+    lo, hi = sfm_quality.PLAUSIBLE_FOV_DEG
+    plausible = lo <= sfm_quality.fov_deg(camera.focal_length, width) <= hi
+    distortion = np.abs(np.asarray(camera.params[camera.extra_params_idxs()], dtype=np.float64))
+    error = free.compute_mean_reprojection_error()
+    if plausible and np.all(distortion < 0.5) and np.isfinite(error) and error <= REFINE_GAIN * before and free.num_points3D() > 0:
+        return free, True
+    sfm_colmap.bundle_adjust(recon, refine_focal=False, refine_distortion=True)
+    sfm_colmap.drop_bad_points(recon)
+    return recon, False
 
 
-def _to_result(recon, names: list[str]) -> SfmResult:  # noqa: ANN001 (pycolmap type)
-    """Turn a pycolmap reconstruction into arrays indexed by frame position."""
-    cam = next(iter(recon.cameras.values()))
-    K = np.asarray(cam.calibration_matrix(), dtype=np.float64)
-    n = len(names)
-    position = {name: i for i, name in enumerate(names)}
-    pose = np.tile(np.eye(4), (n, 1, 1))
-    registered = np.zeros(n, dtype=bool)
-
-    point_ids = list(recon.point3D_ids())
-    index_of = {pid: k for k, pid in enumerate(point_ids)}
-    points = np.array([recon.points3D[pid].xyz for pid in point_ids], dtype=np.float64).reshape(-1, 3)
-    errors = np.array([recon.points3D[pid].error for pid in point_ids], dtype=np.float64)
-    observations: list[tuple[np.ndarray, np.ndarray]] = [(np.zeros((0, 2)), np.zeros(0, dtype=np.int64))] * n
-
-    for image in recon.images.values():
-        if not image.has_pose:
+def _checked_result(recon, db: Path, ws: _Workspace, name: str, focal_refined: bool) -> SfmResult:  # noqa: ANN001
+    """The model as arrays, checked against the camera's motion, gaps posed by PnP, scored."""
+    arrays = sfm_register.model_arrays(recon, ws.names)
+    n = len(ws.names)
+    mapped = arrays.registered.copy()
+    keep = mapped & ~pose_jumps(arrays.pose, mapped)
+    keep &= ~path_breaks(arrays.pose, keep)
+    pnp = np.zeros(n, bool)
+    observations = list(arrays.observations)
+    image_error = arrays.image_error.copy()
+    pose = arrays.pose.copy()
+    anchors = np.flatnonzero(keep)
+    for i in np.flatnonzero(~keep):
+        if len(anchors) < 2 or i not in arrays.image_ids:
             continue
-        i = position[image.name]
-        world_to_cam = np.eye(4)
-        world_to_cam[:3, :] = image.cam_from_world().matrix()
-        pose[i] = np.linalg.inv(world_to_cam)
-        registered[i] = True
-        uv, idx = [], []
-        for p2d in image.points2D:
-            if p2d.has_point3D():
-                uv.append(p2d.xy)
-                idx.append(index_of[p2d.point3D_id])
-        observations[i] = (np.asarray(uv, dtype=np.float64).reshape(-1, 2), np.asarray(idx, dtype=np.int64))
-
-    jumped = pose_jumps(pose, registered)
+        near = sorted(anchors, key=lambda j: (abs(j - i), j))[:PNP_ANCHORS]
+        placed = sfm_register.pnp_pose(recon, db, arrays, int(i), [int(j) for j in near])
+        if placed is not None:
+            pose[i], observations[i], image_error[i] = placed
+            pnp[i] = True
+    registered = keep | pnp
+    jumped = pnp & pose_jumps(pose, registered)  # a PnP pose must agree with the motion, too
     registered &= ~jumped
-    for i in np.flatnonzero(jumped):
-        observations[i] = (np.zeros((0, 2)), np.zeros(0, dtype=np.int64))
-    pose = interpolate_poses(pose, registered)
-    return SfmResult(K=K, pose=pose, registered=registered, points=points, point_error=errors, observations=observations)
+    pnp &= registered
+    for i in np.flatnonzero(~registered):
+        observations[i] = sfm_register.empty_observation()
+        image_error[i] = np.nan
+    return SfmResult(
+        K=arrays.K, camera_model=arrays.camera_model, distortion=arrays.distortion,
+        pose=interpolate_poses(pose, registered) if registered.any() else pose,
+        registered=registered, posed_by_pnp=pnp, image_error=image_error,
+        points=arrays.points, point_error=arrays.point_error, observations=observations,
+        focal_refined=focal_refined,
+        quality=_quality(name, registered, mapped & ~registered, observations, image_error, arrays.K[0, 0], ws.width),
+    )
 
 
-def pose_jumps(pose: np.ndarray, registered: np.ndarray, *, factor: float = 4.0, max_turn_deg: float = 60.0) -> np.ndarray:
-    """Registered frames whose pose breaks the continuity of the camera's motion.
-
-    COLMAP occasionally registers a frame of a repetitive scene in a wrong place. In a video the
-    camera moves smoothly, so a registered frame whose position is more than ``factor`` typical
-    steps away from the midpoint of its registered neighbours, or whose orientation is more than
-    ``max_turn_deg`` from both neighbours', is a wrong registration.
-
-    Args:
-        pose: N×4×4 camera-to-world; rows of unregistered frames are ignored.
-        registered: N bool.
-        factor: allowed deviation in median steps between consecutive registered frames.
-        max_turn_deg: allowed rotation to the nearer neighbour (degrees).
-
-    Returns:
-        N bool: the frames to treat as unregistered.
-    """
-    known = np.flatnonzero(registered)
-    out = np.zeros(len(pose), bool)
-    if len(known) < 3:
-        return out
-    centres = pose[known, :3, 3]
-    step = float(np.median(np.linalg.norm(np.diff(centres, axis=0), axis=1)))
-
-    def turn(a: np.ndarray, b: np.ndarray) -> float:
-        return float(np.degrees(np.arccos(np.clip((np.trace(a[:3, :3].T @ b[:3, :3]) - 1.0) / 2.0, -1.0, 1.0))))
-
-    for k, i in enumerate(known):
-        prev = known[k - 1] if k > 0 else known[k + 1]  # the first and last frames have one neighbour
-        nxt = known[k + 1] if k < len(known) - 1 else known[k - 1]
-        mid = 0.5 * (pose[prev, :3, 3] + pose[nxt, :3, 3])
-        far = np.linalg.norm(pose[i, :3, 3] - mid) > factor * step + 0.5 * np.linalg.norm(pose[nxt, :3, 3] - pose[prev, :3, 3])
-        twisted = min(turn(pose[i], pose[prev]), turn(pose[i], pose[nxt])) > max_turn_deg
-        out[i] = far or twisted
-    return out
-
-
-def interpolate_poses(pose: np.ndarray, registered: np.ndarray) -> np.ndarray:
-    """Fill the poses of unregistered frames from their registered neighbours.
-
-    Between two registered frames the rotation is interpolated spherically and the position
-    linearly (by frame position); before the first / after the last registered frame the
-    nearest registered pose is repeated.
-
-    Args:
-        pose: N×4×4 camera-to-world; rows where ``registered`` is False are ignored.
-        registered: N bool, at least one True.
-
-    Returns:
-        N×4×4 camera-to-world with every row filled.
-    """
-    from scipy.spatial.transform import Rotation, Slerp
-
-    out = pose.copy()
-    out[:, 3] = (0.0, 0.0, 0.0, 1.0)
-    known = np.flatnonzero(registered)
-    if len(known) == 0:
-        raise ValueError("interpolate_poses needs at least one registered frame")
-    missing = np.flatnonzero(~registered)
-    if len(missing) == 0:
-        return out
-    if len(known) == 1:
-        out[missing] = pose[known[0]]
-        return out
-    slerp = Slerp(known, Rotation.from_matrix(pose[known, :3, :3]))
-    t = np.clip(missing, known[0], known[-1])
-    out[missing, :3, :3] = slerp(t).as_matrix()
-    for axis in range(3):
-        out[missing, axis, 3] = np.interp(t, known, pose[known, axis, 3])
-    return out
+def _quality(name: str, registered: np.ndarray, rejected: np.ndarray, observations: list, image_error: np.ndarray, focal: float, width: int) -> AttemptQuality:
+    """`sfm_quality.score_attempt` of a checked model."""
+    counts = np.array([len(observations[i][1]) for i in range(len(registered))])
+    kept = registered & (counts > 0)
+    error = float(np.sum(image_error[kept] * counts[kept]) / counts[kept].sum()) if kept.any() else float("nan")
+    return sfm_quality.score_attempt(
+        name, frames=len(registered), registered=int(registered.sum()), rejected=int(rejected.sum()),
+        reprojection_px=error, observations=int(counts[registered].sum()), fov=sfm_quality.fov_deg(focal, width),
+    )
