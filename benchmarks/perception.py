@@ -1,7 +1,15 @@
 """Time each perception backend on one synthetic room, uncached and from the perception cache.
 
     python benchmarks/perception.py [--frames 32] [--width 640] [--height 480] [--seed 3]
-                                    [--skip-classical]
+                                    [--skip-classical] [--sfm] [--repeats 1]
+
+``--sfm`` instead compares the classical backend's structure-from-motion (`sfm.run_sfm`: several
+scored attempts, motion checks, PnP) with a plain pycolmap reconstruction of the same frames
+(library defaults: SIMPLE_RADIAL, exhaustive matching, incremental mapping), timed interleaved in
+the same run (plain, ours, plain, ours, ...; the ratio of the medians, goal <= 1.5x), on a
+synthetic room (camera path error after a similarity alignment, focal error) and, where Debian's
+``visp-images-data`` is installed, ViSP's hand-held desk sequence (focal error against ViSP's
+calibration, 547.7 px).
 
 Renders a room with `spatialclaw.synth` (32 frames at 640×480 by default), then for each backend
 that can run here times ``reconstruct()``, ``segment("*")`` and ``objects3d("*")``:
@@ -22,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
+
+import numpy as np
 
 import spatialclaw.primitives as primitives
 from spatialclaw.inputs import rgbd
@@ -49,6 +59,92 @@ def run_steps(ctx_factory: Callable[[], KernelContext], steps: dict[str, Callabl
     return {name: (t[0], t[1]) for name, t in times.items()}
 
 
+CUBE = Path("/usr/share/visp-images-data/ViSP-images/mbt/cube")
+CUBE_FOCAL_PX = 0.5 * (547.74 + 542.07)
+
+
+def plain_pycolmap(images: list[np.ndarray]) -> tuple[int, float, np.ndarray, np.ndarray]:
+    """A plain pycolmap reconstruction: (registered frames, focal px, N×3 centres (NaN if not), N bool)."""
+    import cv2
+    import pycolmap
+
+    from spatialclaw.primitives.backends.classical.sfm_colmap import quiet
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "images").mkdir()
+        names = [f"{i:05d}.png" for i in range(len(images))]
+        for name, im in zip(names, images):
+            cv2.imwrite(str(root / "images" / name), cv2.cvtColor(im, cv2.COLOR_RGB2BGR))
+        with quiet():
+            pycolmap.extract_features(root / "db", root / "images", camera_mode=pycolmap.CameraMode.SINGLE,
+                                      reader_options=pycolmap.ImageReaderOptions(camera_model="SIMPLE_RADIAL"), device=pycolmap.Device.cpu)
+            pycolmap.match_exhaustive(root / "db", device=pycolmap.Device.cpu)
+            models = pycolmap.incremental_mapping(root / "db", root / "images", root)
+    best = max(models.values(), key=lambda r: r.num_reg_images(), default=None)
+    centres = np.full((len(images), 3), np.nan)
+    registered = np.zeros(len(images), bool)
+    if best is None:
+        return 0, float("nan"), centres, registered
+    for image in best.images.values():
+        if image.has_pose:
+            k = names.index(image.name)
+            centres[k], registered[k] = image.projection_center(), True
+    return best.num_reg_images(), float(next(iter(best.cameras.values())).focal_length), centres, registered
+
+
+def path_error(centres: np.ndarray, registered: np.ndarray, truth: np.ndarray) -> float:
+    """Camera path error: RMSE after a similarity alignment, as a fraction of the true path length."""
+    from spatialclaw.primitives.backends.classical.sfm import similarity_align
+
+    if registered.sum() < 3:
+        return float("nan")
+    est, gt = centres[registered], truth[registered]
+    s, R, t = similarity_align(est, gt)
+    path = np.linalg.norm(np.diff(truth, axis=0), axis=1).sum()
+    return float(np.sqrt(np.mean(np.sum((s * est @ R.T + t - gt) ** 2, axis=1))) / path)
+
+
+def compare_sfm(name: str, images: list[np.ndarray], repeats: int, truth_centres: np.ndarray | None, truth_focal: float) -> None:
+    """Time ours against plain pycolmap, interleaved, and print registration and accuracy."""
+    from spatialclaw.primitives.backends.classical.sfm import run_sfm
+
+    plain_t, ours_t = [], []
+    for _ in range(repeats):
+        seconds, plain = timed(lambda: plain_pycolmap(images))
+        plain_t.append(seconds)
+        seconds, ours = timed(lambda: run_sfm(images))
+        ours_t.append(seconds)
+    ratio = float(np.median(ours_t) / np.median(plain_t))
+    print(f"{name}: {len(images)} frames {images[0].shape[1]}x{images[0].shape[0]}: plain pycolmap {np.median(plain_t):.1f} s, "
+          f"classical SfM {np.median(ours_t):.1f} s, ratio {ratio:.2f}x (goal <= 1.5x); attempts {ours.timings}")
+    n_plain, f_plain, c_plain, r_plain = plain
+    rows = [("plain pycolmap", n_plain, f_plain, c_plain, r_plain),
+            (f"classical ({ours.quality.attempt}, score {ours.quality.score:.2f})", ours.n_registered, ours.focal,
+             ours.pose[:, :3, 3], ours.registered)]
+    for label, n_reg, focal, centres, registered in rows:
+        line = f"  {label:40s} registered {n_reg}/{len(images)}, focal {focal:8.1f} px ({100 * (focal / truth_focal - 1):+.1f}%)"
+        if truth_centres is not None:
+            line += f", path error {100 * path_error(centres, registered, truth_centres):.2f}% of the path"
+        print(line)
+
+
+def sfm_benchmark(args: argparse.Namespace) -> None:
+    from spatialclaw.synth import generate_scene, render_scene
+
+    rendering = render_scene(generate_scene(args.seed), args.frames, args.width, args.height)
+    compare_sfm(f"synthetic room (seed {args.seed})", list(rendering.rgb), args.repeats, rendering.poses[:, :3, 3], float(rendering.K[0, 0]))
+    if not CUBE.is_dir():
+        print("ViSP desk sequence: skipped (apt-get install visp-images-data)")
+        return
+    import cv2
+
+    files = sorted(CUBE.glob("image*.pgm"))
+    picks = np.round(np.linspace(0, len(files) - 1, args.frames)).astype(int)
+    images = [cv2.cvtColor(cv2.imread(str(files[i]), cv2.IMREAD_GRAYSCALE), cv2.COLOR_GRAY2RGB) for i in picks]
+    compare_sfm("ViSP hand-held desk (mbt/cube)", images, args.repeats, None, CUBE_FOCAL_PX)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=32)
@@ -56,7 +152,12 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=480)
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--skip-classical", action="store_true", help="do not time COLMAP + stereo (tens of seconds)")
+    parser.add_argument("--sfm", action="store_true", help="compare the classical SfM with plain pycolmap instead (minutes)")
+    parser.add_argument("--repeats", type=int, default=1, help="interleaved timing rounds of --sfm")
     args = parser.parse_args()
+    if args.sfm:
+        sfm_benchmark(args)
+        return
 
     from spatialclaw.synth import make_test_scene
 

@@ -1,0 +1,129 @@
+"""Structure-from-motion for the classical backend: attempts, motion checks, extra video frames, silence.
+
+The accuracy tests render rooms that differ from the shared fixture of ``test_classical.py`` (another
+seed, so another layout and walk, and a wider lens the 60° prior has to be refined towards).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from spatialclaw.errors import PerceptionError
+from spatialclaw.inputs.frame import Frame
+from spatialclaw.primitives.backends.classical import sfm, sfm_quality
+from spatialclaw.primitives.backends.classical.sampling import sfm_sample
+from spatialclaw.primitives.context import KernelContext
+
+
+def walk(n: int, step: float = 0.1) -> np.ndarray:
+    poses = np.tile(np.eye(4), (n, 1, 1))
+    poses[:, 0, 3] = np.arange(n) * step
+    return poses
+
+
+def test_a_walk_joined_in_the_wrong_place_is_cut_at_the_join():
+    poses = walk(20)
+    poses[12:, :3, 3] += np.array([3.0, 1.0, 0.0])  # the last 8 frames placed 3 m away
+    registered = np.ones(20, bool)
+    assert np.flatnonzero(sfm.path_breaks(poses, registered)).tolist() == list(range(12, 20))
+
+
+def test_a_camera_that_pauses_and_moves_again_is_not_a_break():
+    steps = np.r_[np.full(8, 0.01), np.linspace(0.01, 0.5, 6), np.full(8, 0.5)]
+    poses = np.tile(np.eye(4), (len(steps) + 1, 1, 1))
+    poses[1:, 0, 3] = np.cumsum(steps)
+    assert not sfm.path_breaks(poses, np.ones(len(poses), bool)).any()
+
+
+def test_the_score_prefers_a_plausible_camera_over_more_registered_frames():
+    wrong = sfm_quality.score_attempt("a", frames=32, registered=32, rejected=0, reprojection_px=0.8, observations=32 * 150,
+                                      fov=sfm_quality.fov_deg(23303.0, 640))
+    right = sfm_quality.score_attempt("b", frames=32, registered=29, rejected=0, reprojection_px=0.9, observations=29 * 150,
+                                      fov=sfm_quality.fov_deg(560.0, 640))
+    assert wrong.score == 0.0 and right.score > 0.7
+
+
+def test_the_score_falls_with_reprojection_error_rejections_and_sparse_frames():
+    base = dict(frames=20, registered=20, rejected=0, reprojection_px=0.5, observations=20 * 200, fov=60.0)
+    good = sfm_quality.score_attempt("x", **base).score
+    assert sfm_quality.score_attempt("x", **{**base, "reprojection_px": 3.0}).score < 0.5 * good
+    assert sfm_quality.score_attempt("x", **{**base, "rejected": 6}).score < good
+    assert sfm_quality.score_attempt("x", **{**base, "observations": 20 * 20}).score < 0.5 * good
+
+
+def test_failed_structure_from_motion_is_an_error_and_prints_nothing(capfd):
+    noise = [np.random.default_rng(k).integers(0, 255, (120, 160, 3), dtype=np.uint8) for k in range(5)]
+    with pytest.raises(PerceptionError, match="registered"):
+        sfm.run_sfm(noise, min_registered=3)
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+
+
+@pytest.fixture(scope="module")
+def video_scene(tmp_path_factory):
+    """A synthetic walk written as an RGB-D folder and an mp4 of 48 frames."""
+    from spatialclaw.synth import make_test_scene
+
+    return make_test_scene(tmp_path_factory.mktemp("video"), seed=5, frames=48, width=160, height=120)
+
+
+def test_extra_video_frames_are_decoded_between_the_requested_ones(video_scene):
+    from spatialclaw.inputs.load import load_input
+
+    video = video_scene.with_suffix(".mp4")
+    loaded = load_input(video, frames=12, cache_dir=video_scene.parent / "cache")
+    context = KernelContext(frames=loaded.frames, source_kind="video", source_path=video)
+    sample = sfm_sample(loaded.frames, context, total=30)
+    assert len(sample.images) == 30
+    assert sample.positions == sorted(sample.positions)
+    for frame, p in zip(loaded.frames, sample.positions):
+        assert sample.images[p] is frame.image
+    assert "30 frames of the video" in sample.note
+
+
+def test_without_a_video_only_the_given_frames_are_used(video_scene):
+    frames = [Frame(i, i / 10.0, np.zeros((8, 8, 3), np.uint8)) for i in range(6)]
+    sample = sfm_sample(frames, KernelContext(frames=frames, source_kind="images", source_path=video_scene))
+    assert len(sample.images) == 6 and sample.positions == list(range(6))
+
+
+# --- accuracy on rooms unlike the shared fixture (slow: SfM + stereo) -------------------------------
+
+
+VARIANTS = [(11, 80.0, 24)]  # seed (layout, walk, colours), horizontal field of view (°), frames
+
+
+@pytest.fixture(scope="module", params=VARIANTS, ids=lambda v: f"seed{v[0]}-fov{v[1]:.0f}-{v[2]}frames")
+def room(request, tmp_path_factory):
+    from spatialclaw.primitives.backends import classical
+    from spatialclaw.synth import generate_scene, render_scene
+
+    seed, fov, n = request.param
+    scene = generate_scene(seed)
+    rendering = render_scene(scene, n, 320, 240, hfov_deg=fov)
+    frames = [Frame(i, i / 10.0, rendering.rgb[i]) for i in range(n)]
+    context = KernelContext(frames=frames, source_kind="images", cache_dir=tmp_path_factory.mktemp("cache"),
+                            options={"camera_height": scene.path.height})
+    return rendering, classical.reconstruct(frames, context)
+
+
+@pytest.mark.slow
+def test_rooms_unlike_the_fixture_get_the_path_scale_and_depth_right(room):
+    rendering, recon = room
+    n = len(rendering.poses)
+    registered = np.setdiff1d(np.arange(n), recon.info["frames_not_registered"])
+    assert len(registered) >= 0.9 * n
+    est, gt = recon.pose[registered, :3, 3], rendering.poses[registered, :3, 3]
+    s, R, t = sfm.similarity_align(est, gt)
+    ate = np.sqrt(np.mean(np.sum((s * est @ R.T + t - gt) ** 2, axis=1)))
+    path = np.linalg.norm(np.diff(rendering.poses[:, :3, 3], axis=0), axis=1).sum()
+    assert ate <= 0.03 * path
+    assert s == pytest.approx(1.0, rel=0.15)
+    good = []
+    for i in registered:
+        valid = rendering.depth[i] > 0
+        rel = np.abs(recon.depth[i][valid] - rendering.depth[i][valid]) / rendering.depth[i][valid]
+        good.append(np.mean(rel <= 0.15))
+    assert np.mean(good) >= 0.6
+    assert recon.K[0][0, 0] == pytest.approx(rendering.K[0, 0], rel=0.1)
