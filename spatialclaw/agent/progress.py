@@ -1,7 +1,9 @@
-"""Live terminal progress of an agent run (rich, on stderr): step, the cell, a short output."""
+"""Live terminal progress of an agent run (rich, on stderr): step, the model's words, the cell, a
+short output. The spinner shows only on a terminal; the step summaries always print."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from spatialclaw.agent.events import AgentEvent
@@ -9,6 +11,15 @@ from spatialclaw.agent.steps import Step
 
 CODE_LINES = 12
 OUTPUT_LINES = 6
+REPLY_CHARS = 240  # the excerpt of the model's words shown per step
+
+_FENCED = re.compile(r"```[^\n]*\n.*?(```|$)", re.DOTALL)
+
+
+def reply_excerpt(reply: str, limit: int = REPLY_CHARS) -> str:
+    """The model's words in ``reply`` without its code blocks, on one line, cut at ``limit`` characters."""
+    words = " ".join(_FENCED.sub(" ", reply).split())
+    return words if len(words) <= limit else words[: limit - 1].rstrip() + "…"
 
 
 def _short(text: str, lines: int) -> str:
@@ -43,6 +54,10 @@ class ConsoleProgress:
             self._print_step(where, event.step)
 
     def _spin(self, text: str) -> None:
+        from spatialclaw.terminal import shows_progress
+
+        if not shows_progress(self.console.file):
+            return
         if self._status is None:
             self._status = self.console.status(text)
             self._status.start()
@@ -60,6 +75,9 @@ class ConsoleProgress:
 
         timing = f"model {step.model_s:.1f} s" + (f" · cell {step.cell_s:.1f} s" if step.code else "")
         self.console.print(f"[bold]{where}[/bold] [dim]{timing} · {step.usage.total_tokens} tokens[/dim]")
+        words = reply_excerpt(step.reply)
+        if words:
+            self.console.print(escape(words), style="italic", highlight=False, soft_wrap=True)
         if step.code:
             self.console.print(Syntax(_short(step.code, CODE_LINES), "python", theme="ansi_dark", line_numbers=False))
         result = step.result

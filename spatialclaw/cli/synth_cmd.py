@@ -35,8 +35,16 @@ def synth_command(
 
     from spatialclaw.synth.benchmark import make_benchmark
 
+    from spatialclaw.terminal import progress_console, shows_progress
+
     with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=progress_console(),
+        transient=True,
+        disable=not shows_progress(),
     ) as progress:
         task = progress.add_task("rendering", total=scenes * frames)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from spatialclaw.eval.runner import Progress
+from spatialclaw.terminal import progress_console, shows_progress
 
 
 class ProgressDisplay:
@@ -12,7 +13,6 @@ class ProgressDisplay:
     from the first update on, so a run rejected before it starts prints only its error)."""
 
     def __init__(self) -> None:
-        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
         from rich.progress import Progress as RichProgress
 
@@ -24,8 +24,9 @@ class ProgressDisplay:
             TextColumn("{task.fields[failed]}"),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
-            console=Console(stderr=True),
+            console=progress_console(),
             transient=False,
+            disable=not shows_progress(),
         )
         self._task: Any = None
 

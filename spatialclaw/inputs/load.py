@@ -300,14 +300,15 @@ def _store(path: Path, frames: list[Frame], meta: dict[str, float]) -> None:
 @contextmanager
 def _progress(enabled: bool, total: int, description: str) -> Iterator[Callable[[], None]]:
     """A callable that advances a rich progress bar on stderr (a no-op when disabled)."""
-    if not enabled:
+    from spatialclaw.terminal import progress_console, shows_progress
+
+    if not (enabled and shows_progress()):
         yield lambda: None
         return
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+    with Progress(*columns, console=progress_console(), transient=True) as bar:
         task = bar.add_task(description, total=total)
         yield lambda: bar.advance(task)
 

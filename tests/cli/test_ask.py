@@ -134,3 +134,28 @@ def test_cli_any_missing_extra_module_is_one_line(capsys: pytest.CaptureFixture[
     assert capsys.readouterr().err.strip().splitlines() == [
         "error: this command needs ray, which is not installed: pip install 'spatialclaw[ray]'"
     ]
+
+
+def test_cli_console_shows_an_excerpt_of_each_reply(image_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    chatty = "The images are dark. I think there are three of them, but I should count rather than guess."
+    with ScriptedVLM([chatty, COUNT_CELL], model="vlm-x") as vlm:
+        code = 0
+        try:
+            main(["ask", str(image_folder), "How many images?", "--model", "vlm-x", "--base-url", vlm.base_url,
+                  "--max-steps", "3", "--frames", "3", "--out", str(tmp_path / "run"), "--sandbox", "none"])
+        except SystemExit as done:
+            code = done.code
+    assert code in (None, 0)
+    err = capsys.readouterr().err
+    assert chatty in err  # a step without a cell shows the model's words, not only the notice
+    assert "I will count the images." in err and "print(len(frames))" in err
+    assert "\x1b[2K" not in err  # no spinner escapes when stderr is not a terminal
+
+
+def test_reply_excerpt_drops_code_and_cuts_long_words() -> None:
+    from spatialclaw.agent.progress import reply_excerpt
+
+    assert reply_excerpt("Look first.\n```python\nprint(1)\n```\nThen answer.") == "Look first. Then answer."
+    assert reply_excerpt("```python\nprint(1)") == ""
+    long = reply_excerpt("word " * 100, limit=40)
+    assert len(long) == 40 and long.endswith("…")
