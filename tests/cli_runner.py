@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
 import pytest
 
 from spatialclaw.cli import main
@@ -16,3 +22,17 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
         code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+def interrupt_when(path: Path, timeout_s: float = 60.0) -> threading.Thread:
+    """Send this process SIGINT (a real Ctrl-C) as soon as ``path`` exists (or after ``timeout_s``)."""
+
+    def watch() -> None:
+        end = time.monotonic() + timeout_s
+        while not path.exists() and time.monotonic() < end:
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread

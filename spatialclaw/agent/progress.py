@@ -64,6 +64,10 @@ class ConsoleProgress:
         else:
             self._status.update(text)
 
+    def close(self) -> None:
+        """Take the spinner off the terminal (after Ctrl-C, before a last message)."""
+        self._stop()
+
     def _stop(self) -> None:
         if self._status is not None:
             self._status.stop()

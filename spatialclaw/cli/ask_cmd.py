@@ -107,7 +107,16 @@ def ask_command(
         source = [input_path, *also]
     if source is not None:
         progress.console.print(f"[dim]loading {source} and starting the kernel ...[/dim]")
-    result = agent.run(source, question, option or None, out=out)
+    from spatialclaw.agent.loop import default_run_dir
+
+    out = out if out is not None else default_run_dir(question)
+    try:
+        result = agent.run(source, question, option or None, out=out)
+    except KeyboardInterrupt:
+        progress.close()
+        saved = f"the trajectory so far is in {out} (spatialclaw view {out})" if (out / "trajectory.json").is_file() else "nothing was saved"
+        typer.echo(f"interrupted: {saved}", err=True)
+        raise SystemExit(130) from None
     if as_json:
         typer.echo(json.dumps(result.to_json()))
         return

@@ -130,7 +130,15 @@ def eval_command(
         executor=executor,
         ray_address=ray_address,
     )
-    with ProgressDisplay() as display:
-        summary = run_eval(config, on_progress=display.update)
+    try:
+        with ProgressDisplay() as display:
+            summary = run_eval(config, on_progress=display.update)
+    except KeyboardInterrupt:
+        typer.echo(
+            f"interrupted: finished questions are saved in {out / 'results.jsonl'}; "
+            "rerun the same command with --resume to go on from there",
+            err=True,
+        )
+        raise SystemExit(130) from None
     typer.echo(summary_markdown(summary), nl=False)
     typer.echo(f"results: {out / 'results.jsonl'}  summary: {out / 'summary.json'}")

@@ -101,7 +101,10 @@ def _exclusive(out: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise ConfigError(f"another spatialclaw eval is writing to {out}; wait for it or choose another --out") from None
-        yield
+        try:
+            yield
+        finally:  # removed while still held, so no empty lock file stays behind
+            (out / LOCK_FILE).unlink(missing_ok=True)
 
 
 @contextmanager

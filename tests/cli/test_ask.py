@@ -12,6 +12,7 @@ from PIL import Image as PILImage
 import spatialclaw
 from spatialclaw.cli import main
 from spatialclaw.testing.scripted_vlm import ScriptedVLM
+from cli_runner import interrupt_when
 
 COUNT_CELL = "I will count the images.\n```python\nprint(len(frames))\nanswer(len(frames))\n```"
 
@@ -159,3 +160,20 @@ def test_reply_excerpt_drops_code_and_cuts_long_words() -> None:
     assert reply_excerpt("```python\nprint(1)") == ""
     long = reply_excerpt("word " * 100, limit=40)
     assert len(long) == 40 and long.endswith("…")
+
+
+@pytest.mark.slow
+def test_cli_ctrl_c_says_where_the_trajectory_is(image_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    slow_cell = "Let me wait.\n```python\nimport time\ntime.sleep(60)\n```"
+    with ScriptedVLM(["Look first.\n```python\nprint(1)\n```", slow_cell], model="vlm-x") as vlm:
+        watcher = interrupt_when(out / "trajectory.json")
+        with pytest.raises(SystemExit) as done:
+            main(["ask", str(image_folder), "How many images?", "--model", "vlm-x", "--base-url", vlm.base_url,
+                  "--max-steps", "3", "--frames", "3", "--out", str(out), "--sandbox", "none"])
+        watcher.join()
+    assert done.value.code == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == f"interrupted: the trajectory so far is in {out} (spatialclaw view {out})"
+    saved = json.loads((out / "trajectory.json").read_text())
+    assert saved["error"].startswith("interrupted") and len(saved["steps"]) >= 1

@@ -63,3 +63,33 @@ def test_ray_address_needs_the_ray_executor(tmp_path: Path, capsys: pytest.Captu
     args = ["eval", str(_questions(tmp_path)), "--data-root", str(tmp_path / "data"), "--out", str(tmp_path / "out"), "--ray-address", "auto"]
     code, _, err = _run(args, capsys)
     assert code == 2 and "--ray-address needs --executor ray" in err
+
+
+@pytest.mark.slow
+def test_ctrl_c_says_rerun_with_resume(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import numpy as np
+    from PIL import Image
+
+    from cli_runner import interrupt_when, run_cli
+
+    from spatialclaw.testing.scripted_vlm import ScriptedVLM
+
+    scene = tmp_path / "data" / "scannet" / "scene0000_00"
+    scene.mkdir(parents=True)
+    for k in range(2):
+        Image.fromarray(np.full((30, 40, 3), 80 * k, np.uint8)).save(scene / f"{k}.png")
+    records = [json.loads(_questions(tmp_path).read_text()) | {"id": i} for i in range(2)]
+    questions = tmp_path / "two.jsonl"
+    questions.write_text("".join(json.dumps(r) + "\n" for r in records))
+    out = tmp_path / "out"
+    script = ["```python\nanswer(3)\n```", "```python\nimport time\ntime.sleep(60)\n```"]
+    with ScriptedVLM(script, model="vlm-x") as vlm:
+        watcher = interrupt_when(out / "results.jsonl")
+        code, _, err = run_cli(["eval", str(questions), "--data-root", str(tmp_path / "data"), "--out", str(out),
+                                "--model", "vlm-x", "--base-url", vlm.base_url, "--sandbox", "none", "--frames", "2"], capsys)
+        watcher.join()
+    assert code == 130
+    assert err.strip().splitlines()[-1] == (
+        f"interrupted: finished questions are saved in {out / 'results.jsonl'}; rerun the same command with --resume to go on from there"
+    )
+    assert not (out / ".eval.lock").exists()
