@@ -55,7 +55,24 @@ def _debug(args: list[str]) -> bool:
     return "--debug" in root_options or bool(os.environ.get(DEBUG_ENV))
 
 
+def _flags_take_no_value() -> None:
+    """typer 0.2x labels on/off flags ``<bool>`` in help, as if ``--json true`` were the way to
+    write them; a flag takes no value, so its help shows none."""
+    from typer.core import TyperOption
+
+    shown = getattr(TyperOption, "display_type_rich", None)
+    if shown is None or getattr(shown, "flags_take_no_value", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: object) -> str | None:
+        return None if getattr(self, "is_flag", False) else shown(self, ctx)
+
+    display_type_rich.flags_take_no_value = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
 def _build_app() -> typer.Typer:
+    _flags_take_no_value()
     app = typer.Typer(
         name="spatialclaw",
         help="Answer spatial questions about videos and images with a VLM that writes code.",

@@ -34,7 +34,8 @@ go into `summary.json`); `--predictions FILE.jsonl` scores answers made elsewher
 
 QUESTIONS is a .jsonl, .json or .parquet file of records with the fields `id, dataset,
 scene_name, question_type, question, options, ground_truth`. Each record's input is
-`DATA_ROOT/<dataset>/<scene_name>.mp4`, or the folder `DATA_ROOT/<dataset>/<scene_name>/`.
+`DATA_ROOT/DATASET/SCENE_NAME.mp4`, or the folder `DATA_ROOT/DATASET/SCENE_NAME/` (DATASET and
+SCENE_NAME are the record's `dataset` and `scene_name`).
 
 Writes into `--out`: `results.jsonl` (one line per finished question, appended as each
 finishes), `errors.jsonl` (questions whose run failed: VLM unreachable, unreadable input),
@@ -63,7 +64,7 @@ Examples:
 
 def eval_command(
     questions: Optional[Path] = typer.Argument(None, metavar="[QUESTIONS]", help="VSI-Bench records: .jsonl, .json or .parquet (or use --benchmark)."),
-    data_root: Path = typer.Option(..., "--data-root", help="Folder with <dataset>/<scene_name>.mp4, or the --benchmark's files as released."),
+    data_root: Path = typer.Option(..., "--data-root", help="Folder holding DATASET/SCENE_NAME.mp4 (or the folder DATASET/SCENE_NAME/) per record, or the --benchmark's files as released."),
     out: Path = typer.Option(..., "--out", help="Output folder for results, summary and trajectories."),
     benchmark: Optional[str] = typer.Option(None, "--benchmark", help="A benchmark by name (spatialclaw benchmarks lists them), read from --data-root."),
     predictions: Optional[Path] = typer.Option(None, "--predictions", help="Score these {\"id\", \"prediction\"} lines (JSONL) by the benchmark's rules; no model runs."),

@@ -29,6 +29,7 @@ from spatialclaw.config import ENV_API_KEY, ENV_BASE_URL, ENV_MODEL, setting
 from spatialclaw.errors import ConfigError
 
 NO_INPUT = "none"
+SHOWN_PATHS = 5  # `info` lists this many input paths, then how many more
 
 EXEC_HELP = f"""Run Python cells in one kernel preloaded with INPUT's frames and the primitives.
 
@@ -69,6 +70,14 @@ Examples:
 
     spatialclaw info scans/scene0000_00 --json
 """
+
+
+def _inputs(inputs: list[str]) -> str | list[str]:
+    """The INPUT arguments as `load_input` takes them; a stray ``true``/``false`` is a flag written with a value."""
+    for word in inputs:
+        if word.lower() in ("true", "false") and not Path(word).exists():
+            raise ConfigError(f"{word!r} is not an input: flags such as --json take no value (write --json alone)")
+    return inputs[0] if len(inputs) == 1 else inputs
 
 
 def _cells(code: list[str], files: list[Path]) -> list[str]:
@@ -175,7 +184,13 @@ def exec_command(
     if inputs != [NO_INPUT]:
         from spatialclaw.inputs.load import load_input
 
-        source = load_input(inputs[0] if len(inputs) == 1 else inputs, **config.sampling(), progress=not as_json)
+        source = load_input(_inputs(inputs), **config.sampling(), progress=not as_json)
+        if fps is not None and source.source_fps and fps > source.source_fps:
+            typer.echo(
+                f"note: --fps {fps:g} is above the video's {source.source_fps:.3g} fps: "
+                f"sampled every frame ({len(source.frames)})",
+                err=True,
+            )
 
     records = []
     out_dir = out
@@ -203,10 +218,15 @@ def info_command(
 ) -> None:
     from spatialclaw.inputs.load import describe_input
 
-    description = describe_input(inputs[0] if len(inputs) == 1 else inputs)
+    description = describe_input(_inputs(inputs))
     if as_json:
         typer.echo(json.dumps(description, indent=1, default=str))
         return
+    mixed = str(description.get("resolution") or "").startswith("mixed")
     for key, value in description.items():
+        if mixed and key in ("width", "height"):
+            continue  # one width and height would describe only the first image
+        if key == "paths" and len(value) > SHOWN_PATHS:
+            value = [*value[:SHOWN_PATHS], f"... and {len(value) - SHOWN_PATHS} more (--json lists them all)"]
         shown = ", ".join(map(str, value)) if isinstance(value, list) else value
         typer.echo(f"{key}: {shown}")

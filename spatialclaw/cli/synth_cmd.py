@@ -9,8 +9,8 @@ import typer
 SYNTH_HELP = """Render synthetic indoor rooms with exact ground truth and VSI-Bench-style questions.
 
 Each room is walked through by a camera and written as an RGB-D folder in the ScanNet layout
-(`OUT/synth/<scene>/`: colour, depth, poses, intrinsics, instance masks, `scene.json`) and as
-an H.264 video (`OUT/synth/<scene>.mp4`). `OUT/questions.jsonl` holds questions of all eight
+(`OUT/synth/SCENE/`: colour, depth, poses, intrinsics, instance masks, `scene.json`) and as
+an H.264 video (`OUT/synth/SCENE.mp4`). `OUT/questions.jsonl` holds questions of all eight
 VSI-Bench task types with exact answers. The same `--seed` gives the same benchmark.
 
 Examples:

@@ -40,7 +40,7 @@ from spatialclaw.inputs.frame import Frame, InputInfo
 from spatialclaw.inputs.rgbd import RGBDLayout
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".avi", ".webm", ".mkv", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv", ".flv", ".3gp"})
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pnm"})
 RGBD_SUBFOLDERS = ("color", "depth", "pose", "intrinsic")
 CACHE_VERSION = 1
 _HASHED_BYTES = 1 << 20  # bytes hashed at each end of a file for its identity

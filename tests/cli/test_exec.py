@@ -161,3 +161,22 @@ def test_exec_without_a_model_says_so_in_one_line(
     summary = [line for line in out.splitlines() if "no model for locate" in line]
     assert summary and "--model and --base-url (as for `spatialclaw ask`)" in summary[-1]
     assert "host_handlers" not in out
+
+
+def test_exec_fps_above_the_video_rate_says_what_was_used(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import av
+
+    video = tmp_path / "slow.mp4"
+    with av.open(str(video), "w") as container:
+        stream = container.add_stream("libx264", rate=2)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i in range(5):
+            image = np.full((48, 64, 3), 40 * i, np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode())
+    code, out, err = run_cli(["exec", str(video), "--fps", "1000", "--sandbox", "none", "-c", "print(len(frames))"], capsys)
+    assert code == 0, err
+    assert "note: --fps 1000 is above the video's 2 fps: sampled every frame (5)" in err.splitlines()
+    assert "5" in out.splitlines()
+    code, _, err = run_cli(["exec", str(video), "--fps", "2", "--frames", "4", "-c", "1"], capsys)
+    assert code == 2 and "not both" in err.strip().splitlines()[-1]
