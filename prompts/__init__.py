@@ -11,13 +11,13 @@ Undefined template variables are errors, so a template and its caller cannot dri
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from spatialclaw.options import format_options
+
 TEMPLATE_DIR = Path(__file__).resolve().parent
-_LETTERED = re.compile(r"^\s*[A-Z]\s*[.)]\s")
 
 
 @lru_cache(maxsize=1)
@@ -37,13 +37,6 @@ def _environment() -> Any:
 def render(name: str, **context: Any) -> str:
     """Render template ``name`` (e.g. ``"system.md.j2"``) with ``context``; surrounding blank space stripped."""
     return _environment().get_template(name).render(**context).strip()
-
-
-def format_options(options: list[str] | None) -> list[str]:
-    """Options as ``"A. ..."`` lines (VSI-Bench style); ones already lettered are kept as given."""
-    if not options:
-        return []
-    return [o.strip() if _LETTERED.match(o) else f"{chr(ord('A') + i)}. {o.strip()}" for i, o in enumerate(options)]
 
 
 def system_prompt(*, primitives: str, max_steps: int, n_frames: int, source_description: str, has_options: bool) -> str:

@@ -1,6 +1,6 @@
 """Reading model replies and condensing kernel errors: the text handling of the agent loop.
 
-- `extract_cells`: the fenced ```python cells of a reply.
+- `extract_cells`: the fenced ```python cells of a reply; `reply_prose`: the reply without them.
 - `parse_final_answer`: the ``Answer: ...`` line of the last, code-free turn.
 - `parse_point`: an image point from a pointing reply, in pixels.
 - `condense_traceback`: the last frames and the error line of an IPython traceback.
@@ -12,8 +12,13 @@ import ast
 import re
 from typing import Any, Literal
 
-_FENCE = re.compile(r"```[ \t]*(?:python3?|py)[ \t]*\r?\n(.*?)```", re.IGNORECASE | re.DOTALL)
-_OPEN_FENCE = re.compile(r"```[ \t]*(?:python3?|py)[ \t]*\r?\n(.*)\Z", re.IGNORECASE | re.DOTALL)
+from spatialclaw.options import option_letters, option_text
+
+# The opening fence of a python cell: ```python, ```python3 or ```py, alone on its line.
+_CELL_START = r"```[ \t]*(?:python3?|py)[ \t]*\r?\n"
+_FENCE = re.compile(_CELL_START + r"(.*?)```", re.IGNORECASE | re.DOTALL)
+_OPEN_FENCE = re.compile(_CELL_START + r"(.*)\Z", re.IGNORECASE | re.DOTALL)
+_CELL_OR_TAIL = re.compile(_CELL_START + r".*?(?:```|\Z)", re.IGNORECASE | re.DOTALL)
 _ANSWER_LINE = re.compile(r"^[\s>*_#-]*(?:final\s+)?answer[\s*_]*[:=][\s*_]*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
 _ANSWER_CALL = re.compile(r"\banswer\((.+?)\)\s*$", re.MULTILINE)
 _LETTER = re.compile(r"^[\s(\[*_`\"']*([A-Z])(?:[\s.):\]*_`\"']|$)")
@@ -38,6 +43,15 @@ def extract_cells(reply: str) -> list[str]:
     return [c for c in cells if c.strip()]
 
 
+def reply_prose(reply: str) -> str:
+    """The reply without its fenced python cells (the reasoning around the code).
+
+    >>> reply_prose("Count them.\n```python\nprint(len(frames))\n```\nThen answer.")
+    'Count them.\n\nThen answer.'
+    """
+    return re.sub(r"\n{3,}", "\n\n", _CELL_OR_TAIL.sub("", reply)).strip()
+
+
 def _clean(value: str) -> str:
     value = value.strip().strip("`*_").strip()
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
@@ -51,13 +65,14 @@ def _normalise(value: Any, options: list[str] | None) -> Any:
         return value
     text = _clean(value)
     if options:
+        letters = option_letters(options)
         letter = _LETTER.match(text)
-        if letter and ord(letter.group(1)) - ord("A") < len(options):
+        if letter and letter.group(1) in letters:
             return letter.group(1)
-        for i, option in enumerate(options):
-            body = re.sub(r"^\s*[A-Z]\s*[.)]\s*", "", option).strip().lower()
+        for option_letter, option in zip(letters, options):
+            body = option_text(option).lower()
             if body and text.lower() == body:
-                return chr(ord("A") + i)
+                return option_letter
         return text
     number = _NUMBER.match(text)
     if number:
@@ -84,7 +99,7 @@ def parse_final_answer(reply: str, options: list[str] | None = None) -> tuple[An
             return _normalise(calls[-1], options), True
     if options:
         letter = re.fullmatch(r"[\s(*_`\"']*([A-Z])[\s.)*_`\"']*", reply)
-        if letter and ord(letter.group(1)) - ord("A") < len(options):
+        if letter and letter.group(1) in option_letters(options):
             return letter.group(1), True
     return None, False
 

@@ -22,18 +22,13 @@ from __future__ import annotations
 import base64
 import json
 import os
-import re
 from pathlib import Path
 from typing import Any
 
+from spatialclaw.agent.reply_parsing import reply_prose
+
 FORMAT = "spatialclaw-trajectory/1"
 JSON_NAME, NOTEBOOK_NAME, HTML_NAME, MANIFEST_NAME = "trajectory.json", "trajectory.ipynb", "trajectory.html", "manifest.json"
-_FENCED = re.compile(r"```[ \t]*(?:python3?|py)[ \t]*\r?\n.*?(?:```|\Z)", re.IGNORECASE | re.DOTALL)
-
-
-def reply_prose(reply: str) -> str:
-    """The reply without its fenced python cells (the reasoning around the code)."""
-    return re.sub(r"\n{3,}", "\n\n", _FENCED.sub("", reply)).strip()
 
 
 class TrajectoryWriter:

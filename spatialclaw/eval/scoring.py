@@ -44,40 +44,11 @@ from typing import Literal
 
 import numpy as np
 
+from spatialclaw.options import option_letters, option_text
+from spatialclaw.tasks import MULTIPLE_CHOICE_TASKS, NUMERIC_TASKS, TASK_ORDER, task_of
+
 MRA_THRESHOLDS: np.ndarray = np.linspace(0.5, 0.95, 10)
 """The ten confidence thresholds θ of Mean Relative Accuracy."""
-
-MULTIPLE_CHOICE_TASKS: tuple[str, ...] = (
-    "object_rel_distance",
-    "object_rel_direction_easy",
-    "object_rel_direction_medium",
-    "object_rel_direction_hard",
-    "route_planning",
-    "obj_appearance_order",
-)
-NUMERIC_TASKS: tuple[str, ...] = (
-    "object_counting",
-    "object_abs_distance",
-    "object_size_estimation",
-    "room_size_estimation",
-)
-REL_DIRECTION_SPLITS: tuple[str, ...] = (
-    "object_rel_direction_easy",
-    "object_rel_direction_medium",
-    "object_rel_direction_hard",
-)
-REL_DIRECTION_TASK = "object_rel_direction"
-TASK_ORDER: tuple[str, ...] = (
-    "object_counting",
-    "object_abs_distance",
-    "object_size_estimation",
-    "room_size_estimation",
-    "object_rel_distance",
-    REL_DIRECTION_TASK,
-    "route_planning",
-    "obj_appearance_order",
-)
-"""VSI-Bench's order of the eight tasks, as its papers' tables print them."""
 
 # Unit of each numeric task's numbers: ("length", metres per unit) or ("area", m² per unit).
 _TASK_UNITS: dict[str, tuple[str, float]] = {
@@ -114,7 +85,6 @@ _PRE_AREA_RE = re.compile(r"\s*" + _AREA_PREFIX + r"(?P<unit>[a-zA-Z]+)(?![a-zA-
 _ANSWER_TAG_RE = re.compile(r"<answer>\s*(.*?)\s*</answer>", re.IGNORECASE | re.DOTALL)
 _BOXED_RE = re.compile(r"\\boxed\{([^{}]*)\}")
 _MARKER_RE = re.compile(r"\b(?:final\s+)?answer\s*(?:is|:|=|-)?\s*:?\s*", re.IGNORECASE)
-_OPTION_PREFIX_RE = re.compile(r"^\s*\(?([A-Za-z])\)?\s*[.:)]\s*")
 # "answer is B", "Option (C)", "choice: b." — a lowercase letter only where it ends the sentence.
 _MARKED_LETTER_RE = re.compile(
     r"\b(?i:answer|option|choice)\s*(?:is|:|=)?\s*:?\s*\(?(?:([A-Z])|([a-z])(?=\)?\s*[.)]?\s*$))\)?(?!\w)"
@@ -176,11 +146,6 @@ def task_kind(question_type: str, options: Sequence[str] | None = None) -> Kind:
     return "multiple_choice" if options else "numeric"
 
 
-def task_of(question_type: str) -> str:
-    """The task a question type counts toward in the overall score (direction splits merge)."""
-    return REL_DIRECTION_TASK if question_type in REL_DIRECTION_SPLITS else question_type
-
-
 def _focus(text: str) -> str:
     """The part of a free-text reply that holds the answer (inside <answer> or \\boxed{}, else all)."""
     for pattern in (_ANSWER_TAG_RE, _BOXED_RE):
@@ -192,20 +157,6 @@ def _focus(text: str) -> str:
 
 def _normalise_text(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s,/-]", " ", text.lower()).split())
-
-
-def option_letters(options: Sequence[str]) -> list[str]:
-    """The letter of each option: its own ``"A. ..."`` prefix, else A, B, C, ... by position."""
-    letters = []
-    for i, option in enumerate(options):
-        m = _OPTION_PREFIX_RE.match(str(option))
-        letters.append(m.group(1).upper() if m else chr(ord("A") + i))
-    return letters
-
-
-def option_text(option: str) -> str:
-    """An option without its ``"A. "`` prefix: ``"B. left"`` → ``"left"``."""
-    return _OPTION_PREFIX_RE.sub("", str(option), count=1).strip()
 
 
 def parse_choice(prediction: object, options: Sequence[str] | None) -> str | None:

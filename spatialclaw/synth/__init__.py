@@ -41,7 +41,8 @@ Heavy imports (open3d, av, cv2) happen inside the functions that need them.
 """
 
 from spatialclaw.synth.benchmark import DATASET, make_benchmark, make_test_scene
-from spatialclaw.synth.questions import QUESTION_TYPES, make_questions
+from spatialclaw.synth.questions import make_questions
+from spatialclaw.tasks import QUESTION_TYPES
 from spatialclaw.synth.render import Renderer, Rendering, intrinsics, render_scene
 from spatialclaw.synth.scene import CameraPath, Scene, SceneObject, generate_scene, look_pose, object_box_distance, object_distance
 from spatialclaw.synth.write import write_rgbd, write_video

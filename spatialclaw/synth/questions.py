@@ -31,23 +31,9 @@ from typing import Any
 
 import numpy as np
 
+from spatialclaw.options import letter, lettered
 from spatialclaw.synth.render import Rendering
 from spatialclaw.synth.scene import Scene, SceneObject, object_distance
-
-QUESTION_TYPES: tuple[str, ...] = (
-    "object_counting",
-    "object_size_estimation",
-    "room_size_estimation",
-    "object_abs_distance",
-    "object_rel_distance",
-    "object_rel_direction_easy",
-    "object_rel_direction_medium",
-    "object_rel_direction_hard",
-    "route_planning",
-    "obj_appearance_order",
-)
-
-LETTERS = "ABCDEFGH"
 
 DISTANCE_MARGIN = 0.25
 """Metres by which the closest object must beat the runner-up in ``object_rel_distance``."""
@@ -106,10 +92,6 @@ def turn(angle: float) -> str | None:
     if abs(angle) >= 150.0:
         return "back"
     return None
-
-
-def _options(texts: list[str]) -> list[str]:
-    return [f"{LETTERS[i]}. {t}" for i, t in enumerate(texts)]
 
 
 class _Builder:
@@ -190,8 +172,8 @@ class _Builder:
             self.add(
                 "object_rel_distance",
                 f"Measuring from the closest point of each object, which of these objects ({names}) is the closest to the {target.label}?",
-                LETTERS[dist[0][1]],
-                _options([o.label for o in choices]),
+                letter(dist[0][1]),
+                lettered([o.label for o in choices]),
             )
             made += 1
 
@@ -228,7 +210,7 @@ class _Builder:
             usable = [(a, b, c, classify(angle)) for a, b, c, angle in triples if classify(angle) is not None]
             for a, b, c, answer in self.pick(usable):
                 text = (stem + tail).format(a=a.label, b=b.label, c=c.label)
-                self.add(question_type, text, LETTERS[answers.index(answer)], _options(answers))
+                self.add(question_type, text, letter(answers.index(answer)), lettered(answers))
 
     def route(self) -> None:
         routes = []
@@ -252,7 +234,7 @@ class _Builder:
                 f"3. Go forward until the {m.label} 4. [please fill in] 5. Go forward until the {e.label}. "
                 "You have reached the final destination."
             )
-            self.add("route_planning", question, LETTERS[texts.index(right)], _options(texts))
+            self.add("route_planning", question, letter(texts.index(right)), lettered(texts))
 
     def appearance_order(self, gap: int) -> None:
         first_by_label: dict[str, int] = {}
@@ -273,8 +255,8 @@ class _Builder:
             self.add(
                 "obj_appearance_order",
                 f"What will be the first-time appearance order of the following categories in the video: {', '.join(asked)}?",
-                LETTERS[texts.index(", ".join(right))],
-                _options(texts),
+                letter(texts.index(", ".join(right))),
+                lettered(texts),
             )
 
 
@@ -288,7 +270,8 @@ def make_questions(
     min_pixels: int | None = None,
     appearance_gap: int | None = None,
 ) -> list[dict[str, Any]]:
-    """VSI-Bench records about ``scene`` as ``rendering`` shows it, in :data:`QUESTION_TYPES` order.
+    """VSI-Bench records about ``scene`` as ``rendering`` shows it, grouped by question type
+    (counting, sizes, distances, directions, route, appearance order).
 
     Args:
         scene: the room and its objects.

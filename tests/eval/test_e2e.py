@@ -18,7 +18,7 @@ import pytest
 
 from spatialclaw.eval.results import JsonlLog
 from spatialclaw.testing.scripted_vlm import ScriptedVLM
-from spatialclaw.eval.scoring import MULTIPLE_CHOICE_TASKS
+from spatialclaw.tasks import MULTIPLE_CHOICE_TASKS
 from spatialclaw.testing.synth_policy import question_of, synth_policy
 
 pytestmark = pytest.mark.slow

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from spatialclaw.eval import mean_relative_accuracy
+from spatialclaw.options import option_letters
 from spatialclaw.eval.scoring import (
-    option_letters,
     parse_choice,
     parse_number,
     score_prediction,

@@ -151,7 +151,8 @@ import math
 import re
 
 from spatialclaw.synth import CameraPath, Scene, SceneObject
-from spatialclaw.synth.questions import QUESTION_TYPES, default_min_pixels, make_questions
+from spatialclaw.synth.questions import default_min_pixels, make_questions
+from spatialclaw.tasks import QUESTION_TYPES
 from spatialclaw.synth.shapes import Part
 
 # label, (width, depth, height) m, floor centre (x, y) m, yaw rad: plain boxes, so sizes are known

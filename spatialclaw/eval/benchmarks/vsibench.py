@@ -20,7 +20,8 @@ from typing import Any
 from spatialclaw.eval.benchmarks.base import Benchmark, Defaults, MediaRef, Record
 from spatialclaw.eval.benchmarks.storage import DataRoot
 from spatialclaw.eval.records import parse_record
-from spatialclaw.eval.scoring import MULTIPLE_CHOICE_TASKS, NUMERIC_TASKS, Score, normalise_ground_truth, score_prediction, summarise
+from spatialclaw.eval.scoring import Score, normalise_ground_truth, score_prediction, summarise
+from spatialclaw.tasks import MULTIPLE_CHOICE_TASKS, NUMERIC_TASKS
 
 
 class VSIBench(Benchmark):
