@@ -316,9 +316,73 @@ def video_mme(root: Path) -> Layout:
                   {"001-1": 1, "001-2": 1}, {"001-1": "C", "001-2": "a dog"}, {"001-1": "D", "001-2": "B"})
 
 
+
+def mmsi_video_bench(root: Path) -> Layout:
+    rows = [
+        {"id": 0, "type": "(Cross-Video) Memoery Update", "ref_images": ["0/ref0.png"],
+         "video_list": [{"path": "0/a.mp4", "start": 0.0, "end": 2.0, "base_fps": 2}, {"path": "0/b.mp4", "start": 0.0, "end": 2.0, "base_fps": 2}],
+         "frames_list": [["00:00.00_frame_0.50_0.jpg"], ["00:00.00_frame_0.50_0.jpg"]], "system_prompt": "You are an expert.",
+         "task_prompt": "Compare the clips. ", "user_prompt": "<video><video> What moved in <image>? A. the cup B. the chair C. the door",
+         "format_prompt": " Answer with a letter.", "ground_truth": "B"},
+        {"id": 1, "type": "Planning", "ref_images": [], "video_list": [{"path": "1/c.mp4", "start": 3.0, "end": 5.0, "base_fps": 2}],
+         "frames_list": [[]], "system_prompt": "", "task_prompt": "", "user_prompt": "<video> Where next? A. left B. right",
+         "format_prompt": "", "ground_truth": "A"},
+    ]
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "mmsivideo.json").write_text(json.dumps(rows))
+    write_zip(root / "videos.zip", {"videos/0/a.mp4": mp4_bytes(root.parent, 10), "videos/0/b.mp4": mp4_bytes(root.parent, 20),
+                                    "videos/1/c.mp4": mp4_bytes(root.parent, 30)})
+    write_zip(root / "ref_images.zip", {"ref_images/0/ref0.png": png(40)})
+    ids = ["0", "1"]
+    return Layout(root, ids, {"0": "B", "1": "A"}, {"0": "(Cross-Video) Memoery Update", "1": "Planning"}, {"0": 3, "1": 1},
+                  {"0": "B", "1": "A"}, {"0": "C", "1": "B"})
+
+
+def video_mme_v2(root: Path) -> Layout:
+    """One relevance group and one logic group of four questions each."""
+    mp4(root / "videos" / "v001.mp4", 60)
+    mp4(root / "videos" / "v002.mp4", 70)
+    options = "\n".join(f"{chr(65 + k)}. option {k}" for k in range(8))
+    ids = [f"v00{v}-{k}" for v in (1, 2) for k in range(1, 5)]
+    answers = ["A", "B", "C", "D", "E", "F", "G", "H"]
+    write_parquet(root / "test-00000-of-00001.parquet", {
+        "video_id": [i.split("-")[0] for i in ids], "question_id": ids, "question": [f"Question {i}?" for i in ids],
+        "options": [options] * 8, "answer": answers, "group_type": ["relevance"] * 4 + ["logic"] * 4,
+        "group_structure": ["[1, 2, 3, 4]"] * 4 + ["[1, [2, 3], 4]"] * 4, "level": [1] * 8,
+        "second_head": ["perception"] * 8, "third_head": ["counting"] * 8,
+    })
+    return Layout(root, ids, dict(zip(ids, answers)), dict(zip(ids, ["relevance"] * 4 + ["logic"] * 4)), dict.fromkeys(ids, 1),
+                  dict(zip(ids, answers)), dict(zip(ids, ["B", "A", "A", "A", "A", "A", "A", "A"])))
+
+
+def spbench(root: Path, split: str = "SPBench-SI") -> Layout:
+    frames = ["0.jpg"] if split == "SPBench-SI" else ["0.jpg", "1.jpg"]
+    write_parquet(root / split / f"{split}.parquet", {
+        "id": [10, 11], "dataset": ["scannet", "scannet"], "scene_name": ["scene0001_00", "scene0002_00"],
+        "question_type": ["object_counting", "object_rel_direction"], "question": ["How many chairs?", "Is the lamp left or right of the bed?"],
+        "options": [None, ["A. left", "B. right"]], "ground_truth": ["3", "A"], "images": [frames, frames],
+    }, {"options": pa.list_(pa.string())})
+    members = {f"{split}/images/{scene}/{f}": png(50 + k) for scene in ("scene0001_00", "scene0002_00") for k, f in enumerate(frames)}
+    write_zip(root / f"{split}.zip", members)
+    ids = ["10", "11"]
+    return Layout(root, ids, {"10": 3.0, "11": "A"}, {"10": "object_counting", "11": "object_rel_direction"}, dict.fromkeys(ids, len(frames)),
+                  {"10": "3 chairs", "11": "A"}, {"10": 9, "11": "B"})
+
+
+def omni3d_bench(root: Path) -> Layout:
+    write_parquet(root / "data" / "train-00000-of-00001.parquet", {
+        "image": [hf_image(10), hf_image(10), hf_image(20), hf_image(20)], "image_index": [0, 0, 1, 1], "q_index": [0, 1, 0, 1],
+        "question": ["Is the mug taller than the bottle?", "How many chairs?", "How tall is the door (m)?", "Which is closer, mug or lamp?"],
+        "answer_type": ["str", "int", "float", "str"], "answer": ["yes", "4", "2.0", "mug"],
+    }, {"image": IMAGE})
+    ids = ["0_0", "0_1", "1_0", "1_1"]
+    return Layout(root, ids, dict(zip(ids, ["yes", 4, 2.0, "mug"])), dict(zip(ids, ["yes/no", "count", "numeric (other)", "multiple choice"])),
+                  dict.fromkeys(ids, 1), dict(zip(ids, ["True", 4, 2.0, "Mug"])), dict(zip(ids, ["no", 5, 9.0, "lamp"])))
+
 WRITERS = {
     "erqa": erqa, "omnispatial": omnispatial, "mindcube": mindcube, "mmsi_bench": mmsi_bench, "spar_bench": spar_bench,
     "blink": blink, "viewspatial": viewspatial, "osi_bench": osi_bench, "pai_bench": pai_bench, "vsibench": vsibench,
     "vsibench_debiased": lambda root: vsibench(root, debiased=True), "vstibench": vstibench, "dsi_bench": dsi_bench,
-    "cvbench": cvbench, "perceptioncomp": perceptioncomp, "video_mme": video_mme,
+    "cvbench": cvbench, "perceptioncomp": perceptioncomp, "video_mme": video_mme, "mmsi_video_bench": mmsi_video_bench,
+    "video_mme_v2": video_mme_v2, "spbench": spbench, "spbench_mv": lambda root: spbench(root, "SPBench-MV"), "omni3d_bench": omni3d_bench,
 }

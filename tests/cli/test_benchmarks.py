@@ -45,7 +45,7 @@ def test_show_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[
     for args, message in (
         (["benchmarks", "show", "mmsi_bench", "--data-root", str(tmp_path / "empty")], "MMSI_Bench.parquet"),
         (["benchmarks", "show", "nope", "--data-root", str(tmp_path)], "unknown benchmark 'nope'"),
-        (["benchmarks", "show", "video_mme_v2", "--data-root", str(tmp_path)], "not supported yet"),
+        (["benchmarks", "show", "spatialtree_bench", "--data-root", str(tmp_path)], "not supported yet"),
     ):
         code, _, err = run_cli(args, capsys)
         assert code == 2 and err.startswith("error: ") and message in err and err.count("\n") == 1

@@ -153,6 +153,10 @@ class Benchmark(ABC):
         """Per-task means and the overall (default: the mean over all questions)."""
         return summary_from(rows, overall="questions")
 
+    def row_fields(self, record: Record) -> dict[str, Any]:
+        """Fields of a record that its scored row carries for ``aggregate`` (default: none)."""
+        return {}
+
 
 def group_means(rows: Iterable[Mapping[str, Any]], key: str = "task") -> tuple[dict[str, float], dict[str, int]]:
     """Mean ``score`` and count per value of ``key``, sorted by name."""

@@ -14,27 +14,29 @@ from spatialclaw.eval.benchmarks.dsi_bench import DSIBench
 from spatialclaw.eval.benchmarks.erqa import ERQA
 from spatialclaw.eval.benchmarks.mindcube import MindCube
 from spatialclaw.eval.benchmarks.mmsi_bench import MMSIBench
+from spatialclaw.eval.benchmarks.mmsi_video import MMSIVideoBench
+from spatialclaw.eval.benchmarks.omni3d_bench import Omni3DBench
 from spatialclaw.eval.benchmarks.omnispatial import OmniSpatial
 from spatialclaw.eval.benchmarks.osi_bench import OSIBench
 from spatialclaw.eval.benchmarks.pai_bench import PAIBench
 from spatialclaw.eval.benchmarks.perceptioncomp import PerceptionComp
 from spatialclaw.eval.benchmarks.spar_bench import SPARBench
+from spatialclaw.eval.benchmarks.spbench import SPBench, SPBenchMV
 from spatialclaw.eval.benchmarks.video_mme import VideoMME
+from spatialclaw.eval.benchmarks.video_mme_v2 import VideoMMEv2
 from spatialclaw.eval.benchmarks.viewspatial import ViewSpatial
 from spatialclaw.eval.benchmarks.vsibench import VSIBench, VSIBenchDebiased
 from spatialclaw.eval.benchmarks.vstibench import VSTIBench
 
 _CLASSES: tuple[type[Benchmark], ...] = (
-    ERQA, OmniSpatial, MindCube, MMSIBench, SPARBench, BLINK, ViewSpatial, OSIBench, PAIBench,
-    VSIBench, VSIBenchDebiased, VSTIBench, DSIBench, CVBench, PerceptionComp, VideoMME,
+    ERQA, Omni3DBench, OmniSpatial, SPBench, SPBenchMV, MindCube, MMSIBench, SPARBench, BLINK, ViewSpatial,
+    MMSIVideoBench, OSIBench, PAIBench, VSIBench, VSIBenchDebiased, VSTIBench, DSIBench,
+    CVBench, PerceptionComp, VideoMME, VideoMMEv2,
 )
 
 NOT_SUPPORTED: dict[str, tuple[str, str]] = {
-    "omni3d_bench": ("dmarsili/Omni3D-Bench", "layout and scoring (numeric / yes-no / multiple choice mix) not established from the card or official code"),
-    "spbench": ("hongxingli/SPBench", "layout not established (VLMEvalKit's spbench.py reads a converted TSV, not the released files)"),
-    "spatialtree_bench": ("LongfeiLi/SpatialTree-Bench", "per-question metric functions (extra_info.metricfunc) and judge-based open answers not implemented"),
-    "mmsi_video_bench": ("rbler/MMSI-Video-Bench", "released layout (video_list / frames_list / ref_images) not established from the card"),
-    "video_mme_v2": ("MME-Benchmarks/Video-MME-v2", "group-based non-linear scoring (relevance / logic scores) not implemented"),
+    "spatialtree_bench": ("LongfeiLi/SpatialTree-Bench", "per-question metric functions (extra_info.metricfunc: gravity, cognitive maps, "
+                          "navigation, affordance masks, GPT judge) and the hierarchy-weighted aggregation are not implemented"),
 }
 
 

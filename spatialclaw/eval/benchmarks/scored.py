@@ -18,6 +18,7 @@ def scored_row(bench: Benchmark, record: Record, prediction: object) -> dict[str
     return {
         "id": record.id, "task": record.task, "prediction": prediction, "parsed": score.parsed,
         "answer": record.answer, "target": record.target, "score": score.score, "unparsed": score.unparsed,
+        **bench.row_fields(record),
     }
 
 

@@ -114,3 +114,35 @@ def test_unparsable_answers_are_counted() -> None:
     scores = [bench.score(record, p) for p in ("A", "I cannot tell", None, 3)]
     assert [s.score for s in scores] == [1.0, 0.0, 0.0, 0.0]
     assert [s.unparsed for s in scores] == [False, True, True, True]
+
+
+def test_video_mme_v2_group_scores() -> None:
+    from spatialclaw.eval.benchmarks.video_mme_v2 import logic_score, relevance_score
+
+    assert [relevance_score([True] * k + [False] * (4 - k)) for k in range(5)] == pytest.approx([0, 1 / 16, 4 / 16, 9 / 16, 1])
+    assert relevance_score([False, True, False, True]) == pytest.approx(4 / 16)  # how many, not which
+    assert logic_score([True, False, True, True], "[1, 2, 3, 4]") == pytest.approx(1 / 16)  # the chain breaks at 2
+    assert logic_score([True, False, True, False], "[1, [2, 3], 4]") == pytest.approx(4 / 12)  # 3 stands in for 2
+    assert logic_score([False, True, False, False], "[[1, 2], 3, 4]") == pytest.approx(1 / 10)  # 2 stands in for 1
+    assert logic_score([True, True, True, True], "[[1, 2], 3, 4]") == 1.0
+    rows = [{"id": f"v1-{k}", "task": "relevance", "score": s, "video_id": "v1", "group_structure": "[1, 2, 3, 4]"}
+            for k, s in enumerate([1, 1, 0, 0], start=1)]
+    rows += [{"id": f"v2-{k}", "task": "logic", "score": s, "video_id": "v2", "group_structure": "[1, 2, 3, 4]"}
+             for k, s in enumerate([1, 1, 1, 0], start=1)]
+    summary = get_benchmark("video_mme_v2").aggregate(rows)
+    assert summary["per_task"] == pytest.approx({"logic": 9 / 16, "relevance": 4 / 16})
+    assert summary["overall"] == pytest.approx((9 / 16 + 4 / 16) / 2) and summary["question_accuracy"] == pytest.approx(5 / 8)
+
+
+def test_omni3d_bench_rules() -> None:
+    from spatialclaw.eval.benchmarks.omni3d_bench import strict_mra
+
+    assert strict_mra(2.2, 2.0) == pytest.approx(0.8)  # error 0.1 < t for t = .50 ... .15 (8 of 10; not .10, .05)
+    assert strict_mra(2.0, 2.0) == 1.0
+    bench = get_benchmark("omni3d_bench")
+    yes = Record("0_0", "q", None, "yes", "yes", "yes/no", [])
+    assert bench.score(yes, "True").score == 1.0 and bench.score(yes, "no").score == 0.0
+    count = Record("0_1", "q", None, "4", 4, "count", [])
+    assert bench.score(count, "4 chairs").score == 1.0 and bench.score(count, 4.5).score == 0.0
+    summary = bench.aggregate(_rows([("count", 1), ("count", 0), ("yes/no", 1)]))
+    assert summary["overall"] == pytest.approx(0.75)  # the mean of the kinds present
