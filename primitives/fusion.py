@@ -1,8 +1,10 @@
 """Fusing per-frame instance masks into one 3D object per physical object.
 
 Each mask is lifted to world points with the reconstruction's depth and pose. Masks whose
-identity the backend knows (``instance_ids >= 0``, e.g. ground truth) are grouped by it. The
-others are cleaned and clustered:
+identity the backend knows exactly (``instance_ids >= 0`` of ground truth) are grouped by it.
+Masks with a tracker's identities (``tracked=True``: SAM 3 video) are cleaned as below and
+grouped by track, each track checked in 3D (`grouping.group_tracked`: split where its views are
+far apart, joined with another track of the same object). The others are cleaned and clustered:
 
 1. a mask is cleaned of what it picked up beyond the object's outline: pixels whose depth
    disagrees with their in-mask neighbours (mask edges straddle depth edges), pixels seeing
@@ -25,10 +27,11 @@ from collections import Counter
 
 import numpy as np
 
-from spatialclaw.primitives import math3d, vocabulary
+from spatialclaw.primitives import math3d
+from spatialclaw.primitives.grouping import cluster_masks, group_tracked
 from spatialclaw.primitives.types import Masks, Object3D, Reconstruction
 
-FUSION_VERSION = 1
+FUSION_VERSION = 2
 """Bumped when the fusion's results change, so cached objects are recomputed."""
 MAX_POINTS_PER_MASK = 30000
 FLOOR_MARGIN = 0.03
@@ -37,17 +40,7 @@ floor would otherwise widen the object."""
 STANDING_GAP = 0.08
 """An object without identity whose lowest point is this close to the floor (metres) stands on it:
 its box reaches down to z = 0."""
-_OFFSETS = np.array([(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)], np.int64)
 
-
-def _encode(cells: np.ndarray) -> np.ndarray:
-    k = cells + (1 << 20)
-    return (k[:, 0] << 42) | (k[:, 1] << 21) | k[:, 2]
-
-
-def _unique_rows(cells: np.ndarray) -> np.ndarray:
-    _, first = np.unique(_encode(cells), return_index=True)
-    return cells[first]
 
 
 def consistent_pixels(depth: np.ndarray, mask: np.ndarray, window: int = 5, tolerance: float = 0.1) -> np.ndarray:
@@ -215,36 +208,6 @@ def _stand_on_floor(obj: Object3D) -> Object3D:
     return Object3D(obj.label, obj.points, center, size, obj.yaw, obj.frames, obj.score, obj.instance_id)
 
 
-def _find(parent: list[int], i: int) -> int:
-    while parent[i] != i:
-        parent[i] = parent[parent[i]]
-        i = parent[i]
-    return i
-
-
-def cluster_masks(clouds: list[np.ndarray], labels: list[str], voxel: float, overlap: float) -> list[int]:
-    """A group number per mask cloud: same label and overlapping voxel sets, closed transitively."""
-    n = len(clouds)
-    cells = [_unique_rows(np.floor(c / voxel).astype(np.int64)) for c in clouds]
-    keys = [np.sort(_encode(c)) for c in cells]
-    dilated = [np.unique(_encode((c[:, None, :] + _OFFSETS).reshape(-1, 3))) for c in cells]
-    lo = np.array([c.min(axis=0) for c in clouds]) - voxel
-    hi = np.array([c.max(axis=0) for c in clouds]) + voxel
-    canon = [vocabulary.canonical(x) for x in labels]
-    parent = list(range(n))
-    for i in range(n):
-        touching = np.nonzero((lo[i] <= hi).all(axis=1) & (lo <= hi[i]).all(axis=1))[0]
-        for j in touching[touching > i]:
-            if canon[i] != canon[j] or _find(parent, i) == _find(parent, j):
-                continue
-            shared = np.isin(keys[i], dilated[j], assume_unique=True).sum()
-            if shared / min(len(keys[i]), len(keys[j])) >= overlap:
-                parent[_find(parent, j)] = _find(parent, i)
-    roots = [_find(parent, i) for i in range(n)]
-    order = {r: k for k, r in enumerate(dict.fromkeys(roots))}
-    return [order[r] for r in roots]
-
-
 def fuse(
     masks: Masks,
     recon: Reconstruction,
@@ -253,6 +216,7 @@ def fuse(
     overlap: float = 0.25,
     point_voxel: float = 0.01,
     min_points: int = 50,
+    tracked: bool = False,
 ) -> list[Object3D]:
     """One `Object3D` per physical object seen in ``masks``.
 
@@ -266,6 +230,8 @@ def fuse(
         min_points: objects without identity with fewer (downsampled) points are dropped
             (fragments of a mask that strayed onto another object); objects the backend
             identified are always kept.
+        tracked: ``instance_ids`` come from a video tracker, not ground truth: masks are
+            cleaned and the identities checked in 3D.
 
     Returns:
         Objects sorted by first appearance (then by label).
@@ -276,7 +242,7 @@ def fuse(
         fid = int(masks.frame_ids[k])
         if fid not in known:
             continue
-        noisy = masks.instance_ids[k] < 0
+        noisy = tracked or masks.instance_ids[k] < 0
         pts = _mask_points(recon, recon.index(fid), masks.masks[k], clean=noisy)
         if noisy:
             pts = main_components(pts[pts[:, 2] >= FLOOR_MARGIN], voxel)
@@ -290,16 +256,19 @@ def fuse(
         sources.append(k)
     if not clouds:
         return []
-    if all(i >= 0 for i in ids):
+    exact = not tracked and all(i >= 0 for i in ids)
+    if exact:
         order = {i: g for g, i in enumerate(dict.fromkeys(ids))}
         groups = [order[i] for i in ids]
+    elif tracked and all(i >= 0 for i in ids):
+        groups = group_tracked(clouds, labels, ids, voxel, overlap)
     else:
         groups = cluster_masks(clouds, labels, voxel, overlap)
     objects = []
     for g in sorted(set(groups)):
         members = [k for k in range(len(clouds)) if groups[k] == g]
         parts = [clouds[k] for k in members]
-        if ids[members[0]] < 0 and len(members) > 1:
+        if not exact and len(members) > 1:
             views = {k: (recon.index(frames[k]), masks.masks[sources[k]]) for k in members}
             for n, k in enumerate(members):
                 agreed = multiview_support(parts[n], recon, [v for j, v in views.items() if j != k])
@@ -308,13 +277,13 @@ def fuse(
         if len(pts) == 0:
             continue
         pts = math3d.voxel_downsample(pts, point_voxel)
-        if ids[members[0]] < 0 and len(pts) < min_points:
+        if not exact and len(pts) < min_points:
             continue
         label = Counter(labels[k] for k in members).most_common(1)[0][0]
         score = float(np.mean([scores[k] for k in members]))
-        instance = ids[members[0]] if len({ids[k] for k in members}) == 1 else -1
+        instance = Counter(ids[k] for k in members).most_common(1)[0][0] if (exact or tracked) else -1
         obj = Object3D.from_points(label, pts, [frames[k] for k in members], score, instance)
-        if instance < 0 and 0.0 < obj.height_above_floor < STANDING_GAP:
+        if not exact and 0.0 < obj.height_above_floor < STANDING_GAP:
             obj = _stand_on_floor(obj)
         objects.append(obj)
     objects.sort(key=lambda o: (o.first_frame, o.label, o.center[0], o.center[1]))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from spatialclaw.primitives.fusion import FUSION_VERSION, fuse
-from spatialclaw.primitives.perception import run_objects, run_segmentation
+from spatialclaw.primitives.perception import object_masks, run_objects
 from spatialclaw.primitives.registry import primitive
 from spatialclaw.primitives.types import Object3D, Reconstruction
 
@@ -33,5 +33,5 @@ def objects3d(query: str, recon: Reconstruction | None = None) -> list[Object3D]
     """
     if recon is None:
         return run_objects(query, fuse, {"fusion": FUSION_VERSION})
-    masks = run_segmentation(query, [int(i) for i in recon.frame_ids])
-    return fuse(masks, recon)
+    masks, tracked = object_masks(query, [int(i) for i in recon.frame_ids])
+    return fuse(masks, recon, tracked=tracked)

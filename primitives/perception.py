@@ -113,8 +113,45 @@ def run_segmentation(query: str, frames: Sequence[Frame | int] | None = None) ->
     return dataclasses.replace(result, frame_ids=ids)
 
 
-def run_objects(query: str, fuse: Callable[[Masks, Reconstruction], list[Object3D]], params: dict[str, Any]) -> list[Object3D]:
-    """``fuse(segment(query), reconstruct())`` over all frames, cached like the perception results.
+def run_tracking(query: str, frames: Sequence[Frame | int] | None = None) -> Masks:
+    """The chosen backend's tracked Masks for ``query`` on ``frames`` (all by default), cached.
+
+    ``instance_ids`` are identities across the frames (one id per followed object); the frames
+    are taken in time order as given.
+    """
+    if not isinstance(query, str) or not query.strip():
+        raise ValueError("tracking needs a non-empty text query such as 'chair' or 'chairs, tables'")
+    context = current()
+    positions, selected = _selected(frames, context)
+    backend = backends.get("tracking", context)
+    params = {**_params(context, backend.name), "query": query.strip().lower()}
+    key = cache.make_key("tracking", backend.name, selected, params)
+    result = cache.for_context(context).get_or_compute(
+        Masks, "tracking", key, lambda: backend.track(query, selected, context)
+    )
+    _freeze(result.masks)
+    ids = np.asarray(positions, np.int64)[result.frame_ids] if len(result) else result.frame_ids
+    return dataclasses.replace(result, frame_ids=ids)
+
+
+def _fuses_tracks(context: KernelContext) -> bool:
+    """Whether objects come from tracked masks: the backend's ids are a tracker's and it can track here."""
+    backend = backends.get("segmentation", context)
+    return backend.identities == "tracked" and backend.available("tracking", context) is None
+
+
+def object_masks(query: str, positions: list[int]) -> tuple[Masks, bool]:
+    """The masks `objects3d` fuses for ``query`` on frames ``positions``, and whether they are tracked."""
+    if _fuses_tracks(current()):
+        return run_tracking(query, positions), True
+    return run_segmentation(query, positions), False
+
+
+def run_objects(query: str, fuse: Callable[..., list[Object3D]], params: dict[str, Any]) -> list[Object3D]:
+    """``fuse(masks, reconstruct())`` over all frames, cached like the perception results.
+
+    The masks are `object_masks`: the tracked ones (``fuse(..., tracked=True)``) where the
+    segmentation backend tracks (learned: SAM 3 video), else ``segment(query)``'s.
 
     Args:
         query: the objects to find.
@@ -125,11 +162,13 @@ def run_objects(query: str, fuse: Callable[[Masks, Reconstruction], list[Object3
     positions, selected = _selected(None, context)
     rec_name = backends.get("reconstruction", context).name
     seg_name = backends.get("segmentation", context).name
-    key_params = {**_params(context, rec_name), **_params(context, seg_name), **params, "query": query.strip().lower()}
+    key_params = {**_params(context, rec_name), **_params(context, seg_name), **params, "query": query.strip().lower(),
+                  "tracked": _fuses_tracks(context)}
     key = cache.make_key("objects", f"{rec_name}+{seg_name}", selected, key_params)
 
     def compute() -> list[Object3D]:
-        objects = fuse(run_segmentation(query, positions), run_reconstruction())
+        masks, from_tracks = object_masks(query, positions)
+        objects = fuse(masks, run_reconstruction(), tracked=from_tracks)
         _freeze(*(o.points for o in objects))
         return objects
 

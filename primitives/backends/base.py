@@ -13,6 +13,10 @@ in: entry ``i`` of a Reconstruction and ``frame_ids == i`` of Masks refer to ``f
 primitives map them to positions in the kernel's ``frames``. Reconstructions are in the world
 frame of design.md: metric, +z up, floor at z = 0.
 
+``identities`` says what ``instance_ids`` of its masks mean: ``"exact"`` (ground truth: one id is
+one object), ``"tracked"`` (a video tracker's ids, to be checked in 3D: `objects3d` fuses the
+``track`` masks) or ``"none"`` (per-frame masks, ids -1: `objects3d` clusters them in 3D).
+
 `BackendBase` gives the refusals for families a backend does not serve, so a backend class
 defines only what it does.
 """
@@ -30,6 +34,7 @@ if TYPE_CHECKING:
 
 Family = Literal["reconstruction", "segmentation", "tracking"]
 ALL_FAMILIES: tuple[Family, ...] = ("reconstruction", "segmentation", "tracking")
+Identities = Literal["exact", "tracked", "none"]
 
 
 @runtime_checkable
@@ -38,6 +43,7 @@ class PerceptionBackend(Protocol):
 
     name: str
     families: tuple[Family, ...]
+    identities: Identities
 
     def available(self, family: str, context: KernelContext) -> str | None:
         """None when ``family`` can be served for this input, else why not (one line)."""
@@ -61,6 +67,7 @@ class BackendBase:
 
     name: ClassVar[str] = ""
     families: ClassVar[tuple[Family, ...]] = ()
+    identities: ClassVar[Identities] = "none"
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(families={list(self.families)})"

@@ -191,6 +191,7 @@ class GroundTruthBackend(BackendBase):
 
     name = "gt"
     families: tuple[Family, ...] = ("reconstruction", "segmentation", "tracking")
+    identities = "exact"
 
     def available(self, family: str, context: KernelContext) -> str | None:
         if family not in self.families:

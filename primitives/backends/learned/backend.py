@@ -1,14 +1,18 @@
 """`LearnedBackend`: the learned models behind the `PerceptionBackend` protocol.
 
 - ``available(family, context)``: None when the weights a family needs are found offline.
-- ``segment(query, frames, context) -> Masks``: Grounding DINO / OWLv2 boxes, then SAM masks.
+- ``segment(query, frames, context) -> Masks``: SAM 3 (text prompt → instance masks per frame);
+  Grounding DINO / OWLv2 boxes then SAM / SAM 2 masks when SAM 3 is absent or a detector or
+  box segmenter is named in the options.
+- ``track(query, frames, context) -> Masks``: SAM 3 video, one id per object over the frames.
 - ``reconstruct(frames, context)``: classical camera poses with the learned depth
   (`reconstruction.py`).
 
-Models come from ``context.options`` (``depth_model``, ``detect_model``, ``segment_model``: a
-local folder or a Hub id in the local cache), else the first of ``KNOWN_MODELS`` found;
-``device``, ``dtype`` and ``detect_threshold`` are read there too. Loaded adapters live in the
-kernel's `ModelPool` (``context.loaded``) for the life of the kernel.
+Models come from ``context.options`` (``text_segment_model``, ``track_model``, ``depth_model``,
+``detect_model``, ``segment_model``: a local folder or a Hub id in the local cache), else the
+first of ``KNOWN_MODELS`` found; ``device``, ``dtype``, ``segment_threshold`` (SAM 3) and
+``detect_threshold`` are read there too. Loaded adapters live in the kernel's `ModelPool`
+(``context.loaded``) for the life of the kernel.
 """
 
 from __future__ import annotations
@@ -20,25 +24,42 @@ from spatialclaw.primitives.backends.base import BackendBase, Family
 from . import reconstruction
 from .base import Task
 from .loading import segment_with_text
-from .pool import adapter_for, missing_models
+from .pool import adapter_for, chosen_model, missing_models
 
 if TYPE_CHECKING:
     from spatialclaw.inputs.frame import Frame
     from spatialclaw.primitives.context import KernelContext
     from spatialclaw.primitives.types import Masks, Reconstruction
 
-FAMILY_TASKS: dict[str, tuple[Task, ...]] = {"segmentation": ("detect", "segment")}
+DETECT_THEN_SEGMENT: tuple[Task, ...] = ("detect", "segment")
+TEXT_SEGMENT: tuple[Task, ...] = ("text_segment",)
 
 EVERYTHING_QUERIES = frozenset({"*", "all", "everything", "anything", "object", "objects", "all objects"})
+
+
+def segmentation_tasks(context: KernelContext) -> tuple[Task, ...]:
+    """The models segmentation uses here: SAM 3 alone, or a detector then a box segmenter.
+
+    SAM 3 when ``text_segment_model`` is named, or when neither ``detect_model`` nor
+    ``segment_model`` is named and SAM 3 is on disk; else the detector and the box segmenter.
+    """
+    options = context.options
+    if options.get("text_segment_model"):
+        return TEXT_SEGMENT
+    if options.get("detect_model") or options.get("segment_model"):
+        return DETECT_THEN_SEGMENT
+    return TEXT_SEGMENT if chosen_model("text_segment", context) else DETECT_THEN_SEGMENT
 
 
 def available(family: str, context: KernelContext) -> str | None:
     """None when the learned models of ``family`` are on this machine, else why not (one line)."""
     if family == "reconstruction":
         return reconstruction.available(context)
-    if family not in FAMILY_TASKS:
-        return f"the learned backend has no {family}"
-    return missing_models(FAMILY_TASKS[family], context)
+    if family == "segmentation":
+        return missing_models(segmentation_tasks(context), context)
+    if family == "tracking":
+        return missing_models(("track",), context)
+    return f"the learned backend has no {family}"
 
 
 def phrases(query: str) -> list[str]:
@@ -66,7 +87,7 @@ def _one_size(frames: list[Frame]) -> None:
 
 
 def segment(query: str, frames: list[Frame], context: KernelContext) -> Masks:
-    """Masks of the objects ``query`` names in ``frames``: detection boxes prompt the segmenter.
+    """Masks of the objects ``query`` names in ``frames`` (SAM 3, else detector boxes prompting SAM).
 
     Frame ids in the result are positions in ``frames``; all frames must share one size.
     """
@@ -75,6 +96,11 @@ def segment(query: str, frames: list[Frame], context: KernelContext) -> Masks:
     _one_size(frames)
     if not frames:
         return Masks.empty()
+    height, width = frames[0].image.shape[:2]
+    if segmentation_tasks(context) == TEXT_SEGMENT:
+        segmenter = adapter_for("text_segment", context)
+        per_frame = segmenter([f.image for f in frames], phrases(query), threshold=context.options.get("segment_threshold"))
+        return Masks.concat(per_frame, height, width)
     masks = segment_with_text(
         [f.image for f in frames],
         phrases(query),
@@ -82,14 +108,28 @@ def segment(query: str, frames: list[Frame], context: KernelContext) -> Masks:
         segmenter=adapter_for("segment", context),
         threshold=context.options.get("detect_threshold"),
     )
-    return masks if len(masks) else Masks.empty(*frames[0].image.shape[:2])
+    return masks if len(masks) else Masks.empty(height, width)
+
+
+def track(query: str, frames: list[Frame], context: KernelContext) -> Masks:
+    """Masks of the objects ``query`` names, with one ``instance_ids`` value per object over ``frames``.
+
+    ``frames`` are the frames of one video in time order; frame ids are positions in them.
+    """
+    from spatialclaw.primitives.types import Masks
+
+    _one_size(frames)
+    if not frames:
+        return Masks.empty()
+    return adapter_for("track", context).track([f.image for f in frames], phrases(query))
 
 
 class LearnedBackend(BackendBase):
     """The `PerceptionBackend` of the learned models (transformers), weights found offline only."""
 
     name = "learned"
-    families: tuple[Family, ...] = ("reconstruction", "segmentation")
+    families: tuple[Family, ...] = ("reconstruction", "segmentation", "tracking")
+    identities = "tracked"
 
     def available(self, family: str, context: KernelContext) -> str | None:
         return available(family, context)
@@ -99,3 +139,6 @@ class LearnedBackend(BackendBase):
 
     def segment(self, query: str, frames: list[Frame], context: KernelContext) -> Masks:
         return segment(query, frames, context)
+
+    def track(self, query: str, frames: list[Frame], context: KernelContext) -> Masks:
+        return track(query, frames, context)

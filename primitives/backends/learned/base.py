@@ -29,13 +29,15 @@ from spatialclaw.errors import PerceptionError
 if TYPE_CHECKING:
     import torch
 
-Task = Literal["depth", "detect", "segment"]
-TASKS: tuple[Task, ...] = ("depth", "detect", "segment")
+Task = Literal["depth", "detect", "segment", "text_segment", "track"]
+TASKS: tuple[Task, ...] = ("depth", "detect", "segment", "text_segment", "track")
 
 TASK_WORDS: dict[Task, str] = {
     "depth": "metric depth",
     "detect": "open-vocabulary detection",
     "segment": "box-prompted segmentation",
+    "text_segment": "text-prompted segmentation",
+    "track": "text-prompted video tracking",
 }
 
 # Checkpoints on the Hugging Face Hub that the adapters are written for, in order of preference
@@ -65,6 +67,8 @@ KNOWN_MODELS: dict[Task, tuple[str, ...]] = {
         "facebook/sam-vit-large",
         "facebook/sam-vit-huge",
     ),
+    "text_segment": ("facebook/sam3",),
+    "track": ("facebook/sam3",),
 }
 
 WEIGHT_FILES: tuple[str, ...] = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
@@ -288,12 +292,15 @@ class Adapter(ABC, Generic[R]):
     """
 
     task: ClassVar[Task]
+    extra_tasks: ClassVar[tuple[Task, ...]] = ()
+    """Other tasks one loaded instance serves (SAM 3 video: segmentation and tracking)."""
     model_types: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        for model_type in cls.__dict__.get("model_types", ()):
-            ADAPTERS[(cls.task, model_type)] = cls
+        for task in (cls.task, *cls.__dict__.get("extra_tasks", ())):
+            for model_type in cls.__dict__.get("model_types", ()):
+                ADAPTERS[(task, model_type)] = cls
 
     def __init__(
         self,

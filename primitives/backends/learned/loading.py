@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from spatialclaw.errors import PerceptionError
 from spatialclaw.primitives.types import Masks
 
+from . import depth, sam3, sam3_video  # noqa: F401  (defining an adapter class registers it)
 from .base import ADAPTERS, KNOWN_MODELS, TASK_WORDS, Adapter, Task, find_default_model, missing_weights_message
 from .base import read_model_type, require_weights
 from .detect import Detector
@@ -45,12 +46,22 @@ def load_adapter(
     Raises:
         PerceptionError: no weights found, or the checkpoint is not a model for ``task``.
     """
+    if model is None:
+        model = find_default_model(task, cache_dir=cache_dir) if task in KNOWN_MODELS else None
+        if model is None and task in KNOWN_MODELS:
+            raise PerceptionError(missing_weights_message(KNOWN_MODELS[task][0], task))
+    adapter = adapter_class(task, model, cache_dir=cache_dir)
+    return adapter(model, device=device, dtype=dtype, cache_dir=cache_dir, **options)
+
+
+def adapter_class(task: Task, model: str | Path, *, cache_dir: str | Path | None = None) -> type[Adapter[Any]]:
+    """The adapter class that serves ``task`` from checkpoint ``model`` (by its ``model_type``).
+
+    Raises:
+        PerceptionError: an unknown task, no weights found, or no adapter for this model type.
+    """
     if task not in KNOWN_MODELS:
         raise PerceptionError(f"unknown perception task {task!r}: use one of {', '.join(KNOWN_MODELS)}")
-    if model is None:
-        model = find_default_model(task, cache_dir=cache_dir)
-        if model is None:
-            raise PerceptionError(missing_weights_message(KNOWN_MODELS[task][0], task))
     model_type = read_model_type(require_weights(model, task, cache_dir=cache_dir))
     adapter = ADAPTERS.get((task, model_type))
     if adapter is None:
@@ -59,7 +70,7 @@ def load_adapter(
             f"{model} is a {model_type!r} model, not a {TASK_WORDS[task]} model this backend knows "
             f"({', '.join(known)}): pass one of those"
         )
-    return adapter(model, device=device, dtype=dtype, cache_dir=cache_dir, **options)
+    return adapter
 
 
 def segment_with_text(

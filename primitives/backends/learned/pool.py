@@ -13,20 +13,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .base import KNOWN_MODELS, TASK_WORDS, Adapter, Task, find_default_model, find_weights
-from .loading import load_adapter
+from .loading import adapter_class
 
 if TYPE_CHECKING:
     from spatialclaw.primitives.context import KernelContext
 
 
 class ModelPool:
-    """Adapters by (task, checkpoint, device, dtype), loaded on first use and kept.
+    """Adapters by (adapter class, checkpoint, device, dtype), loaded on first use and kept.
 
-    Thread-safe: two threads asking for the same adapter get one load.
+    One checkpoint that serves two tasks through one adapter class (SAM 3 video: segmentation
+    and tracking) is loaded once. Thread-safe: two threads asking for the same adapter get one load.
     """
 
     def __init__(self) -> None:
-        self._adapters: dict[tuple[str, str, str | None, str | None], Adapter[Any]] = {}
+        self._adapters: dict[tuple[type, str, str | None, str | None], Adapter[Any]] = {}
         self._lock = threading.Lock()
         self.loads: dict[str, int] = {}
         self.served: dict[str, str] = {}
@@ -42,10 +43,11 @@ class ModelPool:
         Raises:
             PerceptionError: the checkpoint is not on disk or is not a ``task`` model.
         """
-        key = (task, str(model), device, dtype)
         with self._lock:
+            cls = adapter_class(task, model)
+            key = (cls, str(model), device, dtype)
             if key not in self._adapters:
-                self._adapters[key] = load_adapter(task, model, device=device, dtype=dtype, **options)
+                self._adapters[key] = cls(model, device=device, dtype=dtype, **options)
                 self.loads[str(model)] = self.loads.get(str(model), 0) + 1
             self.served[task] = str(model)
             return self._adapters[key]

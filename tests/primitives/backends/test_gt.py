@@ -300,3 +300,28 @@ def test_a_second_question_reuses_cached_perception(scene_root, tmp_path, monkey
     assert calls == ["segment"]
     with pytest.raises(ValueError, match="read-only"):
         again.depth[0, 0, 0] = 1.0
+
+
+def test_fusion_of_tracked_identities_repairs_switches_and_splits(scene_root):
+    """Exact masks with a faulty tracker's ids: one id on two objects, one object under two ids.
+
+    ``tracked=True`` checks the ids in 3D: the objects found are the scene's, one per object.
+    """
+    install(scene_root)
+    _, first = truth(scene_root)
+    masks = perception.run_segmentation("*")
+    recon = perception.run_reconstruction()
+    reference = by_id(fusion.fuse(masks, recon))
+    ids = masks.instance_ids.copy()
+    objects_by_size = sorted(set(ids.tolist()))
+    merged_pair = objects_by_size[:2]  # two different objects under one id (an identity switch)
+    ids[np.isin(ids, merged_pair)] = 1000
+    split = objects_by_size[2]  # one object under two ids (lost, then re-detected)
+    seen = np.flatnonzero(masks.instance_ids == split)
+    ids[seen[len(seen) // 2 :]] = 2000
+    objects = fusion.fuse(dataclasses.replace(masks, instance_ids=ids), recon, tracked=True)
+    assert len(objects) == len(first)
+    for o in objects:
+        ref = min(reference.values(), key=lambda r: np.linalg.norm(r.center - o.center))
+        assert o.label == ref.label and o.frames == ref.frames
+        assert max(o.size) == pytest.approx(max(ref.size), abs=0.05)

@@ -8,9 +8,7 @@ quality of random weights; the mapping checks feed hand-made model outputs with 
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
-from collections.abc import Iterator
 from types import SimpleNamespace
 
 import numpy as np
@@ -24,29 +22,11 @@ from spatialclaw.primitives.backends import learned  # noqa: E402
 from spatialclaw.primitives.backends.learned import backend, base  # noqa: E402
 from spatialclaw.primitives.context import KernelContext  # noqa: E402
 from spatialclaw.primitives.types import Masks  # noqa: E402
+from spatialclaw.testing import tiny_models  # noqa: E402
+
+from offline_models import no_network, one_torch_thread  # noqa: E402,F401  (autouse fixtures)
 
 H, W = 120, 160  # test frames: 4:3 like a video, small
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    """Tiny models run fastest on one thread; on a busy shared CPU two threads are ~10x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test may reach the network: HF offline mode, and sockets refuse to connect."""
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError("a learned-adapter test tried to open a network connection")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
 
 
 def _frames(count: int, height: int = H, width: int = W, seed: int = 0) -> list[np.ndarray]:
@@ -54,198 +34,49 @@ def _frames(count: int, height: int = H, width: int = W, seed: int = 0) -> list[
     return [rng.integers(0, 256, (height, width, 3), dtype=np.uint8) for _ in range(count)]
 
 
-def _randomise(model: torch.nn.Module, std: float, seed: int = 0) -> None:
-    """Redraw every weight so random outputs vary across the image (default inits are often flat)."""
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for parameter in model.parameters():
-            parameter.copy_(torch.randn(parameter.shape, generator=generator) * std)
-
-
 # ----------------------------------------------------------------------------- tiny checkpoints
-
-IMAGENET = {"image_mean": [0.485, 0.456, 0.406], "image_std": [0.229, 0.224, 0.225]}
-
 
 @pytest.fixture(scope="module")
 def depth_anything_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from transformers import DepthAnythingConfig, DepthAnythingForDepthEstimation, Dinov2Config, DPTImageProcessor
-
     torch.manual_seed(0)
-    backbone = Dinov2Config(
-        image_size=518, patch_size=14, hidden_size=32, num_hidden_layers=4, num_attention_heads=2,
-        intermediate_size=64, out_features=["stage1", "stage2", "stage3", "stage4"], reshape_hidden_states=False,
-    )
-    config = DepthAnythingConfig(
-        backbone_config=backbone, reassemble_hidden_size=32, neck_hidden_sizes=[8, 16, 32, 32],
-        fusion_hidden_size=16, head_hidden_size=8, depth_estimation_type="metric", max_depth=20,
-    )
-    model = DepthAnythingForDepthEstimation(config)
-    _randomise(model, std=0.05)
-    # The checkpoint's settings, except the input size: the adapter must enforce 518 / multiple of 14.
-    processor = DPTImageProcessor(size={"height": 384, "width": 384}, keep_aspect_ratio=False, resample=3, **IMAGENET)
-    folder = tmp_path_factory.mktemp("depth-anything")
-    model.save_pretrained(folder)
-    processor.save_pretrained(folder)
-    return folder
+    return tiny_models.depth_anything_metric(tmp_path_factory.mktemp("depth-anything"))
 
 
 @pytest.fixture(scope="module")
 def dpt_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from transformers import DPTConfig, DPTForDepthEstimation, DPTImageProcessor
-
     torch.manual_seed(0)
-    config = DPTConfig(
-        hidden_size=16, num_hidden_layers=4, num_attention_heads=2, intermediate_size=32, image_size=64,
-        patch_size=16, backbone_out_indices=[0, 1, 2, 3], neck_hidden_sizes=[8, 8, 16, 16],
-        fusion_hidden_size=8, head_hidden_size=8,
-    )
-    folder = tmp_path_factory.mktemp("dpt")
-    DPTForDepthEstimation(config).save_pretrained(folder)
-    DPTImageProcessor(size={"height": 64, "width": 64}, keep_aspect_ratio=False, **IMAGENET).save_pretrained(folder)
-    return folder
+    return tiny_models.dpt(tmp_path_factory.mktemp("dpt"))
 
 
-GD_WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", "a", "red", "chair", "table", "cup"]
+GD_WORDS = tiny_models.GD_WORDS
 
 
 @pytest.fixture(scope="module")
 def grounding_dino_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from transformers import (
-        BertConfig,
-        BertTokenizer,
-        GroundingDinoConfig,
-        GroundingDinoForObjectDetection,
-        GroundingDinoImageProcessor,
-        GroundingDinoProcessor,
-        SwinConfig,
-    )
-
     torch.manual_seed(0)
-    tokenizer = BertTokenizer(vocab={word: i for i, word in enumerate(GD_WORDS)})
-    backbone = SwinConfig(
-        image_size=224, patch_size=4, embed_dim=8, depths=[1, 1, 1, 1], num_heads=[1, 1, 1, 1],
-        window_size=7, out_indices=[2, 3, 4],
-    )
-    text = BertConfig(
-        vocab_size=len(GD_WORDS), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-        intermediate_size=32, max_position_embeddings=64,
-    )
-    config = GroundingDinoConfig(
-        backbone_config=backbone, text_config=text, d_model=32, encoder_layers=1, decoder_layers=2,
-        encoder_ffn_dim=32, decoder_ffn_dim=32, encoder_attention_heads=2, decoder_attention_heads=2,
-        num_queries=12, num_feature_levels=4, max_text_len=32, encoder_n_points=2, decoder_n_points=2,
-    )
-    folder = tmp_path_factory.mktemp("grounding-dino")
-    GroundingDinoForObjectDetection(config).save_pretrained(folder)
-    image_processor = GroundingDinoImageProcessor(size={"shortest_edge": 96, "longest_edge": 160})
-    GroundingDinoProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(folder)
-    return folder
+    return tiny_models.grounding_dino(tmp_path_factory.mktemp("grounding-dino"))
 
 
 @pytest.fixture(scope="module")
 def owlv2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("scipy")
-    from transformers import (
-        CLIPTokenizer,
-        Owlv2Config,
-        Owlv2ForObjectDetection,
-        Owlv2ImageProcessor,
-        Owlv2Processor,
-        Owlv2TextConfig,
-        Owlv2VisionConfig,
-    )
-
     torch.manual_seed(0)
-    # OWLv2 ignores queries whose first token id is 0: id 0 must not be the start token (as in CLIP).
-    vocab = {"!": 0, "<|startoftext|>": 1, "<|endoftext|>": 2}
-    for letter in "abcdefghijklmnopqrstuvwxyz":
-        vocab[letter] = len(vocab)
-        vocab[letter + "</w>"] = len(vocab)
-    for word in ("chair</w>", "table</w>", "red</w>"):
-        vocab[word] = len(vocab)
-    tokenizer = CLIPTokenizer(vocab=vocab, merges=[], model_max_length=16)
-    text = Owlv2TextConfig(
-        vocab_size=len(vocab), hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
-        max_position_embeddings=16, bos_token_id=1, eos_token_id=2, pad_token_id=2,
-    )
-    vision = Owlv2VisionConfig(
-        hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, image_size=64, patch_size=16
-    )
-    config = Owlv2Config(text_config=text.to_dict(), vision_config=vision.to_dict(), projection_dim=16)
-    folder = tmp_path_factory.mktemp("owlv2")
-    Owlv2ForObjectDetection(config).save_pretrained(folder)
-    image_processor = Owlv2ImageProcessor(size={"height": 64, "width": 64})
-    Owlv2Processor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(folder)
-    return folder
+    return tiny_models.owlv2(tmp_path_factory.mktemp("owlv2"))
 
 
 @pytest.fixture(scope="module")
 def sam_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from transformers import (
-        SamConfig,
-        SamImageProcessor,
-        SamMaskDecoderConfig,
-        SamModel,
-        SamProcessor,
-        SamPromptEncoderConfig,
-        SamVisionConfig,
-    )
-
     torch.manual_seed(0)
-    vision = SamVisionConfig(
-        hidden_size=16, num_hidden_layers=2, num_attention_heads=2, image_size=64, patch_size=8,
-        output_channels=16, mlp_dim=32, global_attn_indexes=[1], window_size=4, num_pos_feats=8,
-    )
-    prompt = SamPromptEncoderConfig(hidden_size=16, image_size=64, patch_size=8, mask_input_channels=4)
-    decoder = SamMaskDecoderConfig(
-        hidden_size=16, mlp_dim=32, num_hidden_layers=2, num_attention_heads=2, iou_head_hidden_dim=16
-    )
-    folder = tmp_path_factory.mktemp("sam")
-    config = SamConfig(vision_config=vision, prompt_encoder_config=prompt, mask_decoder_config=decoder)
-    SamModel(config).save_pretrained(folder)
-    image_processor = SamImageProcessor(
-        size={"longest_edge": 64}, pad_size={"height": 64, "width": 64},
-        mask_size={"longest_edge": 16}, mask_pad_size={"height": 16, "width": 16},
-    )
-    SamProcessor(image_processor=image_processor).save_pretrained(folder)
-    return folder
+    return tiny_models.sam(tmp_path_factory.mktemp("sam"))
 
 
-SAM2_SIDE = 128
+SAM2_SIDE = tiny_models.SAM2_SIDE
 
 
 @pytest.fixture(scope="module")
 def sam2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from transformers import (
-        Sam2Config,
-        Sam2HieraDetConfig,
-        Sam2MaskDecoderConfig,
-        Sam2Model,
-        Sam2PromptEncoderConfig,
-        Sam2VisionConfig,
-    )
-
     torch.manual_seed(0)
-    s = SAM2_SIDE
-    backbone = Sam2HieraDetConfig(
-        hidden_size=8, num_attention_heads=1, image_size=[s, s], blocks_per_stage=[1, 1, 2, 1],
-        embed_dim_per_stage=[8, 16, 32, 64], num_attention_heads_per_stage=[1, 1, 1, 1],
-        window_size_per_stage=[4, 4, 4, 4], global_attention_blocks=[3],
-        window_positional_embedding_background_size=[2, 2],
-    )
-    vision = Sam2VisionConfig(
-        backbone_config=backbone, backbone_channel_list=[64, 32, 16, 8],
-        backbone_feature_sizes=[[s // 4, s // 4], [s // 8, s // 8], [s // 16, s // 16]], fpn_hidden_size=16,
-    )
-    prompt = Sam2PromptEncoderConfig(hidden_size=16, image_size=s, patch_size=16, mask_input_channels=4)
-    decoder = Sam2MaskDecoderConfig(
-        hidden_size=16, mlp_dim=32, num_hidden_layers=2, num_attention_heads=2, iou_head_hidden_dim=16
-    )
-    folder = tmp_path_factory.mktemp("sam2")
-    config = Sam2Config(vision_config=vision, prompt_encoder_config=prompt, mask_decoder_config=decoder)
-    Sam2Model(config).save_pretrained(folder)
-    return folder
+    return tiny_models.sam2(tmp_path_factory.mktemp("sam2"))
 
 
 # ----------------------------------------------------------------------------- finding weights
