@@ -148,16 +148,26 @@ def perspective_view(
     return image, K
 
 
-def _checked(objects: list[Object3D] | None, recon: Reconstruction | None) -> Reconstruction:
-    """The reconstruction to draw (``reconstruct()`` by default), after checking the arguments' types."""
+def _checked(
+    objects: list[Object3D] | Object3D | Reconstruction | None, recon: Reconstruction | None
+) -> tuple[list[Object3D] | None, Reconstruction]:
+    """The objects and the reconstruction to draw (``reconstruct()`` by default), after checking
+    the arguments' types. A reconstruction passed first (``top_down_map(r)``) is taken as ``recon``;
+    one Object3D as a list of one."""
     from spatialclaw.primitives.perception import run_reconstruction
     from spatialclaw.primitives.types import Object3D, Reconstruction
 
-    if objects is not None and not all(isinstance(o, Object3D) for o in objects):
+    if isinstance(objects, Reconstruction):
+        if recon is not None:
+            raise TypeError("two reconstructions given: pass objects first (a list of Object3D), then recon=")
+        objects, recon = None, objects
+    if isinstance(objects, Object3D):
+        objects = [objects]
+    if objects is not None and not (isinstance(objects, (list, tuple)) and all(isinstance(o, Object3D) for o in objects)):
         raise TypeError("objects must be a list of Object3D (from objects3d); pass the reconstruction as recon=")
     if recon is not None and not isinstance(recon, Reconstruction):
         raise TypeError(f"recon must be a Reconstruction (from reconstruct()), got {type(recon).__name__}")
-    return run_reconstruction() if recon is None else recon
+    return (None if objects is None else list(objects)), (run_reconstruction() if recon is None else recon)
 
 
 @primitive(group="drawing")
@@ -173,7 +183,8 @@ def top_down_map(objects: list[Object3D] | None = None, recon: Reconstruction | 
     Returns:
         H×W×3 uint8 RGB image.
     """
-    return top_down(_checked(objects, recon), objects=objects)
+    objects, recon = _checked(objects, recon)
+    return top_down(recon, objects=objects)
 
 
 @primitive(group="drawing")
@@ -192,7 +203,7 @@ def point_cloud_image(objects: list[Object3D] | None = None, recon: Reconstructi
 
     from spatialclaw.primitives import math3d
 
-    r = _checked(objects, recon)
+    objects, r = _checked(objects, recon)
     pts = np.concatenate([r.points(i, stride=4) for i in range(len(r))])
     cols = np.concatenate([r.colors(i, stride=4) for i in range(len(r))])
     keep = pts[:, 2] < CEILING_CUT_M

@@ -177,3 +177,13 @@ def test_readme_quickstart_commands(tmp_path: Path) -> None:
                    "-c", "show(top_down_map(objects3d('*')))", "--out", "shots/")  # fmt: skip
     assert float(measured.split("\n")[1]) == pytest.approx(2.349, abs=0.02)
     assert (tmp_path / "shots" / "cell2-1.png").stat().st_size > 10_000
+
+
+def test_notebook_01_text_measures_what_its_code_measures() -> None:
+    """Its distance check uses the meshes (`object_distance`); the text must not say boxes."""
+    import nbformat
+
+    notebook = nbformat.read(Path(__file__).resolve().parents[1] / "examples" / "01_kernel_by_hand.ipynb", as_version=4)
+    about_distance = [c.source for c in notebook.cells if c.cell_type == "markdown" and "object_distance" in c.source]
+    assert about_distance and all("meshes" in text for text in about_distance)
+    assert not any("distance between the two objects' boxes" in text for text in about_distance)

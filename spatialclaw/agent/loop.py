@@ -42,7 +42,7 @@ from spatialclaw.agent.steps import (
 )
 from spatialclaw.agent.trajectory import TrajectoryWriter
 from spatialclaw.config import RunConfig
-from spatialclaw.errors import ModelError
+from spatialclaw.errors import ModelError, SpatialClawError
 from spatialclaw.models.base import Image, Message, VLMClient
 
 if TYPE_CHECKING:
@@ -115,6 +115,16 @@ class RunContext:
         """Wait for the kernel, then record what it chose (perception backends, sandbox)."""
         self.wait_for_kernel()
         self.record.kernel_ready(self.session)
+
+
+def _record_kernel_choice(run: RunContext) -> None:
+    """When no cell ran, the kernel started in the background anyway: its perception choice and
+    sandbox still belong in the trajectory. A kernel that failed to start leaves them empty (no cell
+    needed it, so the run is not failed for it)."""
+    try:
+        run.kernel_ready()
+    except SpatialClawError:
+        return
 
 
 def key_frame_positions(n_frames: int, k: int) -> list[int]:
@@ -318,6 +328,7 @@ class Agent:
         started = time.perf_counter()
         record = self._new_record(session, question, options, writer, config)
         writer.write_manifest(_manifest(session.input, question, options, config.perception))
+        writer.write_progress(record.to_json())  # the live page exists from the start
         run = RunContext(session, options, writer, record, wait_for_kernel)
         self._run = run
         error: ModelError | KeyboardInterrupt | None = None
@@ -327,6 +338,8 @@ class Agent:
             error = err
         finally:
             self._run = None
+        if not record.perception_info and not isinstance(error, KeyboardInterrupt):
+            _record_kernel_choice(run)
         record.duration_s = time.perf_counter() - started
         record.stopped(error)
         steps = run.conversation.steps
@@ -473,10 +486,10 @@ class Agent:
         return step
 
     def _finish(self, step: Step, run: RunContext) -> None:
-        """Append the step, save the JSON so far (its time counts as the step's overhead), report it."""
+        """Append the step, save the JSON and the live page so far (their time counts as the step's overhead), report it."""
         begin = time.perf_counter()
         run.conversation.steps.append(step)
-        run.writer.write_json(run.record.to_json())
+        run.writer.write_progress(run.record.to_json())
         step.step_s += time.perf_counter() - begin
         self._emit(AgentEvent("step", step.index, self.config.max_steps, step=step))
 

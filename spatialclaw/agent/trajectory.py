@@ -28,12 +28,13 @@ from typing import Any
 from spatialclaw.agent.reply_parsing import reply_prose
 
 FORMAT = "spatialclaw-trajectory/1"
+LIVE_REFRESH_S = 2  # how often the page of a run still in progress reloads itself, seconds
 JSON_NAME, NOTEBOOK_NAME, HTML_NAME, MANIFEST_NAME = "trajectory.json", "trajectory.ipynb", "trajectory.html", "manifest.json"
 
 
 class TrajectoryWriter:
-    """Writes a run's folder: image files as they come, the JSON after every step, the notebook
-    and the page at the end."""
+    """Writes a run's folder: image files as they come, the JSON and the live page after every
+    step, the notebook and the final page at the end."""
 
     def __init__(self, folder: str | os.PathLike[str]) -> None:
         self.folder = Path(folder)
@@ -52,6 +53,18 @@ class TrajectoryWriter:
     def write_json(self, record: dict[str, Any]) -> Path:
         """``trajectory.json`` (written atomically, so a reader never sees half a file)."""
         return _write_text(self.folder / JSON_NAME, json.dumps(record, indent=2, default=_jsonable))
+
+    def write_progress(self, record: dict[str, Any]) -> dict[str, Path]:
+        """JSON and page of a run still going (after every step): the page says so and reloads
+        itself every `LIVE_REFRESH_S` seconds, so `spatialclaw view` shows each step as it lands."""
+        return {"json": self.write_json(record), "html": _write_text(self.folder / HTML_NAME, to_html(record, self.folder))}
+
+    def write_evaluation(self, evaluation: dict[str, Any]) -> None:
+        """Add how the run was scored (``ground_truth``, ``score``, ...) to its JSON and page."""
+        record = load(self.folder)
+        record["evaluation"] = evaluation
+        self.write_json(record)
+        _write_text(self.folder / HTML_NAME, to_html(record, self.folder))
 
     def write_all(self, record: dict[str, Any]) -> dict[str, Path]:
         """JSON, notebook and page; returns their paths by kind (``json``, ``ipynb``, ``html``)."""
@@ -165,7 +178,8 @@ def _notebook_outputs(step: dict[str, Any], folder: Path, count: int) -> list[An
 _PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>SpatialClaw · {{ record.question|truncate(80) }}</title>
+{% if running %}<meta http-equiv="refresh" content="{{ refresh_s }}">{% endif %}
+<title>{% if running %}[running] {% endif %}SpatialClaw · {{ record.question|truncate(80) }}</title>
 <style>
 body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;background:#f4f5f7;color:#1d2330}
 main{max-width:980px;margin:0 auto;padding:24px}
@@ -182,7 +196,14 @@ pre.obs{background:#fff8e6} .prose{white-space:pre-wrap;margin:6px 0}
 .imgs.big img{max-width:100%;max-height:360px}
 figcaption{font-size:12px;color:#5b6475} .tag{font-size:12px;color:#fff;background:#5b6475;border-radius:4px;padding:1px 6px;margin-left:6px}
 details summary{cursor:pointer;color:#3554d1} ul.opts{margin:4px 0 0;padding-left:20px}
+.status{border-radius:8px;padding:10px 16px;margin:14px 0;font-weight:600}
+.status.live{background:#e6eefc;color:#1c3f8a;border:1px solid #b9cbf3} .status.done{background:#eef0f3;color:#39404d;border:1px solid #dde1e8}
 </style></head><body><main>
+{% if running %}<div class="status live" id="run-status">Run in progress: {{ cells_used }} of {{ config.max_steps }} steps so far. This page reloads every {{ refresh_s }} s until the run ends.</div>
+{% else %}<div class="status done" id="run-status">Run ended{% if record.error %} early ({{ record.error }}){% elif record.answered %} with an answer{% else %} without an answer{% endif %} after {{ '%.1f'|format(record.duration_s) }} s and {{ cells_used }} step(s).</div>{% endif %}
+{% if evaluation %}<div class="card" id="evaluation"><h2>Evaluation</h2><div class="meta">
+<b>Ground truth</b> {{ evaluation.ground_truth }} · <b>Prediction</b> {{ evaluation.prediction if evaluation.prediction is not none else 'none' }} ·
+<b>Score</b> {{ evaluation.score_text }}{% if evaluation.question_type %} · <b>Task</b> {{ evaluation.question_type }}{% endif %}</div></div>{% endif %}
 <div class="card">
 <h1>{{ record.question }}</h1>
 {% if record.options %}<ul class="opts">{% for o in record.options %}<li>{{ o }}</li>{% endfor %}</ul>{% endif %}
@@ -194,7 +215,7 @@ details summary{cursor:pointer;color:#3554d1} ul.opts{margin:4px 0 0;padding-lef
 <b>Sandbox</b> {{ config.get('sandbox', {}).get('kind', 'unknown') }} ·
 <b>Cells</b> {{ cells_used }} / {{ config.max_steps }}{% if answer_turn %} + answer turn{% endif %} ·
 <b>Tokens</b> {{ record.usage.prompt_tokens }} in, {{ record.usage.completion_tokens }} out ·
-<b>Time</b> {{ '%.1f'|format(record.duration_s) }} s</div>
+<b>Time</b> {% if running %}running{% else %}{{ '%.1f'|format(record.duration_s) }} s{% endif %}</div>
 <details><summary>System prompt</summary><pre class="out">{{ record.system_prompt }}</pre></details>
 {% if perception_json %}<details><summary>Perception set-up</summary><pre class="out">{{ perception_json }}</pre></details>{% endif %}
 </div>
@@ -250,4 +271,17 @@ def to_html(record: dict[str, Any], folder: Path) -> str:
         perception_json=json.dumps(info, indent=2) if info else "",
         cells_used=sum(1 for s in steps if s["kind"] != "final"),
         answer_turn=any(s["kind"] == "final" for s in steps),
+        running=record.get("duration_s") is None,
+        refresh_s=LIVE_REFRESH_S,
+        evaluation=_evaluation(record.get("evaluation")),
     )
+
+
+def _evaluation(evaluation: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The page's view of how an evaluation scored the run (``score`` 0–1 shown as a percentage)."""
+    if not evaluation:
+        return None
+    score = evaluation.get("score")
+    score_text = f"{100.0 * score:.0f}%" if isinstance(score, (int, float)) else "not scored"
+    return {**evaluation, "score_text": score_text, "prediction": evaluation.get("prediction"),
+            "question_type": evaluation.get("question_type")}

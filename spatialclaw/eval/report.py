@@ -50,9 +50,16 @@ def write_chart(summary: dict[str, Any], path: Path) -> None:
     ax.set_xlim(0, 100)
     ax.set_xlabel("score (%)")
     ax.bar_label(bars, fmt="%.1f", padding=3)
-    ax.set_title(f"{summary.get('benchmark', 'vsibench')} scores")
+    ax.set_title(f"{benchmark_title(summary)} scores")
     fig.tight_layout()
     fig.savefig(path, format="png")
+
+
+def benchmark_title(summary: dict[str, Any]) -> str:
+    """What was evaluated: the benchmark's name, else the questions file's name."""
+    if summary.get("benchmark"):
+        return str(summary["benchmark"])
+    return Path(summary["questions"]).name if summary.get("questions") else "benchmark"
 
 
 def write_report(out: Path, summary: dict[str, Any]) -> None:

@@ -289,7 +289,7 @@ def run_eval(
         selected_done = sum(1 for r in records if r.id in done)
         progress = Progress(done=selected_done, total=len(records), errors=0, running_score=None)
         summary = build_summary(records, results, failed_ids, suite.summarise)
-        summary.update({k: v for k, v in suite.info.items() if k in ("benchmark", "hf_id", "defaults")})
+        summary.update({k: v for k, v in suite.info.items() if k in ("benchmark", "questions", "hf_id", "defaults")})
         progress.running_score = summary["overall"]
         if on_progress:
             on_progress(progress)
@@ -309,6 +309,7 @@ def run_eval(
                                 _raise_first(failures)
                         else:
                             row = suite.result_row(by_id[outcome.id], outcome, out)
+                            _show_score_on_trajectory(outcome.trajectory, row)
                             results_log.append(row)
                             results.append(row)
                             progress.done += 1
@@ -318,11 +319,20 @@ def run_eval(
             finally:
                 executor.close()
                 summary = build_summary(records, results, failed_ids, suite.summarise)
-                summary.update({k: v for k, v in suite.info.items() if k in ("benchmark", "hf_id", "defaults")})
+                summary.update({k: v for k, v in suite.info.items() if k in ("benchmark", "questions", "hf_id", "defaults")})
                 write_report(out, summary)
         else:
             write_report(out, summary)
     return summary
+
+
+def _show_score_on_trajectory(folder: str | None, row: dict[str, Any]) -> None:
+    """Put the ground truth and the score on the question's trajectory page."""
+    from spatialclaw.agent.trajectory import JSON_NAME, TrajectoryWriter
+
+    if folder and (Path(folder) / JSON_NAME).is_file():
+        keys = ("question_type", "ground_truth", "prediction", "parsed", "score")
+        TrajectoryWriter(folder).write_evaluation({k: row.get(k) for k in keys})
 
 
 def _nothing_will_succeed(failures: list[JobOutcome], count: int, any_finished: bool) -> bool:

@@ -177,3 +177,41 @@ def test_view_of_a_folder_without_a_page_is_one_line_error(tmp_path: Path) -> No
     assert done.returncode == 2
     assert done.stderr.strip().startswith("error:") and "trajectory.html not found" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_page_written_during_the_run_shows_each_step_and_reloads(tmp_path: Path) -> None:
+    """The page on disk while the model is asked for step 2: step 1 is on it, and it says the run goes on."""
+    from spatialclaw.inputs.load import LoadedInput, save_frames
+
+    frames = [Frame(index=k, time=float(k), image=np.full((48, 64, 3), 60 * k, np.uint8)) for k in range(2)]
+    save_frames(tmp_path / "frames.npz", frames)
+    loaded = LoadedInput("images", [tmp_path], frames, tmp_path / "frames.npz", None, 2, None)
+    out = tmp_path / "run"
+    seen: list[str] = []
+
+    def reply(request: ChatRequest) -> str:
+        seen.append((out / "trajectory.html").read_text())
+        return "```python\nprint('first step ran')\n```" if len(seen) == 1 else "```python\nanswer(2)\n```"
+
+    with ScriptedVLM(reply) as vlm:
+        Agent(OpenAICompatClient(vlm.model, base_url=vlm.base_url), max_steps=3).run(loaded, "How many frames?", out=out)
+    before_first, before_second = seen
+    for page in (before_first, before_second):
+        assert '<meta http-equiv="refresh" content="2">' in page and "Run in progress" in page
+    assert "first step ran" not in before_first and "first step ran" in before_second
+    final = (out / "trajectory.html").read_text()
+    assert "http-equiv=\"refresh\"" not in final and "Run ended with an answer" in final
+
+
+def test_page_shows_the_evaluation(run_dir: Path, tmp_path: Path) -> None:
+    from spatialclaw.agent.trajectory import TrajectoryWriter, load
+
+    folder = tmp_path / "scored"
+    shutil.copytree(run_dir, folder)
+    TrajectoryWriter(folder).write_evaluation(
+        {"question_type": "object_counting", "ground_truth": "4", "prediction": 3, "parsed": 3.0, "score": 0.7}
+    )
+    assert load(folder)["evaluation"]["score"] == 0.7
+    html = (folder / "trajectory.html").read_text()
+    evaluation = html[html.index('id="evaluation"'):html.index("</div></div>", html.index('id="evaluation"'))]
+    assert "<b>Ground truth</b> 4" in evaluation and "<b>Score</b> 70%" in evaluation and "object_counting" in evaluation

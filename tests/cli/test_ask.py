@@ -177,3 +177,18 @@ def test_cli_ctrl_c_says_where_the_trajectory_is(image_folder: Path, tmp_path: P
     assert err[-1] == f"interrupted: the trajectory so far is in {out} (spatialclaw view {out})"
     saved = json.loads((out / "trajectory.json").read_text())
     assert saved["error"].startswith("interrupted") and len(saved["steps"]) >= 1
+
+
+def test_cli_trajectory_records_the_perception_choice_when_no_cell_ran(
+    image_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    with ScriptedVLM(["Three images, I can see them all.", "3"], model="vlm-x") as vlm:
+        with pytest.raises(SystemExit) as done:
+            main(["ask", str(image_folder), "How many images?", "--model", "vlm-x", "--base-url", vlm.base_url,
+                  "--max-steps", "1", "--frames", "3", "--out", str(out), "--sandbox", "none", "--json"])
+    assert done.value.code in (None, 0)
+    config = json.loads((out / "trajectory.json").read_text())["config"]
+    backends = config["perception_info"]["backends"]
+    assert set(backends) >= {"reconstruction", "segmentation"} and backends["reconstruction"]["backend"]
+    assert config["sandbox"]["kind"] == "none"

@@ -76,6 +76,8 @@ def test_eval_scores_the_synthetic_benchmark_end_to_end(bench: Path, local_run: 
     for row in rows:
         assert row["answered"] and row["steps"] == 1 and row["usage"], row
         assert (local_run / row["trajectory"]).is_dir(), row["trajectory"]
+        shown = json.loads((local_run / row["trajectory"] / "trajectory.json").read_text())["evaluation"]
+        assert (shown["ground_truth"], shown["score"]) == (row["ground_truth"], row["score"])  # on the question's page too
         if row["question_type"] in MULTIPLE_CHOICE_TASKS:
             assert row["score"] == 1.0, row  # exact geometry from ground-truth depth, poses and masks
         elif row["question_type"] in ("object_counting", "object_size_estimation"):

@@ -138,6 +138,12 @@ def test_top_down_map_and_point_cloud_image_are_rgb_pictures():
         assert image.std() > 5  # not blank
     with pytest.raises(TypeError, match="list of Object3D"):
         top_down_map([r])
+    # the reconstruction passed first is the reconstruction (what `show(top_down_map(r))` means)
+    assert np.array_equal(top_down_map(r), top_down_map(recon=r))
+    assert np.array_equal(point_cloud_image(r), point_cloud_image(recon=r))
+    assert np.array_equal(top_down_map(obj, recon=r), top_down_map([obj], recon=r))
+    with pytest.raises(TypeError, match="two reconstructions"):
+        top_down_map(r, recon=r)
 
 
 # -- nested VLM calls -------------------------------------------------------------------------
