@@ -62,11 +62,14 @@ def show_benchmark(
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N records."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per record (a JSON list)."),
 ) -> None:
-    """Print the parsed records: id, question, options, answer, task and inputs (one per image or video)."""
+    """Print the parsed records: id, question, options, answer, task and inputs (one per image or video).
+
+    Nothing is extracted from the shipped archives: an input still in one names its archive.
+    """
     from spatialclaw.eval.benchmarks import get_benchmark
 
     bench = get_benchmark(name)
-    records = bench.load(data_root)
+    records = bench.load(data_root, extract=False)
     shown = records[:limit] if limit else records
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in shown], indent=2, ensure_ascii=False, default=str))
@@ -77,7 +80,8 @@ def show_benchmark(
         for option in r.options or []:
             typer.echo(f"  {option}")
         for m in r.inputs:
-            typer.echo(f"  {m.kind}: {m.name} -> {m.path}")
+            where = f"{m.path}" if m.archive is None else f"{m.archive.name} (extracted on first use to {m.path})"
+            typer.echo(f"  {m.kind}: {m.name} -> {where}")
     typer.echo(f"{len(records)} records in {bench.name} ({bench.hf_id}); {sum(len(r.inputs) for r in records)} media files")
 
 

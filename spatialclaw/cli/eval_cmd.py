@@ -89,22 +89,10 @@ def eval_command(
         raise ConfigError(f"unknown --executor {executor!r}: use local or ray")
 
     if predictions is not None:
-        if benchmark is None:
-            raise ConfigError("--predictions needs --benchmark NAME: the benchmark's rules score them")
-        from spatialclaw.eval.score_only import score_file
-
-        summary = score_file(benchmark, data_root, predictions, out)
-        from spatialclaw.eval.report import summary_markdown
-
-        typer.echo(summary_markdown(summary), nl=False)
-        typer.echo(f"scores: {out / 'results.jsonl'}  summary: {out / 'summary.json'}")
+        _score_predictions(benchmark, data_root, predictions, out)
         return
     if benchmark is not None:
-        from spatialclaw.eval.benchmarks import get_benchmark
-
-        defaults = get_benchmark(benchmark).defaults
-        frames = frames or defaults.frames
-        max_steps = max_steps or defaults.max_steps
+        frames, max_steps = _benchmark_defaults(benchmark, frames, max_steps)
     from spatialclaw.eval.progress import ProgressDisplay
     from spatialclaw.eval.report import summary_markdown
     from spatialclaw.eval.runner import EvalConfig, run_eval
@@ -143,3 +131,23 @@ def eval_command(
         raise SystemExit(130) from None
     typer.echo(summary_markdown(summary), nl=False)
     typer.echo(f"results: {out / 'results.jsonl'}  summary: {out / 'summary.json'}")
+
+
+def _score_predictions(benchmark: Optional[str], data_root: Path, predictions: Path, out: Path) -> None:
+    """``--predictions``: score answers made elsewhere by the benchmark's rules, no model."""
+    if benchmark is None:
+        raise ConfigError("--predictions needs --benchmark NAME: the benchmark's rules score them")
+    from spatialclaw.eval.report import summary_markdown
+    from spatialclaw.eval.score_only import score_file
+
+    summary = score_file(benchmark, data_root, predictions, out)
+    typer.echo(summary_markdown(summary), nl=False)
+    typer.echo(f"scores: {out / 'results.jsonl'}  summary: {out / 'summary.json'}")
+
+
+def _benchmark_defaults(benchmark: str, frames: Optional[int], max_steps: Optional[int]) -> tuple[int, int]:
+    """The flags, else the benchmark's own frames and steps."""
+    from spatialclaw.eval.benchmarks import get_benchmark
+
+    defaults = get_benchmark(benchmark).defaults
+    return frames or defaults.frames, max_steps or defaults.max_steps

@@ -13,7 +13,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -41,10 +41,15 @@ class MediaRef:
     kind: MediaKind
     name: str
     path: Path
+    archive: Path | None = None
+    """The shipped archive the file still sits in (``path`` is where it will be extracted), or None."""
 
     def to_dict(self) -> dict[str, str]:
         """JSON-ready form."""
-        return {"kind": self.kind, "name": self.name, "path": str(self.path)}
+        entry = {"kind": self.kind, "name": self.name, "path": str(self.path)}
+        if self.archive is not None:
+            entry["archive"] = str(self.archive)
+        return entry
 
 
 @dataclass(frozen=True)
@@ -122,14 +127,21 @@ class Benchmark(ABC):
     def record(self, row: dict[str, Any], position: int, data: DataRoot) -> Record:
         """One row as a `Record` (``position``: the row's place in file order)."""
 
-    def load(self, data_root: str | Path, cache_dir: Path | None = None) -> list[Record]:
+    def load(self, data_root: str | Path, cache_dir: Path | None = None, extract: bool = True) -> list[Record]:
         """Every record of the benchmark under ``data_root`` (the dataset repository's files).
+
+        Args:
+            data_root: the benchmark's folder.
+            cache_dir: root of the caches (embedded images and archive members go there).
+            extract: extract the media that sit in shipped archives now (else their `MediaRef`
+                names the archive and the path they will have; ``benchmarks show`` uses this).
 
         Raises:
             InputError: a file is missing or a row is malformed (the message says which and what
                 to do).
         """
         data = DataRoot(Path(data_root), cache_dir, self.files)
+        data.defer = not extract
         records, seen = [], set()
         for position, row in enumerate(self.rows(data)):
             try:
@@ -143,6 +155,8 @@ class Benchmark(ABC):
             records.append(record)
         if not records:
             raise InputError(f"{self.name}: no questions found under {data_root}; expected {self.files}")
+        if data.pending:  # only when extract is False: find() defers archive members then
+            records = [replace(r, inputs=[_in_archive(m, data.pending) for m in r.inputs]) for r in records]
         return records
 
     def score(self, record: Record, prediction: object) -> Score:
@@ -156,6 +170,11 @@ class Benchmark(ABC):
     def row_fields(self, record: Record) -> dict[str, Any]:
         """Fields of a record that its scored row carries for ``aggregate`` (default: none)."""
         return {}
+
+
+def _in_archive(media: MediaRef, pending: Mapping[Path, tuple[Path, str]]) -> MediaRef:
+    found = pending.get(media.path)
+    return media if found is None else replace(media, archive=found[0])
 
 
 def group_means(rows: Iterable[Mapping[str, Any]], key: str = "task") -> tuple[dict[str, float], dict[str, int]]:

@@ -38,7 +38,11 @@ class DataRoot:
         self.expected = expected
         self._cache_dir = cache_dir
         self._archives: list[Path] | None = None
-        self._members: dict[Path, set[str]] = {}
+        self._members: dict[Path, dict[str, list[str]]] = {}
+        self.defer = False
+        """Whether `find` leaves archive members unextracted by default (see `extract_pending`)."""
+        self.pending: dict[Path, tuple[Path, str]] = {}
+        """Cache paths `find` returned whose archive member is not extracted yet: ``{path: (archive, member)}``."""
 
     @property
     def media_dir(self) -> Path:
@@ -67,7 +71,7 @@ class DataRoot:
                 return found[0]
         for pattern in patterns:
             if "*" not in pattern:
-                found_member = self.find(pattern, required=False)
+                found_member = self.find(pattern, required=False, lazy=False)
                 if found_member is not None:
                     return found_member
         raise InputError(f"{self.root} holds none of {', '.join(patterns)}; expected {self.expected}")
@@ -150,24 +154,46 @@ class DataRoot:
             tmp.replace(path)
         return path
 
-    def find(self, relative: str, required: bool = True) -> Path:
+    def find(self, relative: str, required: bool = True, lazy: bool | None = None) -> Path:
         """A file by its released relative path: beside the tables, or inside a shipped archive
         (members match the path itself or end with it), extracted into the cache.
+
+        Args:
+            relative: the path as the benchmark's files write it.
+            required: raise when it is nowhere (else return None).
+            lazy: leave an archive member unextracted for now (its cache path is returned and
+                `extract_pending` extracts it); default: the root's ``defer`` setting.
 
         Raises:
             InputError: neither (when ``required``).
         """
-        rel = relative.replace("\\", "/").lstrip("./") if not relative.startswith("../") else relative
+        rel = relative.replace("\\", "/")
+        while rel.startswith("./"):
+            rel = rel[2:]
+        rel = rel.lstrip("/")
         direct = self.root / rel
         if direct.is_file():
             return direct
         for archive in self.archives():
             member = self._member(archive, rel)
             if member is not None:
-                return self._extract(archive, member)
+                target = self._target(archive, member)
+                if target.is_file():
+                    return target
+                if self.defer if lazy is None else lazy:
+                    self.pending[target] = (archive, member)
+                    return target
+                return self._extract(archive, member, target)
         if required:
             raise InputError(f"{rel} not found under {self.root} (nor in its .zip archives); expected {self.expected}")
         return None  # type: ignore[return-value]
+
+    def extract_pending(self) -> None:
+        """Extract the archive members `find` left for later."""
+        for target, (archive, member) in list(self.pending.items()):
+            if not target.is_file():
+                self._extract(archive, member, target)
+            del self.pending[target]
 
     def archives(self) -> list[Path]:
         """The zip archives under the root (two levels deep), sorted."""
@@ -177,30 +203,35 @@ class DataRoot:
         return self._archives
 
     def _member(self, archive: Path, rel: str) -> str | None:
-        names = self._members.get(archive)
-        if names is None:
+        """The member of ``archive`` that is ``rel``, or ends with ``/rel`` (the first in name order)."""
+        by_name = self._members.get(archive)
+        if by_name is None:
             try:
                 with zipfile.ZipFile(archive) as z:
-                    names = {n for n in z.namelist() if not n.endswith("/")}
+                    names = sorted(n for n in z.namelist() if not n.endswith("/"))
             except (zipfile.BadZipFile, OSError):
                 raise InputError(f"{archive} is not a readable zip archive; download it again") from None
-            self._members[archive] = names
-        if rel in names:
+            by_name = {}
+            for name in names:
+                by_name.setdefault(name.rsplit("/", 1)[-1], []).append(name)
+            self._members[archive] = by_name
+        candidates = by_name.get(rel.rsplit("/", 1)[-1], [])
+        if rel in candidates:
             return rel
-        matches = sorted(n for n in names if n.endswith("/" + rel))
-        return matches[0] if matches else None
+        return next((n for n in candidates if n.endswith("/" + rel)), None)
 
-    def _extract(self, archive: Path, member: str) -> Path:
-        st = archive.stat()
-        key = hashlib.sha256(f"{archive.resolve()}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:24]
-        target = self.media_dir / "zip" / key / member
+    def _target(self, archive: Path, member: str) -> Path:
         if Path(member).is_absolute() or ".." in Path(member).parts:
             raise InputError(f"{archive} holds an unsafe member path {member!r}; refusing to extract it")
-        if not target.is_file():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-            with zipfile.ZipFile(archive) as z, z.open(member) as src, open(tmp, "wb") as dst:
-                while chunk := src.read(1 << 20):
-                    dst.write(chunk)
-            tmp.replace(target)
+        st = archive.stat()
+        key = hashlib.sha256(f"{archive.resolve()}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:24]
+        return self.media_dir / "zip" / key / member
+
+    def _extract(self, archive: Path, member: str, target: Path) -> Path:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        with zipfile.ZipFile(archive) as z, z.open(member) as src, open(tmp, "wb") as dst:
+            while chunk := src.read(1 << 20):
+                dst.write(chunk)
+        tmp.replace(target)
         return target

@@ -73,3 +73,16 @@ def test_missing_files_say_what_is_expected(tmp_path: Path) -> None:
         get_benchmark("mmsi_bench").load(tmp_path / "empty")
     with pytest.raises(InputError, match="is not a folder"):
         get_benchmark("erqa").load(tmp_path / "nope")
+
+
+def test_show_leaves_archives_packed_until_the_media_are_needed(tmp_path: Path) -> None:
+    from benchmark_layouts import viewspatial
+
+    layout = viewspatial(tmp_path / "vs")
+    bench = get_benchmark("viewspatial")
+    lazy = bench.load(layout.root, extract=False)
+    assert [m.archive.name for r in lazy for m in r.inputs] == ["scannetv2_val.zip", "val2017.zip"]
+    assert not any(m.path.exists() for r in lazy for m in r.inputs)
+    loaded = bench.load(layout.root)
+    assert [m.path for r in loaded for m in r.inputs] == [m.path for r in lazy for m in r.inputs]
+    assert all(m.path.is_file() and m.archive is None for r in loaded for m in r.inputs)
