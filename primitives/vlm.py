@@ -6,40 +6,22 @@ base64 PNG), which the host answers with its own handlers.
 
 from __future__ import annotations
 
-import base64
-import io
 from typing import Any
 
 import numpy as np
 
+from spatialclaw.images import as_rgb, png_base64
 from spatialclaw.inputs.frame import Frame
 from spatialclaw.primitives.context import current
 from spatialclaw.primitives.registry import primitive
 
 
 def to_image(item: Any) -> np.ndarray:
-    """An H×W×3 uint8 RGB array from a Frame, an array (H×W, H×W×3/4, uint8 or float in [0, 1]) or anything with ``.render()``."""
-    if isinstance(item, Frame):
-        return item.image
-    if hasattr(item, "render") and not isinstance(item, np.ndarray):
+    """An H×W×3 uint8 RGB array from a Frame, an image array (by `spatialclaw.images`' dtype/range
+    rule) or anything with ``.render()``."""
+    if hasattr(item, "render") and not isinstance(item, (np.ndarray, Frame)):
         item = item.render()
-    arr = np.asarray(item)
-    if arr.dtype != np.uint8:
-        arr = np.clip(arr * 255.0 if arr.max(initial=0) <= 1.0 else arr, 0, 255).astype(np.uint8)
-    if arr.ndim == 2:
-        arr = np.repeat(arr[:, :, None], 3, axis=2)
-    if arr.ndim != 3 or arr.shape[2] not in (3, 4):
-        raise ValueError(f"cannot use an array of shape {arr.shape} as an image: give H×W×3 RGB")
-    return arr[:, :, :3]
-
-
-def png_b64(image: np.ndarray) -> str:
-    """Base64 PNG of an H×W×3 uint8 RGB image."""
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(image)).save(buf, format="PNG")
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    return as_rgb(item, what="ask_vlm/locate")
 
 
 def _host(method: str, payload: dict) -> Any:
@@ -60,7 +42,7 @@ def ask_vlm(prompt: str, images: list[Any] | None = None) -> str:
         prompt: the question.
         images: Frames, H×W×3 uint8 arrays, or results with `.render()`; none by default.
     """
-    encoded = [png_b64(to_image(im)) for im in (images or [])]
+    encoded = [png_base64(to_image(im)) for im in (images or [])]
     return str(_host("ask_vlm", {"prompt": str(prompt), "images": encoded}))
 
 
@@ -76,7 +58,7 @@ def locate(description: str, frame: Frame | int) -> tuple[float, float] | None:
         (x, y) pixel coordinates in that frame (x right, y down), or None if not found.
     """
     image = frame.image if isinstance(frame, Frame) else current().frames[int(frame)].image
-    reply = _host("locate", {"description": str(description), "image": png_b64(image)})
+    reply = _host("locate", {"description": str(description), "image": png_base64(image)})
     if reply is None:
         return None
     x, y = (float(v) for v in list(reply)[:2])

@@ -393,12 +393,12 @@ def _load_video(path: Path, n: int | None, rate: float | None, cache_dir: Path |
 
 
 def _read_image(path: Path) -> np.ndarray:
-    import cv2
+    from spatialclaw.images import read_rgb
 
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None:
+    rgb = read_rgb(path)
+    if rgb is None:
         raise InputError(f"cannot decode the image {path}: it is damaged or not an image; replace or remove it")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return rgb
 
 
 def _load_images(

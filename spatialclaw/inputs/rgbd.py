@@ -103,13 +103,13 @@ def _read_fps(path: Path) -> float:
 
 def read_color(root: Path, i: int) -> np.ndarray:
     """``color/<i>.jpg`` as H×W×3 uint8 RGB."""
-    import cv2
+    from spatialclaw.images import read_rgb
 
     path = Path(root) / "color" / f"{i}.jpg"
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None:
+    rgb = read_rgb(path)
+    if rgb is None:
         raise InputError(f"cannot decode {path}: replace or remove that frame")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return rgb
 
 
 def read_depth(root: Path, i: int) -> np.ndarray:

@@ -50,46 +50,19 @@ def _ipython() -> Any:
 # ----------------------------------------------------------------------------- show()
 
 
-def _array_to_png(array: np.ndarray) -> bytes:
-    """PNG bytes of an H×W gray, H×W×3 RGB or H×W×4 RGBA image (uint8, or float in [0, 1])."""
-    from PIL import Image
-
-    arr = np.asarray(array)
-    if arr.ndim == 3 and arr.shape[2] == 1:
-        arr = arr[:, :, 0]
-    if not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (3, 4))) or arr.size == 0:
-        raise ValueError(f"show() takes an H×W, H×W×3 or H×W×4 image array, got shape {arr.shape}")
-    if arr.dtype == np.bool_:
-        arr = arr.astype(np.uint8) * 255
-    elif np.issubdtype(arr.dtype, np.floating):
-        finite = arr[np.isfinite(arr)]
-        if finite.size and (finite.min() < 0.0 or finite.max() > 1.0):
-            raise ValueError(
-                f"show() takes float images in [0, 1]; this one spans [{finite.min():.3g}, {finite.max():.3g}] "
-                "(normalise it, or convert to uint8)"
-            )
-        arr = (np.nan_to_num(arr, nan=0.0).clip(0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-    elif arr.dtype != np.uint8:
-        if arr.min() < 0 or arr.max() > 255:
-            raise ValueError(f"show() takes integer images in 0..255; this {arr.dtype} one is outside that range")
-        arr = arr.astype(np.uint8)
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(arr)).save(buf, format="PNG")
-    return buf.getvalue()
-
-
 def to_png(item: Any) -> bytes:
-    """PNG bytes of a Frame, image array, PIL image, matplotlib figure, or object with ``.render()``."""
+    """PNG bytes of a Frame, image array, PIL image, matplotlib figure, or object with ``.render()``
+    (arrays by `spatialclaw.images`' dtype/range rule)."""
     from spatialclaw.inputs.frame import Frame
 
+    from spatialclaw.images import encode_png
+
     if isinstance(item, Frame):
-        return _array_to_png(item.image)
+        return encode_png(item.image, what="show()")
     if isinstance(item, np.ndarray):
-        return _array_to_png(item)
+        return encode_png(item, what="show()")
     if type(item).__module__.startswith("PIL.") and hasattr(item, "save"):
-        buf = io.BytesIO()
-        item.save(buf, format="PNG")
-        return buf.getvalue()
+        return encode_png(item, what="show()")
     if hasattr(item, "savefig") and hasattr(item, "canvas"):
         import matplotlib.pyplot as plt
 

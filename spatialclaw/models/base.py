@@ -35,10 +35,13 @@ class Image:
 
     @classmethod
     def from_array(cls, image: np.ndarray, *, max_side: int | None = 768, fmt: str = "JPEG", quality: int = 85) -> Image:
-        """Encode an H×W×3 uint8 RGB array, shrinking it so its long edge is at most ``max_side`` pixels."""
+        """Encode an image array (H×W×3 RGB; values by `spatialclaw.images.as_rgb`), shrinking it so
+        its long edge is at most ``max_side`` pixels."""
         from PIL import Image as PILImage
 
-        pil = PILImage.fromarray(np.ascontiguousarray(image[..., :3]).astype(np.uint8, copy=False))
+        from spatialclaw.images import as_rgb
+
+        pil = PILImage.fromarray(as_rgb(image))
         return cls.from_pil(pil, max_side=max_side, fmt=fmt, quality=quality)
 
     @classmethod

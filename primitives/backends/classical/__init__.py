@@ -24,12 +24,12 @@ checks and the quality record), `regions` (region growing).
 
 from __future__ import annotations
 
-import base64
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from spatialclaw.errors import PerceptionError
+from spatialclaw.images import png_base64
 from spatialclaw.inputs.frame import Frame
 from spatialclaw.primitives.backends.base import BackendBase, Family
 
@@ -127,17 +127,6 @@ def reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction:
         valid=valid,
         quality=quality,
     )
-
-
-def _png_base64(image: np.ndarray) -> str:
-    import cv2
-
-    ok, buf = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise ValueError("could not encode the frame as PNG")
-    return base64.b64encode(buf.tobytes()).decode("ascii")
-
-
 def _reconstruction_for(frames: list[Frame], context: KernelContext) -> tuple[Reconstruction, list[int]]:
     """The kernel's reconstruction of the whole input (cached), and the entry of each of ``frames``.
 
@@ -187,7 +176,7 @@ def segment(query: str, frames: list[Frame], context: KernelContext) -> Masks:
     recon, entries = _reconstruction_for(frames, context)
     masks, frame_ids = [], []
     for k, (frame, e) in enumerate(zip(frames, entries)):
-        point = context.host_call("locate", {"description": query, "image": _png_base64(frame.image)})
+        point = context.host_call("locate", {"description": query, "image": png_base64(frame.image)})
         if point is None:
             continue
         x, y = float(point[0]), float(point[1])

@@ -25,6 +25,7 @@ import numpy as np
 
 from spatialclaw.config import hub_cache_dir
 from spatialclaw.errors import PerceptionError
+from spatialclaw.images import as_rgb
 
 if TYPE_CHECKING:
     import torch
@@ -202,21 +203,6 @@ def resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
     if not isinstance(resolved, torch.dtype) or not resolved.is_floating_point:
         raise PerceptionError(f"unknown dtype {dtype!r}: use float32, float16 or bfloat16")
     return resolved
-
-
-def as_rgb(image: Any) -> np.ndarray:
-    """An H×W×3 uint8 RGB array from an ndarray, a ``Frame`` (``.image``) or a PIL image."""
-    array = np.asarray(getattr(image, "image", image))
-    if array.ndim == 2:
-        array = np.repeat(array[:, :, None], 3, axis=2)
-    if array.ndim != 3 or array.shape[2] not in (3, 4):
-        raise ValueError(f"expected an H×W×3 RGB image, got an array of shape {array.shape}")
-    array = array[:, :, :3]
-    if array.dtype != np.uint8:
-        if np.issubdtype(array.dtype, np.floating) and array.size and array.max() <= 1.0:
-            array = array * 255.0
-        array = np.clip(np.rint(array), 0, 255).astype(np.uint8)
-    return np.ascontiguousarray(array)
 
 
 def same_size_batches(count: int, sizes: Sequence[tuple[int, int]], batch_size: int) -> Iterator[list[int]]:
