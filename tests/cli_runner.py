@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,15 +26,23 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
     return code, captured.out, captured.err
 
 
-def interrupt_when(path: Path, timeout_s: float = 60.0) -> threading.Thread:
-    """Send this process SIGINT (a real Ctrl-C) as soon as ``path`` exists (or after ``timeout_s``)."""
+def interrupt_when(ready: Callable[[], bool], timeout_s: float = 60.0) -> threading.Thread:
+    """Send this process SIGINT (a real Ctrl-C) as soon as ``ready()`` is true (or after ``timeout_s``)."""
 
     def watch() -> None:
         end = time.monotonic() + timeout_s
-        while not path.exists() and time.monotonic() < end:
+        while not ready() and time.monotonic() < end:
             time.sleep(0.05)
         os.kill(os.getpid(), signal.SIGINT)
 
     thread = threading.Thread(target=watch, daemon=True)
     thread.start()
     return thread
+
+
+def steps_written(folder: Path) -> int:
+    """How many steps the run in ``folder`` has saved so far (0 before its first trajectory.json)."""
+    try:
+        return len(json.loads((folder / "trajectory.json").read_text())["steps"])
+    except (OSError, ValueError, KeyError):
+        return 0

@@ -12,7 +12,7 @@ from PIL import Image as PILImage
 import spatialclaw
 from spatialclaw.cli import main
 from spatialclaw.testing.scripted_vlm import ScriptedVLM
-from cli_runner import interrupt_when
+from cli_runner import interrupt_when, steps_written
 
 COUNT_CELL = "I will count the images.\n```python\nprint(len(frames))\nanswer(len(frames))\n```"
 
@@ -167,7 +167,7 @@ def test_cli_ctrl_c_says_where_the_trajectory_is(image_folder: Path, tmp_path: P
     out = tmp_path / "run"
     slow_cell = "Let me wait.\n```python\nimport time\ntime.sleep(60)\n```"
     with ScriptedVLM(["Look first.\n```python\nprint(1)\n```", slow_cell], model="vlm-x") as vlm:
-        watcher = interrupt_when(out / "trajectory.json")
+        watcher = interrupt_when(lambda: steps_written(out) >= 1)
         with pytest.raises(SystemExit) as done:
             main(["ask", str(image_folder), "How many images?", "--model", "vlm-x", "--base-url", vlm.base_url,
                   "--max-steps", "3", "--frames", "3", "--out", str(out), "--sandbox", "none"])

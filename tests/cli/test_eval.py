@@ -84,7 +84,7 @@ def test_ctrl_c_says_rerun_with_resume(tmp_path: Path, capsys: pytest.CaptureFix
     out = tmp_path / "out"
     script = ["```python\nanswer(3)\n```", "```python\nimport time\ntime.sleep(60)\n```"]
     with ScriptedVLM(script, model="vlm-x") as vlm:
-        watcher = interrupt_when(out / "results.jsonl")
+        watcher = interrupt_when((out / "results.jsonl").exists)
         code, _, err = run_cli(["eval", str(questions), "--data-root", str(tmp_path / "data"), "--out", str(out),
                                 "--model", "vlm-x", "--base-url", vlm.base_url, "--sandbox", "none", "--frames", "2"], capsys)
         watcher.join()
