@@ -11,10 +11,9 @@ What it does with N ordered frames of one video (`run_sfm`):
    path), stopping once one scores `sfm_quality.GOOD_SCORE`:
 
    - ``incremental``: COLMAP's incremental mapper with the intrinsics held at the prior while
-     frames register (a free focal length runs away on short clips of flat scenes), then one
-     robust bundle adjustment that frees them; the refined focal length and distortion are kept
-     only if the field of view stays plausible and the error does not grow
-     (``SfmResult.focal_refined`` says which);
+     frames register (a free focal length runs away on short clips of flat scenes), then a
+     robust bundle adjustment that frees them, kept only where the error clearly falls and the
+     field of view stays plausible (``SfmResult.focal_refined`` says which);
    - ``incremental-refocused``: the same from the refined focal length, when it moved far;
    - ``global``: COLMAP's global mapper (rotation averaging + global positioning);
    - ``incremental-neighbours``: incremental mapping over pairs of nearby frames only (no loop
@@ -249,29 +248,38 @@ def _run_attempt(attempt: _Attempt, ws: _Workspace) -> list[SfmResult]:
 
 
 def _refine_intrinsics(recon, width: int) -> tuple[object, bool]:  # noqa: ANN001 (pycolmap type)
-    """Free the focal length and distortion in one robust bundle adjustment, if that is plausible.
+    """Free the intrinsics held at the prior while mapping, where the data clearly asks for it.
 
-    Returns (the model to keep, whether its focal length was refined). When the refined field of
-    view leaves `sfm_quality.PLAUSIBLE_FOV_DEG`, the distortion becomes extreme or the error
-    does not fall below `REFINE_GAIN` of the error at the prior, the focal length stays at the prior and only the distortion is refined.
+    First the focal length and distortion together, then the distortion alone; each is kept
+    only if the mean reprojection error falls below `REFINE_GAIN` of the error at the prior,
+    the field of view stays in `sfm_quality.PLAUSIBLE_FOV_DEG` and the distortion stays mild.
+    Otherwise the model stays as mapped (the prior focal length, no distortion).
+
+    Returns:
+        (the model to keep, whether its focal length was refined).
     """
+    before = recon.compute_mean_reprojection_error()
+    for refine_focal in (True, False):
+        candidate = _adjusted_copy(recon, refine_focal=refine_focal)
+        camera = next(iter(candidate.cameras.values()))
+        lo, hi = sfm_quality.PLAUSIBLE_FOV_DEG
+        plausible = lo <= sfm_quality.fov_deg(camera.focal_length, width) <= hi
+        distortion = np.abs(np.asarray(camera.params[camera.extra_params_idxs()], dtype=np.float64))
+        error = candidate.compute_mean_reprojection_error()
+        if plausible and np.all(distortion < 0.3) and np.isfinite(error) and error <= REFINE_GAIN * before and candidate.num_points3D() > 0:
+            return candidate, refine_focal
+    return recon, False
+
+
+def _adjusted_copy(recon, *, refine_focal: bool):  # noqa: ANN001, ANN202 (pycolmap types)
+    """A copy of ``recon`` after robust bundle adjustment with the distortion (and the focal) free."""
     import pycolmap
 
-    before = recon.compute_mean_reprojection_error()
-    free = pycolmap.Reconstruction(recon)
-    sfm_colmap.bundle_adjust(free, refine_focal=True, refine_distortion=True)
-    sfm_colmap.drop_bad_points(free)
-    sfm_colmap.bundle_adjust(free, refine_focal=True, refine_distortion=True)
-    camera = next(iter(free.cameras.values()))
-    lo, hi = sfm_quality.PLAUSIBLE_FOV_DEG
-    plausible = lo <= sfm_quality.fov_deg(camera.focal_length, width) <= hi
-    distortion = np.abs(np.asarray(camera.params[camera.extra_params_idxs()], dtype=np.float64))
-    error = free.compute_mean_reprojection_error()
-    if plausible and np.all(distortion < 0.5) and np.isfinite(error) and error <= REFINE_GAIN * before and free.num_points3D() > 0:
-        return free, True
-    sfm_colmap.bundle_adjust(recon, refine_focal=False, refine_distortion=True)
-    sfm_colmap.drop_bad_points(recon)
-    return recon, False
+    copy = pycolmap.Reconstruction(recon)
+    sfm_colmap.bundle_adjust(copy, refine_focal=refine_focal, refine_distortion=True)
+    sfm_colmap.drop_bad_points(copy)
+    sfm_colmap.bundle_adjust(copy, refine_focal=refine_focal, refine_distortion=True)
+    return copy
 
 
 def _checked_result(recon, db: Path, ws: _Workspace, name: str, focal_refined: bool) -> SfmResult:  # noqa: ANN001

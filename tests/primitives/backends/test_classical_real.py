@@ -50,12 +50,18 @@ def cube_reconstruction(tmp_path_factory):
 @pytest.mark.slow
 def test_hand_held_desk_sequence_registers_with_a_plausible_camera(cube_reconstruction):
     r = cube_reconstruction
-    registered = np.setdiff1d(np.arange(N_FRAMES), r.info["frames_not_registered"])
+    registered = np.flatnonzero(r.valid)
     assert len(registered) >= 0.9 * N_FRAMES
     assert r.K[0][0, 0] == pytest.approx(CALIBRATED_FOCAL_PX, rel=0.25)
     centres = r.pose[registered, :3, 3]
     path = float(np.linalg.norm(np.diff(centres, axis=0), axis=1).sum())
-    assert path < 3.0  # metres: a hand over a desk, not the 18.6 m a wrong focal length gave
+    # A hand over a desk, not the 18.6 m path a 23,000 px focal length gave. The desk gives no
+    # floor to take metres from, so where the scale is unknown the path is compared with the
+    # distance to the scene (the camera stays within arm's length of the cube).
+    if r.quality.scale_source == "unknown":
+        assert path < 1.5 * r.info["scene_depth_m"]
+    else:
+        assert path < 3.0
 
 
 @pytest.mark.slow
