@@ -332,7 +332,8 @@ def _show_score_on_trajectory(folder: str | None, row: dict[str, Any]) -> None:
 
     if folder and (Path(folder) / JSON_NAME).is_file():
         keys = ("question_type", "ground_truth", "prediction", "parsed", "score")
-        TrajectoryWriter(folder).write_evaluation({k: row.get(k) for k in keys})
+        fallback = {"question_type": row.get("task"), "ground_truth": row.get("answer")}  # a --benchmark row's names
+        TrajectoryWriter(folder).write_evaluation({k: row.get(k, fallback.get(k)) for k in keys})
 
 
 def _nothing_will_succeed(failures: list[JobOutcome], count: int, any_finished: bool) -> bool:

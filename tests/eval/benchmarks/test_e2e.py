@@ -67,6 +67,9 @@ def test_eval_multi_video_benchmark(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert summary["overall"] == pytest.approx(1.0) and summary["n"] == 3
     rows = [json.loads(line) for line in (tmp_path / "run" / "results.jsonl").read_text().splitlines()]
     assert {r["id"]: r["prediction"] for r in rows} == {"0": "B", "1": "A", "2": "Yes"}
+    page = json.loads((tmp_path / "run" / rows[2]["trajectory"] / "trajectory.json").read_text())
+    assert page["evaluation"]["ground_truth"] == "Yes" and page["evaluation"]["question_type"] == "Joint-video Counting"
+    assert [part["kind"] for part in json.loads((tmp_path / "run" / rows[2]["trajectory"] / "manifest.json").read_text())["inputs"]] == ["video"] * 3
 
 
 def test_ask_with_several_images_and_several_videos(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
