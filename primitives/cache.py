@@ -9,13 +9,20 @@ a killed kernel never leaves half a file behind. Within one kernel, results are 
 memory. Where the caller asks (``remember_failure``: a reconstruction, which fails for reasons
 the key fully determines), a `PerceptionError` is stored like a result, so asking again raises
 the same message at once instead of recomputing.
+
+Trust: in a session the shared folder is read-only to the kernel; what the kernel computes goes
+to its session *layer* (``context.cache_layer``), and the host copies an entry into the shared
+folder after the session only if `verify_entry` accepts it. A corrupt entry is never fatal: in
+the layer it is removed, in the shared folder it is skipped; either way the result is recomputed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from dataclasses import dataclass
+import zipfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -113,23 +120,74 @@ _CODECS: dict[type, tuple[Callable[[Any], dict[str, np.ndarray]], Callable[[dict
 }
 
 
+MAX_ENTRY_BYTES = 2 * 1024**3  # largest entry `verify_entry` accepts, bytes (uncompressed members)
+
+
+def verify_entry(data: bytes) -> bool:
+    """Whether ``data`` is a well-formed cache entry: an uncompressed .npz of plain arrays (no
+    pickles) that one of the result codecs decodes. The host calls this before it shares a
+    result a kernel computed; nothing in ``data`` is executed."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+            if any(m.compress_type != zipfile.ZIP_STORED for m in members) or sum(m.file_size for m in members) > MAX_ENTRY_BYTES:
+                return False
+        with np.load(io.BytesIO(data), allow_pickle=False) as loaded:
+            arrays = {k: loaded[k] for k in loaded.files}
+    except Exception:  # anything unreadable is simply not accepted
+        return False
+    if set(arrays) == {_FAILURE} and arrays[_FAILURE].dtype.kind == "U":
+        return True
+    for _, decode in _CODECS.values():
+        try:
+            decode(arrays)
+            return True
+        except Exception:
+            continue
+    return False
+
+
 class PerceptionCache:
     """Load-or-compute for perception results, on disk under ``root`` and in memory.
 
     Args:
-        root: the cache folder; None keeps results in memory only.
+        root: the shared cache folder; None keeps results in memory only.
+        layer: the session's own folder: new results are written there and read back first,
+            and ``root`` is only read (None: results are written to ``root``).
 
-    ``hits`` and ``misses`` count lookups, so tests and benchmarks can see what was reused.
+    ``hits`` and ``misses`` count lookups, so tests and benchmarks can see what was reused;
+    ``skipped`` lists shared entries that could not be read.
     """
 
-    def __init__(self, root: Path | None) -> None:
+    def __init__(self, root: Path | None, layer: Path | None = None) -> None:
         self.root = Path(root) if root is not None else None
+        self.layer = Path(layer) if layer is not None and root is not None else None
         self.hits = 0
         self.misses = 0
+        self.skipped: list[Path] = []
 
     def path(self, family: str, key: str) -> Path | None:
-        """Where the result with this key lives on disk (None without a root)."""
-        return None if self.root is None else self.root / family / f"{key}.npz"
+        """Where a new result with this key is written (None without a root)."""
+        folder = self.layer if self.layer is not None else self.root
+        return None if folder is None else folder / family / f"{key}.npz"
+
+    def _load(self, decode: Callable[[dict[str, np.ndarray]], Any], family: str, key: str) -> tuple[bool, Any]:
+        """(found, result) from the layer, then the shared folder; a bad entry is removed or skipped."""
+        writable = self.path(family, key)
+        shared = None if self.root is None else self.root / family / f"{key}.npz"
+        for path in dict.fromkeys(p for p in (writable, shared) if p is not None):
+            if path.is_symlink() or not path.is_file():
+                continue
+            try:
+                with np.load(path, allow_pickle=False) as data:
+                    arrays = {k: data[k] for k in data.files}
+                return True, (_Failure(str(arrays[_FAILURE])) if _FAILURE in arrays else decode(arrays))
+            except Exception:  # a corrupt or foreign file: never fatal, recompute instead
+                if path == writable:
+                    path.unlink(missing_ok=True)
+                else:
+                    self.skipped.append(path)
+        return False, None
 
     def get_or_compute(
         self, kind: type, family: str, key: str, compute: Callable[[], Any], *, remember_failure: bool = False
@@ -144,19 +202,13 @@ class PerceptionCache:
         if key in _memory:
             self.hits += 1
             return _result_or_raise(_memory[key])
-        path = self.path(family, key)
-        if path is not None and path.is_file():
-            try:
-                with np.load(path, allow_pickle=False) as data:
-                    arrays = {k: data[k] for k in data.files}
-                result = _Failure(str(arrays[_FAILURE])) if _FAILURE in arrays else decode(arrays)
-                self.hits += 1
-                _memory[key] = result
-            except (OSError, ValueError, KeyError):
-                path.unlink(missing_ok=True)
-            else:
-                return _result_or_raise(result)
+        found, result = self._load(decode, family, key)
+        if found:
+            self.hits += 1
+            _memory[key] = result
+            return _result_or_raise(result)
         self.misses += 1
+        path = self.path(family, key)
         try:
             result = compute()
         except PerceptionError as err:
@@ -164,10 +216,16 @@ class PerceptionCache:
                 raise
             _memory[key] = _Failure(str(err))
             if path is not None:
-                write_npz(path, {_FAILURE: np.array(str(err))})
+                try:
+                    write_npz(path, {_FAILURE: np.array(str(err))})
+                except OSError:
+                    pass
             raise
         if path is not None:
-            write_npz(path, encode(result))
+            try:
+                write_npz(path, encode(result))
+            except OSError:  # a full or read-only cache keeps the result in memory only
+                pass
         _memory[key] = result
         return result
 
@@ -210,7 +268,8 @@ def for_context(context: Any) -> PerceptionCache:
         from spatialclaw.config import cache_dir
 
         root = cache_dir() / "perception"
-    name = str(root)
+    layer = getattr(context, "cache_layer", None)
+    name = f"{root}|{layer}"
     if name not in _instances:
-        _instances[name] = PerceptionCache(root)
+        _instances[name] = PerceptionCache(root, layer)
     return _instances[name]

@@ -27,7 +27,9 @@ class KernelContext:
         source_kind: ``"video"``, ``"images"``, ``"rgbd"`` or ``"none"``.
         source_path: the video file, first image, or RGB-D folder; None without input.
         perception: the requested backend: ``"auto"``, ``"gt"``, ``"learned"`` or ``"classical"``.
-        cache_dir: where perception results are cached on disk.
+        cache_dir: where perception results are cached on disk (shared; read-only in a session).
+        cache_layer: the session's own folder for new perception results (the host shares the
+            valid ones after the session); None writes to ``cache_dir``.
         host_call: ``host_call(method, payload) -> result``: a request to the host
             (``"ask_vlm"``, ``"locate"``); None when the host installed no handlers.
         options: backend settings (e.g. ``{"camera_height": 1.5}``), free-form.
@@ -44,6 +46,7 @@ class KernelContext:
     source_path: Path | None = None
     perception: str = "auto"
     cache_dir: Path | None = None
+    cache_layer: Path | None = None
     host_call: HostCall | None = None
     options: dict[str, Any] = field(default_factory=dict)
     backends: dict[str, str] = field(default_factory=dict)

@@ -39,7 +39,16 @@ def render(name: str, **context: Any) -> str:
     return _environment().get_template(name).render(**context).strip()
 
 
-def system_prompt(*, primitives: str, max_steps: int, n_frames: int, source_description: str, has_options: bool) -> str:
+def system_prompt(
+    *,
+    primitives: str,
+    max_steps: int,
+    n_frames: int,
+    source_description: str,
+    has_options: bool,
+    vlm_calls_per_cell: int | None = None,
+    vlm_calls_per_run: int | None = None,
+) -> str:
     """The system prompt.
 
     Args:
@@ -48,6 +57,8 @@ def system_prompt(*, primitives: str, max_steps: int, n_frames: int, source_desc
         n_frames: frames preloaded in the kernel.
         source_description: what the frames come from, e.g. ``"a video (12.0 s)"``.
         has_options: whether the question is multiple choice (changes the answer protocol).
+        vlm_calls_per_cell: the cap on nested VLM questions (``ask_vlm``, ``locate``) in one cell; None: not stated.
+        vlm_calls_per_run: the cap on nested VLM questions in the whole task.
     """
     return render(
         "system.md.j2",
@@ -56,6 +67,8 @@ def system_prompt(*, primitives: str, max_steps: int, n_frames: int, source_desc
         n_frames=n_frames,
         source_description=source_description,
         has_options=has_options,
+        vlm_calls_per_cell=vlm_calls_per_cell,
+        vlm_calls_per_run=vlm_calls_per_run,
     )
 
 

@@ -95,6 +95,8 @@ class RunConfig:
         image_budget: cell images kept in the prompt, newest first (older ones are elided).
         max_reply_tokens: reply length cap sent to the server (None: none is sent).
         locate_coords: how ``locate`` replies are read: ``"auto"``, ``"pixel"`` or ``"norm1000"``.
+        vlm_calls_per_cell: nested ``ask_vlm``/``locate`` calls one cell may make (the prompt states it).
+        vlm_calls_per_run: nested calls the whole run may make.
     """
 
     model: str | None = None
@@ -111,6 +113,8 @@ class RunConfig:
     image_budget: int | None = None
     max_reply_tokens: int | None = None
     locate_coords: Literal["auto", "pixel", "norm1000"] | None = None
+    vlm_calls_per_cell: int | None = None
+    vlm_calls_per_run: int | None = None
 
     def merged(self, **settings: Any) -> RunConfig:
         """This configuration with the given (not None) ``settings`` taking its place."""
@@ -166,4 +170,6 @@ DEFAULTS = RunConfig(
     max_side=768,
     image_budget=8,
     locate_coords="auto",
+    vlm_calls_per_cell=20,
+    vlm_calls_per_run=60,
 )

@@ -15,7 +15,6 @@ unreachable) raises `spatialclaw.errors.ModelError` after the trajectory is writ
 from __future__ import annotations
 
 import base64
-import io
 import re
 import time
 from collections.abc import Callable
@@ -43,6 +42,7 @@ from spatialclaw.agent.steps import (
 from spatialclaw.agent.trajectory import TrajectoryWriter
 from spatialclaw.config import RunConfig
 from spatialclaw.errors import ModelError, SpatialClawError
+from spatialclaw.images import ImageRejected, decode_png, png_size
 from spatialclaw.models.base import Image, Message, VLMClient
 
 if TYPE_CHECKING:
@@ -50,6 +50,9 @@ if TYPE_CHECKING:
     from spatialclaw.kernel.session import KernelSession
 
 __all__ = ["Agent", "AgentEvent", "Result", "ask", "default_run_dir", "key_frame_positions"]
+
+NESTED_CAP_TEXT = "{method} refused: at most {cap} nested VLM calls {scope} (this one would be number {n})"
+IMAGE_REJECTED_TEXT = "image {k} of this cell was not sent to you: {why}"
 
 
 @dataclass
@@ -106,6 +109,7 @@ class RunContext:
     wait_for_kernel: Callable[[], Any]
     nested: list[NestedCall] | None = None
     nested_failure: ModelError | None = None
+    nested_total: int = 0
 
     @property
     def conversation(self) -> Conversation:
@@ -225,8 +229,8 @@ class Agent:
     def ask_vlm(self, payload: dict) -> str:
         """``{"prompt": str, "images": [base64 PNG, ...]}`` → the model's reply text."""
         prompt = str(payload.get("prompt", ""))
-        max_side = self.config.max_side
-        images = [Image.from_bytes(base64.b64decode(b), max_side=max_side) for b in payload.get("images") or []]
+        self._check_nested_cap("ask_vlm")
+        images = [_untrusted_image(b, self.config.max_side) for b in _list(payload.get("images"))]
         call = self._nested_call("ask_vlm", prompt, [Message("user", [*images, prompt])])
         return call.reply
 
@@ -238,19 +242,29 @@ class Agent:
         is scaled back to the original image. Replies in 0–1000 normalised coordinates or
         fractions are read as `parse_point` describes.
         """
-        from PIL import Image as PILImage
-
         description = str(payload.get("description", ""))
-        raw = base64.b64decode(payload["image"])
-        image = Image.from_bytes(raw, max_side=self.config.max_side)
-        with PILImage.open(io.BytesIO(raw)) as pil:
-            full_w, full_h = pil.size
+        self._check_nested_cap("locate")
+        image = _untrusted_image(payload.get("image"), self.config.max_side)
+        full_w, full_h = png_size(base64.b64decode(payload["image"]))
         prompt = prompts.render("locate.md.j2", description=description, width=image.width, height=image.height)
         call = self._nested_call("locate", prompt, [Message("user", [image, prompt])])
         point = parse_point(call.reply, image.width, image.height, self.config.locate_coords)
         result = None if point is None else [point[0] * full_w / image.width, point[1] * full_h / image.height]
         call.result = result
         return result
+
+    def _check_nested_cap(self, method: str) -> None:
+        """Raise (back to the cell) when this call would pass the per-cell or per-run cap."""
+        run = self._run
+        if run is None:
+            return
+        per_cell, per_run = self.config.vlm_calls_per_cell, self.config.vlm_calls_per_run
+        in_cell = len(run.nested) + 1 if run.nested is not None else 1
+        if per_cell is not None and in_cell > per_cell:
+            raise RuntimeError(NESTED_CAP_TEXT.format(method=method, cap=per_cell, scope="per cell", n=in_cell))
+        if per_run is not None and run.nested_total + 1 > per_run:
+            raise RuntimeError(NESTED_CAP_TEXT.format(method=method, cap=per_run, scope="per task", n=run.nested_total + 1))
+        run.nested_total += 1
 
     def _nested_call(self, method: str, prompt: str, messages: list[Message]) -> NestedCall:
         run = self._run
@@ -331,10 +345,12 @@ class Agent:
         writer.write_progress(record.to_json())  # the live page exists from the start
         run = RunContext(session, options, writer, record, wait_for_kernel)
         self._run = run
-        error: ModelError | KeyboardInterrupt | None = None
+        error: BaseException | None = None
         try:
             self._steps(run)
         except (ModelError, KeyboardInterrupt) as err:
+            error = err
+        except Exception as err:  # a bug of ours: the trajectory so far is still written, then it raises
             error = err
         finally:
             self._run = None
@@ -364,6 +380,8 @@ class Agent:
             n_frames=n_frames,
             source_description=_describe_source(loaded),
             has_options=bool(options),
+            vlm_calls_per_cell=self.config.vlm_calls_per_cell,
+            vlm_calls_per_run=self.config.vlm_calls_per_run,
         )
         task = self._task_step(loaded, question, options, writer)
         return RunRecord(
@@ -458,9 +476,11 @@ class Agent:
             run.conversation.steps.append(step)
             raise failure
         step.answered, step.answer = result.answered, result.answer
+        images, rejected = _checked_images(result.images)
+        result.notices += rejected
         step.observation = observe_cell(result, cells_left=self.config.max_steps - step.index, total=self.config.max_steps)
-        step.images = list(result.images)
-        step.sent_images = [image_for_model(png, self.config.max_side) for png in result.images]
+        step.images = images
+        step.sent_images = [image_for_model(png, self.config.max_side) for png in images]
         step.image_files = [run.writer.add_image(f"step_{step.index:02d}_{k}.png", png) for k, png in enumerate(step.images, 1)]
 
     def _final_turn(self, run: RunContext) -> FinalStep:
@@ -581,3 +601,30 @@ def ask(
 
         source = load_input(input, **agent.config.sampling())
     return agent.run(source, question, options, out=out)
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _untrusted_image(encoded: Any, max_side: int) -> Image:
+    """A base64 PNG from the kernel, decoded with limits (`spatialclaw.images`) and re-encoded for the model."""
+    if not isinstance(encoded, str):
+        raise ValueError(f"images must be base64 PNG strings, got {type(encoded).__name__}")
+    try:
+        data = base64.b64decode(encoded, validate=True)
+    except ValueError:
+        raise ValueError("an image is not valid base64") from None
+    return Image.from_pil(decode_png(data), max_side=max_side)
+
+
+def _checked_images(pngs: list[bytes]) -> tuple[list[bytes], list[str]]:
+    """The cell's PNGs that decode within the limits, and a notice for each one that does not."""
+    kept, notices = [], []
+    for k, png in enumerate(pngs, 1):
+        try:
+            decode_png(png)
+            kept.append(png)
+        except ImageRejected as err:
+            notices.append(IMAGE_REJECTED_TEXT.format(k=k, why=err))
+    return kept, notices

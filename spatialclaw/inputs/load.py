@@ -13,6 +13,11 @@ modification time in ns, SHA-256 of its first and last MiB: cheap, and any re-en
 changes it while a move or rename keeps it) and the sampling parameters, so a hit reads the
 .npz and never opens the video. For images and RGB-D folders the key hashes the sampled files'
 identities and the sampling plan. Writes go to a temporary file renamed into place.
+
+The cache is the host's: a sandboxed kernel sees only its own session's frames file, read-only.
+Still, nothing found there is trusted blindly: a symlink in place of the ``frames`` folder or of
+an entry is removed (never followed), and an entry that does not read back is removed and the
+frames are sampled again.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from spatialclaw.atomic import write_npz
+from spatialclaw.atomic import real_folder, write_npz
 from spatialclaw.config import DEFAULT_FRAMES, NOT_GIVEN, NotGiven
 from spatialclaw.errors import InputError
 from spatialclaw.inputs.frame import Frame, InputInfo
@@ -274,19 +279,23 @@ def _cache_path(cache_dir: Path | None, description: dict[str, Any]) -> Path:
 
     key = hashlib.sha256(json.dumps({"v": CACHE_VERSION, **description}, sort_keys=True).encode()).hexdigest()[:40]
     try:
-        root = default_cache_dir(cache_dir)
+        folder = real_folder(default_cache_dir(cache_dir) / "frames")
     except OSError as err:
         raise InputError(f"cannot create the cache folder ({err}): set SPATIALCLAW_CACHE to a writable folder") from None
-    return root / "frames" / f"{key}.npz"
+    return folder / f"{key}.npz"
 
 
 def _cached(path: Path) -> tuple[list[Frame], dict[str, float]] | None:
     """The cached frames and metadata, or None on a miss (an unreadable entry counts as a miss)."""
+    if path.is_symlink():
+        path.unlink()
+        return None
     if not path.is_file():
         return None
     try:
         return _read_npz(path)
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+    except Exception:  # a corrupt entry is removed and sampled again, never fatal
+        path.unlink(missing_ok=True)
         return None
 
 

@@ -164,7 +164,7 @@ def run(manifest_path: str) -> None:
 
     Manifest keys: ``frames_file`` (path or null), ``question``, ``options``, ``source_kind``,
     ``source_path``, ``inputs`` (``[{"kind", "name", "frames"}]``, optional), ``perception``,
-    ``cache_dir``.
+    ``cache_dir``, ``cache_layer``.
     """
     global _report
     ip = _ipython()
@@ -200,6 +200,7 @@ def run(manifest_path: str) -> None:
         source_path=Path(manifest["source_path"]) if manifest.get("source_path") else None,
         perception=manifest.get("perception", "auto"),
         cache_dir=Path(manifest["cache_dir"]) if manifest.get("cache_dir") else None,
+        cache_layer=Path(manifest["cache_layer"]) if manifest.get("cache_layer") else None,
         host_call=host_call,
     )
     info = primitives.install(namespace, context)

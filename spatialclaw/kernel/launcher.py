@@ -1,9 +1,13 @@
 """Start an ipykernel with resource limits set inside the kernel process.
 
 ``python -m spatialclaw.kernel.launcher [--memory-mb N] [--cpu-seconds S] [--file-size-mb F]
-[--max-processes P] -- IPYKERNEL_ARGS...`` sets the limits of the current process, then runs
-ipykernel in the same process with ``IPYKERNEL_ARGS`` (e.g. ``-f CONNECTION_FILE``). The limits
-are inherited by anything the kernel spawns. Because they are set by the kernel's own command
+[--max-processes P] [--new-keyring] [--uid U --gid G] -- IPYKERNEL_ARGS...`` sets the limits of
+the current process, joins a fresh session keyring, drops to the unprivileged uid/gid U/G (no
+supplementary groups, no-new-privileges, and it checks that no capability is left: it exits
+rather than run a kernel with privileges), then runs ipykernel in the same process with
+``IPYKERNEL_ARGS`` (e.g. ``-f CONNECTION_FILE``). All of this happens before any model code
+runs, and is inherited by anything the kernel spawns. The kernel is also made a child
+subreaper, so orphans of its children stay its descendants and the host can find and stop them. Because they are set by the kernel's own command
 line, a sandbox wrapper (e.g. ``bwrap ... python -m spatialclaw.kernel.launcher ...``) can be put
 in front of it unchanged.
 
@@ -24,11 +28,19 @@ What each limit does when model-written code crosses it:
 from __future__ import annotations
 
 import argparse
+import ctypes
 import glob
 import os
+import platform
 import resource
 import signal
 import sys
+
+PR_SET_DUMPABLE = 4
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+KEYCTL_JOIN_SESSION_KEYRING = 1
+SYS_KEYCTL = {"x86_64": 250, "aarch64": 219, "ppc64le": 271, "s390x": 280}
 
 
 def limit_memory(megabytes: int, *, data_only: bool = False) -> None:
@@ -79,6 +91,44 @@ def _lower(which: int, limit: int, *, hard_extra: int = 0) -> None:
     resource.setrlimit(which, (limit, new_hard))
 
 
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def join_new_keyring() -> None:
+    """Replace this process's session keyring by a fresh anonymous one (keys added by a cell stay
+    in it and die with the session; the host's keyring is out of reach)."""
+    number = SYS_KEYCTL.get(platform.machine())
+    if number is None:
+        raise OSError(f"no keyctl syscall number known for {platform.machine()}")
+    if _libc().syscall(number, KEYCTL_JOIN_SESSION_KEYRING, None) < 0:
+        raise OSError(ctypes.get_errno(), "keyctl(JOIN_SESSION_KEYRING) failed")
+
+
+def _clear_capabilities() -> None:
+    """Empty the effective, permitted and inheritable capability sets (capset, version 3)."""
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)
+    data = (ctypes.c_uint32 * 6)()
+    if _libc().capset(header, data) != 0:
+        raise OSError(ctypes.get_errno(), "capset failed")
+
+
+def drop_privileges(uid: int, gid: int) -> None:
+    """Become ``uid``/``gid`` for good (no supplementary groups, no-new-privileges); raises
+    PermissionError if any capability is left afterwards."""
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+    _clear_capabilities()
+    _libc().prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # its own /proc/self files belong to it again
+    if _libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(NO_NEW_PRIVS) failed")
+    status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines() if ":" in line)
+    left = [name for name in ("CapInh", "CapPrm", "CapEff", "CapAmb") if int(status.get(name, "0").strip() or "0", 16)]
+    if os.getresuid() != (uid, uid, uid) or left:
+        raise PermissionError(f"the kernel still holds privileges after dropping to uid {uid}: {', '.join(left)}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse the launcher's own options, apply the limits, and run ipykernel with the rest."""
     parser = argparse.ArgumentParser(prog="python -m spatialclaw.kernel.launcher")
@@ -86,6 +136,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cpu-seconds", type=int, default=None, help="CPU-time limit in seconds (none if omitted)")
     parser.add_argument("--file-size-mb", type=int, default=None, help="largest file the kernel may write, MiB")
     parser.add_argument("--max-processes", type=int, default=None, help="RLIMIT_NPROC (processes and threads of the user)")
+    parser.add_argument("--new-keyring", action="store_true", help="join a fresh session keyring")
+    parser.add_argument("--uid", type=int, default=None, help="drop to this unprivileged uid before the kernel starts")
+    parser.add_argument("--gid", type=int, default=None, help="and this gid (default: the uid)")
+    parser.add_argument("--chdir", default=None, help="working directory, entered after dropping privileges")
     parser.add_argument("kernel_args", nargs=argparse.REMAINDER, help="arguments for ipykernel, after --")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     kernel_args = args.kernel_args[1:] if args.kernel_args[:1] == ["--"] else args.kernel_args
@@ -95,6 +149,17 @@ def main(argv: list[str] | None = None) -> None:
         file_size_mb=args.file_size_mb,
         max_processes=args.max_processes,
     )
+    try:
+        if args.new_keyring:
+            join_new_keyring()
+        if args.uid is not None:
+            drop_privileges(args.uid, args.uid if args.gid is None else args.gid)
+        if args.chdir is not None:
+            os.chdir(args.chdir)
+    except OSError as err:  # never run model code with the host's privileges or keyring
+        print(f"spatialclaw.kernel.launcher: cannot isolate the kernel: {err}", file=sys.stderr, flush=True)
+        raise SystemExit(126) from None
+    _libc().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     for notice in notices:
         print(f"spatialclaw.kernel.launcher: {notice}", file=sys.stderr, flush=True)
     # A sandbox wrapper may start us with SIGINT ignored (so that an interrupt does not kill it);
@@ -103,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from ipykernel import kernelapp
 
-    sys.argv = ["ipykernel_launcher", *kernel_args]
+    sys.argv = ["ipykernel_launcher", "--IPKernelApp.ignore_cwd=True", *kernel_args]
     kernelapp.launch_new_instance()
 
 

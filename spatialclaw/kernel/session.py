@@ -16,10 +16,9 @@ Nothing here imports the agent: a session is useful on its own (``spatialclaw ex
 
 from __future__ import annotations
 
-import base64
 import json
-import os
 import re
+import os
 import shutil
 import signal
 import sys
@@ -30,9 +29,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from spatialclaw.kernel.bootstrap import ANSWER_MIME, HOST_CALL_PREFIX
 from spatialclaw.config import NOT_GIVEN, NotGiven
 from spatialclaw.errors import ConfigError, InputError, KernelError, PerceptionError
+from spatialclaw.kernel import workspace
+from spatialclaw.kernel.messages import (
+    MALFORMED_TEXT,
+    CappedText,
+    CellCollector,
+    CellError,
+    ImageBudget,
+    cut_middle,
+    host_call_reply,
+    parent_id,
+    strip_ansi,
+)
 
 if TYPE_CHECKING:
     from spatialclaw.inputs.load import LoadedInput
@@ -40,42 +50,24 @@ if TYPE_CHECKING:
 
 # Errors the preload raises about the user's input or settings: re-raised on the host as they are.
 _USER_ERRORS = {cls.__name__: cls for cls in (ConfigError, InputError, PerceptionError)}
+__all__ = ["CellError", "CellResult", "KernelSession", "cut_middle", "strip_ansi"]
 
 # ----------------------------------------------------------------------------- message texts
 
-CUT_MARKER = "\n[... {n} characters cut ...]\n"
 TIMEOUT_TEXT = "The cell ran longer than {timeout:g} s and was interrupted; variables set before that are kept."
 DIED_TEXT = (
     "The kernel died {when} ({cause}) and was restarted: all variables are gone. "
     "frames, question, options and the preloaded functions are loaded again."
 )
+NOT_RESTARTED_TEXT = "The kernel died {when} ({cause}) and could not be restarted yet ({why}); the next cell tries again."
 STUCK_CAUSE = "it ignored the interrupt after the time limit, so it was killed"
-BUDGET_TEXT = "{n} image(s) refused: the session's image budget of {budget} is spent"
-UNSHOWN_TEXT = "an output of type {types} was not shown: only text/plain and image/png come back"
-NO_HANDLER_TEXT = "no VLM configured for host_call({method!r}): start the session with host_handlers={{{method!r}: ...}}"
-HANDLER_FAILED_TEXT = "host_call({method!r}) failed on the host: {error}"
-
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
-_SECRET_ENV = re.compile(r"(^OPENAI_|API_KEY$|TOKEN$|SECRET|PASSWORD|CREDENTIAL)", re.IGNORECASE)
+DISK_CAUSE = "its working folder and cache passed the disk budget of {mb} MiB, so it was stopped and its files removed"
+BUDGET_TEXT = "{n} image(s) refused: the session's image budget of {budget} images / {mb} MiB is spent"
 
 POLL_S = 0.2  # how long to wait for a message before checking that the kernel is alive
+DISK_CHECK_S = 1.0  # how often the disk budget is checked while a cell runs
 INTERRUPT_GRACE_S = 5.0  # how long an interrupted cell may take to stop before the kernel is killed
 START_TIMEOUT_S = 60.0  # kernel start + bootstrap (imports of the primitives included)
-
-
-@dataclass
-class CellError:
-    """An exception raised by a cell (or the kernel dying / timing out under it).
-
-    Attributes:
-        ename: exception class name, e.g. ``"ZeroDivisionError"``.
-        evalue: the exception message.
-        traceback: the formatted traceback, without ANSI colour codes.
-    """
-
-    ename: str
-    evalue: str
-    traceback: str
 
 
 @dataclass
@@ -85,14 +77,16 @@ class CellResult:
     Attributes:
         text: stdout, stderr, results and displayed text, in the order they came (long text cut
             in the middle with a ``[... N characters cut ...]`` marker).
-        images: PNG bytes from matplotlib, ``show()`` and displayed images, in order.
+        images: PNG bytes from matplotlib, ``show()`` and displayed images, in order (each one's
+            header checked: a PNG within the pixel and byte limits of `spatialclaw.images`).
         error: the cell's exception, or None.
         timed_out: the cell ran past its time limit and was interrupted.
         duration_s: wall-clock seconds from sending the cell to its last output.
         answer: the value passed to ``answer(...)`` (the last call's), or None.
         answered: ``answer(...)`` was called in this cell.
         restarted: the kernel died during or before this cell and was restarted (variables gone).
-        notices: what the session itself has to say (refused images, outputs it cannot show).
+        notices: what the session itself has to say (refused images, malformed messages, outputs
+            it cannot show).
     """
 
     text: str
@@ -106,67 +100,13 @@ class CellResult:
     notices: list[str] = field(default_factory=list)
 
 
-def strip_ansi(text: str) -> str:
-    """``text`` without ANSI escape sequences (colours, cursor moves)."""
-    return _ANSI.sub("", text)
-
-
-def cut_middle(text: str, limit: int) -> str:
-    """``text`` if at most ``limit`` characters, else its first and last halves around a marker."""
-    if len(text) <= limit:
-        return text
-    head, tail = limit // 2, limit - limit // 2
-    return text[:head] + CUT_MARKER.format(n=len(text) - head - tail) + text[len(text) - tail :]
-
-
-class _CappedText:
-    """Accumulates text but keeps only its first and last ``limit / 2`` characters in memory."""
-
-    def __init__(self, limit: int) -> None:
-        self.head_limit = limit // 2
-        self.tail_limit = limit - limit // 2
-        self.head = ""
-        self.tail = ""
-        self.total = 0
-
-    def add(self, text: str) -> None:
-        self.total += len(text)
-        if len(self.head) < self.head_limit:
-            room = self.head_limit - len(self.head)
-            self.head += text[:room]
-            text = text[room:]
-        if text:
-            self.tail += text
-            if len(self.tail) > 4 * self.tail_limit + 4096:
-                self.tail = self.tail[-self.tail_limit :]
-
-    def value(self) -> str:
-        if self.total <= self.head_limit + self.tail_limit:
-            return self.head + self.tail
-        tail = self.tail[-self.tail_limit :] if self.tail_limit else ""
-        return self.head + CUT_MARKER.format(n=self.total - len(self.head) - len(tail)) + tail
-
-
 class _KernelDied(Exception):
     """Internal: the kernel process is gone (or had to be killed) while a request was running."""
 
     def __init__(self, cause: str) -> None:
         super().__init__(cause)
         self.cause = cause
-        self.partial: _Collected | None = None  # what the request had produced before
-
-
-@dataclass
-class _Collected:
-    text: _CappedText
-    images: list[bytes] = field(default_factory=list)
-    refused: int = 0
-    error: CellError | None = None
-    answer: Any | None = None
-    answered: bool = False
-    interrupted: bool = False
-    unshown: list[str] = field(default_factory=list)
-    user_expressions: dict = field(default_factory=dict)
+        self.partial: CellCollector | None = None  # what the request had produced before
 
 
 class KernelSession:
@@ -174,8 +114,8 @@ class KernelSession:
 
     Use as a context manager (or call `start` / `shutdown`). The input is loaded on the host
     (`spatialclaw.inputs.load_input`) and its frames are read by the kernel from the frames file.
-    The kernel gets the host's environment minus anything that looks like a secret (``OPENAI_*``,
-    ``*API_KEY``, ``*TOKEN``, ``*SECRET*``, ``*PASSWORD*``, ``*CREDENTIAL*``).
+    The kernel's environment is built from an allowlist (`spatialclaw.kernel.environment`):
+    no credentials, no host settings.
 
     Args:
         source: a loaded input, a path (or several image paths) for ``load_input``, or None for no
@@ -187,14 +127,18 @@ class KernelSession:
         fps: sample at this rate (frames per second of video) instead of a fixed count.
         perception: ``"auto"``, ``"gt"``, ``"learned"`` or ``"classical"``, passed to the primitives.
         cell_timeout: default time limit of one cell, seconds.
-        memory_limit_mb: the kernel's address-space limit in MiB (``RLIMIT_AS``); None for none.
+        memory_limit_mb: memory of the kernel and everything it starts, MiB (a memory cgroup where
+            the machine allows, and ``RLIMIT_AS`` per process); None for none.
         image_budget: how many images the whole session may return; later ones are refused.
+        image_bytes_budget: how many bytes of PNG the whole session may return.
+        disk_budget_mb: what the working folder and the session's cache may hold together, MiB;
+            past it the kernel is stopped, those files removed, and the kernel restarted.
         max_output_chars: longest text a cell returns (longer text is cut in the middle).
         workdir: the kernel's working directory; a fresh temporary one (removed at shutdown) if None.
         host_handlers: ``{method: fn(payload) -> JSON-able}`` that answer the kernel's ``host_call``.
         launch_prefix: words put before the kernel's command line (inside the sandbox, if any);
             the limits are set inside, by ``spatialclaw.kernel.launcher``.
-        sandbox: ``"auto"`` (bubblewrap where it works, else limits only, with one warning),
+        sandbox: ``"auto"`` (bubblewrap where it works, else NOT isolated, with a loud warning),
             ``"bwrap"`` or ``"none"``; see `spatialclaw.kernel.sandbox`. What was chosen is in ``sandbox_info``.
         start_timeout: seconds allowed for the kernel to start and run the bootstrap.
     """
@@ -211,6 +155,8 @@ class KernelSession:
         cell_timeout: float = 120.0,
         memory_limit_mb: int | None = 8192,
         image_budget: int = 50,
+        image_bytes_budget: int = 64 * 1024 * 1024,
+        disk_budget_mb: int = 4096,
         max_output_chars: int = 20000,
         workdir: Path | None = None,
         host_handlers: dict[str, Callable[[dict], Any]] | None = None,
@@ -231,6 +177,8 @@ class KernelSession:
         self.cell_timeout = cell_timeout
         self.memory_limit_mb = memory_limit_mb
         self.image_budget = image_budget
+        self.image_bytes_budget = image_bytes_budget
+        self.disk_budget_mb = disk_budget_mb
         self.max_output_chars = max_output_chars
         self.host_handlers = dict(host_handlers or {})
         self.launch_prefix = list(launch_prefix)
@@ -240,14 +188,22 @@ class KernelSession:
         self.start_timeout = start_timeout
         self.perception_info: dict = {}
         self.frame_count = 0
-        self.images_used = 0
+        self._budget = ImageBudget(image_budget, image_bytes_budget)
         self._given_workdir = Path(workdir) if workdir is not None else None
+        self._given_owner: tuple[int, int, int] | None = None
         self.workdir: Path | None = None
         self._runtime: Path | None = None
+        self._frames_file: Path | None = None
+        self._frames_stat: tuple[int, int, int] | None = None
         self._km: Any = None
         self._kc: Any = None
         self._poller: Any = None
         self._log: Any = None
+
+    @property
+    def images_used(self) -> int:
+        """Images returned so far in this session (what the image budget counts)."""
+        return self._budget.used_images
 
     # ------------------------------------------------------------------------- lifecycle
 
@@ -284,81 +240,174 @@ class KernelSession:
             raise
 
     def shutdown(self) -> None:
-        """Stop the kernel (and anything it spawned) and remove the session's temporary folders."""
+        """Stop the kernel and everything it started, keep its valid perception results, and
+        remove the session's temporary folders."""
         if self._kc is not None:
             self._kc.stop_channels()
             self._kc = None
         if self._km is not None:
+            self._stop_descendants()
             if self._km.has_kernel:
                 self._km.shutdown_kernel(now=True)
             self._km = None
         self._poller = None
+        if self._sandbox_plan is not None:
+            self._sandbox_plan.release()
+            self._sandbox_plan = None
         if self._log is not None:
             self._log.close()
             self._log = None
         if self._runtime is not None:
+            self._keep_perception()
             shutil.rmtree(self._runtime, ignore_errors=True)
             self._runtime = None
-        if self._sandbox_plan is not None:
-            self._sandbox_plan.release()
-            self._sandbox_plan = None
         if self.workdir is not None and self._given_workdir is None:
             shutil.rmtree(self.workdir, ignore_errors=True)
+        elif self.workdir is not None and self._given_owner is not None:
+            uid, gid, mode = self._given_owner
+            workspace.chown_tree(self.workdir, uid, gid)
+            os.chmod(self.workdir, mode)
         self.workdir = None
 
     def restart(self) -> None:
-        """Kill the kernel and start a fresh, preloaded one (all variables are lost)."""
+        """Kill the kernel (and what it started) and start a fresh, preloaded one (variables lost).
+
+        The frames file and the manifest are checked and written again if the kernel changed
+        them. Raises `KernelError` if the new kernel cannot start or preload.
+        """
         if self._km is None:
             self.start()
             return
+        self._stop_descendants()
+        if self._sandbox_plan is not None:
+            self._sandbox_plan.reap()
+        self._restore_inputs()
         self._km.restart_kernel(now=True)
         self._drain()
         self._wait_ready()
         self._bootstrap()
 
+    def _stop_descendants(self) -> None:
+        """SIGKILL every process the kernel started (they are its descendants: it is a subreaper)."""
+        from spatialclaw.kernel.cgroups import descendants
+
+        pid = self._kernel_pid()
+        if pid is None:
+            return
+        for child in reversed(descendants(pid)):
+            try:
+                os.kill(child, signal.SIGKILL)
+            except OSError:
+                pass
+
+    def _kernel_pid(self) -> int | None:
+        process = getattr(getattr(self._km, "provisioner", None), "process", None)
+        return getattr(process, "pid", None)
+
+    # ------------------------------------------------------------------------- folders
+
     def _prepare_dirs(self) -> None:
+        from spatialclaw.config import cache_dir
+
+        self._runtime = workspace.make_private_folder("sck-")
         if self._given_workdir is not None:
             self._given_workdir.mkdir(parents=True, exist_ok=True)
             self.workdir = self._given_workdir.resolve()
+            info = self.workdir.stat()
+            self._given_owner = (info.st_uid, info.st_gid, info.st_mode & 0o7777)
         else:
-            self.workdir = Path(tempfile.mkdtemp(prefix="spatialclaw-work-"))
-        # A short private folder for the connection file, IPC sockets (path length is limited),
-        # the kernelspec, the manifest and the kernel's log.
-        self._runtime = Path(tempfile.mkdtemp(prefix="sck-"))
-        self._plan_sandbox()
+            self.workdir = workspace.make_private_folder("spatialclaw-work-")
+        for name in ("sockets", "perception", "config/tmp", "kernels/spatialclaw"):
+            (self._runtime / name).mkdir(parents=True)
+        shared = cache_dir() / "perception"
+        shared.mkdir(parents=True, exist_ok=True)
+        self._frames_file = self._place_frames()
+        self._plan_sandbox(shared)
         self._write_kernelspec()
         self._write_manifest()
 
-    def _write_kernelspec(self) -> None:
+    def _place_frames(self) -> Path | None:
+        """The session's own frames file (``runtime/frames.npz``, host-owned, read-only to the kernel):
+        a hard link to the input's cached file when it is on the same file system, else a copy."""
+        if self.input is None or not self.input.frames:
+            return None
         assert self._runtime is not None
-        assert self._sandbox_plan is not None
-        argv = [*self._sandbox_plan.prefix, *self.launch_prefix, sys.executable, "-m", "spatialclaw.kernel.launcher"]
+        path = self._runtime / "frames.npz"
+        cached = Path(self.input.frames_file) if self.input.frames_file is not None else None
+        try:
+            if cached is None or cached.is_symlink() or not cached.is_file():
+                raise OSError("no cached frames file")
+            os.link(cached, path)
+            os.chmod(path, 0o644)
+        except OSError:
+            path.unlink(missing_ok=True)
+            self._write_frames(path)
+        info = path.stat()
+        self._frames_stat = (info.st_size, info.st_mtime_ns, info.st_ino)
+        return path
+
+    def _write_frames(self, path: Path) -> None:
+        from spatialclaw.inputs.load import save_frames
+
+        assert self.input is not None
+        save_frames(path, self.input.frames)
+        os.chmod(path, 0o644)
+
+    def _restore_inputs(self) -> None:
+        """Before a restart: write the frames file and manifest again if the kernel could have changed them."""
+        path = self._frames_file
+        if path is None or self._runtime is None:
+            return
+        try:
+            info = path.stat()
+            same = (info.st_size, info.st_mtime_ns, info.st_ino) == self._frames_stat
+        except OSError:
+            same = False
+        if not same or self.sandbox_info.get("kind") != "bwrap":
+            tmp = path.with_name("frames.tmp.npz")
+            self._write_frames(tmp)
+            os.replace(tmp, path)
+            info = path.stat()
+            self._frames_stat = (info.st_size, info.st_mtime_ns, info.st_ino)
+        self._write_manifest()
+
+    def _plan_sandbox(self, shared_cache: Path) -> None:
+        """Decide how the kernel is isolated: what it may read and write, its environment, its limits."""
+        from spatialclaw.kernel.sandbox import SessionFolders, plan_sandbox
+
+        assert self.workdir is not None and self._runtime is not None
+        inputs = [self._runtime, *(self.input.paths if self.input is not None else [])]
+        folders = SessionFolders(
+            workdir=self.workdir, sockets=self._runtime / "sockets", runtime=self._runtime,
+            shared_cache=shared_cache, cache_layer=self._runtime / "perception",
+            config=self._runtime / "config", inputs=inputs,
+        )
+        self._sandbox_plan = plan_sandbox(self.sandbox, folders, memory_mb=self.memory_limit_mb)
+        self.sandbox_info = self._sandbox_plan.info()
+        uid = self._sandbox_plan.uid
+        if uid is not None:
+            for folder in (self.workdir, folders.sockets, folders.cache_layer, folders.config):
+                workspace.chown_tree(folder, uid, uid)
+            os.chmod(self.workdir, 0o700)
+
+    def _write_kernelspec(self) -> None:
+        assert self._runtime is not None and self._sandbox_plan is not None
+        argv = [*self._sandbox_plan.prefix, *self.launch_prefix, sys.executable, "-P", "-m", "spatialclaw.kernel.launcher"]
         argv += self._sandbox_plan.launcher_args
-        if self.memory_limit_mb is not None:
-            argv += ["--memory-mb", str(int(self.memory_limit_mb))]
         argv += ["--", "-f", "{connection_file}"]
-        spec_dir = self._runtime / "kernels" / "spatialclaw"
-        spec_dir.mkdir(parents=True)
         spec = {"argv": argv, "display_name": "SpatialClaw", "language": "python", "interrupt_mode": "message"}
-        (spec_dir / "kernel.json").write_text(json.dumps(spec))
+        (self._runtime / "kernels" / "spatialclaw" / "kernel.json").write_text(json.dumps(spec))
 
     def _write_manifest(self) -> None:
         assert self._runtime is not None
-        frames_file = None
+        from spatialclaw.config import cache_dir
+
         source_kind, source_path = "none", None
         if self.input is not None:
             source_kind = self.input.kind
             source_path = str(Path(self.input.paths[0]).resolve()) if self.input.paths else None
-            frames_file = self.input.frames_file
-            if frames_file is None and self.input.frames:
-                from spatialclaw.inputs.load import save_frames
-
-                frames_file = self._runtime / "frames.npz"
-                save_frames(frames_file, self.input.frames)
-        from spatialclaw.config import cache_dir
-
         manifest = {
-            "frames_file": str(frames_file) if frames_file else None,
+            "frames_file": str(self._frames_file) if self._frames_file else None,
             "question": self.question,
             "options": self.options,
             "source_kind": source_kind,
@@ -366,45 +415,39 @@ class KernelSession:
             "inputs": [part.to_dict() for part in self.input.inputs] if self.input is not None else [],
             "perception": self.perception,
             "cache_dir": str(cache_dir()),
+            "cache_layer": str(self._runtime / "perception"),
         }
-        (self._runtime / "manifest.json").write_text(json.dumps(manifest))
+        workspace.write_host_file(self._runtime, "manifest.json", json.dumps(manifest).encode())
 
-    def _plan_sandbox(self) -> None:
-        """Decide how the kernel is isolated: what it may read and write, its environment, its limits."""
+    def _keep_perception(self) -> None:
         from spatialclaw.config import cache_dir
-        from spatialclaw.kernel.sandbox import plan_sandbox
 
-        assert self.workdir is not None and self._runtime is not None
-        readable = [*self.input.paths, self.input.frames_file] if self.input is not None else []
-        self._sandbox_plan = plan_sandbox(
-            self.sandbox, workdir=self.workdir, runtime_dir=self._runtime, cache_dir=cache_dir(),
-            read_only_paths=[p for p in readable if p is not None], env=self._kernel_env(),
-        )
-        self.sandbox_info = self._sandbox_plan.info()
+        assert self._runtime is not None
+        try:
+            workspace.promote_perception(self._runtime / "perception", cache_dir() / "perception")
+        except OSError:
+            pass
 
-    def _kernel_env(self) -> dict[str, str]:
-        """The host's environment without secrets (API keys, tokens), with figures sent inline."""
-        env = {k: v for k, v in os.environ.items() if not _SECRET_ENV.search(k)}
-        env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-        env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
-        return env
+    # ------------------------------------------------------------------------- the kernel process
 
     def _start_kernel(self) -> None:
         import zmq
         from jupyter_client import KernelManager
         from jupyter_client.kernelspec import KernelSpecManager
 
-        assert self._runtime is not None
+        assert self._runtime is not None and self._sandbox_plan is not None
         specs = KernelSpecManager(kernel_dirs=[str(self._runtime / "kernels")])
         self._km = KernelManager(
             kernel_name="spatialclaw",
             kernel_spec_manager=specs,
             transport="ipc",
-            ip=str(self._runtime / "ipc"),
+            ip=str(self._runtime / "sockets" / "k"),
             connection_file=str(self._runtime / "connection.json"),
         )
+        self._km.write_connection_file()
+        if self._sandbox_plan.uid is not None:
+            os.chown(self._runtime / "connection.json", self._sandbox_plan.uid, self._sandbox_plan.uid)
         self._log = open(self._runtime / "kernel.log", "ab")  # noqa: SIM115 (closed in shutdown)
-        assert self._sandbox_plan is not None
         self._km.start_kernel(cwd=str(self.workdir), env=self._sandbox_plan.env, stdout=self._log, stderr=self._log)
         self._kc = self._km.client()
         self._kc.allow_stdin = True
@@ -421,9 +464,17 @@ class KernelSession:
             raise KernelError(f"the IPython kernel did not start ({err}); {self._log_hint()}") from None
 
     def _log_hint(self) -> str:
+        """The last line of the kernel's log (its last 4 KiB read, printable characters only)."""
         log = (self._runtime / "kernel.log") if self._runtime else None
-        lines = log.read_text(errors="replace").strip().splitlines() if log and log.exists() else []
-        return f"its last words: {lines[-1]}" if lines else "check that ipykernel is installed in this Python"
+        try:
+            with open(log, "rb") as f:  # type: ignore[arg-type]
+                f.seek(max(0, os.fstat(f.fileno()).st_size - 4096))
+                tail = f.read(4096).decode("utf-8", "replace")
+        except (OSError, TypeError):
+            tail = ""
+        lines = [line for line in tail.strip().splitlines() if line.strip()]
+        last = "".join(c for c in lines[-1] if c.isprintable())[:300] if lines else ""
+        return f"its last words: {last}" if last else "check that ipykernel is installed in this Python"
 
     def _bootstrap(self) -> None:
         assert self._runtime is not None
@@ -431,9 +482,7 @@ class KernelSession:
         code = f"__import__('spatialclaw.kernel.bootstrap').kernel.bootstrap.run({manifest!r})"
         report = "__import__('spatialclaw.kernel.bootstrap').kernel.bootstrap.report()"
         try:
-            got = self._request(
-                code, self.start_timeout, store_history=False, user_expressions={"report": report}
-            )
+            got = self._request(code, self.start_timeout, store_history=False, user_expressions={"report": report})
         except _KernelDied as died:
             raise KernelError(f"the IPython kernel died while loading the input and primitives ({died.cause})") from None
         if got.error is not None:
@@ -444,15 +493,17 @@ class KernelSession:
             raise KernelError(
                 f"the kernel could not preload the input and primitives: {got.error.ename}: {got.error.evalue}{where}"
             )
-        status = got.user_expressions.get("report", {})
-        info = json.loads(_literal(status.get("data", {}).get("text/plain", "'{}'")))
-        self.frame_count = int(info.get("frames", 0))
-        self.perception_info = info.get("perception", {})
+        info = _report(got.user_expressions.get("report"))
+        self.frame_count = int(info.get("frames", 0)) if isinstance(info.get("frames", 0), int) else 0
+        self.perception_info = info.get("perception", {}) if isinstance(info.get("perception"), dict) else {}
 
     # ------------------------------------------------------------------------- running cells
 
     def execute(self, code: str, timeout: float | None = None) -> CellResult:
         """Run one cell; its outputs, errors and answer come back as data in a `CellResult`.
+
+        Nothing the kernel sends makes this raise: malformed messages become notices, a dead
+        kernel is restarted (and if that fails, the result says so and the next cell tries again).
 
         Args:
             code: Python source of the cell.
@@ -465,7 +516,9 @@ class KernelSession:
         restarted = False
         if not self._km.is_alive():
             cause = self._exit_cause()
-            self.restart()
+            failed = self._try_restart()
+            if failed is not None:
+                return self._not_restarted("before this cell", cause, failed)
             restarted = True
             notices.append(DIED_TEXT.format(when="before this cell", cause=cause))
         start = time.monotonic()
@@ -477,14 +530,15 @@ class KernelSession:
                 error = CellError("TimeoutError", TIMEOUT_TEXT.format(timeout=limit), error.traceback if error else "")
         except _KernelDied as died:
             duration = time.monotonic() - start
-            self.restart()
             assert died.partial is not None
             got = died.partial
+            failed = self._try_restart()
+            if failed is not None:
+                return self._not_restarted("while running this cell", died.cause, failed)
             error = CellError("KernelDied", DIED_TEXT.format(when="while running this cell", cause=died.cause), "")
             restarted = True
         if got.refused:
-            notices.append(BUDGET_TEXT.format(n=got.refused, budget=self.image_budget))
-        notices += [UNSHOWN_TEXT.format(types=t) for t in got.unshown]
+            notices.append(BUDGET_TEXT.format(n=got.refused, budget=self.image_budget, mb=self.image_bytes_budget // 2**20))
         return CellResult(
             text=got.text.value(),
             images=got.images,
@@ -494,8 +548,20 @@ class KernelSession:
             answer=got.answer,
             answered=got.answered,
             restarted=restarted,
-            notices=notices,
+            notices=notices + got.notices,
         )
+
+    def _try_restart(self) -> str | None:
+        """Restart the kernel; None if it worked, else why not (the next cell tries again)."""
+        try:
+            self.restart()
+            return None
+        except (KernelError, _KernelDied, OSError, RuntimeError) as err:
+            return str(err) or type(err).__name__
+
+    def _not_restarted(self, when: str, cause: str, why: str) -> CellResult:
+        text = NOT_RESTARTED_TEXT.format(when=when, cause=cause, why=why)
+        return CellResult("", [], CellError("KernelDied", text, ""), False, 0.0, restarted=True, notices=[text])
 
     def _request(
         self,
@@ -504,20 +570,21 @@ class KernelSession:
         *,
         store_history: bool = True,
         user_expressions: dict[str, str] | None = None,
-    ) -> _Collected:
+    ) -> CellCollector:
         """Send one execute_request and collect everything it causes until reply + idle."""
         kc = self._kc
-        got = _Collected(text=_CappedText(self.max_output_chars))
+        got = CellCollector(CappedText(self.max_output_chars), self._budget, self.max_output_chars)
         msg_id = kc.execute(
             code, store_history=store_history, user_expressions=user_expressions, allow_stdin=True, stop_on_error=False
         )
-        sockets = {kc.shell_channel.socket: "shell", kc.iopub_channel.socket: "iopub", kc.stdin_channel.socket: "stdin"}
+        channels = {kc.shell_channel.socket: kc.shell_channel, kc.iopub_channel.socket: kc.iopub_channel,
+                    kc.stdin_channel.socket: kc.stdin_channel}
         deadline = time.monotonic() + timeout
-        reply: dict | None = None
-        idle = False
+        replied = idle = False
         next_alive_check = time.monotonic() + POLL_S
+        next_disk_check = time.monotonic() + DISK_CHECK_S
         try:
-            while reply is None or not idle:
+            while not (replied and idle):
                 now = time.monotonic()
                 if now >= deadline:
                     if got.interrupted:
@@ -531,84 +598,54 @@ class KernelSession:
                     if not self._km.is_alive():
                         raise _KernelDied(self._exit_cause())
                     next_alive_check = time.monotonic() + POLL_S
+                if now >= next_disk_check:
+                    self._check_disk()
+                    next_disk_check = time.monotonic() + DISK_CHECK_S
                 for socket in ready:
-                    channel = sockets[socket]
-                    if channel == "iopub":
-                        while kc.iopub_channel.msg_ready():
-                            msg = kc.iopub_channel.get_msg(timeout=0)
-                            if msg["parent_header"].get("msg_id") == msg_id:
-                                idle = self._on_iopub(msg, got) or idle
-                    elif channel == "shell":
-                        while kc.shell_channel.msg_ready():
-                            msg = kc.shell_channel.get_msg(timeout=0)
-                            if msg["parent_header"].get("msg_id") == msg_id:
-                                reply = msg
-                    else:
-                        while kc.stdin_channel.msg_ready():
-                            msg = kc.stdin_channel.get_msg(timeout=0)
-                            if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "input_request":
-                                kc.input(self._answer_input(msg["content"].get("prompt", "")))
+                    channel = channels[socket]
+                    for msg in self._messages(channel, got):
+                        if parent_id(msg) != msg_id:
+                            continue
+                        if channel is kc.iopub_channel:
+                            idle = got.fold_iopub(msg) or idle
+                        elif channel is kc.shell_channel and not replied and got.first_time(msg):
+                            got.fold_reply(msg)
+                            replied = True
+                        elif channel is kc.stdin_channel and msg.get("msg_type") == "input_request":
+                            content = msg.get("content")
+                            prompt = content.get("prompt") if isinstance(content, dict) else None
+                            kc.input(host_call_reply(prompt, self.host_handlers))
+            self._check_disk()
         except _KernelDied as died:
             died.partial = got
             raise
-        content = reply["content"]
-        if content.get("status") == "error" and got.error is None:
-            got.error = self._error(content)
-        got.user_expressions = content.get("user_expressions", {}) or {}
         return got
 
-    def _on_iopub(self, msg: dict, got: _Collected) -> bool:
-        """Fold one iopub message into ``got``; True when it is the kernel's 'idle'."""
-        kind, content = msg["msg_type"], msg["content"]
-        if kind == "status":
-            return content.get("execution_state") == "idle"
-        if kind == "stream":
-            got.text.add(content.get("text", ""))
-        elif kind in ("execute_result", "display_data", "update_display_data"):
-            self._on_display(content.get("data", {}), got, is_result=kind == "execute_result")
-        elif kind == "error":
-            got.error = self._error(content)
-        return False
+    @staticmethod
+    def _messages(channel: Any, got: CellCollector) -> list[Any]:
+        """The messages waiting on a channel; one that cannot be read becomes a notice."""
+        out = []
+        while channel.msg_ready():
+            try:
+                out.append(channel.get_msg(timeout=0))
+            except Exception as err:  # a forged frame: bad signature, bad JSON, wrong parts
+                got.notice(MALFORMED_TEXT.format(kind="unreadable", why=f"{type(err).__name__}: {str(err)[:200]}"))
+        return out
 
-    def _on_display(self, data: dict, got: _Collected, *, is_result: bool) -> None:
-        if ANSWER_MIME in data:
-            got.answer = data[ANSWER_MIME].get("value")
-            got.answered = True
+    def _check_disk(self) -> None:
+        """Stop the kernel and remove its files when the working folder and cache layer pass the budget."""
+        if self.workdir is None or self._runtime is None:
             return
-        if "image/png" in data:
-            if self.images_used < self.image_budget:
-                got.images.append(base64.b64decode(data["image/png"]))
-                self.images_used += 1
-            else:
-                got.refused += 1
-            if is_result and "text/plain" in data:
-                got.text.add(data["text/plain"].rstrip("\n") + "\n")
-        elif "text/plain" in data:
-            got.text.add(data["text/plain"].rstrip("\n") + "\n")
-        elif data:
-            got.unshown.append(", ".join(sorted(data)))
-
-    def _error(self, content: dict) -> CellError:
-        traceback = strip_ansi("\n".join(content.get("traceback", [])))
-        return CellError(
-            ename=content.get("ename", "Error"),
-            evalue=strip_ansi(content.get("evalue", "")),
-            traceback=cut_middle(traceback, self.max_output_chars),
-        )
-
-    def _answer_input(self, prompt: str) -> str:
-        """The reply to a kernel input_request: a host_call's JSON result, or EOF for anything else."""
-        if not prompt.startswith(HOST_CALL_PREFIX):
-            return "\x04"
-        request = json.loads(prompt[len(HOST_CALL_PREFIX) :])
-        method = request.get("method", "")
-        handler = self.host_handlers.get(method)
-        if handler is None:
-            return json.dumps({"error": NO_HANDLER_TEXT.format(method=method)})
-        try:
-            return json.dumps({"result": handler(request.get("payload", {}))})
-        except Exception as err:  # the handler's failure goes back to the cell, not up the host
-            return json.dumps({"error": HANDLER_FAILED_TEXT.format(method=method, error=f"{type(err).__name__}: {err}")})
+        usage = workspace.disk_usage(self.workdir, self._runtime / "perception")
+        if usage.bytes <= self.disk_budget_mb * 2**20 and usage.entries <= workspace.MAX_WALKED:
+            return
+        self._stop_descendants()
+        if self._sandbox_plan is not None:
+            self._sandbox_plan.reap()
+        self._km.signal_kernel(signal.SIGKILL)
+        workspace.empty_folder(self.workdir)
+        workspace.empty_folder(self._runtime / "perception")
+        raise _KernelDied(DISK_CAUSE.format(mb=self.disk_budget_mb))
 
     def _exit_cause(self) -> str:
         process = getattr(getattr(self._km, "provisioner", None), "process", None)
@@ -619,7 +656,7 @@ class KernelSession:
             code = 128 - code  # bubblewrap exits with 128 + the signal that killed the kernel
         if code < 0:
             name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
-            hint = ", often the system running out of memory" if -code == signal.SIGKILL else ""
+            hint = ", often the memory limit or the system running out of memory" if -code == signal.SIGKILL else ""
             return f"killed by {name}{hint}"
         return f"exit code {code}"
 
@@ -627,12 +664,19 @@ class KernelSession:
         """Drop messages left over from a dead kernel."""
         for channel in (self._kc.shell_channel, self._kc.iopub_channel, self._kc.stdin_channel):
             while channel.msg_ready():
-                channel.get_msg(timeout=0)
+                try:
+                    channel.get_msg(timeout=0)
+                except Exception:  # a malformed leftover is dropped like the others
+                    continue
 
 
-def _literal(text: str) -> str:
-    """The str that a ``repr(str)`` (an IPython text/plain of a string) stands for."""
+def _report(expression: Any) -> dict:
+    """What the bootstrap's ``report()`` returned (a user expression), or {} if it is malformed."""
     import ast
 
-    value = ast.literal_eval(text)
-    return value if isinstance(value, str) else "{}"
+    try:
+        text = expression["data"]["text/plain"]
+        value = json.loads(ast.literal_eval(text))
+    except (KeyError, TypeError, ValueError, SyntaxError, MemoryError, RecursionError):
+        return {}
+    return value if isinstance(value, dict) else {}

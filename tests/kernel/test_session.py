@@ -17,6 +17,7 @@ from spatialclaw.kernel import session as kernel_module
 from spatialclaw.errors import KernelError
 from spatialclaw.inputs.frame import Frame
 from spatialclaw.kernel.session import CellResult, KernelSession, cut_middle, strip_ansi
+from bwrap_probe import needs_bwrap
 
 N_FRAMES = 4
 
@@ -309,9 +310,9 @@ def test_image_budget_refuses_with_notice(tight: KernelSession) -> None:
     code = "import numpy as np\nshow(*[np.zeros((2, 2, 3), np.uint8)] * 3)"
     first = run_ok(tight, code)
     assert len(first.images) == 2
-    assert first.notices == ["1 image(s) refused: the session's image budget of 2 is spent"]
+    assert first.notices == ["1 image(s) refused: the session's image budget of 2 images / 64 MiB is spent"]
     second = run_ok(tight, code)
-    assert second.images == [] and second.notices == ["3 image(s) refused: the session's image budget of 2 is spent"]
+    assert second.images == [] and second.notices == ["3 image(s) refused: the session's image budget of 2 images / 64 MiB is spent"]
 
 
 def test_allocation_over_a_small_limit_fails(tight: KernelSession) -> None:
@@ -384,13 +385,7 @@ def test_session_loads_a_path_itself(tmp_path: Path) -> None:
         assert run_ok(session, "[int(f.image[0, 0, 0]) for f in frames]").text == "[70, 71]\n"
 
 
-def _bwrap_works() -> bool:
-    if shutil.which("bwrap") is None:
-        return False
-    return subprocess.run(["bwrap", "--ro-bind", "/", "/", "true"], capture_output=True).returncode == 0
-
-
-@pytest.mark.skipif(not _bwrap_works(), reason="bubblewrap is not installed or not permitted here")
+@needs_bwrap
 def test_sandboxed_kernel_is_interrupted_not_killed() -> None:
     # The interrupt travels as a control message: a signal to bwrap's process group would kill the sandbox.
     sandbox = ["bwrap", "--ro-bind", "/", "/", "--bind", "/tmp", "/tmp", "--dev", "/dev", "--proc", "/proc",

@@ -1,0 +1,170 @@
+"""A session's folders on the host: who owns them, how much they hold, and what is kept after.
+
+Layout of the host-private runtime folder (``/tmp/sck-XXXX``, traversable but not listable by
+the kernel's uid, read-only inside the sandbox)::
+
+    connection.json  manifest.json  frames.npz (when the input has no cached frames file)
+    kernels/         the kernelspec          kernel.log   the kernel's stdout/stderr (host only)
+    sockets/         IPC sockets (the kernel's, writable)
+    perception/      the session's perception results (the kernel's, writable)
+    config/          matplotlib and other config folders with ``--sandbox none``
+
+What the kernel wrote is untrusted: `disk_usage` walks without following symlinks; at the end,
+`promote_perception` copies into the shared cache only regular files with a cache key's name
+that `spatialclaw.primitives.cache.verify_entry` accepts, written by the host (0644) with a
+temporary file and a rename inside a folder opened without following symlinks.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ENTRY_NAME = re.compile(r"^[0-9a-f]{16,64}\.npz$")
+FAMILY_NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
+MAX_ENTRY_BYTES = 2 * 1024**3
+MAX_WALKED = 200_000  # a tree with more entries than this counts as over any budget
+
+
+@dataclass
+class Usage:
+    """What a folder tree holds: bytes allocated on disk and entries (files, folders, links)."""
+
+    bytes: int = 0
+    entries: int = 0
+
+
+def disk_usage(*roots: Path) -> Usage:
+    """Bytes (allocated blocks) and entries under ``roots``, never following a symlink."""
+    usage = Usage()
+    stack = [str(r) for r in roots]
+    while stack and usage.entries <= MAX_WALKED:
+        try:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    usage.entries += 1
+                    try:
+                        info = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    usage.bytes += info.st_blocks * 512
+                    if stat.S_ISDIR(info.st_mode):
+                        stack.append(entry.path)
+        except OSError:
+            continue
+    return usage
+
+
+def chown_tree(root: Path, uid: int, gid: int) -> None:
+    """Give ``root`` and everything under it to ``uid``/``gid`` (symlinks themselves, not their targets)."""
+    os.lchown(root, uid, gid)
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            try:
+                os.lchown(os.path.join(folder, name), uid, gid)
+            except OSError:
+                pass
+
+
+def empty_folder(root: Path) -> None:
+    """Remove everything inside ``root`` (symlinks removed, never followed); ``root`` stays."""
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            try:
+                os.unlink(entry.path)
+            except OSError:
+                pass
+
+
+def make_private_folder(prefix: str) -> Path:
+    """A fresh host folder (mode 0711: the kernel's uid may pass through it, not list it)."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    os.chmod(folder, 0o711)
+    return folder
+
+
+def promote_perception(layer: Path, shared: Path) -> int:
+    """Copy the session's valid perception results from ``layer`` into the shared cache ``shared``.
+
+    Returns how many entries were copied. Anything else in the layer (symlinks, odd names,
+    oversized or unreadable files, entries that do not decode) is left behind and removed with
+    the session. Entries already in the shared cache are kept as they are.
+    """
+    from spatialclaw.primitives.cache import verify_entry
+
+    copied = 0
+    try:
+        families = [e for e in os.scandir(layer) if e.is_dir(follow_symlinks=False) and FAMILY_NAME.match(e.name)]
+    except OSError:
+        return 0
+    for family in families:
+        for entry in _entries(Path(family.path)):
+            target_dir = shared / family.name
+            if (target_dir / entry.name).exists():
+                continue
+            data = _read_regular(Path(entry.path))
+            if data is None or not verify_entry(data):
+                continue
+            if write_host_file(target_dir, entry.name, data):
+                copied += 1
+    return copied
+
+
+def _entries(folder: Path) -> list[os.DirEntry]:
+    try:
+        return [e for e in os.scandir(folder) if ENTRY_NAME.match(e.name) and e.is_file(follow_symlinks=False)]
+    except OSError:
+        return []
+
+
+def _read_regular(path: Path) -> bytes | None:
+    """The bytes of a regular file, opened without following a symlink; None if anything is odd."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_ENTRY_BYTES:
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read(MAX_ENTRY_BYTES + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def write_host_file(folder: Path, name: str, data: bytes) -> bool:
+    """Write ``data`` as ``folder/name`` (mode 0644) atomically, refusing a symlinked folder."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    tmp = f".{name}.{os.getpid()}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=dir_fd)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        return True
+    except OSError:
+        try:
+            os.unlink(tmp, dir_fd=dir_fd)
+        except OSError:
+            pass
+        return False
+    finally:
+        os.close(dir_fd)

@@ -1,0 +1,121 @@
+"""One test per host-crash class: a cell forges Jupyter messages (it holds the signing key) and
+`KernelSession.execute` must turn each into a notice or an error, never raise; the next cell runs."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spatialclaw.inputs.frame import Frame
+from spatialclaw.inputs.load import LoadedInput, save_frames
+from spatialclaw.kernel.session import KernelSession
+
+SEND = (
+    "k = get_ipython().kernel\n"
+    "def send(kind, content, times=1):\n"
+    "    msg = k.session.msg(kind, content, parent=k.get_parent('shell'))\n"
+    "    for _ in range(times):\n"
+    "        k.session.send(k.iopub_socket, msg)\n"
+)
+
+
+def loaded(folder: Path) -> LoadedInput:
+    frames = [Frame(index=k, time=float(k), image=np.full((8, 8, 3), 40 * k, np.uint8)) for k in range(3)]
+    save_frames(folder / "frames.npz", frames)
+    return LoadedInput("images", [folder], frames, folder / "frames.npz", None, 3)
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KernelSession]:
+    with KernelSession(loaded(tmp_path_factory.mktemp("forged")), cell_timeout=30,
+                       host_handlers={"echo": lambda payload: payload}) as kernel:
+        kernel.execute(SEND)
+        yield kernel
+
+
+def goes_on(session: KernelSession) -> None:
+    result = session.execute("answer(len(frames))")
+    assert result.error is None and result.answered and result.answer == 3
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        "send('stream', {'name': 'stdout', 'text': ['a', 'list']})",
+        "send('display_data', {'data': {'text/plain': {'a': 'dict'}}, 'metadata': {}})",
+        "send('display_data', {'data': {'image/png': 'not base64 !!'}, 'metadata': {}})",
+        "send('display_data', {'data': {'image/png': base64.b64encode(b'GIF89a not a png').decode()}, 'metadata': {}})",
+        "send('display_data', {'data': {'application/vnd.spatialclaw.answer+json': 'B'}, 'metadata': {}})",
+        "send('display_data', {'data': ['a', 'list'], 'metadata': {}})",
+        "send('display_data', 'content as a string')",
+        "send('error', {'ename': ['x'], 'evalue': {'y': 1}, 'traceback': 'not a list'})",
+        "k.iopub_socket.send_multipart([b'garbage', b'<IDS|MSG>', b'bad', b'{', b'{', b'{', b'{'])",
+    ],
+    ids=["stream-list", "text-dict", "png-not-base64", "png-not-png", "answer-string", "data-list",
+         "content-string", "error-types", "unsigned-frames"],
+)
+def test_a_malformed_message_becomes_a_notice(session: KernelSession, forged: str) -> None:
+    result = session.execute("import base64\n" + forged + "\nprint('sent')")
+    assert "sent" in result.text
+    assert not result.answered and result.images == [] and (result.notices or result.error is not None)
+    goes_on(session)
+
+
+def test_the_same_message_twice_is_folded_once(session: KernelSession) -> None:
+    result = session.execute("send('stream', {'name': 'stdout', 'text': 'once\\n'}, times=2)")
+    assert result.text.count("once") == 1
+    assert any("came twice" in n or "Duplicate Signature" in n for n in result.notices)
+    goes_on(session)
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    ["not json", "[1, 2]", '{"method": ["ask_vlm"], "payload": {}}', '{"method": "echo", "payload": "x"}', '"str"'],
+)
+def test_a_malformed_host_call_gets_an_error_back(session: KernelSession, request_text: str) -> None:
+    code = (
+        "import json\nfrom spatialclaw.kernel.bootstrap import HOST_CALL_PREFIX\n"
+        f"print(json.loads(get_ipython().kernel.raw_input(HOST_CALL_PREFIX + {request_text!r})))"
+    )
+    result = session.execute(code)
+    assert result.error is None and "'error'" in result.text and "malformed" in result.text
+    goes_on(session)
+
+
+def test_a_host_call_whose_result_is_not_json_is_an_error_for_the_cell(session: KernelSession) -> None:
+    session.host_handlers["odd"] = lambda payload: {1, 2}
+    result = session.execute("from spatialclaw.kernel.bootstrap import host_call\nhost_call('odd', {})")
+    assert result.error is not None and "failed on the host" in result.error.evalue
+    goes_on(session)
+
+
+def test_a_decompression_bomb_header_is_refused_at_the_session(session: KernelSession) -> None:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    bomb = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 30000, 30000, 8, 0, 0, 0, 0)) + chunk(
+        b"IDAT", zlib.compress(b"\0" * 100000)) + chunk(b"IEND", b"")
+    encoded = base64.b64encode(bomb).decode()
+    result = session.execute(f"send('display_data', {{'data': {{'image/png': {encoded!r}}}, 'metadata': {{}}}})")
+    assert result.images == [] and any("30000×30000" in n for n in result.notices)
+    goes_on(session)
+
+
+def test_a_kernel_that_truncates_its_frames_file_and_dies_is_restarted_with_its_frames(tmp_path: Path) -> None:
+    for mode in ("auto", "none"):
+        folder = tmp_path / mode
+        folder.mkdir()
+        with KernelSession(loaded(folder), sandbox=mode) as kernel:
+            frames_file = str(kernel._frames_file)
+            code = f"import os\ntry:\n    open({frames_file!r}, 'w').close()\nexcept OSError:\n    pass\nos._exit(1)"
+            died = kernel.execute(code)
+            assert died.restarted and died.error is not None
+            again = kernel.execute("print(len(frames), int(frames[2].image[0, 0, 0]))")
+            assert again.error is None and again.text.strip() == "3 80", mode
