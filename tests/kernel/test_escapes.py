@@ -209,14 +209,17 @@ def test_memory_is_limited_for_the_kernel_and_its_children_together(images: Path
         if session.sandbox_info.get("memory_limit") != "memory cgroup":
             pytest.skip("no memory cgroup here: the documented fallback is RLIMIT_AS per process")
         code = (
-            "import subprocess, sys\n"
-            "hold = 'import time; b = bytearray(700 * 2**20); b[::4096] = b\"x\" * len(b[::4096]); time.sleep(20)'\n"
-            "ps = [subprocess.Popen([sys.executable, '-c', hold]) for _ in range(3)]\n"
-            "import time; time.sleep(6)\n"
-            "print(sum(p.poll() is None for p in ps))\n"
+            "import os, subprocess, sys, time\n"
+            "hold = ('import sys, time; b = bytearray(700 * 2**20); b[::4096] = b\"x\" * len(b[::4096]); '\n"
+            "        'open(sys.argv[1], \"w\").close(); time.sleep(60)')\n"
+            "ps = [subprocess.Popen([sys.executable, '-c', hold, f'ready{k}']) for k in range(3)]\n"
+            "deadline = time.time() + 40\n"
+            "while time.time() < deadline and any(p.poll() is None and not os.path.exists(f'ready{k}') for k, p in enumerate(ps)):\n"
+            "    time.sleep(0.2)\n"
+            "print(sum(p.poll() is None and os.path.exists(f'ready{k}') for k, p in enumerate(ps)))\n"
             "_ = [p.kill() for p in ps]"
         )
-        result = session.execute(code, timeout=40)
+        result = session.execute(code, timeout=55)
         alive = int(result.text.strip()) if result.error is None else 0
         assert alive < 3  # 3 × 700 MiB cannot all live under 1536 MiB for the whole session
         goes_on(session)
