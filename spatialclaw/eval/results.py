@@ -52,3 +52,14 @@ class JsonlLog:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def relative_trajectory(trajectory: str | None, out: Path) -> str | None:
+    """A run's trajectory folder relative to the evaluation's output folder (as given when it is
+    on another drive), or None."""
+    if trajectory is None:
+        return None
+    try:
+        return os.path.relpath(trajectory, out)
+    except ValueError:
+        return trajectory

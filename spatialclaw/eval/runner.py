@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 import re
 import signal
 from collections.abc import Callable, Iterator
@@ -34,7 +33,7 @@ from spatialclaw.errors import EVAL_ALL_FAILED_TEXT, ConfigError, SpatialClawErr
 from spatialclaw.config import RunConfig
 from spatialclaw.eval.executors import Executor, JobOutcome, QuestionJob, make_executor
 from spatialclaw.eval.records import BenchmarkRecord, check_inputs, read_records
-from spatialclaw.eval.results import JsonlLog
+from spatialclaw.eval.results import JsonlLog, relative_trajectory
 from spatialclaw.eval.scoring import score_prediction, summarise
 
 RESULTS_FILE = "results.jsonl"
@@ -148,12 +147,7 @@ def _check_resume(config: EvalConfig, run_info: dict[str, Any]) -> None:
 
 def _result_row(record: BenchmarkRecord, outcome: JobOutcome, out: Path) -> dict[str, Any]:
     score = score_prediction(outcome.prediction, record.ground_truth, record.question_type, record.options)
-    trajectory = outcome.trajectory
-    if trajectory is not None:
-        try:
-            trajectory = os.path.relpath(trajectory, out)
-        except ValueError:
-            pass
+    trajectory = relative_trajectory(outcome.trajectory, out)
     return {
         "id": record.id,
         "dataset": record.dataset,

@@ -4,12 +4,12 @@ predictions made elsewhere (`score_predictions`: ``{"id", "prediction"}`` per li
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from spatialclaw.errors import InputError
 from spatialclaw.eval.benchmarks.base import Benchmark, Record
+from spatialclaw.eval.results import relative_trajectory
 
 
 def scored_row(bench: Benchmark, record: Record, prediction: object) -> dict[str, Any]:
@@ -24,12 +24,7 @@ def scored_row(bench: Benchmark, record: Record, prediction: object) -> dict[str
 
 def result_row(bench: Benchmark, record: Record, outcome: Any, out: Path) -> dict[str, Any]:
     """`scored_row` of an agent's run, with its steps, usage, duration and trajectory folder."""
-    trajectory = outcome.trajectory
-    if trajectory is not None:
-        try:
-            trajectory = os.path.relpath(trajectory, out)
-        except ValueError:
-            pass
+    trajectory = relative_trajectory(outcome.trajectory, out)
     return {
         **scored_row(bench, record, outcome.prediction), "answered": outcome.answered, "steps": outcome.steps,
         "usage": outcome.usage, "duration_s": round(outcome.duration_s, 3), "trajectory": trajectory,
