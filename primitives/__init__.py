@@ -15,7 +15,7 @@ from spatialclaw.primitives.context import KernelContext, current, set_current
 from spatialclaw.primitives.registry import primitive, registered, render_prompt_section
 
 # Modules whose import registers primitives, in prompt order.
-MODULES: tuple[str, ...] = ("reconstruct", "segment", "objects", "geometry", "draw", "vlm")
+MODULES: tuple[str, ...] = ("output", "reconstruct", "segment", "objects", "geometry", "draw", "vlm")
 
 __all__ = ["KernelContext", "current", "install", "load_all", "primitive", "registered", "render_prompt_section"]
 

@@ -3,7 +3,8 @@
 Every primitive is a typed, documented function. The prompt's description of the toolbox is
 rendered from the registered signatures and docstrings (`render_prompt_section`), so it cannot
 drift from the code. A primitive without a docstring, a type hint on every parameter and the
-return, or an ``Args:`` entry for every parameter is refused when its module is imported.
+return, or an ``Args:`` entry for every parameter (and for no parameter it lacks) is refused
+when its module is imported. `describe` builds the prompt entry of any function the same way.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, Callable, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-GROUPS = ("frames", "reconstruction", "segmentation", "objects", "geometry", "drawing", "vlm")
+GROUPS = ("output", "frames", "reconstruction", "segmentation", "objects", "geometry", "drawing", "vlm")
 
 
 class PrimitiveDefinitionError(TypeError):
@@ -42,15 +43,83 @@ _REGISTRY: dict[str, Primitive] = {}
 
 
 def _documented_params(doc: str) -> set[str]:
+    """The names the ``Args:`` section describes: its lines at the first entry's indentation
+    that read ``name:`` or ``name (type):`` (deeper lines continue an entry)."""
     match = re.search(r"^Args:\s*$(.*?)(?:^\S|\Z)", doc, flags=re.M | re.S)
     if not match:
         return set()
-    return set(re.findall(r"^\s+\*{0,2}(\w+)(?:\s*\([^)]*\))?:", match.group(1), flags=re.M))
+    lines = [line for line in match.group(1).splitlines() if line.strip()]
+    if not lines:
+        return set()
+    indent = len(lines[0]) - len(lines[0].lstrip())
+    entry = re.compile(r"\*{0,2}(\w+)(?:\s*\([^)]*\))?:")
+    names = set()
+    for line in lines:
+        if len(line) - len(line.lstrip()) == indent:
+            found = entry.match(line.lstrip())
+            if found:
+                names.add(found.group(1))
+    return names
 
 
-def _format_signature(func: Callable[..., Any]) -> str:
+def _annotation(annotation: Any) -> str:
+    """An annotation as written: the string itself under ``from __future__ import annotations``."""
+    return annotation if isinstance(annotation, str) else inspect.formatannotation(annotation)
+
+
+def _format_parameter(p: inspect.Parameter) -> str:
+    prefix = {p.VAR_POSITIONAL: "*", p.VAR_KEYWORD: "**"}.get(p.kind, "")
+    text = prefix + p.name
+    if p.annotation is not p.empty:
+        text += f": {_annotation(p.annotation)}"
+    if p.default is not p.empty:
+        text += f" = {p.default!r}" if p.annotation is not p.empty else f"={p.default!r}"
+    return text
+
+
+def format_signature(func: Callable[..., Any]) -> str:
+    """``(a: int, *, b: str = 'x') -> float``, written from the function's parameter objects.
+
+    >>> def f(a: int, /, b: str = "x", *rest: float, c: bool = False, **kw: int) -> None: ...
+    >>> format_signature(f)
+    "(a: int, /, b: str = 'x', *rest: float, c: bool = False, **kw: int) -> None"
+    """
     sig = inspect.signature(func)
-    return str(sig).replace("'", "")
+    parts: list[str] = []
+    params = list(sig.parameters.values())
+    for i, p in enumerate(params):
+        if p.kind == p.KEYWORD_ONLY and not any(q.kind in (q.VAR_POSITIONAL, q.KEYWORD_ONLY) for q in params[:i]):
+            parts.append("*")
+        parts.append(_format_parameter(p))
+        if p.kind == p.POSITIONAL_ONLY and (i + 1 == len(params) or params[i + 1].kind != p.POSITIONAL_ONLY):
+            parts.append("/")
+    text = f"({', '.join(parts)})"
+    if sig.return_annotation is not sig.empty:
+        text += f" -> {_annotation(sig.return_annotation)}"
+    return text
+
+
+def describe(func: Callable[..., Any], group: str, name: str | None = None) -> Primitive:
+    """The registry entry of ``func`` (checked as `primitive` checks it), without registering it."""
+    pname = name or func.__name__
+    where = f"primitive {pname} ({func.__module__})"
+    doc = inspect.getdoc(func)
+    if not doc:
+        raise PrimitiveDefinitionError(f"{where} has no docstring")
+    sig = inspect.signature(func)
+    if sig.return_annotation is inspect.Signature.empty:
+        raise PrimitiveDefinitionError(f"{where} has no return type hint")
+    for p in sig.parameters.values():
+        if p.annotation is inspect.Parameter.empty:
+            raise PrimitiveDefinitionError(f"{where}: parameter {p.name!r} has no type hint")
+    documented = _documented_params(doc)
+    missing = {p.name for p in sig.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)} - documented
+    if missing:
+        raise PrimitiveDefinitionError(f"{where}: Args: does not describe {sorted(missing)}")
+    unknown = documented - set(sig.parameters)
+    if unknown:
+        raise PrimitiveDefinitionError(f"{where}: Args: describes {sorted(unknown)}, which it has no parameter for")
+    return Primitive(pname, func, group, format_signature(func), doc)
 
 
 def primitive(func: F | None = None, *, group: str = "geometry", name: str | None = None) -> Any:
@@ -63,25 +132,13 @@ def primitive(func: F | None = None, *, group: str = "geometry", name: str | Non
         raise PrimitiveDefinitionError(f"unknown primitive group {group!r}; use one of {GROUPS}")
 
     def register(f: F) -> F:
-        pname = name or f.__name__
-        where = f"primitive {pname} ({f.__module__})"
-        doc = inspect.getdoc(f)
-        if not doc:
-            raise PrimitiveDefinitionError(f"{where} has no docstring")
-        sig = inspect.signature(f)
-        if sig.return_annotation is inspect.Signature.empty:
-            raise PrimitiveDefinitionError(f"{where} has no return type hint")
-        params = [p for p in sig.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-        for p in sig.parameters.values():
-            if p.annotation is inspect.Parameter.empty:
-                raise PrimitiveDefinitionError(f"{where}: parameter {p.name!r} has no type hint")
-        missing = {p.name for p in params} - _documented_params(doc)
-        if missing:
-            raise PrimitiveDefinitionError(f"{where}: Args: does not describe {sorted(missing)}")
-        existing = _REGISTRY.get(pname)
+        entry = describe(f, group, name)
+        existing = _REGISTRY.get(entry.name)
         if existing is not None and existing.func.__module__ != f.__module__:
-            raise PrimitiveDefinitionError(f"{where} is already registered by {existing.func.__module__}")
-        _REGISTRY[pname] = Primitive(pname, f, group, _format_signature(f), doc)
+            raise PrimitiveDefinitionError(
+                f"primitive {entry.name} ({f.__module__}) is already registered by {existing.func.__module__}"
+            )
+        _REGISTRY[entry.name] = entry
         return f
 
     return register(func) if func is not None else register

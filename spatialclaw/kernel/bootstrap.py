@@ -5,8 +5,8 @@ The host (`spatialclaw.kernel.KernelSession`) writes a manifest (JSON) and runs
 
 - ``frames`` (list of `Frame`, read from the input's frames file), ``inputs`` (list of
   `InputInfo`: the question's inputs, which ``Frame.source`` indexes), ``question``, ``options``;
-- ``show(*items, caption=None)`` and ``answer(value)``;
-- every registered primitive, via ``spatialclaw.primitives.install``.
+- every registered primitive, via ``spatialclaw.primitives.install``, ``show(*items, caption=None)``
+  and ``answer(value)`` (`spatialclaw.primitives.output`) among them.
 
 It also disables ``input()`` (no one can type), turns traceback colours off, and gives the
 primitives ``host_call``: a request to the host carried over the Jupyter stdin channel.
@@ -17,19 +17,18 @@ shown) besides IPython.
 
 from __future__ import annotations
 
-import base64
 import builtins
 import getpass
-import io
 import json
-import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from spatialclaw.primitives.output import ANSWER_MIME, answer, show, to_png
 
-# Shared with the host (kernel.py): the protocol between the two processes.
-ANSWER_MIME = "application/vnd.spatialclaw.answer+json"
+__all__ = ["ANSWER_MIME", "HOST_CALL_PREFIX", "answer", "host_call", "report", "run", "show", "to_png"]
+
+# Shared with the host (kernel.py): the protocol between the two processes (the answer's MIME
+# type is `spatialclaw.primitives.output`'s).
 HOST_CALL_PREFIX = "\x1bspatialclaw-host-call:"
 
 INPUT_DISABLED = (
@@ -45,83 +44,6 @@ def _ipython() -> Any:
     if ip is None:
         raise RuntimeError("spatialclaw.kernel.bootstrap runs inside an IPython kernel")
     return ip
-
-
-# ----------------------------------------------------------------------------- show()
-
-
-def to_png(item: Any) -> bytes:
-    """PNG bytes of a Frame, image array, PIL image, matplotlib figure, or object with ``.render()``
-    (arrays by `spatialclaw.images`' dtype/range rule)."""
-    from spatialclaw.inputs.frame import Frame
-
-    from spatialclaw.images import encode_png
-
-    if isinstance(item, Frame):
-        return encode_png(item.image, what="show()")
-    if isinstance(item, np.ndarray):
-        return encode_png(item, what="show()")
-    if type(item).__module__.startswith("PIL.") and hasattr(item, "save"):
-        return encode_png(item, what="show()")
-    if hasattr(item, "savefig") and hasattr(item, "canvas"):
-        import matplotlib.pyplot as plt
-
-        buf = io.BytesIO()
-        item.savefig(buf, format="png", bbox_inches="tight")
-        plt.close(item)  # shown once here, not again by the inline backend at the end of the cell
-        return buf.getvalue()
-    if callable(getattr(item, "render", None)):
-        return to_png(item.render())
-    raise TypeError(
-        f"show() cannot display a {type(item).__name__}: pass a Frame, an image array, a PIL image, "
-        "a matplotlib figure, or an object with .render()"
-    )
-
-
-def show(*items: Any, caption: str | None = None) -> None:
-    """Attach images to what you see after this cell.
-
-    Args:
-        items: Frames, image arrays (H×W×3 uint8 RGB, floats in [0, 1], or H×W gray), PIL images,
-            matplotlib figures, or results with a ``.render()`` method (e.g. a reconstruction's view).
-        caption: text printed just before the images.
-    """
-    from IPython.display import publish_display_data
-
-    pngs = [to_png(item) for item in items]
-    if caption:
-        print(caption, flush=True)
-    for png in pngs:
-        publish_display_data({"image/png": base64.b64encode(png).decode("ascii")})
-
-
-# ----------------------------------------------------------------------------- answer()
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"answer() needs a finite number, got {value}")
-        return value
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_plain(v) for v in (value.tolist() if isinstance(value, np.ndarray) else value)]
-    raise TypeError(f"answer() takes a str, int, float, bool or a list of those, got {type(value).__name__}")
-
-
-def answer(value: Any) -> None:
-    """Give the final answer: an option letter (``"B"``), a number (metres, counts, ...), or text.
-
-    Args:
-        value: the answer; a str, int, float, bool, or a list of those.
-    """
-    from IPython.display import publish_display_data
-
-    plain = _plain(value)
-    publish_display_data({ANSWER_MIME: {"value": plain}, "text/plain": f"answer: {plain!r}"})
 
 
 # ----------------------------------------------------------------------------- host_call / input()

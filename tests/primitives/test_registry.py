@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
+from golden_files import check_golden
 
 import spatialclaw.primitives as primitives
 from spatialclaw.primitives import context, registry
 from spatialclaw.primitives.context import KernelContext
 from spatialclaw.primitives.registry import PrimitiveDefinitionError, primitive, render_prompt_section
 
-GOLDEN = Path(__file__).parents[1] / "golden" / "prompt_primitives.md"
-REGEN = "SPATIALCLAW_REGEN_GOLDEN"
 
 
 @pytest.fixture(autouse=True)
@@ -108,16 +104,9 @@ def test_install_puts_every_primitive_into_the_namespace_and_records_backends():
 
 
 def test_prompt_section_matches_the_golden_file():
-    """The prompt text is generated from the code; a change must be reviewed and the golden regenerated.
-
-    Regenerate with ``SPATIALCLAW_REGEN_GOLDEN=1 python -m pytest tests/test_registry.py``.
-    """
-    rendered = render_prompt_section()
-    if os.environ.get(REGEN):
-        GOLDEN.parent.mkdir(exist_ok=True)
-        GOLDEN.write_text(rendered + "\n")
-    assert GOLDEN.is_file(), f"missing {GOLDEN}: run with {REGEN}=1 once"
-    assert rendered + "\n" == GOLDEN.read_text(), f"the primitives' prompt text changed: review it, then rerun with {REGEN}=1"
+    """The prompt text is generated from the code; a change must be reviewed and the golden
+    regenerated (see `golden_files`)."""
+    check_golden("prompt_primitives.md", render_prompt_section() + "\n")
 
 
 def test_auto_on_a_video_falls_back_from_gt_and_says_why():
@@ -134,3 +123,39 @@ def test_auto_on_a_video_falls_back_from_gt_and_says_why():
     seg = info["backends"]["segmentation"]
     assert seg["backend"] == "none" or seg["backend"] == "learned"  # no VLM to point with: classical cannot segment
     assert "no host handlers" in seg["reason"] or seg["backend"] == "learned"
+
+
+def test_an_args_entry_for_a_parameter_that_does_not_exist_is_refused():
+    with pytest.raises(PrimitiveDefinitionError, match=r"Args: describes \['radius'\], which it has no parameter for"):
+
+        @primitive(group="geometry")
+        def stale(x: int) -> int:
+            """Do it.
+
+            Args:
+                x: a thing.
+                radius: metres (the parameter was removed).
+            """
+            return x
+
+
+def test_continuation_lines_are_not_parameters_and_string_defaults_keep_their_quotes():
+    @primitive(group="drawing")
+    def label(text: str, *, colour: str = "red") -> str:
+        """A label.
+
+        Args:
+            text: the words.
+            colour: a colour name, e.g.
+                note: this line continues the entry above.
+        """
+        return text
+
+    entry = next(p for p in registry.registered() if p.name == "label")
+    assert entry.signature == "(text: str, *, colour: str = 'red') -> str"
+
+
+def test_show_and_answer_are_registered_primitives():
+    names = [p.name for p in registry.registered()]
+    assert names[:2] == ["show", "answer"]
+    assert "def show(*items: Any, caption: str | None = None) -> None:" in render_prompt_section()

@@ -1,22 +1,17 @@
 """The rendered prompts: a golden system prompt for a fixed small registry, and the first turn's text.
 
-Regenerate the golden file after an intended change with
-``SPATIALCLAW_UPDATE_GOLDEN=1 python -m pytest tests/test_agent_prompt.py`` and review the diff.
+Regenerate the golden file after an intended change as `golden_files` says, and review the diff.
 """
 
 from __future__ import annotations
 
-import inspect
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
+from golden_files import check_golden
 
 from spatialclaw import prompts
-from spatialclaw.primitives.registry import Primitive, render_prompt_section
-
-GOLDEN = Path(__file__).parents[1] / "golden" / "system_prompt.md"
+from spatialclaw.primitives.registry import Primitive, describe, render_prompt_section
 
 
 def distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -39,10 +34,7 @@ def count_frames(step: int = 1) -> int:
 
 
 def _fixed_registry() -> list[Primitive]:
-    return [
-        Primitive(f.__name__, f, group, str(inspect.signature(f)).replace("'", ""), inspect.getdoc(f) or "")
-        for f, group in ((count_frames, "frames"), (distance, "geometry"))
-    ]
+    return [describe(f, group) for f, group in ((count_frames, "frames"), (distance, "geometry"))]
 
 
 def render_golden_prompt() -> str:
@@ -56,10 +48,7 @@ def render_golden_prompt() -> str:
 
 
 def test_system_prompt_matches_golden_file() -> None:
-    rendered = render_golden_prompt() + "\n"
-    if os.environ.get("SPATIALCLAW_UPDATE_GOLDEN"):
-        GOLDEN.write_text(rendered)
-    assert rendered == GOLDEN.read_text(), "system prompt changed: review, then regenerate (see module docstring)"
+    check_golden("system_prompt.md", render_golden_prompt() + "\n")
 
 
 def test_answer_protocol_follows_the_question_kind() -> None:

@@ -1,0 +1,93 @@
+"""What the model hands back from a cell: images to look at (`show`) and the answer (`answer`).
+
+Registered like every other primitive, so their prompt text is generated from these signatures
+and docstrings; the kernel's bootstrap preloads them. Images become PNG by
+`spatialclaw.images`' one rule.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from typing import Any
+
+import numpy as np
+
+from spatialclaw.primitives.registry import primitive
+
+# Shared with the host (`spatialclaw.kernel.session`): how an answer travels out of the kernel.
+ANSWER_MIME = "application/vnd.spatialclaw.answer+json"
+
+
+def to_png(item: Any) -> bytes:
+    """PNG bytes of a Frame, image array, PIL image, matplotlib figure, or object with ``.render()``
+    (arrays by `spatialclaw.images`' dtype/range rule)."""
+    from spatialclaw.inputs.frame import Frame
+
+    from spatialclaw.images import encode_png
+
+    if isinstance(item, Frame):
+        return encode_png(item.image, what="show()")
+    if isinstance(item, np.ndarray):
+        return encode_png(item, what="show()")
+    if type(item).__module__.startswith("PIL.") and hasattr(item, "save"):
+        return encode_png(item, what="show()")
+    if hasattr(item, "savefig") and hasattr(item, "canvas"):
+        import matplotlib.pyplot as plt
+
+        buf = io.BytesIO()
+        item.savefig(buf, format="png", bbox_inches="tight")
+        plt.close(item)  # shown once here, not again by the inline backend at the end of the cell
+        return buf.getvalue()
+    if callable(getattr(item, "render", None)):
+        return to_png(item.render())
+    raise TypeError(
+        f"show() cannot display a {type(item).__name__}: pass a Frame, an image array, a PIL image, "
+        "a matplotlib figure, or an object with .render()"
+    )
+
+
+@primitive(group="output")
+def show(*items: Any, caption: str | None = None) -> None:
+    """Attach images to what you see after this cell.
+
+    Args:
+        items: Frames, image arrays (H×W×3 uint8 RGB, floats in [0, 1], or H×W gray), PIL images,
+            matplotlib figures, or results with a ``.render()`` method (e.g. a reconstruction's view).
+        caption: text printed just before the images.
+    """
+    from IPython.display import publish_display_data
+
+    pngs = [to_png(item) for item in items]
+    if caption:
+        print(caption, flush=True)
+    for png in pngs:
+        publish_display_data({"image/png": base64.b64encode(png).decode("ascii")})
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"answer() needs a finite number, got {value}")
+        return value
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_plain(v) for v in (value.tolist() if isinstance(value, np.ndarray) else value)]
+    raise TypeError(f"answer() takes a str, int, float, bool or a list of those, got {type(value).__name__}")
+
+
+@primitive(group="output")
+def answer(value: Any) -> None:
+    """Give the final answer: an option letter (``"B"``), a number (metres, counts, ...), or text.
+
+    Args:
+        value: the answer; a str, int, float, bool, or a list of those.
+    """
+    from IPython.display import publish_display_data
+
+    plain = _plain(value)
+    publish_display_data({ANSWER_MIME: {"value": plain}, "text/plain": f"answer: {plain!r}"})
