@@ -39,6 +39,8 @@ class QuestionJob:
         trajectory_dir: where the agent writes this question's trajectory.
         settings: how the agent answers it (the endpoint resolved by the coordinator, so that
             workers on other machines need no environment of their own).
+        input_names: the benchmark's name for each of several inputs (the kernel's
+            ``inputs[k].name``), or None for the file names.
     """
 
     id: str
@@ -47,6 +49,7 @@ class QuestionJob:
     input_path: str | list[str]
     trajectory_dir: str
     settings: RunConfig
+    input_names: list[str] | None = None
 
 
 @dataclass
@@ -107,7 +110,12 @@ def run_job(job: QuestionJob) -> JobOutcome:
     if out.exists():
         shutil.rmtree(out)  # left by an attempt that did not finish: finished ids never run again
     try:
-        result = ask(job.input_path, job.question, options=job.options, config=job.settings, out=out, progress=False)
+        source: Any = job.input_path
+        if job.input_names and isinstance(source, list):
+            from spatialclaw.inputs.multi import load_inputs
+
+            source = load_inputs(source, names=job.input_names, **job.settings.sampling())
+        result = ask(source, job.question, options=job.options, config=job.settings, out=out, progress=False)
     except SpatialClawError as err:
         return JobOutcome.failure(job.id, err, time.monotonic() - start)
     except Exception as err:  # a bug: recorded with where it happened, the evaluation goes on

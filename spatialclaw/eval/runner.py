@@ -25,7 +25,7 @@ import re
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +175,7 @@ class _Suite:
     result_row: Callable[[Any, JobOutcome, Path], dict[str, Any]]
     summarise: Callable[[list[dict[str, Any]]], dict[str, Any]]
     info: dict[str, Any]
+    input_names: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _questions_suite(config: EvalConfig) -> _Suite:
@@ -194,12 +195,15 @@ def _benchmark_suite(config: EvalConfig) -> _Suite:
     if config.limit is not None:
         records = records[: max(config.limit, 0)]
     inputs: dict[str, str | list[str]] = {}
+    names: dict[str, list[str]] = {}
     for r in records:
         paths = [str(m.path.resolve()) for m in r.inputs]
         inputs[r.id] = paths[0] if len(paths) == 1 else paths
+        if len(paths) > 1:
+            names[r.id] = [m.name for m in r.inputs]
     info = {"benchmark": bench.name, "hf_id": bench.hf_id, "questions": f"{bench.name}:{Path(config.data_root).resolve()}",
             "defaults": bench.defaults.to_dict()}
-    return _Suite(records, inputs, lambda rec, outcome, out: result_row(bench, rec, outcome, out), bench.aggregate, info)
+    return _Suite(records, inputs, lambda rec, outcome, out: result_row(bench, rec, outcome, out), bench.aggregate, info, names)
 
 
 def build_summary(
@@ -276,6 +280,7 @@ def run_eval(
                 input_path=inputs[r.id],
                 trajectory_dir=str((out / "trajectories" / trajectory_name(r.id)).resolve()),
                 settings=config.settings,
+                input_names=suite.input_names.get(r.id),
             )
             for r in records
             if r.id not in done

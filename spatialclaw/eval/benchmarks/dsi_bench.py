@@ -4,7 +4,8 @@ Layout (as public loaders describe the release; official evaluation
 ``SpatialVision/dsibench/evaluate.py``): ``metadatas/<aug>.csv`` for the four renderings
 ``std``, ``hflip``, ``reverse``, ``reverse_hflip`` with columns ``cate`` (0–5), ``relative_path``
 (under ``videos/<aug>/``), ``video_type``, ``question``, ``options`` (``"A: x; B: y; ..."``),
-``GT`` (a letter). A question's id is ``<aug>/<row>``. Not verified against the dataset card.
+``GT`` (a letter). A question's id is ``<aug>/<row>``; the renderings present are read (all four
+for the official protocol). Not verified against the dataset card.
 
 Scoring (the official sample-wise protocol): every (question, rendering) is one sample scored by
 exact letter; overall = accuracy over all samples; per-category accuracies beside it.
@@ -42,8 +43,11 @@ class DSIBench(Benchmark):
     def rows(self, data: DataRoot) -> list[dict[str, Any]]:
         rows = []
         for aug in AUGMENTATIONS:
-            path = data.first(f"metadatas/{aug}.csv")
-            rows.extend({**row, "_aug": aug, "_row": k} for k, row in enumerate(data.table_rows(path)))
+            path = data.find(f"metadatas/{aug}.csv", required=False, lazy=False)
+            if path is not None:
+                rows.extend({**row, "_aug": aug, "_row": k} for k, row in enumerate(data.table_rows(path)))
+        if not rows:
+            data.first(*(f"metadatas/{aug}.csv" for aug in AUGMENTATIONS))  # raises, naming what is expected
         return rows
 
     def record(self, row: dict[str, Any], position: int, data: DataRoot) -> Record:

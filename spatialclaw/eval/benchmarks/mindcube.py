@@ -4,7 +4,8 @@ Layout (dataset card, the official repository ``mll-lab-nu/MindCube``): one arch
 holding ``data/raw/MindCube_tinybench.jsonl`` (the evaluation split; ``MindCube_train.jsonl``
 beside it) and ``data/other_all_image/...``. Each JSONL row has ``id``, ``question`` (options
 written inside), ``gt_answer`` (a letter), ``images`` (paths relative to ``data/``),
-``category``, ``type``. The archive is read as shipped or unpacked.
+``category``, ``type``. The archive is read as shipped or unpacked. The tinybench split is the
+one read (the full ``MindCube.jsonl`` when it is the only one there).
 
 Scoring (official ``src/evaluation/evaluator.py`` and ``core/base_metrics.py``): exact letter;
 the setting comes from the id (``around``, ``rotation``, ``translation``, ``among``, else
@@ -41,7 +42,8 @@ class MindCube(Benchmark):
     schema_source = "official repo mll-lab-nu/MindCube (README, src/evaluation/evaluator.py, core/extractors.py)"
 
     def rows(self, data: DataRoot) -> list[dict[str, Any]]:
-        return data.table_rows(data.first("data/raw/MindCube_tinybench.jsonl", "raw/MindCube_tinybench.jsonl"))
+        return data.table_rows(data.first("data/raw/MindCube_tinybench.jsonl", "raw/MindCube_tinybench.jsonl",
+                                          "data/raw/MindCube.jsonl", "raw/MindCube.jsonl"))
 
     def record(self, row: dict[str, Any], position: int, data: DataRoot) -> Record:
         rid = row_id(row, ("id",), position)

@@ -4,7 +4,8 @@ Layout (as public loaders describe the release; lmms-eval ``tasks/perceptioncomp
 same fields ``video_id``, ``question``, ``answer_id``, ``category``, ``difficulty``):
 ``questions.json``, a list of ``{key, video_id, question, answer_choice_0 … answer_choice_4,
 answer_id (0-based), answer, category, difficulty}``; videos ``data/<video_id>.mp4``. The
-file names are taken from those loaders, not from the dataset card.
+file names are taken from those loaders, not from the dataset card (a parquet with the same
+columns is read when there is no ``questions.json``).
 
 Scoring (lmms-eval ``perceptioncomp_process_results``): exact letter of ``answer_id``; accuracy
 per category and per difficulty, overall = accuracy over all questions.
@@ -29,7 +30,7 @@ class PerceptionComp(Benchmark):
     schema_source = "lmms-eval tasks/perceptioncomp/utils.py (fields); file names from public loaders (not the card)"
 
     def rows(self, data: DataRoot) -> list[dict[str, Any]]:
-        return data.table_rows(data.first("questions.json", "**/questions.json"))
+        return data.table_rows(data.first("questions.json", "**/questions.json", "**/*.parquet"))
 
     def record(self, row: dict[str, Any], position: int, data: DataRoot) -> Record:
         choices = [row[f"answer_choice_{k}"] for k in range(10) if row.get(f"answer_choice_{k}") is not None]

@@ -57,7 +57,8 @@ def test_eval_multi_image_benchmark(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert summary["overall"] == pytest.approx(2 / 3) and summary["n"] == 3 and summary["unparsed"] == 0
     assert summary["defaults"] == {"frames": 32, "fps": None, "max_steps": 12} and summary["benchmark"] == "mmsi_bench"
     assert sorted(len(r.images(1)) for r in first_turns) == [2, 2, 3]  # every input shown in the first turn
-    assert "The question has 3 inputs" in " ".join(t for r in first_turns for t in r.texts("user"))
+    user_text = " ".join(t for r in first_turns for t in r.texts("user"))
+    assert "The question has 3 inputs" in user_text and "inputs[2]: image 'image 3'" in user_text
 
 
 def test_eval_multi_video_benchmark(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

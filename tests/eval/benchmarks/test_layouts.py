@@ -86,3 +86,12 @@ def test_show_leaves_archives_packed_until_the_media_are_needed(tmp_path: Path) 
     loaded = bench.load(layout.root)
     assert [m.path for r in loaded for m in r.inputs] == [m.path for r in lazy for m in r.inputs]
     assert all(m.path.is_file() and m.archive is None for r in loaded for m in r.inputs)
+
+
+def test_dsi_bench_reads_the_renderings_present(tmp_path: Path) -> None:
+    from benchmark_layouts import dsi_bench
+
+    layout = dsi_bench(tmp_path / "dsi")
+    for aug in ("hflip", "reverse", "reverse_hflip"):
+        (layout.root / "metadatas" / f"{aug}.csv").unlink()
+    assert [r.id for r in get_benchmark("dsi_bench").load(layout.root)] == ["std/0"]
