@@ -26,6 +26,9 @@ class KernelContext:
         frames: the sampled input frames (the kernel's ``frames``).
         source_kind: ``"video"``, ``"images"``, ``"rgbd"`` or ``"none"``.
         source_path: the video file, first image, or RGB-D folder; None without input.
+        source_files: the image files of an image-sequence input (one folder), in natural
+            order (``Frame.index`` of an image is its position here; the sandbox lets the
+            kernel read them); empty for other inputs.
         perception: the requested backend: ``"auto"``, ``"gt"``, ``"learned"`` or ``"classical"``.
         cache_dir: where perception results are cached on disk (shared; read-only in a session).
         cache_layer: the session's own folder for new perception results (the host shares the
@@ -44,6 +47,7 @@ class KernelContext:
     frames: list[Frame]
     source_kind: str = "none"
     source_path: Path | None = None
+    source_files: list[Path] = field(default_factory=list)
     perception: str = "auto"
     cache_dir: Path | None = None
     cache_layer: Path | None = None

@@ -85,8 +85,8 @@ def run(manifest_path: str) -> None:
     """Preload the kernel's namespace from the manifest the host wrote; store what was set up.
 
     Manifest keys: ``frames_file`` (path or null), ``question``, ``options``, ``source_kind``,
-    ``source_path``, ``inputs`` (``[{"kind", "name", "frames"}]``, optional), ``perception``,
-    ``cache_dir``, ``cache_layer``.
+    ``source_path``, ``source_files`` (an image sequence's files, optional), ``inputs``
+    (``[{"kind", "name", "frames"}]``, optional), ``perception``, ``cache_dir``, ``cache_layer``.
     """
     global _report
     ip = _ipython()
@@ -120,6 +120,7 @@ def run(manifest_path: str) -> None:
         frames=frames,
         source_kind=manifest.get("source_kind", "none"),
         source_path=Path(manifest["source_path"]) if manifest.get("source_path") else None,
+        source_files=[Path(p) for p in manifest.get("source_files") or []],
         perception=manifest.get("perception", "auto"),
         cache_dir=Path(manifest["cache_dir"]) if manifest.get("cache_dir") else None,
         cache_layer=Path(manifest["cache_layer"]) if manifest.get("cache_layer") else None,

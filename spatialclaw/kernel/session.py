@@ -402,16 +402,19 @@ class KernelSession:
         assert self._runtime is not None
         from spatialclaw.config import cache_dir
 
-        source_kind, source_path = "none", None
+        source_kind, source_path, source_files = "none", None, []
         if self.input is not None:
             source_kind = self.input.kind
             source_path = str(Path(self.input.paths[0]).resolve()) if self.input.paths else None
+            if source_kind == "images" and not self.input.parts:  # one image sequence (a folder)
+                source_files = [str(Path(p).resolve()) for p in self.input.paths]
         manifest = {
             "frames_file": str(self._frames_file) if self._frames_file else None,
             "question": self.question,
             "options": self.options,
             "source_kind": source_kind,
             "source_path": source_path,
+            "source_files": source_files,
             "inputs": [part.to_dict() for part in self.input.inputs] if self.input is not None else [],
             "perception": self.perception,
             "cache_dir": str(cache_dir()),

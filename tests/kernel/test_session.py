@@ -397,3 +397,10 @@ def test_sandboxed_kernel_is_interrupted_not_killed() -> None:
         assert run_ok(session, "kept").text == "'yes'\n"
         code = "import socket\ntry:\n    socket.create_connection(('10.255.255.1', 80), timeout=1)\nexcept OSError as err:\n    print(err.errno)"
         assert run_ok(session, code).text == "101\n"  # ENETUNREACH: no network inside
+
+
+def test_the_kernel_knows_the_files_of_an_image_sequence(session: KernelSession) -> None:
+    """Structure-from-motion reads more frames of the sequence than were sampled (primitives' sampling)."""
+    prefix = "from spatialclaw.primitives.context import current\n"
+    files = run_ok(session, prefix + "print([p.name for p in current().source_files])").text
+    assert files.strip() == repr([Path(session.input.paths[0]).name])

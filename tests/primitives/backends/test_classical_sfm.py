@@ -79,13 +79,29 @@ def test_extra_video_frames_are_decoded_between_the_requested_ones(video_scene):
     assert sample.positions == sorted(sample.positions)
     for frame, p in zip(loaded.frames, sample.positions):
         assert sample.images[p] is frame.image
-    assert "30 frames of the video" in sample.note
+    assert "30 frames of the input" in sample.note
 
 
-def test_without_a_video_only_the_given_frames_are_used(video_scene):
+@pytest.mark.parametrize("layout", ["images", "rgbd"])
+def test_extra_frames_come_from_an_image_sequence_or_rgbd_folder(video_scene, layout):
+    from spatialclaw.inputs.load import load_input
+
+    loaded = load_input(video_scene / "color" if layout == "images" else video_scene, frames=8, cache_dir=video_scene.parent / "cache")
+    assert loaded.kind == layout
+    context = KernelContext(frames=loaded.frames, source_kind=layout, source_path=loaded.paths[0],
+                            source_files=loaded.paths if layout == "images" else [])
+    sample = sfm_sample(loaded.frames, context, total=20)
+    assert len(sample.images) == 20
+    assert all(sample.images[p] is f.image for f, p in zip(loaded.frames, sample.positions))
+    assert np.array_equal(np.diff(sample.positions) > 0, np.ones(7, bool))
+
+
+def test_without_the_input_on_disk_only_the_given_frames_are_used(video_scene):
     frames = [Frame(i, i / 10.0, np.zeros((8, 8, 3), np.uint8)) for i in range(6)]
     sample = sfm_sample(frames, KernelContext(frames=frames, source_kind="images", source_path=video_scene))
     assert len(sample.images) == 6 and sample.positions == list(range(6))
+    mixed = [Frame(i, 0.0, np.zeros((8, 8, 3), np.uint8), source=i % 2) for i in range(6)]
+    assert len(sfm_sample(mixed, KernelContext(frames=mixed, source_kind="multi", source_path=video_scene)).images) == 6
 
 
 # --- accuracy on rooms unlike the shared fixture (slow: SfM + stereo) -------------------------------
