@@ -8,22 +8,12 @@ inside the functions that need them, so a kernel starts fast.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from spatialclaw.primitives.context import KernelContext, current, set_current
-from spatialclaw.primitives.registry import primitive, registered, render_prompt_section
+from spatialclaw.primitives.registry import MODULES, load_all, primitive, registered, render_prompt_section
 
-# Modules whose import registers primitives, in prompt order.
-MODULES: tuple[str, ...] = ("output", "reconstruct", "segment", "objects", "geometry", "draw", "vlm")
-
-__all__ = ["KernelContext", "current", "install", "load_all", "primitive", "registered", "render_prompt_section"]
-
-
-def load_all() -> None:
-    """Import every primitive module so that each registers its functions."""
-    for module in MODULES:
-        importlib.import_module(f"spatialclaw.primitives.{module}")
+__all__ = ["MODULES", "KernelContext", "current", "install", "load_all", "primitive", "registered", "render_prompt_section"]
 
 
 def install(namespace: dict[str, Any], context: KernelContext) -> dict[str, Any]:

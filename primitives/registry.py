@@ -16,6 +16,8 @@ from typing import Any, Callable, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# Modules whose import registers primitives (`load_all`), under ``spatialclaw.primitives``.
+MODULES: tuple[str, ...] = ("output", "reconstruct", "segment", "objects", "geometry", "draw", "vlm")
 GROUPS = ("output", "frames", "reconstruction", "segmentation", "objects", "geometry", "drawing", "vlm")
 
 
@@ -144,6 +146,14 @@ def primitive(func: F | None = None, *, group: str = "geometry", name: str | Non
     return register(func) if func is not None else register
 
 
+def load_all() -> None:
+    """Import every primitive module (`MODULES`) so that each registers its functions."""
+    import importlib
+
+    for module in MODULES:
+        importlib.import_module(f"spatialclaw.primitives.{module}")
+
+
 def registered() -> list[Primitive]:
     """All registered primitives, by group (in `GROUPS` order), then in definition order."""
     order = {g: i for i, g in enumerate(GROUPS)}
@@ -157,8 +167,6 @@ def render_prompt_section(primitives: list[Primitive] | None = None) -> str:
         primitives: what to render; all registered primitives (after loading every module) by default.
     """
     if primitives is None:
-        from spatialclaw.primitives import load_all
-
         load_all()
         primitives = registered()
     parts: list[str] = []

@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from spatialclaw.synth import texture
+import spatialclaw.synth.texture as texture
 from spatialclaw.synth.scene import Scene
 
 DEFAULT_HFOV_DEG = 65.0

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from spatialclaw.synth import geometry
+import spatialclaw.synth.geometry as geometry
 from spatialclaw.synth.shapes import BASE_COLORS, WALL_LABELS, Part, build_parts, local_bounds
 
 if TYPE_CHECKING:
