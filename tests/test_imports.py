@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import ast
 import importlib
-from pathlib import Path
 
 import pytest
+from source_modules import NOT_IMPORTED, our_modules
 
-ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = {"spatialclaw": ROOT / "spatialclaw", "spatialclaw.primitives": ROOT / "primitives", "spatialclaw.prompts": ROOT / "prompts"}
 # Cycles through function-level imports that are known and not yet untangled, each with its
 # path; the test fails on any other cycle, and when one of these is gone (strike it then).
 KNOWN_CYCLES = [
@@ -31,21 +29,6 @@ KNOWN_CYCLES = [
         "spatialclaw.primitives.types",
     ],
 ]
-# Run as scripts or in other processes only, never imported by the package's own modules.
-NOT_IMPORTED = {"spatialclaw.__main__", "spatialclaw.kernel.launcher"}
-
-
-def our_modules() -> dict[str, Path]:
-    modules = {}
-    for package, folder in PACKAGES.items():
-        for path in sorted(folder.rglob("*.py")):
-            parts = list(path.relative_to(folder).with_suffix("").parts)
-            if parts[-1] == "__init__":
-                parts = parts[:-1]
-            modules[".".join([package, *parts])] = path
-    return modules
-
-
 def _is_type_checking(node: ast.If) -> bool:
     test = node.test
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (

@@ -44,7 +44,7 @@ def extract_cells(reply: str) -> list[str]:
 
 
 def reply_prose(reply: str) -> str:
-    """The reply without its fenced python cells (the reasoning around the code).
+    r"""The reply without its fenced python cells (the reasoning around the code).
 
     >>> reply_prose("Count them.\n```python\nprint(len(frames))\n```\nThen answer.")
     'Count them.\n\nThen answer.'

@@ -2,6 +2,8 @@
 
 Tests and benchmarks point the real ``openai`` client (or ``spatialclaw ask --base-url``) at it:
 
+    >>> from spatialclaw.models.base import Message
+    >>> from spatialclaw.models.openai_compat import OpenAICompatClient
     >>> with ScriptedVLM(["```python\\nanswer(3)\\n```"]) as vlm:
     ...     client = OpenAICompatClient(vlm.model, base_url=vlm.base_url)
     ...     client.complete([Message("user", ["how many?"])]).text
