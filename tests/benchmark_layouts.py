@@ -141,7 +141,7 @@ def mmsi_bench(root: Path) -> Layout:
     """Two questions whose answer is the brighter image (A: first, B: second), one whose answer is not."""
     write_parquet(root / "MMSI_Bench.parquet", {
         "id": [0, 1, 2], "images": [[png(200), png(30)], [png(30), png(220)], [png(40), png(230), png(90)]],
-        "question_type": ["Positional Relationship (Cam.-Obj.)", "Motion (Cam.)", "Multi-Step Reasoning"],
+        "question_type": ["Positional Relationship (Cam.-Obj.)", "Motion (Cam.)", "MSR"],
         "question": ["Which image is brighter? Options: A: the first, B: the second",
                      "Which image is brighter? Options: A: the first, B: the second",
                      "Which image is brightest? Options: A: the first, B: the second, C: the third"],
@@ -149,7 +149,7 @@ def mmsi_bench(root: Path) -> Layout:
     }, {"images": pa.list_(pa.binary())})
     ids = ["0", "1", "2"]
     return Layout(root, ids, dict(zip(ids, ["A", "B", "C"])),
-                  dict(zip(ids, ["Positional Relationship (Cam.-Obj.)", "Motion (Cam.)", "Multi-Step Reasoning"])),
+                  dict(zip(ids, ["Positional Relationship (Cam.–Obj.)", "Motion (Cam.)", "MSR"])),
                   dict(zip(ids, [2, 2, 3])), dict(zip(ids, ["A", "B", "C"])), dict(zip(ids, ["B", "A", "A"])))
 
 

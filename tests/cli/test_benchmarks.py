@@ -34,7 +34,7 @@ def test_show_prints_the_parsed_records(tmp_path: Path, capsys: pytest.CaptureFi
     code, out, _ = run_cli(["benchmarks", "show", "mmsi_bench", "--data-root", str(layout.root), "--json"], capsys)
     records = json.loads(out)
     assert code == 0 and [r["id"] for r in records] == ["0", "1", "2"]
-    assert records[2]["answer"] == "C" and records[2]["task"] == "Multi-Step Reasoning"
+    assert records[2]["answer"] == "C" and records[2]["task"] == "MSR"
     assert [m["kind"] for m in records[2]["inputs"]] == ["image"] * 3
     code, out, _ = run_cli(["benchmarks", "show", "mmsi_bench", "--data-root", str(layout.root), "--limit", "1"], capsys)
     assert "3 records in mmsi_bench" in out and "image: image 2" in out

@@ -43,6 +43,11 @@ class CVBench(Benchmark):
     hf_id = "Dongyh35/CVBench"
     title = "CV-Bench"
     media = "videos"
+    tasks = ("Cross-video Anomaly Detection", "Cross-video Scene Recognition", "Multi-video Key-Action Recognition",
+             "Cross-video Event Retrieval", "Cross-video Object Recognition", "Multi-video Attribute Recognition",
+             "Joint-video Counting", "Cross-video Entity Matching", "Multi-view Scene Understanding",
+             "Multi-video Temporal Reasoning", "Joint-video Spatial Navigating", "Video Difference Caption",
+             "Cross-video Counterfactual Reasoning", "Joint-video Summarization", "Cross-video Procedural Transfer")
     defaults = Defaults(frames=32, max_steps=10)
     files = "data/test-00000-of-00001.parquet and CVBench.zip (<group>/<video>.mp4)"
     schema_source = "official repo Hokhim2/CVBench (Evaluation/CVBench.json, HF_dataset_format.py, eval_bench.py)"

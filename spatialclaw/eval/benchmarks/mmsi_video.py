@@ -29,6 +29,12 @@ class MMSIVideoBench(Benchmark):
     hf_id = "rbler/MMSI-Video-Bench"
     title = "MMSI-Video-Bench"
     media = "videos"
+    tasks = ("(Cross-Video) Memoery Update", "(Cross-Video) Multi-View Integration", "Planning", "Prediction",
+             "(Motion Understanding) Camera Motion", "(Motion Understanding) Instance Motion",
+             "(Motion Understanding) Interactive Motion", "(Spatial Construction) Instance-Instance Spatial Relationship",
+             "(Spatial Construction) Instance-Scene Spatial Relationship", "(Spatial Construction) Scene-Scene Spatial Relationship",
+             "(Spatial Construction) Instance/Scene Attribute", "(Spatial Construction) Camera-Instance Spatial Relationship",
+             "(Spatial Construction) Camera-Scene Spatial Relationship")
     defaults = Defaults(frames=50, max_steps=12)
     files = "mmsivideo.json with videos.zip and ref_images.zip (or videos/ and ref_images/)"
     schema_source = "official repo InternRobotics/MMSI-Video-Bench (README, dataset.py, evaluation.py)"

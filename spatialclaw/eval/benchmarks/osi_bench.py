@@ -40,6 +40,8 @@ class OSIBench(Benchmark):
     hf_id = "HarmlessSR07/OSI-Bench"
     title = "OSI-Bench"
     media = "video"
+    tasks = (*NUMERIC, "relative_distance", "relative_direction_categorical", "relative_direction_categorical_cardinal",
+             "relative_direction_categorical_ordinal", "trajectory_description")
     defaults = Defaults(frames=32, max_steps=12)
     files = "*.parquet (question, answer, category, question_type, options, file_name) and the .mp4 files"
     schema_source = "lmms-eval tasks/osi_bench/utils.py (fields, scoring); parquet file name not verified"

@@ -25,6 +25,7 @@ class PAIBench(Benchmark):
     hf_id = "shi-labs/physical-ai-bench-understanding"
     title = "PAI-Bench"
     media = "video"
+    tasks = ("Embodied Reasoning", "Common Sense")
     defaults = Defaults(frames=32, max_steps=10)
     files = "data/test-00000-of-00001.parquet and videos/... (video_path)"
     schema_source = "lmms-eval tasks/physical_ai_understanding/utils.py + yaml; parquet path from public loaders"

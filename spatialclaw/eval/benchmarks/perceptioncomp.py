@@ -25,6 +25,7 @@ class PerceptionComp(Benchmark):
     hf_id = "hrinnnn/PerceptionComp"
     title = "PerceptComp"
     media = "video"
+    tasks = ("outdoor tour", "shopping", "sport", "variety show", "home tour", "game", "movie")
     defaults = Defaults(frames=32, max_steps=10)
     files = "questions.json and data/<video_id>.mp4"
     schema_source = "lmms-eval tasks/perceptioncomp/utils.py (fields); file names from public loaders (not the card)"

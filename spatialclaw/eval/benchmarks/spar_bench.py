@@ -68,6 +68,9 @@ class SPARBench(Benchmark):
     hf_id = "jasonzhango/SPAR-Bench"
     title = "SPAR-Bench"
     media = "images"
+    tasks = ("obj_spatial_relation_oo", "obj_spatial_relation_oc_mv", "obj_spatial_relation_oo_mv", "spatial_imagination_oc",
+             "spatial_imagination_oo", "spatial_imagination_oc_mv", "spatial_imagination_oo_mv", "position_matching",
+             "camera_motion_infer", "distance_infer_center_oo", "distance_infer_center_oo_mv", *NUMERIC, VIEW_CHANGE)
     defaults = Defaults(frames=32, max_steps=12)
     files = "*.parquet (image, question, answer, task)"
     schema_source = "lmms-eval tasks/sparbench/utils.py (fields, metrics); parquet file name not verified"

@@ -26,6 +26,9 @@ class ViewSpatial(Benchmark):
     hf_id = "lidingm/ViewSpatial-Bench"
     title = "ViewSpatial-Bench"
     media = "images"
+    tasks = ("Camera perspective - Relative Direction", "Camera perspective - Object View Orientation",
+             "Person perspective - Relative Direction", "Person perspective - Object View Orientation",
+             "Person perspective - Scene Simulation Relative Direction")
     defaults = Defaults(frames=32, max_steps=10)
     files = "ViewSpatial-Bench.json with scannetv2_val.zip and val2017.zip (or unpacked)"
     schema_source = "VLMEvalKit vlmeval/dataset/viewspatialbench.py + public loaders; scoring lmms-eval tasks/viewspatial/utils.py"
