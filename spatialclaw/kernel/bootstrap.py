@@ -8,7 +8,8 @@ The host (`spatialclaw.kernel.KernelSession`) writes a manifest (JSON) and runs
 - every registered primitive, via ``spatialclaw.primitives.install``, ``show(*items, caption=None)``
   and ``answer(value)`` (`spatialclaw.primitives.output`) among them.
 
-It also disables ``input()`` (no one can type), turns traceback colours off, and gives the
+It also disables ``input()`` (no one can type), turns traceback colours off, shows a
+`SpatialClawError` raised in a cell as its one-line message (no traceback), and gives the
 primitives ``host_call``: a request to the host carried over the Jupyter stdin channel.
 
 This module runs inside the kernel and imports only numpy (and PIL/matplotlib when an image is
@@ -78,6 +79,21 @@ def _disable_input(*args: Any) -> None:
     getpass.getpass = _disabled_input
 
 
+# ----------------------------------------------------------------------------- one-line errors
+
+
+def _one_line_error(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None) -> list[str]:
+    """IPython custom exception handler: a SpatialClawError shows as its one-line message, no traceback.
+
+    These errors (a perception backend refusing the input, a missing model) are complete
+    messages saying what to do; the frames of SpatialClaw's own code behind them say nothing
+    to the model.
+    """
+    stb = [f"{etype.__name__}: {value}"]
+    shell._showtraceback(etype, value, stb)
+    return stb
+
+
 # ----------------------------------------------------------------------------- run()
 
 
@@ -113,6 +129,9 @@ def run(manifest_path: str) -> None:
     )
     if _disable_input not in ip.events.callbacks["pre_run_cell"]:
         ip.events.register("pre_run_cell", _disable_input)
+    from spatialclaw.errors import SpatialClawError
+
+    ip.set_custom_exc((SpatialClawError,), _one_line_error)
 
     from spatialclaw import primitives
 

@@ -183,6 +183,14 @@ def test_error_is_data_with_clean_traceback(session: KernelSession) -> None:
     assert run_ok(session, "1 + 1").text == "2\n"
 
 
+def test_a_spatialclaw_error_in_a_cell_is_one_line(session: KernelSession) -> None:
+    code = "from spatialclaw.errors import PerceptionError\ndef deep():\n    raise PerceptionError('the input has no parallax: use a moving camera')\ndeep()"
+    result = session.execute(code)
+    assert (result.error.ename, result.error.evalue) == ("PerceptionError", "the input has no parallax: use a moving camera")
+    assert result.error.traceback.strip() == "PerceptionError: the input has no parallax: use a moving camera"
+    assert run_ok(session, "1 + 1").text == "2\n"
+
+
 def test_syntax_error(session: KernelSession) -> None:
     result = session.execute("for x in")
     assert result.error.ename == "SyntaxError" and "\x1b" not in result.error.traceback
