@@ -51,25 +51,37 @@ def unrelated_frames(motion: PairMotion, min_matches: int = 20) -> Finding | Non
     if not consecutive.any() or (motion.matches[consecutive] >= min_matches).any():
         return None
     return Finding(
-        "the frames share almost no image features (a slideshow, or frames too far apart): "
+        "the frames share almost no image features (a slideshow, frames too far apart, or a scene without texture): "
         "give frames of one video of one scene, sampled more densely (--frames), or an RGB-D input",
         refuse=True,
     )
 
 
-def no_parallax(motion: PairMotion, min_inliers: int = 30, refuse_below: float = 0.12, warn_below: float = 0.25) -> Finding | None:
+def no_parallax(
+    motion: PairMotion,
+    min_inliers: int = 30,
+    refuse_below: float = 0.12,
+    warn_below: float = 0.25,
+    connected_share: float = 0.6,
+) -> Finding | None:
     """A single 2D image transform explains every pair: no depth can be measured.
 
     A pan or zoom over a photo, a camera turning in place, or a flat wall: in each, the
     epipolar matches of every frame pair fit one homography as well. ``parallax`` is the share
-    they do not fit; below ``refuse_below`` for every pair with ``min_inliers`` matches, refuse;
-    below ``warn_below``, warn that depth away from the main plane is weak.
+    they do not fit. Pairs with fewer than ``min_inliers`` epipolar matches say nothing. When
+    at most ``refuse_below`` shows parallax on every pair, refuse, provided most neighbouring
+    pairs (``connected_share``) could be measured (a sparse sampling of a walk overlaps only
+    where the camera turned, which says nothing about the rest); otherwise, and below
+    ``warn_below``, warn that depth away from the main surface and the scale are weak.
     """
-    par = motion.parallax[motion.epipolar >= min_inliers]
+    measured = motion.epipolar >= min_inliers
+    par = motion.parallax[measured]
     if len(par) < 2:
         return None
     best = float(np.max(par))
-    if best < refuse_below:
+    consecutive = motion.pairs[:, 1] - motion.pairs[:, 0] == 1
+    connected = consecutive.any() and float(np.mean(measured[consecutive])) >= connected_share
+    if best < refuse_below and connected:
         return Finding(
             f"every frame pair is explained by one flat image transform (at most {best:.0%} of the matches show parallax): "
             "a pan or zoom over a flat picture or a camera turning in place carries no depth; "

@@ -51,19 +51,21 @@ class PairMotion:
             return np.where(self.epipolar > 0, 1.0 - self.planar / np.maximum(self.epipolar, 1), np.nan)
 
 
-def frame_pairs(n: int, count: int = 12) -> np.ndarray:
-    """About ``count`` pairs (i, j) spread over ``n`` frames: neighbours, wider gaps, first to last.
+def frame_pairs(n: int, neighbours: int = 16, wide: int = 8) -> np.ndarray:
+    """Pairs (i, j) to compare among ``n`` frames: up to ``neighbours`` pairs of consecutive
+    frames spread over the video, ``wide`` pairs a quarter and a half of the video apart, and
+    the first with the last.
 
     >>> frame_pairs(4).tolist()
     [[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3]]
     """
-    all_pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
-    if len(all_pairs) <= count:
-        return np.array(all_pairs, dtype=np.int64).reshape(-1, 2)
-    chosen = {(0, n - 1)}
-    for gap in (1, max(1, n // 4), max(1, n // 2)):
-        starts = np.linspace(0, n - 1 - gap, max(1, count // 3)).round().astype(int)
-        chosen.update((int(i), int(i) + gap) for i in starts)
+    if n * (n - 1) // 2 <= neighbours:
+        return np.array([(i, j) for i in range(n) for j in range(i + 1, n)], dtype=np.int64).reshape(-1, 2)
+    starts = np.unique(np.linspace(0, n - 2, min(neighbours, n - 1)).round().astype(int))
+    chosen = {(int(i), int(i) + 1) for i in starts} | {(0, n - 1)}
+    for gap in (max(2, n // 4), max(2, n // 2)):
+        wide_starts = np.linspace(0, n - 1 - gap, max(1, wide // 2)).round().astype(int)
+        chosen.update((int(i), int(i) + gap) for i in wide_starts)
     return np.array(sorted(chosen), dtype=np.int64)
 
 

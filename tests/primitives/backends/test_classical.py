@@ -218,7 +218,7 @@ def classical(scene, rendering, tmp_path_factory):
     from spatialclaw.primitives.backends import classical as backend
     from spatialclaw.primitives.context import KernelContext
 
-    frames = [Frame(i, i / 10.0, rendering.rgb[i]) for i in range(N_FRAMES)]
+    frames = [Frame(i, i / rendering.fps, rendering.rgb[i]) for i in range(N_FRAMES)]  # the walk's own clock
     context = KernelContext(
         frames=frames,
         source_kind="video",

@@ -125,3 +125,28 @@ def test_an_almost_still_camera_is_flagged_or_refused(box_frames, tmp_path, prim
         assert not r.quality.ok and r.quality.scale_source == "unknown"
     out, err = capfd.readouterr()
     assert "glog" not in err and "h264" not in err and "Traceback" not in out + err
+
+
+def test_a_camera_turning_in_place_is_refused():
+    """A camera that only turns (a tripod pan) sees no parallax, however textured the room."""
+    from scipy.spatial.transform import Rotation
+
+    from spatialclaw.synth import Renderer, generate_scene, render_scene
+
+    scene = generate_scene(0)
+    start = render_scene(scene, 2, *SIZE).poses[0]
+    renderer = Renderer(scene, *SIZE)
+    images = []
+    for angle in np.linspace(0.0, 50.0, 10):  # turn about the camera's own vertical axis
+        pose = start.copy()
+        pose[:3, :3] = start[:3, :3] @ Rotation.from_euler("y", angle, degrees=True).as_matrix()
+        images.append(renderer.render(pose)[0])
+    with pytest.raises(PerceptionError, match="flat image transform"):
+        quality_report.motion_check(parallax.measure(images))
+
+
+def test_frames_without_texture_are_refused():
+    rng = np.random.default_rng(0)
+    blank = [np.clip(128 + rng.normal(0, 1.0, (SIZE[1], SIZE[0], 3)), 0, 255).astype(np.uint8) for _ in range(8)]
+    with pytest.raises(PerceptionError, match="without texture"):
+        quality_report.motion_check(parallax.measure(blank))

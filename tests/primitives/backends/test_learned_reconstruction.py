@@ -97,3 +97,46 @@ def test_learned_reconstruction_is_wired_into_the_primitives(tmp_path, monkeypat
         known = exact[f.index] > 0
         rel = np.abs(r.depth[k][known] - exact[f.index][known]) / exact[f.index][known]
         assert np.median(rel) < 0.01
+
+
+def _classical_reconstruction(n: int, scale_source: str, warnings: list[str]):
+    from spatialclaw.primitives.quality import ReconstructionQuality
+    from spatialclaw.primitives.types import Reconstruction
+
+    depth = np.stack([_depth_scene(k) for k in range(n)])
+    pose = np.tile(np.eye(4), (n, 1, 1))
+    pose[:, 0, 3] = np.arange(n) * 0.2  # a 20 cm step per frame
+    K = np.tile(np.array([[70.0, 0, 40], [0, 70.0, 30], [0, 0, 1]]), (n, 1, 1))
+    quality = ReconstructionQuality(n, n, scale_source, warnings=warnings, path_m=0.2 * (n - 1))
+    sparse = np.stack([_sparse(d, 0.2, k) for k, d in enumerate(depth)])
+    return Reconstruction(sparse, pose, K, backend="classical", quality=quality), depth
+
+
+@pytest.mark.parametrize(("scale_source", "metric", "expected"), [
+    ("floor+camera-height", True, "metric-depth"),
+    ("unknown", True, "metric-depth"),
+    ("floor+camera-height", False, "floor+camera-height"),
+    ("gt", True, "gt"),
+])
+def test_learned_quality_says_where_the_metres_come_from(monkeypatch, scale_source, metric, expected):
+    from spatialclaw.primitives.backends.learned import reconstruction as learned_reconstruction
+
+    base, exact = _classical_reconstruction(4, scale_source, ["only 4 of 5 frames were registered"])
+    truth = 1.3 * exact  # the world is 30 % larger than the floor-based estimate
+    monkeypatch.setattr(classical, "reconstruct", lambda frames, ctx: base)
+    monkeypatch.setattr(learned_reconstruction, "estimate_depth",
+                        lambda frames, ctx: (list(truth) if metric else [1.0 / d for d in truth], metric))
+    frames = [Frame(i, i / 10, np.zeros((60, 80, 3), np.uint8)) for i in range(4)]
+    r = learned_reconstruction.reconstruct(frames, KernelContext(frames=frames))
+    q = r.quality
+    assert q.scale_source == expected
+    assert "only 4 of 5 frames were registered" in q.warnings  # SfM's gates still apply
+    if expected == "metric-depth":
+        assert np.allclose(r.pose[:, 0, 3], 1.3 * base.pose[:, 0, 3], rtol=0.01)  # the model's metres
+        assert q.path_m == pytest.approx(1.3 * base.quality.path_m, rel=0.01)
+        known = exact > 0
+        assert np.median(np.abs(r.depth[known] - truth[known]) / truth[known]) < 0.01
+        disagree = [w for w in q.warnings if "differs from the floor" in w]
+        assert len(disagree) == (scale_source == "floor+camera-height")
+    else:
+        assert np.allclose(r.pose, base.pose)
