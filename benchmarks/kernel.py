@@ -1,23 +1,34 @@
-"""Kernel benchmarks: per-cell overhead, start-to-ready with frames, and frame sampling throughput.
+"""Kernel benchmarks: per-cell cost, an agent step's kernel work, sandbox start-up cost.
 
-    python benchmarks/kernel.py [--cells 200] [--rounds 5] [--starts 5]
+    python benchmarks/kernel.py [--pairs 200] [--starts 6] [--sampling]
 
-1. Per-cell round trip of ``KernelSession.execute`` against a bare jupyter_client round trip
-   (execute_request → outputs → idle + execute_reply, same IPC transport), both on trivial cells,
-   interleaved in rounds so that machine noise hits both alike. Goal: median ratio <= 1.3.
-2. Kernel start-to-ready: a bare ipykernel (jupyter_client start + wait_for_ready), and a
-   ``KernelSession`` with 32 frames of 640×480 preloaded (start, bootstrap, primitives installed).
-3. Sandbox start-up cost: start-to-ready with bubblewrap vs without, same run (goal < 0.3 s added).
-4. Frame sampling throughput: ``benchmarks/sampling.py`` (cold decode and cached, vs OpenCV).
+Every comparison is *paired*: the two sides run one after the other, cell by cell (or start by
+start), in alternating order, so that machine noise (2 shared cores) hits both alike; what is
+reported is the median of the per-pair ratios (or differences) with its spread (25th–75th
+percentile), not a ratio of medians taken at different moments.
+
+1. Per-cell cost: ``KernelSession.execute`` (default sandbox) vs a bare jupyter_client round
+   trip (execute_request → outputs → idle + execute_reply, same IPC transport), trivial cell.
+2. An agent step's kernel work: ``execute`` of a cell that prints and shows a 640×480 image, the
+   host-side image checks (`spatialclaw.images.decode_png`), the images as sent to the model and
+   the observation text, vs the bare round trip of the same cell. Goal: median ratio <= 1.5.
+3. Sandbox start-up: start-to-ready of a session with bubblewrap vs ``--sandbox none`` (paired
+   starts), and the session's real wrapper command line running ``/bin/true`` vs ``/bin/true``
+   bare. Goal: < 0.3 s added.
+4. Start-to-ready with 32 frames of 640×480 preloaded; ``--sampling``: frame sampling throughput
+   (``benchmarks/sampling.py``).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import io
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -73,40 +84,88 @@ class BareKernel:
         self.km.shutdown_kernel(now=True)
 
 
-def timed(fn, n: int) -> list[float]:
-    """Seconds of each of ``n`` calls of ``fn()``."""
-    out = []
-    for _ in range(n):
-        start = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - start)
-    return out
+def timed(fn: Callable[[], object]) -> float:
+    """Seconds one call of ``fn()`` takes."""
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
-def cell_overhead(cells: int, rounds: int) -> None:
+def paired(first: Callable[[], object], second: Callable[[], object], pairs: int) -> tuple[list[float], list[float]]:
+    """Times of ``pairs`` calls of each, interleaved call by call, the order alternating per pair."""
+    a, b = [], []
+    for k in range(pairs):
+        if k % 2 == 0:
+            a.append(timed(first))
+            b.append(timed(second))
+        else:
+            b.append(timed(second))
+            a.append(timed(first))
+    return a, b
+
+
+def spread(values: list[float]) -> str:
+    """``median [p25, p75]`` of ``values``."""
+    q = np.percentile(values, [25, 50, 75])
+    return f"{q[1]:.2f} [{q[0]:.2f}, {q[2]:.2f}]"
+
+
+def report_pairs(title: str, ours: list[float], bare: list[float], goal: float) -> None:
+    ratios = [o / b for o, b in zip(ours, bare)]
+    print(title)
+    print(f"  bare round trip        {1000 * statistics.median(bare):7.2f} ms (median)")
+    print(f"  SpatialClaw            {1000 * statistics.median(ours):7.2f} ms (median)")
+    print(f"  per-pair ratio         {spread(ratios)}  (median [p25, p75]; goal <= {goal})")
+
+
+def image_cell_setup() -> str:
+    """Code that defines ``B64``, a 640×480 PNG as base64, in a kernel (bare or session alike)."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 256, (480, 640, 3), np.uint8)).save(buf, format="PNG")
+    return f"B64 = {base64.b64encode(buf.getvalue()).decode()!r}"
+
+
+IMAGE_CELL = (
+    "from IPython.display import publish_display_data\n"
+    "print('objects:', 3)\n"
+    "publish_display_data({'image/png': B64})"
+)
+
+
+def cell_cost(pairs: int) -> None:
+    from spatialclaw.agent.loop import images_for_model
+    from spatialclaw.agent.steps import observe_cell
     from spatialclaw.kernel.session import KernelSession
 
     with tempfile.TemporaryDirectory(prefix="sck-bench-") as runtime, KernelSession() as session:
         bare = BareKernel(Path(runtime))
         try:
+            setup = image_cell_setup()
+            bare.round_trip(setup)
+            session.execute(setup)
+            session.image_budget = session._budget.images = 10**9
+            session._budget.bytes = 10**15
             for _ in range(20):  # warm both up
                 bare.round_trip(CELL)
                 session.execute(CELL)
-            bare_times, api_times, session_times = [], [], []
-            for _ in range(rounds):
-                bare_times += timed(lambda: bare.round_trip(CELL), cells)
-                api_times += timed(lambda: bare.round_trip_client_api(CELL), cells)
-                session_times += timed(lambda: session.execute(CELL), cells)
+            ours, base = paired(lambda: session.execute(CELL), lambda: bare.round_trip(CELL), pairs)
+            report_pairs(f"per-cell cost ({pairs} pairs, cell '{CELL}', {session.sandbox_info['kind']} sandbox):", ours, base, 1.3)
+
+            def agent_step() -> None:
+                result = session.execute(IMAGE_CELL)
+                _, _, notices = images_for_model(result.images, 768)
+                result.notices += notices
+                observe_cell(result, cells_left=5, total=12)
+
+            steps = max(20, pairs // 4)
+            ours, base = paired(agent_step, lambda: bare.round_trip(IMAGE_CELL), steps)
+            report_pairs(f"agent step's kernel work ({steps} pairs: execute + a 640x480 image checked and "
+                         "encoded + observation):", ours, base, 1.5)
         finally:
             bare.close()
-    bare_ms = 1000 * statistics.median(bare_times)
-    api_ms = 1000 * statistics.median(api_times)
-    session_ms = 1000 * statistics.median(session_times)
-    print(f"cell round trip ({rounds}x{cells} cells '{CELL}', medians):")
-    print(f"  bare jupyter_client, channel get_msg   {bare_ms:7.2f} ms")
-    print(f"  bare jupyter_client, get_iopub_msg API {api_ms:7.2f} ms")
-    print(f"  KernelSession.execute                  {session_ms:7.2f} ms")
-    print(f"  ratio to the channel baseline          {session_ms / bare_ms:7.2f}  (goal <= 1.3)")
 
 
 def start_to_ready(starts: int) -> None:
@@ -119,71 +178,57 @@ def start_to_ready(starts: int) -> None:
     with tempfile.TemporaryDirectory(prefix="sck-bench-") as folder:
         frames_file = Path(folder) / "frames.npz"
         save_frames(frames_file, frames)
-        source = LoadedInput(
-            kind="video", paths=[Path(folder) / "bench.mp4"], frames=frames, frames_file=frames_file,
-            source_fps=30.0, source_frame_count=320, rgbd=None,
-        )
-        bare_s, session_s = [], []
-        for k in range(starts):
-            start = time.perf_counter()
-            bare = BareKernel(Path(folder))
-            bare_s.append(time.perf_counter() - start)
-            bare.close()
-            session = KernelSession(source)
-            start = time.perf_counter()
-            session.start()
-            session_s.append(time.perf_counter() - start)
-            assert session.frame_count == 32
-            session.shutdown()
-    print(f"kernel start to ready ({starts} starts, medians):")
-    print(f"  bare ipykernel                          {statistics.median(bare_s):6.2f} s")
-    print(f"  KernelSession, 32 frames 640x480 loaded {statistics.median(session_s):6.2f} s")
+        source = LoadedInput("video", [Path(folder) / "bench.mp4"], frames, frames_file, 30.0, 320)
+
+        def bare_start() -> None:
+            BareKernel(Path(folder)).close()
+
+        def session_start() -> None:
+            with KernelSession(source) as session:
+                assert session.frame_count == 32
+
+        ours, base = paired(session_start, bare_start, starts)
+    print(f"kernel start to ready and shutdown ({starts} pairs):")
+    print(f"  bare ipykernel                           {statistics.median(base):6.2f} s (median)")
+    print(f"  KernelSession, 32 frames 640x480 loaded  {statistics.median(ours):6.2f} s (median)")
 
 
 def sandbox_start_cost(starts: int, wraps: int = 20) -> None:
-    """What bubblewrap adds to a kernel's start: paired start-to-ready times and the bare wrapper.
-
-    1. Start-to-ready of a KernelSession without input, bubblewrap vs no sandbox, interleaved in
-       pairs (wall clock, noisy on a shared machine), with the kernel's own CPU seconds up to ready.
-    2. The sandbox wrapper alone: the session's real bwrap command line running ``/bin/true``
-       against ``/bin/true`` (namespaces, mounts, cgroup join). Goal: < 0.3 s added per kernel.
-    """
+    """What bubblewrap adds to a kernel's start: paired start-to-ready, and the wrapper alone."""
     import subprocess
 
+    from spatialclaw.kernel.sandbox import SessionFolders, bwrap_available, plan_sandbox
     from spatialclaw.kernel.session import KernelSession
-    from spatialclaw.kernel.sandbox import bwrap_available, plan_sandbox
 
     works, why = bwrap_available()
     if not works:
         print(f"sandbox start-up cost: skipped ({why})")
         return
-    wall: dict[str, list[float]] = {"none": [], "bwrap": []}
-    cpu: dict[str, list[float]] = {"none": [], "bwrap": []}
-    for k in range(starts):
-        for mode in ("none", "bwrap") if k % 2 == 0 else ("bwrap", "none"):
-            start = time.perf_counter()
+
+    def start(mode: str) -> Callable[[], None]:
+        def run() -> None:
             with KernelSession(sandbox=mode) as session:
-                wall[mode].append(time.perf_counter() - start)
                 assert session.sandbox_info["kind"] == mode
-                cpu[mode].append(float(session.execute("import time\nprint(time.process_time())").text))
-    paired = statistics.median(b - n for b, n in zip(wall["bwrap"], wall["none"]))
+        return run
+
+    wrapped_s, bare_s = paired(start("bwrap"), start("none"), starts)
+    added = [w - b for w, b in zip(wrapped_s, bare_s)]
     with tempfile.TemporaryDirectory(prefix="sck-bench-") as folder:
-        dirs = [Path(folder) / name for name in ("work", "runtime", "cache")]
-        for path in dirs:
+        paths = [Path(folder) / name for name in ("work", "sockets", "runtime", "shared", "layer", "config")]
+        for path in paths:
             path.mkdir()
-        plan = plan_sandbox("bwrap", workdir=dirs[0], runtime_dir=dirs[1], cache_dir=dirs[2])
+        plan = plan_sandbox("bwrap", SessionFolders(*paths))
         try:
-            bare = timed(lambda: subprocess.run(["/bin/true"], check=True), wraps)
-            wrapped = timed(lambda: subprocess.run([*plan.prefix, "/bin/true"], check=True, env=plan.env), wraps)
+            wrapper, bare = paired(lambda: subprocess.run([*plan.prefix, "/bin/true"], check=True, env=plan.env),
+                                   lambda: subprocess.run(["/bin/true"], check=True), wraps)
         finally:
             plan.release()
-    print(f"sandbox start-up cost ({starts} starts each, interleaved, medians):")
-    for mode, label in (("none", "no sandbox"), ("bwrap", "bubblewrap")):
-        print(f"  {label}, start to ready            {statistics.median(wall[mode]):6.2f} s"
-              f"  (kernel CPU {statistics.median(cpu[mode]):.2f} s)")
-    print(f"  added by the sandbox, paired starts {paired:+6.2f} s")
-    print(f"  the wrapper alone (/bin/true, {wraps}x)  {1000 * statistics.median(wrapped):6.1f} ms"
-          f"  vs {1000 * statistics.median(bare):.1f} ms bare  (goal: added < 300 ms)")
+    print(f"sandbox start-up cost ({starts} paired starts, start to ready and shutdown):")
+    print(f"  no sandbox             {statistics.median(bare_s):6.2f} s (median)")
+    print(f"  bubblewrap             {statistics.median(wrapped_s):6.2f} s (median)")
+    print(f"  added per pair         {spread(added)} s  (median [p25, p75]; goal < 0.3 s)")
+    print(f"  the wrapper alone      {1000 * statistics.median(w - b for w, b in zip(wrapper, bare)):6.1f} ms added "
+          f"({wraps} pairs of /bin/true)")
 
 
 def frame_sampling() -> None:
@@ -194,14 +239,15 @@ def frame_sampling() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cells", type=int, default=200, help="cells per round and per kind")
-    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds of bare / session cells")
-    parser.add_argument("--starts", type=int, default=5, help="kernel starts to time")
+    parser.add_argument("--pairs", type=int, default=200, help="paired cells (trivial); a quarter as many agent steps")
+    parser.add_argument("--starts", type=int, default=6, help="paired kernel starts")
+    parser.add_argument("--sampling", action="store_true", help="also run benchmarks/sampling.py")
     args = parser.parse_args(argv)
-    cell_overhead(args.cells, args.rounds)
-    start_to_ready(args.starts)
+    cell_cost(args.pairs)
     sandbox_start_cost(args.starts)
-    frame_sampling()
+    start_to_ready(max(2, args.starts // 2))
+    if args.sampling:
+        frame_sampling()
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ unreachable) raises `spatialclaw.errors.ModelError` after the trajectory is writ
 from __future__ import annotations
 
 import base64
+import binascii
 import re
 import time
 from collections.abc import Callable
@@ -476,11 +477,9 @@ class Agent:
             run.conversation.steps.append(step)
             raise failure
         step.answered, step.answer = result.answered, result.answer
-        images, rejected = _checked_images(result.images)
+        step.images, step.sent_images, rejected = images_for_model(result.images, self.config.max_side)
         result.notices += rejected
         step.observation = observe_cell(result, cells_left=self.config.max_steps - step.index, total=self.config.max_steps)
-        step.images = images
-        step.sent_images = [image_for_model(png, self.config.max_side) for png in images]
         step.image_files = [run.writer.add_image(f"step_{step.index:02d}_{k}.png", png) for k, png in enumerate(step.images, 1)]
 
     def _final_turn(self, run: RunContext) -> FinalStep:
@@ -612,19 +611,29 @@ def _untrusted_image(encoded: Any, max_side: int) -> Image:
     if not isinstance(encoded, str):
         raise ValueError(f"images must be base64 PNG strings, got {type(encoded).__name__}")
     try:
-        data = base64.b64decode(encoded, validate=True)
+        data = binascii.a2b_base64(encoded, strict_mode=True)
     except ValueError:
         raise ValueError("an image is not valid base64") from None
     return Image.from_pil(decode_png(data), max_side=max_side)
 
 
-def _checked_images(pngs: list[bytes]) -> tuple[list[bytes], list[str]]:
-    """The cell's PNGs that decode within the limits, and a notice for each one that does not."""
-    kept, notices = [], []
+def images_for_model(pngs: list[bytes], max_side: int) -> tuple[list[bytes], list[Image], list[str]]:
+    """The cell's PNGs that are within the limits and decode, each as sent to the model, and a
+    notice for each one refused. Each is decoded once: when `image_for_model` re-encodes it; when
+    it would go out as is, by `decode_png`."""
+    kept: list[bytes] = []
+    sent: list[Image] = []
+    notices: list[str] = []
     for k, png in enumerate(pngs, 1):
         try:
-            decode_png(png)
-            kept.append(png)
-        except ImageRejected as err:
-            notices.append(IMAGE_REJECTED_TEXT.format(k=k, why=err))
-    return kept, notices
+            png_size(png)
+            image = image_for_model(png, max_side)
+            if image.data is png:
+                decode_png(png)
+        except Exception as err:  # untrusted bytes: whatever the decoder raises refuses the image
+            why = str(err) if isinstance(err, ImageRejected) else f"it cannot be decoded ({type(err).__name__}: {err})"
+            notices.append(IMAGE_REJECTED_TEXT.format(k=k, why=why))
+            continue
+        kept.append(png)
+        sent.append(image)
+    return kept, sent, notices

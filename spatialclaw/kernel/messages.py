@@ -9,7 +9,6 @@ exception on the host. `host_call_reply` does the same for the kernel's ``host_c
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 import re
@@ -203,7 +202,7 @@ class CellCollector:
             if not isinstance(encoded, str):
                 raise ImageRejected(f"image/png must be base64 text, got {type(encoded).__name__}")
             try:
-                png = base64.b64decode(encoded, validate=True)
+                png = binascii.a2b_base64(encoded, strict_mode=True)  # C speed: base64.b64decode(validate=True) is ~10x slower
             except (binascii.Error, ValueError):
                 raise ImageRejected("image/png is not valid base64") from None
             png_size(png)

@@ -53,6 +53,7 @@ from spatialclaw.config import hub_cache_dir
 from spatialclaw.errors import ConfigError
 from spatialclaw.kernel.cgroups import SessionCgroups
 from spatialclaw.kernel.environment import kernel_environment
+from spatialclaw.kernel.seccomp import filter_program
 
 SANDBOX_MODES = ("auto", "bwrap", "none")
 
@@ -211,10 +212,18 @@ def plan_sandbox(
     hub = hub_cache_dir(host_env)
     env = kernel_environment(host_env, home=folders.workdir, tmp=KERNEL_TMP, cache=folders.shared_cache.parent,
                              config=KERNEL_CONFIG, hub_cache=hub if hub.is_dir() else None)
-    prefix += ["/bin/sh", "-c", 'trap "" INT; exec "$@"', "sh"]
-    prefix += bwrap_words(folders, env, hub_cache=hub if hub.is_dir() else None, drop_uid=uid is not None)
+    program = filter_program()
+    if program is not None:  # bwrap reads the filter from fd 9, opened by the wrapper
+        (folders.runtime / "seccomp.bpf").write_bytes(program)
+        prefix += ["/bin/sh", "-c", 'trap "" INT; exec "$@" 9<"$0"', str(folders.runtime / "seccomp.bpf")]
+    else:
+        prefix += ["/bin/sh", "-c", 'trap "" INT; exec "$@"', "sh"]
+        notes += "; user namespaces NOT blocked (no seccomp filter for this architecture)"
+    prefix += bwrap_words(folders, env, hub_cache=hub if hub.is_dir() else None, drop_uid=uid is not None,
+                          seccomp_fd=9 if program is not None else None)
     who = f"uid {uid}" if uid is not None else f"uid {os.geteuid()}"
-    reason = f"bubblewrap as {who}: only the interpreter, packages and inputs visible, no network, no secrets; {notes}"
+    reason = (f"bubblewrap as {who}: only the interpreter, packages and inputs visible, no network, no secrets, "
+              f"no new user namespaces; {notes}")
     return SandboxPlan("bwrap", prefix, env, reason, launcher_args, cgroups, max_processes, uid, mode)
 
 
@@ -313,11 +322,14 @@ def _system_words() -> list[str]:
 
 
 def bwrap_words(
-    folders: SessionFolders, env: Mapping[str, str], *, hub_cache: Path | None, drop_uid: bool
+    folders: SessionFolders, env: Mapping[str, str], *, hub_cache: Path | None, drop_uid: bool,
+    seccomp_fd: int | None = None,
 ) -> list[str]:
-    """The ``bwrap ... --`` words for one kernel."""
+    """The ``bwrap ... --`` words for one kernel (``seccomp_fd``: an open fd holding the filter)."""
     exe = shutil.which("bwrap") or "bwrap"
     words = [exe, *_isolation_flags(drop_uid=drop_uid), *_system_words(), "--dev", "/dev"]
+    if seccomp_fd is not None:
+        words += ["--seccomp", str(seccomp_fd)]
     for device in _gpu_devices():
         words += ["--dev-bind", device, device]
     words += ["--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys"]

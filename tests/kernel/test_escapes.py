@@ -286,3 +286,15 @@ def test_a_frame_list_is_still_loaded_after_a_restart(session: KernelSession) ->
     result = session.execute("import os\nos._exit(3)")
     assert result.restarted and result.error is not None
     assert run_ok(session, "print(len(frames))").strip() == "2"
+
+
+def test_no_user_namespaces_and_no_setuid_programs(session: KernelSession) -> None:
+    code = (
+        "import ctypes, subprocess\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+        "print(libc.unshare(0x10000000), ctypes.get_errno())\n"
+        "print(subprocess.run(['unshare', '-U', '-r', 'true'], capture_output=True).returncode)\n"
+        "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('NoNewPrivs')][0])"
+    )
+    first, unshare, no_new_privs = run_ok(session, code).split("\n")[:3]
+    assert first.split() == ["-1", "1"] and unshare != "0" and no_new_privs == "1"
+    goes_on(session)
