@@ -27,7 +27,7 @@ SOURCES = ("spatialclaw", "primitives", "prompts")
 # Files that only run when an extra is installed (they say so with a one-line message otherwise).
 EXTRA_FILES = {
     "learned": ("primitives/backends/learned/", "spatialclaw/models/hf_local.py", "spatialclaw/models/local_default.py",
-                "spatialclaw/testing/tiny_vlm.py"),
+                "spatialclaw/testing/tiny_vlm.py", "spatialclaw/testing/tiny_models.py"),
     "ray": ("spatialclaw/eval/executors.py",),
 }
 
