@@ -14,7 +14,7 @@ from spatialclaw.primitives.context import current
 from spatialclaw.primitives.registry import primitive
 
 if TYPE_CHECKING:
-    from spatialclaw.primitives.types import Masks, Object3D, Reconstruction
+    from spatialclaw.primitives.types import Masks, Object3D, Reconstruction, Track3D
 
 MAX_SCATTER = 60000
 CEILING_CUT_M = 2.0
@@ -47,8 +47,9 @@ def top_down(
     size: int = 640,
     stride: int = 4,
     show_path: bool = True,
+    tracks: list[Track3D] | None = None,
 ) -> np.ndarray:
-    """A top-down map (size×size×3 uint8): points below 2 m in their colours, camera path, object boxes."""
+    """A top-down map (size×size×3 uint8): points below 2 m in their colours, camera path, object boxes, track paths."""
     fig = _figure(size)
     ax = fig.add_subplot(1, 1, 1)
     if recon is not None:
@@ -79,6 +80,7 @@ def top_down(
         ax.fill(box[:, 0], box[:, 1], facecolor=(*color, 0.15), edgecolor=color, lw=2)
         ax.text(obj.center[0], obj.center[1], f"{n}:{obj.label}", fontsize=8, ha="center", va="center",
                 color="black", bbox={"facecolor": "white", "alpha": 0.7, "pad": 1, "lw": 0})
+    _draw_tracks(ax, tracks or [], first_colour=len(objects or []))
     ax.set_aspect("equal", adjustable="datalim")
     ax.grid(True, lw=0.3)
     ax.set_xlabel("x (m)")
@@ -86,6 +88,30 @@ def top_down(
     ax.set_title("top-down view (+z up; objects numbered in list order)", fontsize=9)
     fig.tight_layout()
     return _to_array(fig)
+
+
+def _draw_tracks(ax, tracks: list[Track3D], first_colour: int = 0) -> None:
+    """Each track's smoothed path: a line through its positions, dots per frame, an arrow at the end."""
+    for n, track in enumerate(tracks):
+        color = _PALETTE[(first_colour + n) % len(_PALETTE)] / 255.0
+        path = track.smoothed()
+        ax.plot(path[:, 0], path[:, 1], "-", color=color, lw=2)
+        ax.scatter(path[:, 0], path[:, 1], color=color, s=10)
+        if len(path) > 1 and np.linalg.norm(path[-1, :2] - path[-2, :2]) > 1e-6:
+            ax.annotate("", xy=path[-1, :2], xytext=path[-2, :2], arrowprops={"arrowstyle": "->", "color": color, "lw": 2})
+        moved = f" {track.distance_travelled():.2f} m" if track.moved else ""
+        ax.text(path[0, 0], path[0, 1], f"{n}:{track.label} t={track.times[0]:.1f}s{moved}", fontsize=8, color="black",
+                bbox={"facecolor": "white", "alpha": 0.7, "pad": 1, "lw": 0})
+
+
+def tracks_map(tracks: list[Track3D], recon: Reconstruction | None = None, size: int = 640) -> np.ndarray:
+    """Tracks' paths over the room seen from above (the reconstruction of the kernel's frames when
+    there is one), H×W×3 uint8; tracks numbered in list order, labelled with their start time."""
+    if recon is None and current().frames:
+        from spatialclaw.primitives.perception import run_reconstruction
+
+        recon = run_reconstruction()
+    return top_down(recon, objects=None, size=size, tracks=tracks)
 
 
 def masks_overlay(masks: Masks, max_frames: int = 4) -> np.ndarray:

@@ -101,17 +101,41 @@ def _frame_position(item: Frame | int) -> int:
     return positions[0]
 
 
-@primitive(group="geometry")
-def camera_motion(i: Frame | int, j: Frame | int, recon: Reconstruction | None = None) -> dict[str, Any]:
-    """How the camera moved from frame i to frame j: translation in metres, turn in degrees.
+def _motion_poses(
+    i: Frame | int | None, j: Frame | int | None, t0: float | None, t1: float | None, r: Reconstruction
+) -> tuple[np.ndarray, np.ndarray]:
+    """The start and end camera poses (4×4) of `camera_motion`, from frames or from times."""
+    from spatialclaw.primitives.timeline import pose_at
 
-    Translation is expressed in frame i's horizontal heading: `forward_m` along where camera i
-    looks (projected on the floor), `right_m` to its right, `up_m` along +z.
+    by_frames, by_times = i is not None or j is not None, t0 is not None or t1 is not None
+    if by_frames == by_times or (by_frames and (i is None or j is None)) or (by_times and (t0 is None or t1 is None)):
+        raise ValueError("camera_motion needs two frames (camera_motion(i, j)) or two times in seconds (camera_motion(t0=..., t1=...))")
+    if by_frames:
+        return r.pose[r.index(_frame_position(i))], r.pose[r.index(_frame_position(j))]
+    return pose_at(r, t0), pose_at(r, t1)
+
+
+@primitive(group="geometry")
+def camera_motion(
+    i: Frame | int | None = None,
+    j: Frame | int | None = None,
+    recon: Reconstruction | None = None,
+    t0: float | None = None,
+    t1: float | None = None,
+) -> dict[str, Any]:
+    """How the camera moved from frame i to frame j, or from time t0 to time t1 (seconds):
+    translation in metres, turn in degrees.
+
+    Translation is expressed in the start's horizontal heading: `forward_m` along where the
+    camera looks at the start (projected on the floor), `right_m` to its right, `up_m` along +z.
+    Between times, the pose is interpolated between the frames around each time.
 
     Args:
         i: the start frame (Frame or position in `frames`).
         j: the end frame (Frame or position in `frames`).
         recon: a reconstruction containing both frames; `reconstruct()` by default.
+        t0: instead of frames: the start time in seconds (e.g. `camera_motion(t0=2.0, t1=6.5)`).
+        t1: the end time in seconds.
 
     Returns:
         dict: `distance_m` (3D straight-line), `horizontal_m`, `forward_m`, `right_m`, `up_m`,
@@ -119,16 +143,16 @@ def camera_motion(i: Frame | int, j: Frame | int, recon: Reconstruction | None =
         `turn` ("left", "right" or "straight" if under 5°).
     """
     r = _recon(recon)
-    a, b = r.index(_frame_position(i)), r.index(_frame_position(j))
-    delta = r.pose[b, :3, 3] - r.pose[a, :3, 3]
-    fwd = r.pose[a, :3, 2].copy()
+    start, end = _motion_poses(i, j, t0, t1, r)
+    delta = end[:3, 3] - start[:3, 3]
+    fwd = start[:3, 2].copy()
     fwd[2] = 0.0
     if np.linalg.norm(fwd) < 1e-6:
-        fwd = -r.pose[a, :3, 1].copy()
+        fwd = -start[:3, 1].copy()
         fwd[2] = 0.0
     fwd /= np.linalg.norm(fwd)
     right = np.array([fwd[1], -fwd[0], 0.0])
-    turn = math3d.wrap_deg(math3d.heading_deg(r.pose[b, :3, 2]) - math3d.heading_deg(r.pose[a, :3, 2]))
+    turn = math3d.wrap_deg(math3d.heading_deg(end[:3, 2]) - math3d.heading_deg(start[:3, 2]))
     return {
         "distance_m": round(float(np.linalg.norm(delta)), 4),
         "horizontal_m": round(float(np.linalg.norm(delta[:2])), 4),

@@ -17,7 +17,7 @@ from typing import Any, Callable, TypeVar
 F = TypeVar("F", bound=Callable[..., Any])
 
 # Modules whose import registers primitives (`load_all`), under ``spatialclaw.primitives``.
-MODULES: tuple[str, ...] = ("output", "reconstruct", "segment", "objects", "geometry", "draw", "vlm")
+MODULES: tuple[str, ...] = ("output", "timeline", "reconstruct", "segment", "objects", "tracks", "geometry", "draw", "vlm")
 GROUPS = ("output", "frames", "reconstruction", "segmentation", "objects", "geometry", "drawing", "vlm")
 
 

@@ -1,4 +1,5 @@
-"""Result types of the perception primitives: `Reconstruction`, `Masks`, `Object3D`.
+"""Result types of the perception primitives: `Reconstruction`, `Masks`, `Object3D` (and `Track3D`,
+defined in `tracks_types` and re-exported here).
 
 Each is a dataclass of numpy arrays, checked when it is built (a wrong shape is a `ValueError`
 that names the field and the expected shape), with a ``render()`` that `show()` uses.
@@ -19,6 +20,7 @@ import numpy as np
 
 from spatialclaw.primitives import math3d
 from spatialclaw.primitives.quality import ReconstructionQuality
+from spatialclaw.primitives.tracks_types import Track3D  # noqa: F401  (re-exported beside Object3D)
 
 NO_QUALITY_REPORT = "this reconstruction was built without a quality report: nothing about it was checked"
 

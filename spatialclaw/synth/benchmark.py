@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from spatialclaw.errors import ConfigError
+from spatialclaw.synth.motion import with_motion
 from spatialclaw.synth.questions import make_questions
 from spatialclaw.synth.render import render_scene
 from spatialclaw.synth.scene import generate_scene
@@ -31,17 +32,18 @@ def scene_seed(seed: int, index: int) -> int:
 
 
 def make_test_scene(
-    tmp_dir: str | Path, seed: int = 0, frames: int = 16, width: int = 320, height: int = 240
+    tmp_dir: str | Path, seed: int = 0, frames: int = 16, width: int = 320, height: int = 240, moving: int = 0
 ) -> Path:
     """Render one small scene for tests: ``tmp_dir/synth/synth_<seed>/`` (RGB-D folder) and ``tmp_dir/synth/synth_<seed>.mp4``.
 
     The folder holds colour, depth, poses, intrinsics, instance masks with labels, ``meta.json``
     and ``scene.json`` (exact boxes). Takes about a second at 320×240 × 16 frames (plus open3d's import).
+    ``moving`` objects slide across the floor (see `spatialclaw.synth.motion`).
 
     Returns:
         The RGB-D folder.
     """
-    scene = generate_scene(seed)
+    scene = with_motion(generate_scene(seed), moving, frames)
     rendering = render_scene(scene, frames, width, height)
     folder = write_rgbd(scene, rendering, Path(tmp_dir) / DATASET / scene.name)
     write_video(rendering, folder.with_suffix(".mp4"))
@@ -56,6 +58,7 @@ def make_benchmark(
     width: int = 640,
     height: int = 480,
     *,
+    moving: int = 0,
     on_frame: Callable[[str, int], None] | None = None,
 ) -> Path:
     """Render ``scenes`` rooms and write them with their questions under ``out_dir``.
@@ -69,6 +72,8 @@ def make_benchmark(
         frames: frames per room.
         width: image width, pixels (even: the video is yuv420p).
         height: image height, pixels (even).
+        moving: objects per room that slide across the floor at constant speeds (0: static rooms,
+            exactly as without motion); adds the motion questions.
         on_frame: called with (scene name, frame index) after each rendered frame (progress bars).
 
     Returns:
@@ -77,6 +82,8 @@ def make_benchmark(
     Raises:
         ConfigError: a size or count is out of range.
     """
+    if moving < 0:
+        raise ConfigError(f"--moving must be 0 or more objects per room, got {moving}")
     if scenes < 1 or frames < 2:
         raise ConfigError(f"need at least 1 scene and 2 frames per scene, got --scenes {scenes} --frames {frames}")
     if width < 16 or height < 16 or width % 2 or height % 2:
@@ -85,7 +92,7 @@ def make_benchmark(
     (out / DATASET).mkdir(parents=True, exist_ok=True)
     records: list[dict] = []
     for i in range(scenes):
-        scene = generate_scene(scene_seed(seed, i))
+        scene = with_motion(generate_scene(scene_seed(seed, i)), moving, frames)
         callback = None if on_frame is None else (lambda k, name=scene.name: on_frame(name, k))
         rendering = render_scene(scene, frames, width, height, on_frame=callback)
         folder = write_rgbd(scene, rendering, out / DATASET / scene.name)

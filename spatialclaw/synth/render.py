@@ -62,6 +62,11 @@ class Rendering:
         return int(self.rgb.shape[0])
 
     @property
+    def times(self) -> np.ndarray:
+        """(N,) seconds of each frame (``i / fps``)."""
+        return np.arange(len(self)) / self.fps
+
+    @property
     def size(self) -> tuple[int, int]:
         """(width, height) in pixels."""
         return int(self.rgb.shape[2]), int(self.rgb.shape[1])
@@ -93,8 +98,6 @@ class Renderer:
     """
 
     def __init__(self, scene: Scene, width: int, height: int, hfov_deg: float = DEFAULT_HFOV_DEG):
-        import open3d as o3d
-
         self.scene = scene
         self.width, self.height = int(width), int(height)
         self.K = intrinsics(self.width, self.height, hfov_deg)
@@ -107,21 +110,10 @@ class Renderer:
             ([[0, D, 0], [W, D, 0], [W, D, H], [0, D, H]], scene.colors.walls[2]),
             ([[0, 0, 0], [0, D, 0], [0, D, H], [0, 0, H]], scene.colors.walls[3]),
         ]
-        self._rc = o3d.t.geometry.RaycastingScene()
-        instance, colors = [], []
-        for corners, color in surfaces:
-            v, t = _quad(np.asarray(corners, dtype=np.float64))
-            self._rc.add_triangles(o3d.core.Tensor(v), o3d.core.Tensor(t))
-            instance.append(0)
-            colors.append(color)
-        for obj in scene.objects:
-            for part, mesh in zip(obj.parts, obj.part_meshes()):
-                v = np.asarray(mesh.vertices, dtype=np.float32)
-                t = np.asarray(mesh.triangles, dtype=np.uint32)
-                self._rc.add_triangles(o3d.core.Tensor(v), o3d.core.Tensor(t))
-                instance.append(obj.id)
-                base = part.color if part.color is not None else obj.color
-                colors.append(tuple(min(1.0, c * part.shade) for c in base))
+        self._surfaces = surfaces
+        self._time = 0.0
+        self._rc, instance, colors = self._build(scene.objects)
+        self._shift = np.zeros((len(colors) + 1, 3), np.float32)
         self._instance = np.asarray(instance + [0], dtype=np.uint16)  # last entry: ray missed everything
         self._color = np.asarray(colors + [(0.0, 0.0, 0.0)], dtype=np.float32)
         g = np.arange(len(colors) + 1, dtype=np.uint64)
@@ -132,11 +124,44 @@ class Renderer:
         self._dirs_cam = dirs_cam.reshape(-1, 3).astype(np.float32)
         self._ray_len = np.linalg.norm(dirs_cam.reshape(-1, 3), axis=1).astype(np.float32)
 
-    def render(self, pose: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _build(self, objects: tuple) -> tuple:
+        """The ray-casting scene of the room and ``objects``, with each geometry's instance id and colour."""
+        import open3d as o3d
+
+        rc = o3d.t.geometry.RaycastingScene()
+        instance, colors = [], []
+        for corners, color in self._surfaces:
+            v, t = _quad(np.asarray(corners, dtype=np.float64))
+            rc.add_triangles(o3d.core.Tensor(v), o3d.core.Tensor(t))
+            instance.append(0)
+            colors.append(color)
+        for obj in objects:
+            for part, mesh in zip(obj.parts, obj.part_meshes()):
+                v = np.asarray(mesh.vertices, dtype=np.float32)
+                t = np.asarray(mesh.triangles, dtype=np.uint32)
+                rc.add_triangles(o3d.core.Tensor(v), o3d.core.Tensor(t))
+                instance.append(obj.id)
+                base = part.color if part.color is not None else obj.color
+                colors.append(tuple(min(1.0, c * part.shade) for c in base))
+        return rc, instance, colors
+
+    def _move_to(self, t: float) -> None:
+        """Put the scene's moving objects where they are at time ``t`` seconds (their texture moves with them)."""
+        from spatialclaw.synth.motion import objects_at
+
+        if t == self._time:
+            return
+        self._rc, _, _ = self._build(objects_at(self.scene, self.scene.motions, t))
+        by_id = {m.id: m.offset(t) for m in self.scene.motions}
+        self._shift = np.array([by_id.get(int(i), np.zeros(3)) for i in self._instance], np.float32)
+        self._time = t
+
+    def render(self, pose: np.ndarray, t: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Render one view.
 
         Args:
             pose: 4×4 camera-to-world (camera x right, y down, z forward).
+            t: the time in seconds, which places the scene's moving objects (no effect on a static scene).
 
         Returns:
             rgb (H, W, 3) uint8, depth (H, W) float32 metres (z along the optical axis),
@@ -144,6 +169,8 @@ class Renderer:
         """
         import open3d as o3d
 
+        if self.scene.motions:
+            self._move_to(float(t))
         pose = np.asarray(pose, dtype=np.float64)
         eye = pose[:3, 3].astype(np.float32)
         rays = np.empty((len(self._dirs_cam), 6), dtype=np.float32)
@@ -163,12 +190,19 @@ class Renderer:
         facing = (normals * dirs).sum(axis=1) / self._ray_len
         normals = normals * -np.sign(np.where(facing == 0.0, np.float32(-1.0), facing))[:, None]
         footprint = t * self._ray_len / np.float32(self.K[0, 0]) / np.maximum(np.abs(facing), np.float32(0.25))
+        if self.scene.motions:
+            points = points - self._shift[geom]
         pattern = texture.surface_pattern(points, normals, self._offset[geom], footprint)
         light = np.maximum(normals @ _LIGHT_DIRS, np.float32(0.0)) @ _LIGHT_WEIGHTS + np.float32(_AMBIENT)
         shade = (np.float32(0.45) + np.float32(1.1) * pattern) * light * np.float32(255.0)
         rgb = np.minimum(self._color[geom] * shade[:, None] + np.float32(0.5), np.float32(255.0)).astype(np.uint8)
         shape = (self.height, self.width)
         return rgb.reshape(*shape, 3), t.reshape(shape), self._instance[geom].reshape(shape)
+
+
+def frame_rate(scene: Scene, n_frames: int) -> float:
+    """Frames per second of a rendering of ``n_frames`` walking at ``WALK_SPEED``, rounded to 0.1 (>= 1)."""
+    return max(1.0, round(n_frames * WALK_SPEED / path_length(scene), 1))
 
 
 def path_length(scene: Scene, samples: int = 1024) -> float:
@@ -197,16 +231,18 @@ def render_scene(
         hfov_deg: horizontal field of view, degrees.
         fps: frame rate to record; default: walking at ``WALK_SPEED`` m/s, rounded to 0.1 fps (>= 1).
         on_frame: called with each frame index after it is rendered (progress bars).
+
+    Frame ``i`` is at time ``i / fps`` seconds; the scene's moving objects are placed there.
     """
     renderer = Renderer(scene, width, height, hfov_deg)
     poses = scene.path.poses(n_frames)
+    if fps is None:
+        fps = frame_rate(scene, n_frames)
     rgb = np.empty((n_frames, height, width, 3), dtype=np.uint8)
     depth = np.empty((n_frames, height, width), dtype=np.float32)
     instance = np.empty((n_frames, height, width), dtype=np.uint16)
     for i, pose in enumerate(poses):
-        rgb[i], depth[i], instance[i] = renderer.render(pose)
+        rgb[i], depth[i], instance[i] = renderer.render(pose, i / fps)
         if on_frame is not None:
             on_frame(i)
-    if fps is None:
-        fps = max(1.0, round(n_frames * WALK_SPEED / path_length(scene), 1))
     return Rendering(rgb, depth, instance, poses, renderer.K, float(fps))

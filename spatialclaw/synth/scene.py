@@ -18,6 +18,8 @@ from spatialclaw.synth.shapes import BASE_COLORS, WALL_LABELS, Part, build_parts
 if TYPE_CHECKING:
     import open3d as o3d
 
+    from spatialclaw.synth.motion import ObjectMotion
+
 
 @dataclass(frozen=True, eq=False)
 class SceneObject:
@@ -238,7 +240,11 @@ class RoomColors:
 
 @dataclass(frozen=True, eq=False)
 class Scene:
-    """A rectangular room spanning ``[0, W] × [0, D] × [0, H]`` metres with furniture and a camera path."""
+    """A rectangular room spanning ``[0, W] × [0, D] × [0, H]`` metres with furniture and a camera path.
+
+    ``objects`` stand where they are at time 0; ``motions`` (see `spatialclaw.synth.motion`)
+    make some of them slide along straight lines at constant speeds (none by default).
+    """
 
     name: str
     seed: int
@@ -246,6 +252,7 @@ class Scene:
     objects: tuple[SceneObject, ...]
     path: CameraPath
     colors: RoomColors = field(default_factory=RoomColors)
+    motions: tuple[ObjectMotion, ...] = ()
 
     @property
     def floor_area(self) -> float:

@@ -16,7 +16,9 @@ def write_rgbd(scene: Scene, rendering: Rendering, out_dir: str | Path) -> Path:
 
     Writes ``color/<i>.jpg``, ``depth/<i>.png`` (uint16 mm), ``pose/<i>.txt``,
     ``instance/<i>.png``, ``intrinsic/``, ``instance_labels.json``, ``meta.json`` (fps) and
-    ``scene.json`` (room size, objects' oriented boxes, camera path: exact ground truth).
+    ``scene.json`` (room size, objects' oriented boxes, camera path: exact ground truth; with
+    moving objects also ``times`` per frame and ``motions``: each mover's velocity and exact box
+    centre per frame, see `spatialclaw.synth.motion.motions_to_json`).
 
     Returns:
         ``out_dir`` as a Path.
@@ -27,7 +29,12 @@ def write_rgbd(scene: Scene, rendering: Rendering, out_dir: str | Path) -> Path:
         rgbd.write_frame(root, i, rendering.rgb[i], rendering.depth[i], rendering.poses[i], rendering.instance[i])
     rgbd.write_intrinsics(root, rendering.K)
     rgbd.write_meta(root, labels=scene.labels(), fps=rendering.fps)
-    (root / "scene.json").write_text(json.dumps(scene.to_json(n_frames=len(rendering)), indent=1) + "\n")
+    truth = scene.to_json(n_frames=len(rendering))
+    if scene.motions:
+        from spatialclaw.synth.motion import motions_to_json
+
+        truth.update(motions_to_json(scene, scene.motions, rendering.times))
+    (root / "scene.json").write_text(json.dumps(truth, indent=1) + "\n")
     return root
 
 
