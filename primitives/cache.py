@@ -32,7 +32,7 @@ from spatialclaw.atomic import write_npz
 from spatialclaw.errors import PerceptionError
 from spatialclaw.inputs.frame import Frame
 from spatialclaw.primitives.quality import ReconstructionQuality
-from spatialclaw.primitives.types import Masks, Object3D, Reconstruction
+from spatialclaw.primitives.types import Masks, Object3D, Reconstruction, Track3D
 
 CACHE_VERSION = 2
 
@@ -113,10 +113,42 @@ def _objects_from(d: dict[str, np.ndarray]) -> list[Object3D]:
     ]
 
 
+def _tracks_arrays(tracks: list[Track3D]) -> dict[str, np.ndarray]:
+    def cat(name: str, width: int | None = None) -> np.ndarray:
+        parts = [getattr(t, name) for t in tracks]
+        if parts:
+            return np.concatenate(parts)
+        return np.zeros((0, width) if width else 0)
+
+    return {
+        "counts": np.array([len(t) for t in tracks], np.int64),
+        "frame_ids": cat("frame_ids").astype(np.int64),
+        "times": cat("times"),
+        "positions": cat("positions", 3),
+        "weights": cat("weights"),
+        "sizes": np.array([t.size for t in tracks]).reshape(-1, 3),
+        "labels": np.array([t.label for t in tracks], dtype=str),
+        "instance_ids": np.array([t.instance_id for t in tracks], np.int64),
+        "warnings": np.array(json.dumps([t.warnings for t in tracks])),
+    }
+
+
+def _tracks_from(d: dict[str, np.ndarray]) -> list[Track3D]:
+    cuts = np.cumsum(d["counts"])[:-1]
+    split = {k: np.split(d[k], cuts) if len(d["counts"]) else [] for k in ("frame_ids", "times", "positions", "weights")}
+    warnings = json.loads(str(d["warnings"]))
+    return [
+        Track3D(str(d["labels"][k]), split["frame_ids"][k], split["times"][k], split["positions"][k], d["sizes"][k],
+                int(d["instance_ids"][k]), split["weights"][k], warnings[k])
+        for k in range(len(d["counts"]))
+    ]
+
+
 _CODECS: dict[type, tuple[Callable[[Any], dict[str, np.ndarray]], Callable[[dict[str, np.ndarray]], Any]]] = {
     Reconstruction: (_reconstruction_arrays, _reconstruction_from),
     Masks: (_masks_arrays, _masks_from),
     Object3D: (_objects_arrays, _objects_from),
+    Track3D: (_tracks_arrays, _tracks_from),
 }
 
 
@@ -194,7 +226,8 @@ class PerceptionCache:
     ) -> Any:
         """The cached ``kind`` result for ``key``, else ``compute()`` stored under it.
 
-        ``kind`` is `Reconstruction`, `Masks`, or `Object3D` for a list of objects. With
+        ``kind`` is `Reconstruction`, `Masks`, `Object3D` for a list of objects, or `Track3D` for
+        a list of tracks. With
         ``remember_failure``, a `PerceptionError` from ``compute()`` is stored too and raised
         again (same message) by later calls.
         """

@@ -24,7 +24,7 @@ from spatialclaw.inputs.frame import Frame
 from spatialclaw.primitives import backends, cache
 from spatialclaw.primitives.quiet import native_output_silenced
 from spatialclaw.primitives.context import KernelContext, current
-from spatialclaw.primitives.types import Masks, Object3D, Reconstruction
+from spatialclaw.primitives.types import Masks, Object3D, Reconstruction, Track3D
 
 
 def _params(context: KernelContext, backend: str) -> dict[str, Any]:
@@ -175,3 +175,27 @@ def run_objects(query: str, fuse: Callable[..., list[Object3D]], params: dict[st
     objects = cache.for_context(context).get_or_compute(Object3D, "objects", key, compute)
     _freeze(*(o.points for o in objects))
     return [dataclasses.replace(o) for o in objects]
+
+
+def run_tracks(query: str, follow: Callable[[Masks, Reconstruction], list[Track3D]], params: dict[str, Any]) -> list[Track3D]:
+    """``follow(tracked masks of query, reconstruct())`` over all frames, cached like `run_objects`.
+
+    Args:
+        query: the objects to follow.
+        follow: turns tracked masks and a reconstruction into tracks.
+        params: what else the result depends on (the fitting's settings and version).
+    """
+    context = current()
+    positions, selected = _selected(None, context)
+    rec_name, _ = backends.get("reconstruction", context)
+    seg_name, _ = backends.tracker(context)
+    key_params = {**_params(context, rec_name), **_params(context, seg_name), **params, "query": query.strip().lower()}
+    key = cache.make_key("tracks", f"{rec_name}+{seg_name}", selected, key_params)
+
+    def compute() -> list[Track3D]:
+        return follow(run_tracking(query, positions), run_reconstruction())
+
+    tracks = cache.for_context(context).get_or_compute(Track3D, "tracks", key, compute)
+    for t in tracks:
+        _freeze(t.frame_ids, t.times, t.positions, t.weights)
+    return [dataclasses.replace(t, warnings=list(t.warnings)) for t in tracks]

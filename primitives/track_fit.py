@@ -37,6 +37,8 @@ PLANE_M = 0.01
 """... and within this distance of its tangent plane, metres."""
 POINT_WEIGHT = 0.2
 """Weight of the point-to-point term beside the point-to-plane one in a registration step."""
+OUTLIER_M = 0.1
+"""A position this far (metres) off the path of its neighbours in time may be an outlier (`consistent_in_time`)."""
 NORMAL_AGREEMENT = 0.3
 """Matched points' normals must agree this well (cosine): the two faces of a board do not match."""
 MIN_OVERLAP = 0.3
@@ -404,6 +406,42 @@ def _shape_box(shape: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return center, size
 
 
+def _line_residual(times: np.ndarray, positions: np.ndarray, keep: np.ndarray, i: int, half_window: int = 3) -> float:
+    """Distance (metres) of position ``i`` from the robust straight line in time (Theil–Sen, per
+    axis) through its nearest kept neighbours, ``half_window`` on each side."""
+    kept = np.nonzero(keep)[0]
+    kept = kept[kept != i]
+    if len(kept) < 2:
+        return 0.0
+    near = kept[np.argsort(np.abs(kept - i), kind="stable")[: 2 * half_window]]
+    dt = times[near] - times[i]
+    a, b = np.triu_indices(len(near), k=1)
+    span = dt[b] - dt[a]
+    ok = span != 0
+    slope = np.median((positions[near][b] - positions[near][a])[ok] / span[ok, None], axis=0) if ok.any() else np.zeros(3)
+    at_i = np.median(positions[near] - slope * dt[:, None], axis=0)
+    return float(np.linalg.norm(at_i - positions[i]))
+
+
+def consistent_in_time(times: np.ndarray, positions: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """``keep`` (N,) bool without the positions that jump off the path of their neighbours.
+
+    Repeatedly drops the position farthest from the robust straight line in time through its
+    nearest kept neighbours (three on each side), while that is more than `OUTLIER_M` metres
+    and four times their lower quartile (the noise of the good positions): a view registered onto the wrong part of a large
+    flat object (a bed) lands decimetres away and is left out.
+    """
+    keep = keep.copy()
+    while keep.sum() > 3:
+        idx = np.nonzero(keep)[0]
+        residual = np.array([_line_residual(times, positions, keep, i) for i in idx])
+        worst = int(np.argmax(residual))
+        if residual[worst] <= max(OUTLIER_M, 4.0 * float(np.percentile(residual, 25))):
+            break
+        keep[idx[worst]] = False
+    return keep
+
+
 def fit_track(views: list[View]) -> ViewFit:
     """The object's centre in each view.
 
@@ -432,4 +470,5 @@ def fit_track(views: list[View]) -> ViewFit:
     for k, view in enumerate(usable):
         positions[view] = center - offsets[k]
         kept[view] = bool(ok[k])
+    kept[usable] = consistent_in_time(np.array([v.time for v in sub_views]), positions[usable], kept[usable])
     return ViewFit(positions, size, overlap, kept, shape[thin(shape)])

@@ -15,10 +15,13 @@ import numpy as np
 from spatialclaw.primitives import track_fit
 from spatialclaw.primitives.context import current
 from spatialclaw.primitives.fusion import FLOOR_MARGIN, _mask_points, main_components
-from spatialclaw.primitives.perception import run_reconstruction, run_tracking
+from spatialclaw.primitives.perception import run_tracking, run_tracks
 from spatialclaw.primitives.registry import primitive
 from spatialclaw.primitives.tracks_types import Track3D
 from spatialclaw.primitives.types import Masks, Reconstruction
+
+TRACKS_VERSION = 1
+"""Bumped when the tracks' results change, so cached tracks are recomputed."""
 
 
 def _view_points(masks: Masks, k: int, recon: Reconstruction) -> np.ndarray:
@@ -37,7 +40,10 @@ def _warnings(label: str, n: int, fit: track_fit.ViewFit, cut: np.ndarray, occlu
     if fit.kept.sum() == 1:
         notes.append(f"{label}: seen in one frame only; its centre is the box of its visible surface")
     if dropped:
-        notes.append(f"{label}: {dropped} of {n} views did not fit its shape (it turned, or the masks are wrong) and were left out")
+        notes.append(
+            f"{label}: {dropped} of {n} views did not fit its shape or jumped off its path (it turned, or the masks "
+            "are wrong) and were left out"
+        )
     if cut.all():
         notes.append(f"{label}: cut by the image border in every view; its size and centre may be off")
     elif (occluded > 0.3).all():
@@ -106,8 +112,16 @@ def tracks3d(query: str, recon: Reconstruction | None = None) -> list[Track3D]:
         for t in tracks3d("chair"):
             print(t.label, t.moved, round(t.distance_travelled(), 2), "m", round(t.speed(), 2), "m/s")
     """
-    r = run_reconstruction() if recon is None else recon
-    masks = run_tracking(query, [int(i) for i in r.frame_ids])
+    if not isinstance(query, str) or not query.strip():
+        raise ValueError("tracks3d() needs a non-empty text query such as 'chair' or 'chairs, tables'")
+    if recon is None:
+        return run_tracks(query, follow, {"tracks": TRACKS_VERSION})
+    return follow(run_tracking(query, [int(i) for i in recon.frame_ids]), recon)
+
+
+def follow(masks: Masks, recon: Reconstruction) -> list[Track3D]:
+    """One `Track3D` per identity in tracked ``masks`` (``instance_ids`` >= 0), sorted by first sighting."""
+    r = recon
     tracks = []
     for identity in dict.fromkeys(masks.instance_ids.tolist()):
         if identity < 0:

@@ -9,6 +9,9 @@ Facts taken from VSI-Bench's own evaluation (lmms-eval ``vsibench/utils.py``):
 - Numeric (``object_counting``, ``object_abs_distance``, ``object_size_estimation``,
   ``room_size_estimation``): Mean Relative Accuracy over the ten thresholds
   ``np.linspace(0.5, 0.95, 10)``; a threshold θ counts when ``|pred - gt| / gt <= 1 - θ``.
+- Motion tasks of dynamic scenes are scored the same way: ``object_moved``,
+  ``object_approach`` and ``object_move_direction`` by letter; ``object_travel_distance`` and
+  ``camera_displacement`` (metres) and ``object_speed`` (metres per second) by MRA.
 - Overall: the mean of the task means, where the three ``object_rel_direction_*`` splits are
   first averaged into one ``object_rel_direction`` task. VSI-Bench gives an absent task 0; here
   only the tasks (and splits) present in the results count, so a subset scores what it holds.
@@ -45,7 +48,7 @@ from typing import Literal
 import numpy as np
 
 from spatialclaw.options import option_letters, option_text
-from spatialclaw.tasks import MULTIPLE_CHOICE_TASKS, NUMERIC_TASKS, TASK_ORDER, task_of
+from spatialclaw.tasks import SCORED_MULTIPLE_CHOICE_TASKS, SCORED_NUMERIC_TASKS, SUMMARY_ORDER, task_of
 
 MRA_THRESHOLDS: np.ndarray = np.linspace(0.5, 0.95, 10)
 """The ten confidence thresholds θ of Mean Relative Accuracy."""
@@ -53,6 +56,8 @@ MRA_THRESHOLDS: np.ndarray = np.linspace(0.5, 0.95, 10)
 # Unit of each numeric task's numbers: ("length", metres per unit) or ("area", m² per unit).
 _TASK_UNITS: dict[str, tuple[str, float]] = {
     "object_abs_distance": ("length", 1.0),
+    "object_travel_distance": ("length", 1.0),
+    "camera_displacement": ("length", 1.0),
     "object_size_estimation": ("length", 0.01),
     "room_size_estimation": ("area", 1.0),
 }
@@ -139,9 +144,9 @@ def task_kind(question_type: str, options: Sequence[str] | None = None) -> Kind:
     VSI-Bench's ten question types map as the module docstring says; an unknown type is
     multiple choice when the record has options, else numeric.
     """
-    if question_type in MULTIPLE_CHOICE_TASKS:
+    if question_type in SCORED_MULTIPLE_CHOICE_TASKS:
         return "multiple_choice"
-    if question_type in NUMERIC_TASKS:
+    if question_type in SCORED_NUMERIC_TASKS:
         return "numeric"
     return "multiple_choice" if options else "numeric"
 
@@ -333,7 +338,7 @@ def summarise(rows: Iterable[Mapping[str, object]]) -> dict[str, object]:
     for qt, mean in per_type.items():
         per_task_lists[task_of(qt)].append(mean)
         n_per_task[task_of(qt)] += len(scores[qt])
-    order = {t: i for i, t in enumerate(TASK_ORDER)}
+    order = {t: i for i, t in enumerate(SUMMARY_ORDER)}
     tasks = sorted(per_task_lists, key=lambda t: (order.get(t, len(order)), t))
     per_task = {t: float(np.mean(per_task_lists[t])) for t in tasks}
     return {

@@ -27,7 +27,12 @@ Public API::
         ground_truth}`` of all eight task types (``QUESTION_TYPES``), answers exact from the
         geometry; only objects seen in the rendering, single-object questions only for labels
         that occur once (rules in ``spatialclaw.synth.questions``).
-    make_benchmark(out_dir, scenes=10, seed=0, frames=32, width=640, height=480, *, on_frame=None) -> Path
+    with_motion(scene, k, n_frames) -> Scene
+        ``scene`` with up to k objects sliding on straight constant-speed paths (``scene.motions``,
+        :mod:`spatialclaw.synth.motion`); the renderer places them per frame, ``scene.json``
+        gets their exact per-frame centres, and the motion questions
+        (``MOTION_QUESTION_TYPES``, :mod:`spatialclaw.synth.motion_questions`) are added.
+    make_benchmark(out_dir, scenes=10, seed=0, frames=32, width=640, height=480, *, moving=0, on_frame=None) -> Path
         What ``spatialclaw synth`` runs: ``OUT/synth/<scene>/`` + ``OUT/synth/<scene>.mp4`` per
         room and ``OUT/questions.jsonl`` (returned). Same arguments, same bytes.
     make_test_scene(tmp_dir, seed=0, frames=16, width=320, height=240) -> Path
@@ -41,6 +46,8 @@ Heavy imports (open3d, av, cv2) happen inside the functions that need them.
 """
 
 from spatialclaw.synth.benchmark import DATASET, make_benchmark, make_test_scene
+from spatialclaw.synth.motion import ObjectMotion, with_motion
+from spatialclaw.synth.motion_questions import MOTION_QUESTION_TYPES
 from spatialclaw.synth.questions import make_questions
 from spatialclaw.tasks import QUESTION_TYPES
 from spatialclaw.synth.render import Renderer, Rendering, intrinsics, render_scene
@@ -49,6 +56,8 @@ from spatialclaw.synth.write import write_rgbd, write_video
 
 __all__ = [
     "DATASET",
+    "MOTION_QUESTION_TYPES",
+    "ObjectMotion",
     "QUESTION_TYPES",
     "CameraPath",
     "Renderer",
@@ -65,5 +74,6 @@ __all__ = [
     "object_distance",
     "render_scene",
     "write_rgbd",
+    "with_motion",
     "write_video",
 ]

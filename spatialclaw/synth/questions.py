@@ -14,7 +14,10 @@ Rules that keep every answer exact and unambiguous:
   :func:`spatialclaw.synth.scene.object_distance`); positions for directions and routes are box
   centres on the floor;
 - multiple-choice questions are asked only when the right option wins by a margin (distance
-  0.25 m; angles 15° away from any boundary; appearance frames ``gap`` frames apart).
+  0.25 m; angles 15° away from any boundary; appearance frames ``gap`` frames apart);
+- in a scene whose objects move (``scene.motions``), distance, direction and route questions
+  name only objects that stay put, and the questions of
+  :mod:`spatialclaw.synth.motion_questions` follow the eight task types.
 
 Records: ``{id, dataset, scene_name, question_type, question, options, ground_truth}``;
 ``options`` is a list of ``"A. ..."`` strings (None for numeric questions); ``ground_truth`` is
@@ -32,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from spatialclaw.options import letter, lettered
+from spatialclaw.synth.motion_questions import make_motion_questions
 from spatialclaw.synth.render import Rendering
 from spatialclaw.synth.scene import Scene, SceneObject, object_distance
 
@@ -101,6 +105,7 @@ class _Builder:
         self.scene = scene
         self.rng = rng
         self.max_per_type = max_per_type
+        self.min_pixels = min_pixels
         first = rendering.first_visible(min_pixels)
         self.first_frame = first
         self.n_frames = len(rendering)
@@ -108,6 +113,8 @@ class _Builder:
         self.counts = counts
         self.seen = [o for o in scene.objects if o.id in first]
         self.unique = sorted((o for o in self.seen if counts[o.label] == 1), key=lambda o: o.label)
+        moving = {m.id for m in scene.motions}
+        self.still = [o for o in self.unique if o.id not in moving]  # where they stand is one place
         self.records: list[dict[str, Any]] = []
 
     def add(self, question_type: str, question: str, ground_truth: str, options: list[str] | None = None) -> None:
@@ -146,7 +153,7 @@ class _Builder:
         )
 
     def abs_distance(self) -> None:
-        pairs = [(a, b) for a, b in itertools.combinations(self.unique, 2) if object_distance(a, b) >= 0.2]
+        pairs = [(a, b) for a, b in itertools.combinations(self.still, 2) if object_distance(a, b) >= 0.2]
         for a, b in self.pick(pairs):
             a, b = (a, b) if self.rng.random() < 0.5 else (b, a)
             self.add(
@@ -158,10 +165,10 @@ class _Builder:
     # -- multiple choice ----------------------------------------------------------------------
     def rel_distance(self) -> None:
         made = 0
-        for target in self.pick(self.unique, len(self.unique)):
+        for target in self.pick(self.still, len(self.still)):
             if made >= self.max_per_type:
                 break
-            others = [o for o in self.unique if o is not target]
+            others = [o for o in self.still if o is not target]
             if len(others) < 3:
                 return
             choices = self.pick(others, 4)
@@ -179,7 +186,7 @@ class _Builder:
 
     def _angles(self) -> list[tuple[SceneObject, SceneObject, SceneObject, float]]:
         out = []
-        for a, b, c in itertools.permutations(self.unique, 3):
+        for a, b, c in itertools.permutations(self.still, 3):
             ab = b.center[:2] - a.center[:2]
             ac = c.center[:2] - a.center[:2]
             if np.linalg.norm(ab) < 0.5 or np.linalg.norm(ac) < 0.5:
@@ -214,7 +221,7 @@ class _Builder:
 
     def route(self) -> None:
         routes = []
-        for s, f, m, e in itertools.permutations(self.unique, 4):
+        for s, f, m, e in itertools.permutations(self.still, 4):
             legs = [f.center[:2] - s.center[:2], m.center[:2] - f.center[:2], e.center[:2] - m.center[:2]]
             if min(np.linalg.norm(v) for v in legs) < 0.8:
                 continue
@@ -297,6 +304,7 @@ def make_questions(
     b.rel_direction()
     b.route()
     b.appearance_order(appearance_gap or max(1, len(rendering) // 32))
+    b.records += make_motion_questions(scene, rendering, b.min_pixels, max_per_type)
     out = []
     for i, rec in enumerate(b.records):
         out.append({"id": start_id + i, "dataset": dataset, "scene_name": scene.name, **rec})

@@ -194,9 +194,14 @@ class CameraPath:
 
     def poses(self, n: int) -> np.ndarray:
         """(n, 4, 4) camera-to-world poses of n frames (camera x right, y down, z forward)."""
-        t = np.arange(n) / n
+        return self.poses_at(np.arange(n) / n)
+
+    def poses_at(self, t: np.ndarray) -> np.ndarray:
+        """(len(t), 4, 4) camera-to-world poses at fractions ``t`` of the walk (0 = start, 1 = once around)."""
+        t = np.asarray(t, dtype=np.float64).reshape(-1)
+        n = len(t)
         th = self._angle(t)
-        xy = self.ground_points(n)
+        xy = np.stack([self.center[0] + self.radii[0] * np.cos(th), self.center[1] + self.radii[1] * np.sin(th)], axis=1)
         heading = np.arctan2(self.direction * self.radii[1] * np.cos(th), -self.direction * self.radii[0] * np.sin(th))
         look = heading + self.direction * np.radians(30.0 + 50.0 * np.sin(2 * np.pi * 2 * t + self.phase))
         pitch = np.radians(-17.0 + 5.0 * np.sin(2 * np.pi * 3 * t + 2.0 * self.phase))

@@ -6,9 +6,10 @@ writing a real Python cell that uses the kernel's primitives.
             --model scripted-vlm --base-url <vlm.base_url> --out runs/x
 
 The policy reads the question from the agent's first user message (``Question: ...``),
-recognises which of the eight VSI-Bench task templates of `spatialclaw.synth.questions` it is,
-and replies with one ``python`` cell that computes the answer (``objects3d``, ``distance``,
-``relative_direction``, ``room_size``) and calls ``answer(...)``. The answer is therefore as
+recognises which of the eight VSI-Bench task templates of `spatialclaw.synth.questions` (or the
+six motion templates of `spatialclaw.synth.motion_questions`) it is, and replies with one
+``python`` cell that computes the answer (``objects3d``, ``distance``, ``relative_direction``,
+``room_size``; ``tracks3d`` and ``camera_motion`` for motion) and calls ``answer(...)``. The answer is therefore as
 good as the perception and the primitives, which is what an end-to-end test should measure.
 From the second step on (the first cell failed or did not answer) it gives up with
 ``answer("unknown")``, which scores 0 as unparsed.
@@ -83,6 +84,55 @@ def _appearance(m: re.Match[str]) -> str:
     )
 
 
+# Motion cells: the track of a named object that moved the most (a label named once is one object,
+# but a tracker may split it or add a stray track), and times as numbers.
+_MOVER = "def mover(name):\n    return max(tracks3d(name), key=lambda t: (t.moved, t.distance_travelled(), len(t)))\n"
+
+
+def _moved(m: re.Match[str]) -> str:
+    return (
+        "travel = {}\n"
+        "for o in options:\n"
+        '    letter, name = o.split(". ", 1)\n'
+        "    travel[letter] = max([t.distance_travelled() for t in tracks3d(name) if t.moved] or [0.0])\n"
+        "print(travel)\n"
+        "answer(max(travel, key=travel.get))"
+    )
+
+
+def _travel(m: re.Match[str]) -> str:
+    return (
+        "import numpy as np\n" + _MOVER + f"t = mover({m['label']!r})\nprint(t)\n"
+        f"answer(round(float(np.linalg.norm(t.displacement({float(m['t0'])}, {float(m['t1'])}))), 2))"
+    )
+
+
+def _speed(m: re.Match[str]) -> str:
+    return _MOVER + f"t = mover({m['label']!r})\nprint(t)\nanswer(round(t.speed(), 3))"
+
+
+def _approach(m: re.Match[str]) -> str:
+    t0, t1 = float(m["t0"]), float(m["t1"])
+    return (
+        "import numpy as np\n" + _MOVER + f"a = mover({m['a']!r})\nb = max(tracks3d({m['b']!r}), key=len)\n"
+        f"gap = [float(np.linalg.norm(a.position_at(t)[:2] - b.position_at(t)[:2])) for t in ({t0}, {t1})]\n"
+        'print(gap)\nvalue = "closer" if gap[1] < gap[0] else "farther away"\n' + _PICK
+    )
+
+
+def _move_direction(m: re.Match[str]) -> str:
+    return (
+        _MOVER + f"t = mover({m['label']!r})\nr = reconstruct()\nright = r.pose[r.index(0)][:3, 0]\n"
+        "d = t.displacement()\nprint(t, d)\n"
+        'value = "right" if float(d[:2] @ right[:2]) > 0 else "left"\n' + _PICK
+    )
+
+
+def _camera(m: re.Match[str]) -> str:
+    return f"move = camera_motion(t0={float(m['t0'])}, t1={float(m['t1'])})\nprint(move)\nanswer(move['distance_m'])"
+
+
+_TIMES = r"(?P<t0>\d+(?:\.\d+)?) s and (?P<t1>\d+(?:\.\d+)?) s"
 _DIRECTION = r"If I am standing by the (?P<a>.+?) and facing the (?P<b>.+?), is the (?P<c>.+?) to "
 TEMPLATES: list[tuple[str, re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     ("object_counting", re.compile(r"How many (?P<label>.+?)\(s\) are in this room\?"), _count),
@@ -102,6 +152,12 @@ TEMPLATES: list[tuple[str, re.Pattern[str], Callable[[re.Match[str]], str]]] = [
         _route,
     ),
     ("obj_appearance_order", re.compile(r"appearance order of the following categories in the video: (?P<labels>.+?)\?"), _appearance),
+    ("object_moved", re.compile(r"Which of these objects \((?P<names>.+?)\) moved during the video\?"), _moved),
+    ("object_travel_distance", re.compile(r"How far did the (?P<label>.+?) travel between " + _TIMES), _travel),
+    ("object_speed", re.compile(r"average speed of the (?P<label>.+?) while it was moving"), _speed),
+    ("object_approach", re.compile(r"Between " + _TIMES + r" of the video, did the (?P<a>.+?) move closer to the (?P<b>.+?) or farther"), _approach),
+    ("object_move_direction", re.compile(r"did the (?P<label>.+?) move to the left or to the right\?"), _move_direction),
+    ("camera_displacement", re.compile(r"How far did the camera move in a straight line between " + _TIMES), _camera),
 ]
 
 
