@@ -187,8 +187,8 @@ def run_tracks(query: str, follow: Callable[[Masks, Reconstruction], list[Track3
     """
     context = current()
     positions, selected = _selected(None, context)
-    rec_name, _ = backends.get("reconstruction", context)
-    seg_name, _ = backends.tracker(context)
+    rec_name = backends.get("reconstruction", context).name
+    seg_name = backends.get("tracking", context).name
     key_params = {**_params(context, rec_name), **_params(context, seg_name), **params, "query": query.strip().lower()}
     key = cache.make_key("tracks", f"{rec_name}+{seg_name}", selected, key_params)
 
