@@ -259,7 +259,6 @@ def run_eval(
     if (config.questions is None) == (config.benchmark is None):
         raise ConfigError("give either a questions file or --benchmark NAME, not both and not neither")
     suite = _questions_suite(config) if config.benchmark is None else _benchmark_suite(config)
-    records, inputs = suite.records, suite.inputs
     out = config.out
     out.mkdir(parents=True, exist_ok=True)
     run_info = {**suite.info, **_settings_info(config.settings)}
@@ -267,62 +266,83 @@ def run_eval(
     with _exclusive(out):
         _check_resume(config, run_info)
         (out / RUN_FILE).write_text(json.dumps({**run_info, "data_root": str(config.data_root)}, indent=2) + "\n")
-        results_log, errors_log = JsonlLog(out / RESULTS_FILE), JsonlLog(out / ERRORS_FILE)
-        results = results_log.read()
-        failed_ids = {row["id"] for row in errors_log.read()}
-        done = {row["id"] for row in results}
-        by_id = {r.id: r for r in records}
-        jobs = [
-            QuestionJob(
-                id=r.id,
-                question=r.question,
-                options=r.options,
-                input_path=inputs[r.id],
-                trajectory_dir=str((out / "trajectories" / trajectory_name(r.id)).resolve()),
-                settings=config.settings,
-                input_names=suite.input_names.get(r.id),
-            )
-            for r in records
-            if r.id not in done
-        ]
-        selected_done = sum(1 for r in records if r.id in done)
-        progress = Progress(done=selected_done, total=len(records), errors=0, running_score=None)
-        summary = build_summary(records, results, failed_ids, suite.summarise)
-        summary.update({k: v for k, v in suite.info.items() if k in ("benchmark", "questions", "hf_id", "defaults")})
-        progress.running_score = summary["overall"]
+        run = _Run(suite, out, JsonlLog(out / RESULTS_FILE), JsonlLog(out / ERRORS_FILE))
+        jobs = run.pending_jobs(config)
+        run.progress.running_score = run.summary()["overall"]
         if on_progress:
-            on_progress(progress)
-
-        failures: list[JobOutcome] = []
+            on_progress(run.progress)
         if jobs:
             executor = executor or make_executor(config.executor, config.workers, config.ray_address)
             try:
                 with _sigterm_as_interrupt():
                     for outcome in executor.run(jobs):
-                        if outcome.failed:
-                            errors_log.append({"id": outcome.id, "error_type": outcome.error_type, "error": outcome.error})
-                            failed_ids.add(outcome.id)
-                            failures.append(outcome)
-                            progress.errors += 1
-                            if _nothing_will_succeed(failures, min(FAIL_FAST_COUNT, len(jobs)), progress.done > selected_done):
-                                _raise_first(failures)
-                        else:
-                            row = suite.result_row(by_id[outcome.id], outcome, out)
-                            _show_score_on_trajectory(outcome.trajectory, row)
-                            results_log.append(row)
-                            results.append(row)
-                            progress.done += 1
-                            progress.running_score = build_summary(records, results, set(), suite.summarise)["overall"]
+                        run.record(outcome, len(jobs))
                         if on_progress:
-                            on_progress(progress)
+                            on_progress(run.progress)
             finally:
                 executor.close()
-                summary = build_summary(records, results, failed_ids, suite.summarise)
-                summary.update({k: v for k, v in suite.info.items() if k in ("benchmark", "questions", "hf_id", "defaults")})
+                summary = run.summary()
                 write_report(out, summary)
         else:
+            summary = run.summary()
             write_report(out, summary)
     return summary
+
+
+class _Run:
+    """One evaluation in progress: the suite, the logs read back, the counts, and what each
+    finished job adds to them."""
+
+    def __init__(self, suite: _Suite, out: Path, results_log: JsonlLog, errors_log: JsonlLog) -> None:
+        self.suite, self.out = suite, out
+        self.results_log, self.errors_log = results_log, errors_log
+        self.results = results_log.read()
+        self.failed_ids = {row["id"] for row in errors_log.read()}
+        done = {row["id"] for row in self.results}
+        self.already_done = sum(1 for r in suite.records if r.id in done)
+        self.progress = Progress(done=self.already_done, total=len(suite.records), errors=0, running_score=None)
+        self.failures: list[JobOutcome] = []
+        self.by_id = {r.id: r for r in suite.records}
+
+    def pending_jobs(self, config: EvalConfig) -> list[QuestionJob]:
+        """A job for every selected record without a result yet (failed ones run again)."""
+        done = {row["id"] for row in self.results}
+        return [
+            QuestionJob(
+                id=r.id,
+                question=r.question,
+                options=r.options,
+                input_path=self.suite.inputs[r.id],
+                trajectory_dir=str((self.out / "trajectories" / trajectory_name(r.id)).resolve()),
+                settings=config.settings,
+                input_names=self.suite.input_names.get(r.id),
+            )
+            for r in self.suite.records
+            if r.id not in done
+        ]
+
+    def summary(self) -> dict[str, Any]:
+        """`build_summary` of the run so far, with the suite's identity (benchmark, questions, ...)."""
+        summary = build_summary(self.suite.records, self.results, self.failed_ids, self.suite.summarise)
+        summary.update({k: v for k, v in self.suite.info.items() if k in ("benchmark", "questions", "hf_id", "defaults")})
+        return summary
+
+    def record(self, outcome: JobOutcome, n_jobs: int) -> None:
+        """Log a finished job: its error, or its scored row; stop early when nothing will succeed."""
+        if outcome.failed:
+            self.errors_log.append({"id": outcome.id, "error_type": outcome.error_type, "error": outcome.error})
+            self.failed_ids.add(outcome.id)
+            self.failures.append(outcome)
+            self.progress.errors += 1
+            if _nothing_will_succeed(self.failures, min(FAIL_FAST_COUNT, n_jobs), self.progress.done > self.already_done):
+                _raise_first(self.failures)
+            return
+        row = self.suite.result_row(self.by_id[outcome.id], outcome, self.out)
+        _show_score_on_trajectory(outcome.trajectory, row)
+        self.results_log.append(row)
+        self.results.append(row)
+        self.progress.done += 1
+        self.progress.running_score = build_summary(self.suite.records, self.results, set(), self.suite.summarise)["overall"]
 
 
 def _show_score_on_trajectory(folder: str | None, row: dict[str, Any]) -> None:
