@@ -26,6 +26,7 @@ KNOWN_CYCLES = [
         "spatialclaw.primitives.cache",
         "spatialclaw.primitives.draw",
         "spatialclaw.primitives.perception",
+        "spatialclaw.primitives.tracks_types",
         "spatialclaw.primitives.types",
     ],
 ]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from spatialclaw.synth import geometry
-from spatialclaw.synth.scene import Scene, SceneObject
+from spatialclaw.synth.scene import Scene, SceneObject, frame_rate
 from spatialclaw.synth.shapes import WALL_LABELS
 
 TRAVEL_M = (0.8, 2.0)
@@ -134,8 +134,6 @@ def motions_to_json(scene: Scene, motions: tuple[ObjectMotion, ...], times: np.n
 
 def with_motion(scene: Scene, k: int, n_frames: int) -> Scene:
     """``scene`` with up to ``k`` of its objects moving over a rendering of ``n_frames`` (``k = 0``: unchanged)."""
-    from spatialclaw.synth.render import frame_rate
-
     if k <= 0:
         return scene
     duration = (n_frames - 1) / frame_rate(scene, n_frames)

@@ -15,13 +15,10 @@ from typing import Callable
 import numpy as np
 
 import spatialclaw.synth.texture as texture
-from spatialclaw.synth.scene import Scene
+from spatialclaw.synth.scene import Scene, frame_rate
 
 DEFAULT_HFOV_DEG = 65.0
 """Horizontal field of view of the synthetic camera, degrees."""
-
-WALK_SPEED = 0.5
-"""Metres per second along the camera path; sets the frame rate of a rendering."""
 
 _LIGHTS = (
     (np.array([0.3, 0.5, 0.8]) / np.linalg.norm([0.3, 0.5, 0.8]), 0.5),
@@ -200,17 +197,6 @@ class Renderer:
         return rgb.reshape(*shape, 3), t.reshape(shape), self._instance[geom].reshape(shape)
 
 
-def frame_rate(scene: Scene, n_frames: int) -> float:
-    """Frames per second of a rendering of ``n_frames`` walking at ``WALK_SPEED``, rounded to 0.1 (>= 1)."""
-    return max(1.0, round(n_frames * WALK_SPEED / path_length(scene), 1))
-
-
-def path_length(scene: Scene, samples: int = 1024) -> float:
-    """Length in metres of the scene's camera walk."""
-    pts = scene.path.ground_points(samples)
-    return float(np.linalg.norm(np.diff(np.vstack([pts, pts[:1]]), axis=0), axis=1).sum())
-
-
 def render_scene(
     scene: Scene,
     n_frames: int = 32,
@@ -229,7 +215,7 @@ def render_scene(
         width: image width, pixels.
         height: image height, pixels.
         hfov_deg: horizontal field of view, degrees.
-        fps: frame rate to record; default: walking at ``WALK_SPEED`` m/s, rounded to 0.1 fps (>= 1).
+        fps: frame rate to record; default: walking at `spatialclaw.synth.scene.WALK_SPEED` m/s, rounded to 0.1 fps (>= 1).
         on_frame: called with each frame index after it is rendered (progress bars).
 
     Frame ``i`` is at time ``i / fps`` seconds; the scene's moving objects are placed there.

@@ -290,6 +290,20 @@ class Scene:
         return out
 
 
+WALK_SPEED = 0.5
+"""Metres per second along the camera path; sets the frame rate of a rendering."""
+
+def frame_rate(scene: Scene, n_frames: int) -> float:
+    """Frames per second of a rendering of ``n_frames`` walking at ``WALK_SPEED``, rounded to 0.1 (>= 1)."""
+    return max(1.0, round(n_frames * WALK_SPEED / path_length(scene), 1))
+
+
+def path_length(scene: Scene, samples: int = 1024) -> float:
+    """Length in metres of the scene's camera walk."""
+    pts = scene.path.ground_points(samples)
+    return float(np.linalg.norm(np.diff(np.vstack([pts, pts[:1]]), axis=0), axis=1).sum())
+
+
 def object_distance(a: SceneObject, b: SceneObject) -> float:
     """Closest-point distance in metres between two objects' meshes (:meth:`SceneObject.mesh`), 0 when they touch.
 
