@@ -14,6 +14,8 @@ Backend entry points (see `spatialclaw.primitives.backends`):
 - ``segment(query, frames, context) -> Masks``: the VLM points at the object in each frame
   (host method ``locate``) and the mask grows from that pixel over similar colour, stopping at
   depth jumps and at the floor. One mask per frame where the VLM found the object.
+- ``track(query, frames, context) -> Masks``: those masks linked through optical flow and
+  checked in 3D (`tracking`): ``instance_ids`` are identities across the frames.
 
 The modules: `sfm` (pycolmap attempts; `sfm_colmap`, `sfm_motion`, `sfm_quality`, `sfm_register`),
 `sampling` (extra video frames for SfM), `sweep` (plane-sweep stereo), `stereo` (rectified SGBM),
@@ -49,7 +51,7 @@ def available(family: str, context: KernelContext) -> str | None:
         if len({f.image.shape for f in context.frames}) != 1:
             return "classical reconstruction needs frames of one size (a video or a sequence from one camera)"
         return None
-    if family == "segmentation":
+    if family in ("segmentation", "tracking"):
         if context.host_call is None:
             return "classical segmentation needs a VLM to point at objects (no host handlers installed)"
         return available("reconstruction", context)
@@ -191,11 +193,30 @@ def segment(query: str, frames: list[Frame], context: KernelContext) -> Masks:
     return Masks.from_masks(np.stack(masks), labels=[query] * len(masks), frame_ids=frame_ids, scores=np.full(len(masks), 0.5))
 
 
+def track(query: str, frames: list[Frame], context: KernelContext) -> Masks:
+    """`segment`'s masks of ``query`` with identities: linked frame to frame through optical flow and
+    checked in 3D (`tracking.link_masks`), so one id is one object followed through ``frames``."""
+    from spatialclaw.primitives.backends.classical.tracking import link_masks
+
+    masks = segment(query, frames, context)
+    if not len(masks):
+        return masks
+    recon, entries = _reconstruction_for(frames, context)
+
+    def centre_of(k: int) -> np.ndarray | None:
+        pts = recon.points(entries[int(masks.frame_ids[k])], mask=masks.masks[k], stride=2)
+        return np.median(pts, axis=0) if len(pts) else None
+
+    times = np.array([f.time for f in frames])
+    return link_masks(masks, [f.image for f in frames], times, centre_of)
+
+
 class ClassicalBackend(BackendBase):
-    """The `PerceptionBackend` that needs no weights: COLMAP + stereo, VLM pointing + region growing."""
+    """The `PerceptionBackend` that needs no weights: COLMAP + stereo, VLM pointing + region growing,
+    tracking by optical flow."""
 
     name = "classical"
-    families: tuple[Family, ...] = ("reconstruction", "segmentation")
+    families: tuple[Family, ...] = ("reconstruction", "segmentation", "tracking")
 
     def available(self, family: str, context: KernelContext) -> str | None:
         return available(family, context)
@@ -205,3 +226,6 @@ class ClassicalBackend(BackendBase):
 
     def segment(self, query: str, frames: list[Frame], context: KernelContext) -> Masks:
         return segment(query, frames, context)
+
+    def track(self, query: str, frames: list[Frame], context: KernelContext) -> Masks:
+        return track(query, frames, context)
