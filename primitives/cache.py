@@ -100,15 +100,17 @@ def _objects_arrays(objects: list[Object3D]) -> dict[str, np.ndarray]:
         "labels": np.array([o.label for o in objects], dtype=str),
         "scores": np.array([o.score for o in objects], np.float64),
         "instance_ids": np.array([o.instance_id for o in objects], np.int64),
+        "notes": np.array(json.dumps([o.notes for o in objects])),
     }
 
 
 def _objects_from(d: dict[str, np.ndarray]) -> list[Object3D]:
     points = np.split(d["points"], np.cumsum(d["counts"])[:-1]) if len(d["counts"]) else []
     frames = np.split(d["frames"], np.cumsum(d["frame_counts"])[:-1]) if len(d["frame_counts"]) else []
+    notes = json.loads(str(d["notes"])) if "notes" in d else [[] for _ in d["counts"]]
     return [
         Object3D(str(d["labels"][k]), points[k], d["centers"][k], d["sizes"][k], float(d["yaws"][k]),
-                 frames[k].tolist(), float(d["scores"][k]), int(d["instance_ids"][k]))
+                 frames[k].tolist(), float(d["scores"][k]), int(d["instance_ids"][k]), notes[k])
         for k in range(len(d["counts"]))
     ]
 

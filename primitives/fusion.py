@@ -19,6 +19,10 @@ far apart, joined with another track of the same object). The others are cleaned
    object's masks elsewhere.
 
 Two chairs a few decimetres apart never share voxels, so they stay two objects.
+
+An object with identities (ground truth, a tracker) that moves during the video would smear
+into one long box: `moving_objects` finds it (its views see through each other) and it is
+described where it was first seen, with a note in ``Object3D.notes``.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from spatialclaw.primitives import math3d
 from spatialclaw.primitives.grouping import cluster_masks, group_tracked
 from spatialclaw.primitives.types import Masks, Object3D, Reconstruction
 
-FUSION_VERSION = 2
+FUSION_VERSION = 3
 """Bumped when the fusion's results change, so cached objects are recomputed."""
 MAX_POINTS_PER_MASK = 30000
 FLOOR_MARGIN = 0.03
@@ -208,6 +212,16 @@ def _stand_on_floor(obj: Object3D) -> Object3D:
     return Object3D(obj.label, obj.points, center, size, obj.yaw, obj.frames, obj.score, obj.instance_id)
 
 
+def _first_position(recon: Reconstruction, clouds: list[np.ndarray], frame_ids: list[int]) -> tuple[np.ndarray, float] | None:
+    """`moving_objects.first_position` of one identified object's views (frame times from the kernel)."""
+    from spatialclaw.primitives.context import current
+    from spatialclaw.primitives.moving_objects import first_position
+
+    frames = current().frames
+    times = [frames[f].time if f < len(frames) else float(f) for f in frame_ids]
+    return first_position(recon, clouds, [recon.index(f) for f in frame_ids], times)
+
+
 def fuse(
     masks: Masks,
     recon: Reconstruction,
@@ -282,7 +296,17 @@ def fuse(
         label = Counter(labels[k] for k in members).most_common(1)[0][0]
         score = float(np.mean([scores[k] for k in members]))
         instance = Counter(ids[k] for k in members).most_common(1)[0][0] if (exact or tracked) else -1
-        obj = Object3D.from_points(label, pts, [frames[k] for k in members], score, instance)
+        notes = []
+        if exact or tracked:
+            moving = _first_position(recon, [clouds[k] for k in members], [frames[k] for k in members])
+            if moving is not None:
+                pts = math3d.voxel_downsample(moving[0], point_voxel)
+                first = min(frames[k] for k in members)
+                notes.append(
+                    f"it moves during the video (its centre travels up to {moving[1]:.2f} m): described where it was "
+                    f"first seen, in frames[{first}]; use tracks3d({label!r}) for where it is when"
+                )
+        obj = Object3D.from_points(label, pts, [frames[k] for k in members], score, instance, notes)
         if not exact and 0.0 < obj.height_above_floor < STANDING_GAP:
             obj = _stand_on_floor(obj)
         objects.append(obj)

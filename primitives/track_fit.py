@@ -396,7 +396,8 @@ def _refine(views: list[View], surfaces: list[Surface], offsets: np.ndarray) -> 
     return overlap
 
 
-def _shape_box(shape: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def shape_box(shape: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Centre (3,) and extents (3,) of the gravity-aligned box of a shape's points (N, 3), reaching the floor when it stands on it."""
     center, size, _ = math3d.oriented_box(shape)
     bottom = center[2] - size[2] / 2.0
     if 0.0 < bottom < STANDING_GAP_M:
@@ -465,7 +466,7 @@ def fit_track(views: list[View]) -> ViewFit:
     if not ok.any():
         ok[:] = True
     shape = np.concatenate([np.asarray(sub_views[k].points, dtype=np.float64) + offsets[k] for k in range(len(sub)) if ok[k]])
-    center, size = _shape_box(shape)
+    center, size = shape_box(shape)
     kept = np.zeros(n, bool)
     for k, view in enumerate(usable):
         positions[view] = center - offsets[k]

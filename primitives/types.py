@@ -314,6 +314,8 @@ class Object3D:
         frames: sorted positions in the kernel's ``frames`` where it is visible.
         score: mean mask confidence.
         instance_id: the backend's identity of the object (ground-truth instance id), else -1.
+        notes: plain sentences about the object, e.g. that it moves during the video (then it is
+            described where it was first seen; `tracks3d` follows it).
 
     ``first_frame`` is ``frames[0]``; ``height_above_floor`` is the bottom of its box (z, metres).
 
@@ -330,8 +332,10 @@ class Object3D:
     frames: list[int]
     score: float = 1.0
     instance_id: int = -1
+    notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self.notes = [str(n) for n in self.notes]
         _check(isinstance(self.label, str), f"Object3D.label must be a string, got {type(self.label).__name__}")
         self.points = math3d.as_points(self.points, "Object3D.points")
         _check(len(self.points) > 0, "Object3D.points is empty: an object needs at least one 3D point")
@@ -345,11 +349,12 @@ class Object3D:
 
     @classmethod
     def from_points(
-        cls, label: str, points: np.ndarray, frames: list[int], score: float = 1.0, instance_id: int = -1
+        cls, label: str, points: np.ndarray, frames: list[int], score: float = 1.0, instance_id: int = -1,
+        notes: list[str] | None = None,
     ) -> Object3D:
         """An object whose box is fitted to ``points`` (see `math3d.oriented_box`)."""
         center, size, yaw = math3d.oriented_box(points)
-        return cls(label, points, center, size, yaw, list(frames), score, int(instance_id))
+        return cls(label, points, center, size, yaw, list(frames), score, int(instance_id), list(notes or []))
 
     @property
     def first_frame(self) -> int:
@@ -376,7 +381,7 @@ class Object3D:
         s = ", ".join(f"{v:.2f}" for v in self.size)
         return (
             f"Object3D({self.label!r}, center=({c}) m, size=({s}) m, yaw={np.degrees(self.yaw):.0f}°, "
-            f"frames={self.frames}, {len(self.points)} points)"
+            f"frames={self.frames}, {len(self.points)} points)" + "".join(f"\n  note: {n}" for n in self.notes)
         )
 
     def render(self) -> np.ndarray:

@@ -72,3 +72,16 @@ def test_frame_at_and_camera_motion_between_times(kernel) -> None:
         ns["camera_motion"](2, t1=3.0)
     with pytest.raises(ValueError, match="seconds"):
         ns["frame_at"]("soon")
+
+
+def test_objects3d_reports_a_moving_object_where_it_was_first_seen(kernel) -> None:
+    ns, frames, truth = kernel
+    movers = {m["id"]: m for m in truth["motions"]}
+    labels = sorted({m["label"] for m in truth["motions"]} | {o["label"] for o in truth["objects"]})
+    for obj in ns["objects3d"](", ".join(labels)):
+        if obj.instance_id in movers:
+            first = np.array(movers[obj.instance_id]["positions"][obj.first_frame])
+            assert obj.notes and "moves during the video" in obj.notes[0]
+            assert np.linalg.norm(obj.center[:2] - first[:2]) < 0.1  # not a box smeared along the path
+        else:
+            assert obj.notes == [], obj
