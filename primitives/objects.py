@@ -25,7 +25,8 @@ def objects3d(query: str, recon: Reconstruction | None = None) -> list[Object3D]
         `o.center` (3,) metres; `o.size` (3,) = (length, width, height) of its gravity-aligned
         box in metres (`max(o.size)` = longest dimension); `o.yaw` radians; `o.frames`
         (positions in `frames` where visible); `o.first_frame`; `o.height_above_floor` metres;
-        `o.corners()` (8, 3). `show(o)` draws it from above.
+        `o.corners()` (8, 3); `o.notes` (e.g. that it moves during the video: it is then
+        described where it was first seen; use `tracks3d` for its motion). `show(o)` draws it from above.
 
     Example:
         chairs = objects3d("chair")
