@@ -75,6 +75,7 @@ def limit_resources(
         _lower(resource.RLIMIT_CPU, int(cpu_seconds), hard_extra=60)
     if file_size_mb is not None:
         _lower(resource.RLIMIT_FSIZE, int(file_size_mb) * 1024 * 1024)
+    _lower(resource.RLIMIT_CORE, 0)  # no core files: they would land in the working folder
     if max_processes is not None:
         _lower(resource.RLIMIT_NPROC, int(max_processes))
         if os.geteuid() == 0:

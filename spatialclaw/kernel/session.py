@@ -68,6 +68,7 @@ POLL_S = 0.2  # how long to wait for a message before checking that the kernel i
 DISK_CHECK_S = 1.0  # how often the disk budget is checked while a cell runs
 INTERRUPT_GRACE_S = 5.0  # how long an interrupted cell may take to stop before the kernel is killed
 START_TIMEOUT_S = 60.0  # kernel start + bootstrap (imports of the primitives included)
+MAX_MESSAGE_BYTES = 256 * 1024 * 1024  # largest Jupyter message frame the host accepts from the kernel
 
 
 @dataclass
@@ -198,7 +199,8 @@ class KernelSession:
         self._km: Any = None
         self._kc: Any = None
         self._poller: Any = None
-        self._log: Any = None
+        self._log: workspace.LogTail | None = None
+        self._zmq_context: Any = None
 
     @property
     def images_used(self) -> int:
@@ -257,6 +259,9 @@ class KernelSession:
         if self._log is not None:
             self._log.close()
             self._log = None
+        if self._zmq_context is not None:
+            self._zmq_context.term()
+            self._zmq_context = None
         if self._runtime is not None:
             self._keep_perception()
             shutil.rmtree(self._runtime, ignore_errors=True)
@@ -283,7 +288,7 @@ class KernelSession:
             self._sandbox_plan.reap()
         self._restore_inputs()
         self._km.restart_kernel(now=True)
-        self._drain()
+        self._connect()
         self._wait_ready()
         self._bootstrap()
 
@@ -450,15 +455,26 @@ class KernelSession:
         self._km.write_connection_file()
         if self._sandbox_plan.uid is not None:
             os.chown(self._runtime / "connection.json", self._sandbox_plan.uid, self._sandbox_plan.uid)
-        self._log = open(self._runtime / "kernel.log", "ab")  # noqa: SIM115 (closed in shutdown)
-        self._km.start_kernel(cwd=str(self.workdir), env=self._sandbox_plan.env, stdout=self._log, stderr=self._log)
-        self._kc = self._km.client()
+        self._log = workspace.LogTail()
+        fd = self._log.write_fd
+        self._km.start_kernel(cwd=str(self.workdir), env=self._sandbox_plan.env, stdout=fd, stderr=fd)
+        self._zmq_context = zmq.Context()
+        self._zmq_context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)  # a bigger frame drops the connection
+        self._connect()
+        self._wait_ready()
+
+    def _connect(self) -> None:
+        """Fresh client channels to the kernel (after a restart too: a dropped connection stays dropped)."""
+        import zmq
+
+        if self._kc is not None:
+            self._kc.stop_channels()
+        self._kc = self._km.client(context=self._zmq_context)
         self._kc.allow_stdin = True
         self._kc.start_channels(hb=False)
         self._poller = zmq.Poller()
         for channel in (self._kc.shell_channel, self._kc.iopub_channel, self._kc.stdin_channel):
             self._poller.register(channel.socket, zmq.POLLIN)
-        self._wait_ready()
 
     def _wait_ready(self) -> None:
         try:
@@ -467,14 +483,8 @@ class KernelSession:
             raise KernelError(f"the IPython kernel did not start ({err}); {self._log_hint()}") from None
 
     def _log_hint(self) -> str:
-        """The last line of the kernel's log (its last 4 KiB read, printable characters only)."""
-        log = (self._runtime / "kernel.log") if self._runtime else None
-        try:
-            with open(log, "rb") as f:  # type: ignore[arg-type]
-                f.seek(max(0, os.fstat(f.fileno()).st_size - 4096))
-                tail = f.read(4096).decode("utf-8", "replace")
-        except (OSError, TypeError):
-            tail = ""
+        """The last line the kernel wrote to its stdout/stderr (printable characters only)."""
+        tail = self._log.text() if self._log is not None else ""
         lines = [line for line in tail.strip().splitlines() if line.strip()]
         last = "".join(c for c in lines[-1] if c.isprintable())[:300] if lines else ""
         return f"its last words: {last}" if last else "check that ipykernel is installed in this Python"
@@ -517,13 +527,18 @@ class KernelSession:
         limit = self.cell_timeout if timeout is None else timeout
         notices: list[str] = []
         restarted = False
+        try:
+            self._check_disk()  # processes left running between cells may have written meanwhile
+        except _KernelDied as died:
+            notices.append(DIED_TEXT.format(when="before this cell", cause=died.cause))
         if not self._km.is_alive():
             cause = self._exit_cause()
             failed = self._try_restart()
             if failed is not None:
                 return self._not_restarted("before this cell", cause, failed)
             restarted = True
-            notices.append(DIED_TEXT.format(when="before this cell", cause=cause))
+            if not notices:
+                notices.append(DIED_TEXT.format(when="before this cell", cause=cause))
         start = time.monotonic()
         try:
             got = self._request(code, limit)
@@ -662,15 +677,6 @@ class KernelSession:
             hint = ", often the memory limit or the system running out of memory" if -code == signal.SIGKILL else ""
             return f"killed by {name}{hint}"
         return f"exit code {code}"
-
-    def _drain(self) -> None:
-        """Drop messages left over from a dead kernel."""
-        for channel in (self._kc.shell_channel, self._kc.iopub_channel, self._kc.stdin_channel):
-            while channel.msg_ready():
-                try:
-                    channel.get_msg(timeout=0)
-                except Exception:  # a malformed leftover is dropped like the others
-                    continue
 
 
 def _report(expression: Any) -> dict:

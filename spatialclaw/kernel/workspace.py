@@ -4,7 +4,7 @@ Layout of the host-private runtime folder (``/tmp/sck-XXXX``, traversable but no
 the kernel's uid, read-only inside the sandbox)::
 
     connection.json  manifest.json  frames.npz (when the input has no cached frames file)
-    kernels/         the kernelspec          kernel.log   the kernel's stdout/stderr (host only)
+    kernels/         the kernelspec          (the kernel's stdout/stderr: a pipe, see `LogTail`)
     sockets/         IPC sockets (the kernel's, writable)
     perception/      the session's perception results (the kernel's, writable)
     config/          matplotlib and other config folders with ``--sandbox none``
@@ -22,6 +22,7 @@ import re
 import shutil
 import stat
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -168,3 +169,45 @@ def write_host_file(folder: Path, name: str, data: bytes) -> bool:
         return False
     finally:
         os.close(dir_fd)
+
+
+class LogTail:
+    """The kernel's stdout and stderr, read through a pipe: the host keeps only their last
+    ``keep`` bytes in memory, so output written straight to file descriptors 1 and 2 (C code,
+    child processes) can neither fill the disk nor the host's memory.
+
+    Pass `write_fd` as the kernel's stdout and stderr; `close` after the kernel is gone.
+    """
+
+    def __init__(self, keep: int = 4096) -> None:
+        self.keep = keep
+        self._read_fd, self.write_fd = os.pipe()
+        self._tail = b""
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._drain, name="kernel-log", daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self._read_fd, 1 << 16)
+            except OSError:
+                return
+            if not chunk:
+                return
+            with self._lock:
+                self._tail = (self._tail + chunk)[-self.keep :]
+
+    def text(self) -> str:
+        """The last bytes written, decoded (invalid UTF-8 replaced)."""
+        with self._lock:
+            return self._tail.decode("utf-8", "replace")
+
+    def close(self) -> None:
+        """Close the host's write end; the reader stops once every writer is gone."""
+        if self.write_fd >= 0:
+            os.close(self.write_fd)
+            self.write_fd = -1
+        self._thread.join(timeout=2.0)
+        if not self._thread.is_alive():
+            os.close(self._read_fd)

@@ -119,3 +119,14 @@ def test_a_kernel_that_truncates_its_frames_file_and_dies_is_restarted_with_its_
             assert died.restarted and died.error is not None
             again = kernel.execute("print(len(frames), int(frames[2].image[0, 0, 0]))")
             assert again.error is None and again.text.strip() == "3 80", mode
+
+
+def test_an_oversized_message_is_dropped_and_the_kernel_restarted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from spatialclaw.kernel import session as session_module
+
+    monkeypatch.setattr(session_module, "MAX_MESSAGE_BYTES", 4 * 1024 * 1024)
+    with KernelSession(loaded(tmp_path), cell_timeout=5) as kernel:
+        kernel.execute(SEND)
+        result = kernel.execute("send('stream', {'name': 'stdout', 'text': 'y' * (16 * 2**20)})\nprint('sent')")
+        assert result.error is not None and result.restarted and len(result.text) <= kernel.max_output_chars + 100
+        goes_on(kernel)
