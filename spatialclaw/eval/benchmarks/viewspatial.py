@@ -40,6 +40,6 @@ class ViewSpatial(Benchmark):
         paths = row["image_path"] if isinstance(row["image_path"], list) else [row["image_path"]]
         images = [MediaRef("image", p.removeprefix(PREFIX), data.find(p.removeprefix(PREFIX))) for p in paths]
         choices = str(row["choices"])
-        question = f"{str(row['question']).strip()}\n{choices}"
-        return Record(str(position), question, options_from_text(choices), row["answer"], letter(row["answer"]),
-                      str(row["question_type"]), images)
+        options = options_from_text(choices)
+        question = str(row["question"]).strip() if options else f"{str(row['question']).strip()}\n{choices}"
+        return Record(str(position), question, options, row["answer"], letter(row["answer"]), str(row["question_type"]), images)
