@@ -8,15 +8,17 @@ from typing import Optional
 
 import typer
 
+from spatialclaw.agent.trajectory import HTML_NAME, JSON_NAME, LIVE_REFRESH_S
 from spatialclaw.errors import ConfigError, InputError
-
-HTML_NAME = "trajectory.html"
 
 VIEW_HELP = """Show the trajectory page of a run folder (what `spatialclaw ask --out DIR` wrote).
 
 Opens DIR/trajectory.html in the local browser when there is one. With `--port`, or where no
 browser can be opened (a server over SSH), serves DIR on 127.0.0.1 and prints the URL to open
 (forward the port over SSH: `ssh -L 8765:127.0.0.1:8765 host`); Ctrl-C stops it.
+
+A run still in progress can be watched live: the page is written when the run starts and after
+every step, reloads itself every few seconds while the run goes on, and says when it has ended.
 
 Examples:
 
@@ -64,7 +66,22 @@ def view_command(
         raise InputError(f"{page} not found: pass a folder written by `spatialclaw ask --out DIR`")
     import webbrowser
 
+    if _still_running(folder):
+        typer.echo(
+            f"the run is still going: the page shows each step as it lands (it reloads every {LIVE_REFRESH_S} s) "
+            "and says when the run has ended"
+        )
     if port is None and _has_display() and webbrowser.open(page.resolve().as_uri()):
         typer.echo(f"opened {page}")
         return
     serve(folder.resolve(), 8765 if port is None else port)
+
+
+def _still_running(folder: Path) -> bool:
+    """Whether the run in ``folder`` has not ended yet (its trajectory.json has no duration)."""
+    import json
+
+    try:
+        return json.loads((folder / JSON_NAME).read_text()).get("duration_s") is None
+    except (OSError, ValueError, AttributeError):
+        return False
