@@ -207,7 +207,7 @@ details summary{cursor:pointer;color:#3554d1} ul.opts{margin:4px 0 0;padding-lef
 <div class="card">
 <h1>{{ record.question }}</h1>
 {% if record.options %}<ul class="opts">{% for o in record.options %}<li>{{ o }}</li>{% endfor %}</ul>{% endif %}
-<p>Answer: {% if record.answered %}<span class="answer ok">{{ record.answer }}</span>{% else %}<span class="answer missing">no answer</span>{% endif %}
+<p>Answer: {% if record.answered %}<span class="answer ok">{{ record.answer }}</span>{% elif running %}<span class="answer">not yet</span>{% else %}<span class="answer missing">no answer</span>{% endif %}
 {% if record.error %}<span class="answer missing">stopped: {{ record.error }}</span>{% endif %}</p>
 <div class="meta"><b>Model</b> {{ model.model }} ({{ model.backend }}{% if model.get('base_url') %}, {{ model.base_url }}{% endif %}) ·
 <b>Perception</b> {{ config.perception }}{% for family, chosen in backends %}{{ ', ' if not loop.first else ' → ' }}{{ family }}: {{ chosen }}{% endfor %} ·
