@@ -198,7 +198,7 @@ def test_page_written_during_the_run_shows_each_step_and_reloads(tmp_path: Path)
     before_first, before_second = seen
     for page in (before_first, before_second):
         assert '<meta http-equiv="refresh" content="2">' in page and "Run in progress" in page
-        assert "not yet" in page and "no answer" not in page
+        assert '<span class="answer">not yet</span>' in page and "answer missing" not in page
     assert "first step ran" not in before_first and "first step ran" in before_second
     final = (out / "trajectory.html").read_text()
     assert "http-equiv=\"refresh\"" not in final and "Run ended with an answer" in final
