@@ -586,7 +586,7 @@ def ask(
         show_frames=show_frames,
         sandbox=sandbox,
     )
-    client = make_client(run.model, base_url=run.base_url, api_key=run.api_key)
+    client = make_client(run.model, base_url=run.base_url, api_key=run.api_key, local_default=True)
     check_endpoint(client)
     on_event = None
     if progress:

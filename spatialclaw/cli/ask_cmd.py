@@ -96,7 +96,7 @@ def ask_command(
         max_steps=max_steps,
         cell_timeout=timeout,
     )
-    client = make_client(model, base_url=base_url, api_key=api_key)
+    client = make_client(model, base_url=base_url, api_key=api_key, local_default=True)
     check_endpoint(client)
     progress = ConsoleProgress()
     agent = Agent(client, config, on_event=progress)

@@ -6,7 +6,10 @@ in this process; anything else is a served model name at an OpenAI-compatible ``
 
 from __future__ import annotations
 
-from spatialclaw.config import ENV_MODEL, setting
+import sys
+from collections.abc import Callable
+
+from spatialclaw.config import ENV_API_KEY, ENV_BASE_URL, ENV_MODEL, setting
 from spatialclaw.models.base import Completion, Image, Message, Usage, VLMClient
 
 HF_PREFIX = "hf:"
@@ -29,6 +32,8 @@ def make_client(
     api_key: str | None = None,
     timeout: float = 300.0,
     max_retries: int = 5,
+    local_default: bool = False,
+    announce: Callable[[str], None] | None = None,
 ) -> VLMClient:
     """The client for ``model`` (flag > ``$SPATIALCLAW_MODEL``).
 
@@ -39,12 +44,26 @@ def make_client(
         api_key: (flag > ``$OPENAI_API_KEY``); ignored for ``hf:``.
         timeout: seconds to wait for one HTTP response.
         max_retries: retries after rate limits, server errors and timeouts.
+        local_default: with no model, endpoint or key configured and a CUDA/MPS device present,
+            run `spatialclaw.models.local_default.DEFAULT_LOCAL_VLM` in this process (downloaded on
+            first use); without such a device the usual "configure an endpoint" error stands.
+        announce: where the one-line notice about the local default goes (default: stderr).
     """
     resolved = setting(model, ENV_MODEL)
     if resolved and resolved.startswith(HF_PREFIX):
         from spatialclaw.models.hf_local import HFLocalClient
 
         return HFLocalClient(resolved[len(HF_PREFIX) :])
+    if local_default and not (resolved or setting(base_url, ENV_BASE_URL) or setting(api_key, ENV_API_KEY)):
+        from spatialclaw.models.local_default import default_local_client
+
+        client = default_local_client(announce or _to_stderr)
+        if client is not None:
+            return client
     from spatialclaw.models.openai_compat import OpenAICompatClient
 
     return OpenAICompatClient(resolved, base_url=base_url, api_key=api_key, timeout=timeout, max_retries=max_retries)
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)

@@ -17,6 +17,7 @@ from spatialclaw.errors import ModelError, missing_extra
 from spatialclaw.models.base import Completion, Image, Message, Usage
 
 # Processors that want one list of images per prompt (``images=[[...]]``); the others take a flat list.
+DEFAULT_MAX_NEW_TOKENS = 1024
 _NESTED_IMAGE_TYPES = ("idefics2", "idefics3", "smolvlm")
 
 
@@ -26,27 +27,33 @@ class HFLocalClient:
     Args:
         path_or_id: a checkpoint folder, or a model id already in the local Hugging Face cache.
         device: ``"cuda"``, ``"cpu"``, ...; the first GPU if there is one, else the CPU, when None.
-        max_new_tokens: default reply length cap, tokens.
+        max_new_tokens: default reply length cap, tokens; None takes the checkpoint's
+            ``generation_config.max_new_tokens``, else `DEFAULT_MAX_NEW_TOKENS`.
+        name: what trajectories call the model (default ``path_or_id``), e.g. the hub id of a cached folder.
     """
 
-    def __init__(self, path_or_id: str, *, device: str | None = None, max_new_tokens: int = 1024) -> None:
+    def __init__(
+        self, path_or_id: str, *, device: str | None = None, max_new_tokens: int | None = None, name: str | None = None
+    ) -> None:
         try:
             import torch
             from transformers import AutoModelForImageTextToText, AutoProcessor
         except ImportError as err:
             raise missing_extra(err, f"--model hf:{path_or_id} (a model run in this process)") or err from None
 
-        self.model = f"hf:{path_or_id}"
+        self.model = f"hf:{name or path_or_id}"
         self.path_or_id = path_or_id
-        self.max_new_tokens = max_new_tokens
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
+        half = {"cuda": torch.bfloat16, "mps": torch.float16}  # a 7 B model in float32 outgrows most GPUs
+        dtype = half.get(self.device.split(":")[0], torch.float32)
         try:
             self._processor = AutoProcessor.from_pretrained(path_or_id)
             self._model = AutoModelForImageTextToText.from_pretrained(path_or_id, dtype=dtype).to(self.device).eval()
         except (OSError, ValueError) as err:
             raise ModelError.local_model(path_or_id, Path(path_or_id).exists(), str(err)) from None
         self._model_type = str(getattr(self._model.config, "model_type", ""))
+        own_cap = getattr(self._model.generation_config, "max_new_tokens", None)
+        self.max_new_tokens = int(max_new_tokens or own_cap or DEFAULT_MAX_NEW_TOKENS)
         self._lock = threading.Lock()
 
     def describe(self) -> dict:

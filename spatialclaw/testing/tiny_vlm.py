@@ -14,6 +14,7 @@ from pathlib import Path
 IMAGE_SIZE = 32  # vision tower input, pixels
 PATCH_SIZE = 8
 SCALE_FACTOR = 2
+MAX_NEW_TOKENS = 16  # its replies are nonsense: a short cap keeps a whole agent run on a CPU in seconds
 IMAGE_SEQ_LEN = (IMAGE_SIZE // PATCH_SIZE) ** 2 // SCALE_FACTOR**2
 
 CHAT_TEMPLATE = (
@@ -98,6 +99,7 @@ def build_tiny_idefics3(folder: str | Path, *, seed: int = 0) -> Path:
     model = Idefics3ForConditionalGeneration(config).eval()
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.generation_config.max_new_tokens = MAX_NEW_TOKENS
     processor.save_pretrained(folder)
     model.save_pretrained(folder)
     return folder
