@@ -85,8 +85,8 @@ class RunConfig:
         api_key: (> ``$OPENAI_API_KEY``); never written to logs (`public`).
         perception: ``"auto"``, ``"gt"``, ``"learned"``, ``"classical"`` or per family.
         sandbox: kernel isolation: ``"auto"``, ``"bwrap"`` or ``"none"``.
-        frames: frames sampled uniformly from the input, or ``"all"``; by default 32 unless
-            ``fps`` is given.
+        frames: frames sampled uniformly from the input, or ``"all"``; by default
+            `DEFAULT_FRAMES` unless ``fps`` is given.
         fps: sample this many frames per second of the source instead.
         max_steps: cells the model may run before the code-free answer turn.
         cell_timeout: seconds one cell may run.

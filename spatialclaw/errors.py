@@ -45,6 +45,30 @@ class ConfigError(SpatialClawError):
         )
 
     @classmethod
+    def unknown_choice(cls, flag: str, value: object, choices: tuple[str, ...] | list[str]) -> ConfigError:
+        return cls(f"unknown {flag} {value!r}: use one of {', '.join(choices)}")
+
+    @classmethod
+    def output_in_use(cls, out: object) -> ConfigError:
+        return cls(f"another spatialclaw eval is writing to {out}; wait for it or choose another --out")
+
+    @classmethod
+    def output_has_results(cls, out: object) -> ConfigError:
+        return cls(f"{out} already holds results; pass --resume to continue that run, or choose another --out")
+
+    @classmethod
+    def resume_changed(cls, out: object, was: str) -> ConfigError:
+        return cls(f"--resume with other settings: the run in {out} used {was}; pass the same flags or choose another --out")
+
+    @classmethod
+    def too_few_workers(cls, workers: int) -> ConfigError:
+        return cls(f"--workers must be at least 1, got {workers}")
+
+    @classmethod
+    def ray_unreachable(cls, address: str | None, detail: object) -> ConfigError:
+        return cls(f"cannot start or reach Ray at {address or 'a local instance'} ({detail}); check --ray-address")
+
+    @classmethod
     def no_model(cls, served: list[str]) -> ConfigError:
         listed = f" (the server lists: {', '.join(served[:8])})" if served else ""
         return cls(f"no model given: pass --model or set {ENV_MODEL}{listed}")
@@ -134,6 +158,9 @@ def missing_extra(err: ImportError, what: str) -> ConfigError | None:
 
 # ----------------------------------------------------------------------------- evaluation
 
+EVAL_NEEDS_ONE_SOURCE_TEXT = "give either a questions file or --benchmark NAME, not both and not neither"
+RAY_MISSING_TEXT = "--executor ray needs Ray: pip install 'spatialclaw[ray]'"
+RAY_ADDRESS_WITHOUT_RAY_TEXT = "--ray-address needs --executor ray"
 EVAL_ALL_FAILED_TEXT = " (the first {count} questions all failed; fix this and rerun with --resume)"
 WORKER_DIED_TEXT = "the worker process died while running this question"
 

@@ -86,7 +86,7 @@ def eval_command(
     check_perception(perception)
     check_choice("--sandbox", sandbox, SANDBOX_CHOICES)
     if executor not in EXECUTOR_CHOICES:
-        raise ConfigError(f"unknown --executor {executor!r}: use local or ray")
+        raise ConfigError.unknown_choice("--executor", executor, EXECUTOR_CHOICES)
 
     if predictions is not None:
         _score_predictions(benchmark, data_root, predictions, out)

@@ -27,7 +27,7 @@ API_KEY_HELP = "API key for the server. [env: OPENAI_API_KEY]"
 def check_choice(flag: str, value: str | None, choices: Sequence[str]) -> None:
     """Raise a one-line `ConfigError` unless ``value`` is None (not given) or one of ``choices``."""
     if value is not None and value not in choices:
-        raise ConfigError(f"unknown {flag} {value!r}: use one of {', '.join(choices)}")
+        raise ConfigError.unknown_choice(flag, value, tuple(choices))
 
 
 def check_perception(value: str | None) -> None:

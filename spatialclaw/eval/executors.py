@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from spatialclaw.config import RunConfig
-from spatialclaw.errors import WORKER_DIED_TEXT, ConfigError, SpatialClawError
+from spatialclaw.errors import RAY_ADDRESS_WITHOUT_RAY_TEXT, RAY_MISSING_TEXT, WORKER_DIED_TEXT, ConfigError, SpatialClawError
 
 
 @dataclass(frozen=True)
@@ -187,7 +187,7 @@ class LocalExecutor:
 
     def __init__(self, workers: int = 1, job_fn: JobFunction = run_job) -> None:
         if workers < 1:
-            raise ConfigError(f"--workers must be at least 1, got {workers}")
+            raise ConfigError.too_few_workers(workers)
         self.workers = workers
         self.job_fn = job_fn
         self._pool: ProcessPoolExecutor | None = None
@@ -260,11 +260,11 @@ class RayExecutor:
 
     def __init__(self, workers: int = 1, address: str | None = None, job_fn: JobFunction = run_job) -> None:
         if workers < 1:
-            raise ConfigError(f"--workers must be at least 1, got {workers}")
+            raise ConfigError.too_few_workers(workers)
         try:
             import ray
         except ImportError:
-            raise ConfigError("--executor ray needs Ray: pip install 'spatialclaw[ray]'") from None
+            raise ConfigError(RAY_MISSING_TEXT) from None
         self._ray = ray
         self.workers = workers
         self._started_ray = False
@@ -277,7 +277,7 @@ class RayExecutor:
                 else:
                     ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, **kwargs)
             except (ConnectionError, RuntimeError, ValueError) as err:
-                raise ConfigError(f"cannot start or reach Ray at {address or 'a local instance'} ({err}); check --ray-address") from None
+                raise ConfigError.ray_unreachable(address, err) from None
             self._started_ray = True
         self._remote = ray.remote(num_cpus=1, max_retries=0)(job_fn)
         self._running: dict[Any, QuestionJob] = {}
@@ -312,8 +312,8 @@ def make_executor(kind: str, workers: int, ray_address: str | None = None, job_f
     """The executor named by ``--executor`` (``"local"`` or ``"ray"``)."""
     if kind == "local":
         if ray_address:
-            raise ConfigError("--ray-address needs --executor ray")
+            raise ConfigError(RAY_ADDRESS_WITHOUT_RAY_TEXT)
         return LocalExecutor(workers, job_fn)
     if kind == "ray":
         return RayExecutor(workers, ray_address, job_fn)
-    raise ConfigError(f"unknown --executor {kind!r}; use local or ray")
+    raise ConfigError.unknown_choice("--executor", kind, ("local", "ray"))

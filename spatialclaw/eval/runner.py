@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spatialclaw.errors import EVAL_ALL_FAILED_TEXT, ConfigError, SpatialClawError
+from spatialclaw.errors import EVAL_ALL_FAILED_TEXT, EVAL_NEEDS_ONE_SOURCE_TEXT, ConfigError, SpatialClawError
 from spatialclaw.config import RunConfig
 from spatialclaw.eval.executors import Executor, JobOutcome, QuestionJob, make_executor
 from spatialclaw.eval.records import BenchmarkRecord, check_inputs, read_records
@@ -99,7 +99,7 @@ def _exclusive(out: Path) -> Iterator[None]:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise ConfigError(f"another spatialclaw eval is writing to {out}; wait for it or choose another --out") from None
+            raise ConfigError.output_in_use(out) from None
         try:
             yield
         finally:  # removed while still held, so no empty lock file stays behind
@@ -134,7 +134,7 @@ def _check_resume(config: EvalConfig, run_info: dict[str, Any]) -> None:
     results = config.out / RESULTS_FILE
     if not config.resume:
         if results.exists() and results.stat().st_size > 0:
-            raise ConfigError(f"{config.out} already holds results; pass --resume to continue that run, or choose another --out")
+            raise ConfigError.output_has_results(config.out)
         return
     if not run_path.exists():
         return
@@ -142,7 +142,7 @@ def _check_resume(config: EvalConfig, run_info: dict[str, Any]) -> None:
     changed = [k for k in RESUME_KEYS if k in before and before[k] != run_info[k]]
     if changed:
         was = ", ".join(f"{k}={before[k]!r}" for k in changed)
-        raise ConfigError(f"--resume with other settings: the run in {config.out} used {was}; pass the same flags or choose another --out")
+        raise ConfigError.resume_changed(config.out, was)
 
 
 def _result_row(record: BenchmarkRecord, outcome: JobOutcome, out: Path) -> dict[str, Any]:
@@ -257,7 +257,7 @@ def run_eval(
     from spatialclaw.eval.report import write_report
 
     if (config.questions is None) == (config.benchmark is None):
-        raise ConfigError("give either a questions file or --benchmark NAME, not both and not neither")
+        raise ConfigError(EVAL_NEEDS_ONE_SOURCE_TEXT)
     suite = _questions_suite(config) if config.benchmark is None else _benchmark_suite(config)
     out = config.out
     out.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from spatialclaw.config import DEFAULTS
 from spatialclaw.errors import InputError
 from spatialclaw.eval.benchmarks.rules import choice_score
 from spatialclaw.eval.benchmarks.storage import DataRoot
@@ -94,9 +95,9 @@ class Defaults:
         max_steps: model steps per question.
     """
 
-    frames: int = 32
+    frames: int = DEFAULTS.frames
     fps: float | None = None
-    max_steps: int = 12
+    max_steps: int = DEFAULTS.max_steps
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
