@@ -12,7 +12,7 @@ from collections import Counter
 
 import numpy as np
 
-from spatialclaw.primitives import track_fit
+from spatialclaw.primitives import backends, track_fit
 from spatialclaw.primitives.context import current
 from spatialclaw.primitives.fusion import FLOOR_MARGIN, _mask_points, main_components
 from spatialclaw.primitives.perception import run_tracking, run_tracks
@@ -24,10 +24,9 @@ TRACKS_VERSION = 1
 """Bumped when the tracks' results change, so cached tracks are recomputed."""
 
 
-def _view_points(masks: Masks, k: int, recon: Reconstruction) -> np.ndarray:
-    """World points of mask ``k``, cleaned like `fusion` cleans masks without identity when the tracker is not exact."""
+def _view_points(masks: Masks, k: int, recon: Reconstruction, exact: bool) -> np.ndarray:
+    """World points of mask ``k``, cleaned like `fusion` cleans masks without identity unless the masks are exact (ground truth)."""
     entry = recon.index(int(masks.frame_ids[k]))
-    exact = recon.backend == "gt" and masks.instance_ids[k] >= 0
     pts = _mask_points(recon, entry, masks.masks[k], clean=not exact)
     if not exact and len(pts):
         pts = main_components(pts[pts[:, 2] >= FLOOR_MARGIN], 0.05)
@@ -51,14 +50,17 @@ def _warnings(label: str, n: int, fit: track_fit.ViewFit, cut: np.ndarray, occlu
     return notes
 
 
-def build_track(masks: Masks, rows: np.ndarray, recon: Reconstruction) -> Track3D | None:
-    """The `Track3D` of one identity from its masks ``rows`` (indices into ``masks``), None if nothing fits."""
+def build_track(masks: Masks, rows: np.ndarray, recon: Reconstruction, exact: bool = False) -> Track3D | None:
+    """The `Track3D` of one identity from its masks ``rows`` (indices into ``masks``), None if nothing fits.
+
+    ``exact``: the masks are ground truth (no cleaning of stray pixels needed).
+    """
     frames = current().frames
     rows = rows[np.argsort(masks.frame_ids[rows], kind="stable")]
     rows = np.array([k for k in rows if int(masks.frame_ids[k]) in set(recon.frame_ids.tolist())], np.int64)
     if len(rows) == 0:
         return None
-    points = [_view_points(masks, int(k), recon) for k in rows]
+    points = [_view_points(masks, int(k), recon, exact) for k in rows]
     entries = [recon.index(int(masks.frame_ids[k])) for k in rows]
     cut = np.array([track_fit.cut_by_border(masks.masks[k]) for k in rows])
     occluded = np.array([track_fit.occluded_fraction(recon.depth[e], masks.masks[k]) for k, e in zip(rows, entries)])
@@ -114,19 +116,22 @@ def tracks3d(query: str, recon: Reconstruction | None = None) -> list[Track3D]:
     """
     if not isinstance(query, str) or not query.strip():
         raise ValueError("tracks3d() needs a non-empty text query such as 'chair' or 'chairs, tables'")
+    exact = backends.get("tracking", current()).identities == "exact"
     if recon is None:
-        return run_tracks(query, follow, {"tracks": TRACKS_VERSION})
-    return follow(run_tracking(query, [int(i) for i in recon.frame_ids]), recon)
+        return run_tracks(query, lambda m, r: follow(m, r, exact), {"tracks": TRACKS_VERSION})
+    return follow(run_tracking(query, [int(i) for i in recon.frame_ids]), recon, exact)
 
 
-def follow(masks: Masks, recon: Reconstruction) -> list[Track3D]:
-    """One `Track3D` per identity in tracked ``masks`` (``instance_ids`` >= 0), sorted by first sighting."""
-    r = recon
+def follow(masks: Masks, recon: Reconstruction, exact: bool = False) -> list[Track3D]:
+    """One `Track3D` per identity in tracked ``masks`` (``instance_ids`` >= 0), sorted by first sighting.
+
+    ``exact``: the masks are ground truth (used as they are); else they are cleaned first.
+    """
     tracks = []
     for identity in dict.fromkeys(masks.instance_ids.tolist()):
         if identity < 0:
             continue
-        track = build_track(masks, np.nonzero(masks.instance_ids == identity)[0], r)
+        track = build_track(masks, np.nonzero(masks.instance_ids == identity)[0], recon, exact)
         if track is not None:
             tracks.append(track)
     tracks.sort(key=lambda t: (int(t.frame_ids[0]), t.label, t.instance_id))

@@ -8,29 +8,7 @@ import pytest
 
 from spatialclaw.primitives.types import Masks
 
-W, H, N = 200, 150, 10
-SPEED = 0.08  # metres per second, each chair, in opposite directions
-
-
-@pytest.fixture(scope="module")
-def twins(tmp_path_factory: pytest.TempPathFactory):
-    """A room with two identical chairs side by side that slide apart, seen by a camera that drifts."""
-    from spatialclaw.synth import write_rgbd
-    from spatialclaw.synth.motion import ObjectMotion
-    from spatialclaw.synth.render import Renderer, Rendering
-    from spatialclaw.synth.scene import CameraPath, Scene, SceneObject, look_pose
-    from spatialclaw.synth.shapes import BASE_COLORS, build_parts
-
-    parts = tuple(build_parts("chair", np.random.default_rng(1)))
-    chairs = tuple(SceneObject(i + 1, "chair", (2.2 + 0.65 * i, 2.6), 0.0, parts, BASE_COLORS["chair"]) for i in range(2))
-    scene = Scene("twins", 1, (5.0, 4.5, 2.8), chairs, CameraPath((2.5, 1.0), (0.3, 0.3)),
-                  motions=(ObjectMotion(1, (-SPEED, 0.0)), ObjectMotion(2, (SPEED, 0.0))))
-    renderer = Renderer(scene, W, H)
-    poses = np.stack([look_pose(np.array([2.4 + 0.02 * i, 0.6, 1.4]), np.pi / 2, -0.45) for i in range(N)])
-    shots = [renderer.render(p, float(i)) for i, p in enumerate(poses)]
-    rendering = Rendering(*(np.stack(x) for x in zip(*shots)), poses, renderer.K, 1.0)
-    folder = write_rgbd(scene, rendering, tmp_path_factory.mktemp("twins") / "twins")
-    return folder, rendering
+from twin_chairs import N, SPEED
 
 
 def _untracked(rendering) -> Masks:
