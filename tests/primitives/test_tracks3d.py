@@ -7,6 +7,8 @@ import json
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow  # renders a room, runs the trackers
+
 
 @pytest.fixture(scope="module")
 def moving_room(tmp_path_factory: pytest.TempPathFactory):

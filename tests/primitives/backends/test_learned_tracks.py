@@ -18,6 +18,8 @@ from spatialclaw.testing import tiny_models  # noqa: E402
 from offline_models import no_network, one_torch_thread  # noqa: E402,F401  (autouse fixtures)
 from twin_chairs import N, SPEED  # noqa: E402
 
+pytestmark = pytest.mark.slow  # renders a room, runs the trackers
+
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -10,6 +10,8 @@ from spatialclaw.primitives.types import Masks
 
 from twin_chairs import N, SPEED
 
+pytestmark = pytest.mark.slow  # renders a room, runs the trackers
+
 
 def _untracked(rendering) -> Masks:
     """Each frame's chair masks without identities, in a shuffled order."""
