@@ -160,6 +160,7 @@ def run_objects(query: str, fuse: Callable[..., list[Object3D]], params: dict[st
     """
     context = current()
     positions, selected = _selected(None, context)
+    recon = run_reconstruction()  # first, so its warnings show even when the objects are cached
     rec_name = backends.get("reconstruction", context).name
     seg_name = backends.get("segmentation", context).name
     key_params = {**_params(context, rec_name), **_params(context, seg_name), **params, "query": query.strip().lower(),
@@ -168,7 +169,7 @@ def run_objects(query: str, fuse: Callable[..., list[Object3D]], params: dict[st
 
     def compute() -> list[Object3D]:
         masks, from_tracks = object_masks(query, positions)
-        objects = fuse(masks, run_reconstruction(), tracked=from_tracks)
+        objects = fuse(masks, recon, tracked=from_tracks)
         _freeze(*(o.points for o in objects))
         return objects
 

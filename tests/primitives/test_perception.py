@@ -20,6 +20,7 @@ class StubBackend:
     """A reconstruction backend that counts its calls and does what the test says."""
 
     name = "classical"
+    identities = "none"
 
     def __init__(self, behaviour):
         self.behaviour = behaviour
@@ -111,3 +112,21 @@ def test_a_clean_reconstruction_prints_nothing(context, capsys):
     use(StubBackend(lambda frames: _reconstruction(frames)))
     perception.run_reconstruction()
     assert capsys.readouterr().out == ""
+
+
+def test_cached_objects_still_show_the_reconstruction_warnings_in_a_new_kernel(context, capsys, monkeypatch):
+    ctx, use = context
+    use(StubBackend(lambda frames: _reconstruction(frames, ["only 4 of 5 frames were registered"])))
+    monkeypatch.setattr(perception, "object_masks", lambda query, positions: (None, False))
+    fused = []
+
+    def fuse(masks, recon, tracked=False):
+        fused.append(recon)
+        return []
+
+    assert perception.run_objects("chair", fuse, {}) == []
+    assert "only 4 of 5" in capsys.readouterr().out
+    cache.clear_memory()
+    ctx.announced.clear()  # a new kernel on the same cache folder
+    assert perception.run_objects("chair", fuse, {}) == []
+    assert "only 4 of 5" in capsys.readouterr().out and len(fused) == 1  # the objects came from the cache
