@@ -100,7 +100,7 @@ def reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction:
         sfm_images=sample.images if dense else None, positions=sample.positions if dense else None,
     )
     times = np.array([f.time for f in frames], np.float64) if context.source_kind in ("video", "rgbd") else None
-    quality, valid = quality_report.assess(result, motion_findings=motion_findings, times=times)
+    quality = quality_report.assess(result, motion_findings=motion_findings, times=times)
     not_registered = [int(i) for i in np.flatnonzero(~result.registered)]
     info: dict[str, Any] = dict(result.info)
     info.update(
@@ -126,7 +126,7 @@ def reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction:
         images=np.stack([f.image for f in frames]),
         backend="classical",
         info=info,
-        valid=valid,
+        valid=np.asarray(result.registered, bool),
         quality=quality,
     )
 def _reconstruction_for(frames: list[Frame], context: KernelContext) -> tuple[Reconstruction, list[int]]:

@@ -35,13 +35,11 @@ class Finding:
     Attributes:
         message: a plain sentence: what is wrong, and what can still be trusted.
         refuse: True when nothing useful can be said (the backend raises `PerceptionError`).
-        invalid: frame positions whose pose should not be used.
         scale_unknown: True when the finding means the metres cannot be trusted.
     """
 
     message: str
     refuse: bool = False
-    invalid: tuple[int, ...] = ()
     scale_unknown: bool = False
 
 

@@ -39,7 +39,7 @@ def assess(
     *,
     motion_findings: list[gates.Finding] | None = None,
     times: np.ndarray | None = None,
-) -> tuple[ReconstructionQuality, np.ndarray]:
+) -> ReconstructionQuality:
     """Run the geometric gates over a classical reconstruction.
 
     Args:
@@ -47,10 +47,6 @@ def assess(
         motion_findings: warnings `motion_check` returned for the same frames.
         times: (N,) frame times in seconds for a video (enables the speed gate); None for
             images without a real clock.
-
-    Returns:
-        ``(quality, valid)``: the record, and (N,) bool frames whose pose and depth can be used
-        (registered, and not put in doubt by a gate).
 
     Raises:
         PerceptionError: a gate found that nothing useful can be said.
@@ -76,9 +72,6 @@ def assess(
     if times is not None:
         findings.append(gates.implausible_speed(centres, np.asarray(times, dtype=np.float64)[reg]))
     found = _raise_refusals(findings)
-    valid = reg.copy()
-    for f in found:
-        valid[list(f.invalid)] = False
     warnings = list(dict.fromkeys(f.message for f in found))
     quality = ReconstructionQuality(
         registered=int(reg.sum()),
@@ -89,7 +82,7 @@ def assess(
         points=int(info.get("sparse_points", len(result.points))),
         focal_px=float(result.K[0, 0]),
         fov_deg=horizontal_fov_deg(float(result.K[0, 0]), width),
-        path_m=_path_length(result.pose[valid, :3, 3]),
+        path_m=_path_length(centres),
         floor_confidence=info.get("floor_confidence"),
     )
-    return quality, valid
+    return quality
