@@ -162,6 +162,16 @@ def implausible_focal(focal_px: float, width: int) -> Finding | None:
     )
 
 
+def assumed_focal(refined: bool | None) -> Finding | None:
+    """Warn when structure-from-motion kept the focal-length prior: the views could not measure it."""
+    if refined is None or refined:
+        return None
+    return Finding(
+        "the views could not pin down the focal length, so a typical 60° field of view is assumed: "
+        "depths and sizes may be off by tens of percent; directions and the order of things are still usable"
+    )
+
+
 def small_baseline(centres: np.ndarray, scene_depth: float, warn_below: float = 0.05, refuse_below: float = 0.01) -> Finding | None:
     """The cameras hardly moved compared with how far away the scene is: depth is not triangulated.
 

@@ -62,6 +62,7 @@ def assess(
     findings += [
         gates.sparse_model(int(info.get("sparse_points", len(result.points))), int(reg.sum())),
         gates.implausible_focal(float(result.K[0, 0]), width),
+        gates.assumed_focal(info.get("sfm", {}).get("focal_refined")),
         gates.small_baseline(centres, scene_depth),
         gates.few_registered(reg),
         gates.reprojection(info.get("reprojection_px")),

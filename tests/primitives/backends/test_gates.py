@@ -120,3 +120,8 @@ def test_a_weak_or_missing_floor_makes_the_scale_unknown():
     for confidence in (None, 0.3):
         found = gates.weak_floor(confidence, 1.5)
         assert found.scale_unknown and "scale is unknown" in found.message
+
+
+def test_a_focal_length_left_at_the_prior_is_reported():
+    assert "60° field of view is assumed" in gates.assumed_focal(False).message
+    assert gates.assumed_focal(True) is None and gates.assumed_focal(None) is None
