@@ -61,6 +61,7 @@ DIED_TEXT = (
 )
 NOT_RESTARTED_TEXT = "The kernel died {when} ({cause}) and could not be restarted yet ({why}); the next cell tries again."
 STUCK_CAUSE = "it ignored the interrupt after the time limit, so it was killed"
+MEMORY_CAUSE = "the kernel and its child processes together passed the memory limit of {mb} MiB"
 DISK_CAUSE = "its working folder and cache passed the disk budget of {mb} MiB, so it was stopped and its files removed"
 BUDGET_TEXT = "{n} image(s) refused: the session's image budget of {budget} images / {mb} MiB is spent"
 
@@ -243,36 +244,52 @@ class KernelSession:
 
     def shutdown(self) -> None:
         """Stop the kernel and everything it started, keep its valid perception results, and
-        remove the session's temporary folders."""
+        remove the session's temporary folders. Every step runs even if an earlier one failed."""
+        for step in (self._stop_kernel, self._release_sandbox, self._close_channels, self._remove_folders):
+            try:
+                step()
+            except Exception:  # noqa: BLE001 - cleanup goes on; what failed is already gone or unreachable
+                continue
+
+    def _stop_kernel(self) -> None:
         if self._kc is not None:
-            self._kc.stop_channels()
-            self._kc = None
+            kc, self._kc = self._kc, None
+            kc.stop_channels()
         if self._km is not None:
+            km = self._km
             self._stop_descendants()
-            if self._km.has_kernel:
-                self._km.shutdown_kernel(now=True)
             self._km = None
-        self._poller = None
+            if km.has_kernel:
+                km.shutdown_kernel(now=True)
+
+    def _release_sandbox(self) -> None:
         if self._sandbox_plan is not None:
-            self._sandbox_plan.release()
-            self._sandbox_plan = None
+            plan, self._sandbox_plan = self._sandbox_plan, None
+            plan.release()
+
+    def _close_channels(self) -> None:
+        self._poller = None
         if self._log is not None:
-            self._log.close()
-            self._log = None
+            log, self._log = self._log, None
+            log.close()
         if self._zmq_context is not None:
-            self._zmq_context.term()
-            self._zmq_context = None
+            context, self._zmq_context = self._zmq_context, None
+            context.destroy(linger=0)
+
+    def _remove_folders(self) -> None:
         if self._runtime is not None:
-            self._keep_perception()
-            shutil.rmtree(self._runtime, ignore_errors=True)
-            self._runtime = None
-        if self.workdir is not None and self._given_workdir is None:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-        elif self.workdir is not None and self._given_owner is not None:
+            runtime, self._runtime = self._runtime, None
+            try:
+                workspace.promote_perception(runtime / "perception", _shared_perception())
+            finally:
+                shutil.rmtree(runtime, ignore_errors=True)
+        workdir, self.workdir = self.workdir, None
+        if workdir is not None and self._given_workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+        elif workdir is not None and self._given_owner is not None:
             uid, gid, mode = self._given_owner
-            workspace.chown_tree(self.workdir, uid, gid)
-            os.chmod(self.workdir, mode)
-        self.workdir = None
+            workspace.chown_tree(workdir, uid, gid)
+            os.chmod(workdir, mode)
 
     def restart(self) -> None:
         """Kill the kernel (and what it started) and start a fresh, preloaded one (variables lost).
@@ -427,15 +444,6 @@ class KernelSession:
         }
         workspace.write_host_file(self._runtime, "manifest.json", json.dumps(manifest).encode())
 
-    def _keep_perception(self) -> None:
-        from spatialclaw.config import cache_dir
-
-        assert self._runtime is not None
-        try:
-            workspace.promote_perception(self._runtime / "perception", cache_dir() / "perception")
-        except OSError:
-            pass
-
     # ------------------------------------------------------------------------- the kernel process
 
     def _start_kernel(self) -> None:
@@ -528,7 +536,7 @@ class KernelSession:
         notices: list[str] = []
         restarted = False
         try:
-            self._check_disk()  # processes left running between cells may have written meanwhile
+            self._check_budgets()  # processes left running between cells may have written meanwhile
         except _KernelDied as died:
             notices.append(DIED_TEXT.format(when="before this cell", cause=died.cause))
         if not self._km.is_alive():
@@ -617,7 +625,7 @@ class KernelSession:
                         raise _KernelDied(self._exit_cause())
                     next_alive_check = time.monotonic() + POLL_S
                 if now >= next_disk_check:
-                    self._check_disk()
+                    self._check_budgets()
                     next_disk_check = time.monotonic() + DISK_CHECK_S
                 for socket in ready:
                     channel = channels[socket]
@@ -633,7 +641,7 @@ class KernelSession:
                             content = msg.get("content")
                             prompt = content.get("prompt") if isinstance(content, dict) else None
                             kc.input(host_call_reply(prompt, self.host_handlers))
-            self._check_disk()
+            self._check_budgets()
         except _KernelDied as died:
             died.partial = got
             raise
@@ -650,20 +658,47 @@ class KernelSession:
                 got.notice(MALFORMED_TEXT.format(kind="unreadable", why=f"{type(err).__name__}: {str(err)[:200]}"))
         return out
 
-    def _check_disk(self) -> None:
-        """Stop the kernel and remove its files when the working folder and cache layer pass the budget."""
+    def _check_budgets(self) -> None:
+        """Stop the kernel when its working folder and cache layer pass the disk budget (their files
+        are removed), or, where no memory cgroup holds it, when the resident memory of the kernel
+        and its descendants together passes the memory limit (the documented fallback)."""
         if self.workdir is None or self._runtime is None:
             return
+        cause = None
         usage = workspace.disk_usage(self.workdir, self._runtime / "perception")
-        if usage.bytes <= self.disk_budget_mb * 2**20 and usage.entries <= workspace.MAX_WALKED:
+        if usage.bytes > self.disk_budget_mb * 2**20 or usage.entries > workspace.MAX_WALKED:
+            cause = DISK_CAUSE.format(mb=self.disk_budget_mb)
+        elif self._memory_unbounded() and self._resident_bytes() > self.memory_limit_mb * 2**20:  # type: ignore[operator]
+            cause = MEMORY_CAUSE.format(mb=self.memory_limit_mb)
+        if cause is None:
             return
         self._stop_descendants()
         if self._sandbox_plan is not None:
             self._sandbox_plan.reap()
         self._km.signal_kernel(signal.SIGKILL)
-        workspace.empty_folder(self.workdir)
-        workspace.empty_folder(self._runtime / "perception")
-        raise _KernelDied(DISK_CAUSE.format(mb=self.disk_budget_mb))
+        if cause.startswith("its working folder"):
+            workspace.empty_folder(self.workdir)
+            workspace.empty_folder(self._runtime / "perception")
+        raise _KernelDied(cause)
+
+    def _memory_unbounded(self) -> bool:
+        plan = self._sandbox_plan
+        return self.memory_limit_mb is not None and not (plan and plan.cgroups and plan.cgroups.memory_bytes)
+
+    def _resident_bytes(self) -> int:
+        """Resident memory of the kernel process and all its descendants, bytes (from /proc)."""
+        from spatialclaw.kernel.cgroups import descendants
+
+        pid = self._kernel_pid()
+        if pid is None:
+            return 0
+        total = 0
+        for each in [pid, *descendants(pid)]:
+            try:
+                total += int(Path(f"/proc/{each}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            except (OSError, ValueError, IndexError):
+                continue
+        return total
 
     def _exit_cause(self) -> str:
         process = getattr(getattr(self._km, "provisioner", None), "process", None)
@@ -677,6 +712,12 @@ class KernelSession:
             hint = ", often the memory limit or the system running out of memory" if -code == signal.SIGKILL else ""
             return f"killed by {name}{hint}"
         return f"exit code {code}"
+
+
+def _shared_perception() -> Path:
+    from spatialclaw.config import cache_dir
+
+    return cache_dir() / "perception"
 
 
 def _report(expression: Any) -> dict:

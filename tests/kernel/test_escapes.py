@@ -298,3 +298,20 @@ def test_no_user_namespaces_and_no_setuid_programs(session: KernelSession) -> No
     first, unshare, no_new_privs = run_ok(session, code).split("\n")[:3]
     assert first.split() == ["-1", "1"] and unshare != "0" and no_new_privs == "1"
     goes_on(session)
+
+
+def test_without_cgroups_the_memory_of_kernel_and_children_is_watched(images: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from spatialclaw.kernel import sandbox as sandbox_module
+
+    monkeypatch.setattr(sandbox_module.SessionCgroups, "create", classmethod(lambda cls, *a, **k: None))
+    with KernelSession(load_input(images, frames=None), memory_limit_mb=1536, cell_timeout=60) as session:
+        assert session.sandbox_info["memory_limit"] == "RLIMIT_AS per process"
+        code = (
+            "import subprocess, sys, time\n"
+            "hold = 'import time; b = bytearray(700 * 2**20); b[::4096] = b\"x\" * len(b[::4096]); time.sleep(60)'\n"
+            "ps = [subprocess.Popen([sys.executable, '-c', hold]) for _ in range(3)]\n"
+            "time.sleep(40)"
+        )
+        result = session.execute(code, timeout=55)
+        assert result.restarted and result.error is not None and "memory limit of 1536 MiB" in result.error.evalue
+        goes_on(session)
