@@ -142,6 +142,8 @@ def test_ask_agent_notebook_with_an_endpoint(monkeypatch: pytest.MonkeyPatch) ->
 def test_evaluate_notebook() -> None:
     nb = execute("03_evaluate.ipynb")
     no_errors(nb)
+    made = text_of(cell_with(nb, "made = subprocess.run("))
+    assert made.startswith("wrote 1 scene(s)") and "\x1b" not in made and "━" not in made  # no progress escapes captured
     run = text_of(cell_with(nb, "eval_cmd = ["))
     assert "SCRIPTED POLICY STAND-IN" in run and "17 of 17 questions finished" in run
     summary = cell_with(nb, 'summary = json.loads((out / "summary.json")')
