@@ -41,6 +41,9 @@ OUTLIER_M = 0.1
 """A position this far (metres) off the path of its neighbours in time may be an outlier (`consistent_in_time`)."""
 NORMAL_AGREEMENT = 0.3
 """Matched points' normals must agree this well (cosine): the two faces of a board do not match."""
+CONFIDENT_FIT = 0.9
+"""When a view is registered again to the other views' shape, a fit scoring this (overlap less
+free-space violation) from where it was is kept without trying other starts."""
 MIN_OVERLAP = 0.3
 """Views with a smaller fraction of fitting points are left out of the track."""
 REFINE_ROUNDS = 2
@@ -315,21 +318,27 @@ def _polish(source: Surface, target: Surface, tree, camera, offset: np.ndarray, 
 
 
 def _best_registration(
-    source: Surface, camera, target: Surface, starts: list[np.ndarray], expected: np.ndarray, spread: float
+    source: Surface, camera, target: Surface, starts: list[np.ndarray], expected: np.ndarray, spread: float,
+    confident: float = np.inf,
 ) -> tuple[np.ndarray, float]:
     """The registration of a view (``source`` seen by ``camera``) onto ``target`` from the best of ``starts``.
 
     Each start is refined by ICP (`register`) and scored: the overlap less the free-space
     violation, less 0.1 per ``spread`` metres from ``expected`` (a flat face fits almost
-    anywhere along itself; where the object was a moment ago settles where). The best is
+    anywhere along itself; where the object was a moment ago settles where). When the first
+    start already fits with a score of ``confident``, the others are not tried. The best is
     polished by the free-space test (`_polish`). Returns (offset, overlap).
     """
     from scipy.spatial import cKDTree
 
     tree = cKDTree(target.points)
     penalty = lambda offset: 0.1 * float(np.linalg.norm(offset - expected)) / spread  # noqa: E731
-    offsets = [register(source, target, tree, start) for start in starts]
-    scored = [(o, _fit_score(source, target, tree, camera, o)[1] - penalty(o)) for o in offsets]
+    scored = []
+    for n, start in enumerate(starts):
+        o = register(source, target, tree, start)
+        scored.append((o, _fit_score(source, target, tree, camera, o)[1] - penalty(o)))
+        if n == 0 and scored[0][1] >= confident:
+            break
     offset = max(scored, key=lambda t: t[1])[0]
     offset, overlap, _ = _polish(source, target, tree, camera, offset)
     return offset, overlap
@@ -392,7 +401,7 @@ def _refine(views: list[View], surfaces: list[Surface], offsets: np.ndarray) -> 
         for k in range(m):
             model = Surface.union([surfaces[j].moved(offsets[j]) for j in range(m) if j != k])
             starts = [offsets[k] + d for d in (_SHIFTS if round_ == 0 else _SHIFTS[:1])]
-            offsets[k], overlap[k] = _best_registration(surfaces[k], views[k].camera, model, starts, offsets[k], 0.05)
+            offsets[k], overlap[k] = _best_registration(surfaces[k], views[k].camera, model, starts, offsets[k], 0.05, CONFIDENT_FIT)
     return overlap
 
 
