@@ -13,7 +13,10 @@ from typing import Any
 from spatialclaw.primitives.context import KernelContext, current, set_current
 from spatialclaw.primitives.registry import MODULES, load_all, primitive, registered, render_prompt_section
 
-__all__ = ["MODULES", "KernelContext", "current", "install", "load_all", "primitive", "registered", "render_prompt_section"]
+__all__ = [
+    "MODULES", "KernelContext", "current", "install", "load_all", "models_report", "primitive", "registered",
+    "render_prompt_section",
+]
 
 
 def install(namespace: dict[str, Any], context: KernelContext) -> dict[str, Any]:
@@ -37,3 +40,16 @@ def install(namespace: dict[str, Any], context: KernelContext) -> dict[str, Any]
         namespace[p.name] = p.func
         names.append(p.name)
     return {"primitives": names, "perception": context.perception, "backends": chosen}
+
+
+def models_report(context: KernelContext) -> dict[str, Any]:
+    """Which learned checkpoints served so far: ``models`` (family → task → checkpoint, results read
+    from the cache included) and ``model_loads`` (checkpoint → times loaded in this kernel).
+    Empty before any learned result; costs nothing (torch is not imported here)."""
+    report: dict[str, Any] = {}
+    if context.loaded.get("served"):
+        report["models"] = {family: dict(tasks) for family, tasks in context.loaded["served"].items()}
+    pool = context.loaded.get("learned")
+    if pool is not None:
+        report["model_loads"] = dict(pool.loads)
+    return report

@@ -35,6 +35,18 @@ def _params(context: KernelContext, backend: str) -> dict[str, Any]:
     return params
 
 
+def _checkpoints(backend: backends.PerceptionBackend, family: str, context: KernelContext) -> dict[str, str]:
+    """The checkpoints ``backend`` uses for ``family`` here (part of the cache key), noted in the context.
+
+    ``context.loaded["served"][family]`` then says which checkpoint served each family, whether
+    the result was computed now or read from the cache.
+    """
+    used = backend.checkpoints(family, context)
+    if used:
+        context.loaded.setdefault("served", {})[family] = dict(used)
+    return used
+
+
 def _freeze(*arrays: np.ndarray | None) -> None:
     for a in arrays:
         if a is not None:
@@ -81,7 +93,8 @@ def run_reconstruction(frames: Sequence[Frame | int] | None = None) -> Reconstru
     context = current()
     positions, selected = _selected(frames, context)
     backend = backends.get("reconstruction", context)
-    key = cache.make_key("reconstruction", backend.name, selected, _params(context, backend.name))
+    params = {**_params(context, backend.name), "checkpoints": _checkpoints(backend, "reconstruction", context)}
+    key = cache.make_key("reconstruction", backend.name, selected, params)
 
     def compute() -> Reconstruction:
         r = _run_backend(backend.name, backend.reconstruct, selected, context)
@@ -104,6 +117,7 @@ def run_segmentation(query: str, frames: Sequence[Frame | int] | None = None) ->
     backend = backends.get("segmentation", context)
     params = _params(context, backend.name)
     params["query"] = query.strip().lower()
+    params["checkpoints"] = _checkpoints(backend, "segmentation", context)
     key = cache.make_key("segmentation", backend.name, selected, params)
     result = cache.for_context(context).get_or_compute(
         Masks, "segmentation", key, lambda: backend.segment(query, selected, context)
@@ -124,7 +138,8 @@ def run_tracking(query: str, frames: Sequence[Frame | int] | None = None) -> Mas
     context = current()
     positions, selected = _selected(frames, context)
     backend = backends.get("tracking", context)
-    params = {**_params(context, backend.name), "query": query.strip().lower()}
+    params = {**_params(context, backend.name), "query": query.strip().lower(),
+              "checkpoints": _checkpoints(backend, "tracking", context)}
     key = cache.make_key("tracking", backend.name, selected, params)
     result = cache.for_context(context).get_or_compute(
         Masks, "tracking", key, lambda: backend.track(query, selected, context)
@@ -161,10 +176,14 @@ def run_objects(query: str, fuse: Callable[..., list[Object3D]], params: dict[st
     context = current()
     positions, selected = _selected(None, context)
     recon = run_reconstruction()  # first, so its warnings show even when the objects are cached
-    rec_name = backends.get("reconstruction", context).name
-    seg_name = backends.get("segmentation", context).name
+    rec, seg = backends.get("reconstruction", context), backends.get("segmentation", context)
+    rec_name, seg_name = rec.name, seg.name
+    tracked = _fuses_tracks(context)
+    masks_family = "tracking" if tracked else "segmentation"
+    checkpoints = {"reconstruction": _checkpoints(rec, "reconstruction", context),
+                   masks_family: _checkpoints(backends.get(masks_family, context), masks_family, context)}
     key_params = {**_params(context, rec_name), **_params(context, seg_name), **params, "query": query.strip().lower(),
-                  "tracked": _fuses_tracks(context)}
+                  "tracked": tracked, "checkpoints": checkpoints}
     key = cache.make_key("objects", f"{rec_name}+{seg_name}", selected, key_params)
 
     def compute() -> list[Object3D]:

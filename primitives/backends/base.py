@@ -49,6 +49,10 @@ class PerceptionBackend(Protocol):
         """None when ``family`` can be served for this input, else why not (one line)."""
         ...
 
+    def checkpoints(self, family: str, context: KernelContext) -> dict[str, str]:
+        """The model checkpoints ``family`` uses here, by task (``{}`` for a backend without weights)."""
+        ...
+
     def reconstruct(self, frames: list[Frame], context: KernelContext) -> Reconstruction:
         """Metric depth, camera-to-world poses and intrinsics of ``frames``."""
         ...
@@ -78,6 +82,9 @@ class BackendBase:
 
     def available(self, family: str, context: KernelContext) -> str | None:
         return None if family in self.families else self.not_served(family)
+
+    def checkpoints(self, family: str, context: KernelContext) -> dict[str, str]:
+        return {}
 
     def reconstruct(self, frames: list[Frame], context: KernelContext) -> Reconstruction:
         raise PerceptionError(self.not_served("reconstruction"))

@@ -153,5 +153,9 @@ _report: dict[str, Any] = {}
 
 
 def report() -> str:
-    """JSON of what `run` set up: ``{"frames": N, "perception": <what install() returned>}``."""
-    return json.dumps(_report, default=str)
+    """JSON of what `run` set up: ``{"frames": N, "perception": <what install() returned>}``, with
+    the learned models that served so far (``perception.models``, ``perception.model_loads``)."""
+    from spatialclaw import primitives
+
+    live = {**_report, "perception": {**_report.get("perception", {}), **primitives.models_report(primitives.current())}}
+    return json.dumps(live, default=str)

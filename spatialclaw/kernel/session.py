@@ -70,6 +70,8 @@ DISK_CHECK_S = 1.0  # how often the disk budget is checked while a cell runs
 INTERRUPT_GRACE_S = 5.0  # how long an interrupted cell may take to stop before the kernel is killed
 START_TIMEOUT_S = 60.0  # kernel start + bootstrap (imports of the primitives included)
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024  # largest Jupyter message frame the host accepts from the kernel
+REPORT_EXPRESSION = "__import__('spatialclaw.kernel.bootstrap').kernel.bootstrap.report()"
+MAX_MODELS_REPORT = 4096  # characters of the kernel's report of loaded models that the host keeps
 
 
 @dataclass
@@ -501,9 +503,10 @@ class KernelSession:
         assert self._runtime is not None
         manifest = str(self._runtime / "manifest.json")
         code = f"__import__('spatialclaw.kernel.bootstrap').kernel.bootstrap.run({manifest!r})"
-        report = "__import__('spatialclaw.kernel.bootstrap').kernel.bootstrap.report()"
         try:
-            got = self._request(code, self.start_timeout, store_history=False, user_expressions={"report": report})
+            got = self._request(
+                code, self.start_timeout, store_history=False, user_expressions={"report": REPORT_EXPRESSION}
+            )
         except _KernelDied as died:
             raise KernelError(f"the IPython kernel died while loading the input and primitives ({died.cause})") from None
         if got.error is not None:
@@ -549,7 +552,8 @@ class KernelSession:
                 notices.append(DIED_TEXT.format(when="before this cell", cause=cause))
         start = time.monotonic()
         try:
-            got = self._request(code, limit)
+            got = self._request(code, limit, user_expressions={"report": REPORT_EXPRESSION})
+            self._note_models(got.user_expressions.get("report"))
             duration = time.monotonic() - start
             error = got.error
             if got.interrupted:
@@ -588,6 +592,25 @@ class KernelSession:
     def _not_restarted(self, when: str, cause: str, why: str) -> CellResult:
         text = NOT_RESTARTED_TEXT.format(when=when, cause=cause, why=why)
         return CellResult("", [], CellError("KernelDied", text, ""), False, 0.0, restarted=True, notices=[text])
+
+    def _note_models(self, report: Any) -> None:
+        """Update ``perception_info`` in place with the learned models the kernel says served so far.
+
+        The report is untrusted: only ``models`` (family → task → checkpoint) and ``model_loads``
+        (checkpoint → count) of plain strings and small ints are taken, and only a few of them.
+        """
+        info = _report(report).get("perception")
+        models = info.get("models") if isinstance(info, dict) else None
+        loads = info.get("model_loads") if isinstance(info, dict) else None
+        if isinstance(models, dict) and all(
+            isinstance(f, str) and isinstance(m, dict) and all(isinstance(a, str) and isinstance(b, str) for a, b in m.items())
+            for f, m in models.items()
+        ) and len(json.dumps(models)) <= MAX_MODELS_REPORT:
+            self.perception_info["models"] = models
+        if isinstance(loads, dict) and all(
+            isinstance(k, str) and isinstance(v, int) and 0 <= v < 10**6 for k, v in loads.items()
+        ) and len(json.dumps(loads)) <= MAX_MODELS_REPORT:
+            self.perception_info["model_loads"] = loads
 
     def _request(
         self,

@@ -88,6 +88,36 @@ def dpt(folder: Path) -> Path:
     return _save(folder, DPTForDepthEstimation(config), processor)
 
 
+DEPTH_PRO_PATCH = 64
+
+
+def depth_pro(folder: Path, fov_degrees: float = 60.0) -> Path:
+    """Depth Pro with its field-of-view head on 2-layer DINOv2 encoders (input 256 pixels).
+
+    The fov head's output bias is set so the predicted field of view is about ``fov_degrees``.
+    """
+    import torch
+    from transformers import DepthProConfig, DepthProForDepthEstimation
+
+    vit = dict(model_type="dinov2", image_size=DEPTH_PRO_PATCH, patch_size=16, hidden_size=32, num_hidden_layers=2,
+               num_attention_heads=2, intermediate_size=64)
+    config = DepthProConfig(
+        fusion_hidden_size=32, patch_size=DEPTH_PRO_PATCH, intermediate_hook_ids=[1, 0], intermediate_feature_dims=[16, 16],
+        scaled_images_ratios=[0.25, 0.5, 1], scaled_images_overlap_ratios=[0.0, 0.5, 0.25],
+        scaled_images_feature_dims=[32, 32, 16], use_fov_model=True, num_fov_head_layers=1,
+        image_model_config=vit, patch_model_config=vit, fov_model_config=vit,
+    )
+    model = DepthProForDepthEstimation(config)
+    randomise(model, std=0.05)
+    with torch.no_grad():
+        model.fov_model.head.layers[-1].bias.fill_(fov_degrees)
+        model.head.layers[-2].bias.fill_(0.3)  # canonical inverse depth ~0.3: depths of a few metres
+    _save(folder, model)
+    settings = {"image_processor_type": "DepthProImageProcessor", "image_mean": [0.5] * 3, "image_std": [0.5] * 3}
+    (folder / "preprocessor_config.json").write_text(json.dumps(settings, indent=2))
+    return folder
+
+
 GD_WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", "a", "red", "chair", "table", "cup"]
 
 
@@ -195,8 +225,9 @@ def sam3_config(side: int = SAM3_SIDE, queries: int = 4) -> Any:
     """A ``sam3_video`` config (detector + tracker) at ``side`` pixels, as ``facebook/sam3`` is laid out.
 
     The tracker's sizes keep SAM 3's ratios (memory channels 64, model width above them): the
-    video model assumes them. Hot start is off and the detection thresholds are low, so random
-    weights still start tracks.
+    video model assumes them. Hot start is off, the detection thresholds are low (random weights
+    still start tracks) and at most ``queries`` objects are tracked (random detections are never
+    associated with earlier tracks, so each frame would start new ones).
     """
     from transformers import Sam3VideoConfig
 
@@ -224,7 +255,7 @@ def sam3_config(side: int = SAM3_SIDE, queries: int = 4) -> Any:
                    memory_encoder_hidden_size=128, memory_encoder_output_channels=64, mask_downsampler_embed_dim=128,
                    memory_fuser_embed_dim=128, memory_fuser_intermediate_dim=128, num_maskmem=3, image_size=side)
     return Sam3VideoConfig(detector_config=detector, tracker_config=tracker, low_res_mask_size=grid * 4,
-                           hotstart_delay=0, score_threshold_detection=0.3, new_det_thresh=0.3)
+                           hotstart_delay=0, score_threshold_detection=0.3, new_det_thresh=0.3, max_num_objects=queries)
 
 
 def _centre_pixel_embeddings(detector: Any) -> None:
@@ -265,6 +296,7 @@ def sam3(folder: Path) -> Path:
         for projection in (detector.dot_product_scoring.text_proj, detector.dot_product_scoring.query_proj):
             projection.bias.fill_(0.25)
         _centre_pixel_embeddings(detector)
+        model.tracker_model.mask_decoder.pred_obj_score_head.proj_out.bias.fill_(4.0)  # tracked objects stay visible
     _save(folder, model, clip_tokenizer())
     settings = {"image_processor_type": "Sam3ImageProcessor", "image_mean": [0.5] * 3, "image_std": [0.5] * 3,
                 "size": {"height": SAM3_SIDE, "width": SAM3_SIDE}}

@@ -134,6 +134,10 @@ class LearnedBackend(BackendBase):
     def available(self, family: str, context: KernelContext) -> str | None:
         return available(family, context)
 
+    def checkpoints(self, family: str, context: KernelContext) -> dict[str, str]:
+        tasks = {"reconstruction": ("depth",), "segmentation": segmentation_tasks(context), "tracking": ("track",)}
+        return {task: model for task in tasks.get(family, ()) if (model := chosen_model(task, context))}
+
     def reconstruct(self, frames: list[Frame], context: KernelContext) -> Reconstruction:
         return reconstruction.reconstruct(frames, context)
 

@@ -52,6 +52,7 @@ KNOWN_MODELS: dict[Task, tuple[str, ...]] = {
         "depth-anything/Depth-Anything-V2-Metric-Outdoor-Small-hf",
         "depth-anything/Depth-Anything-V2-Metric-Outdoor-Base-hf",
         "depth-anything/Depth-Anything-V2-Metric-Outdoor-Large-hf",
+        "apple/DepthPro-hf",
     ),
     "detect": (
         "IDEA-Research/grounding-dino-tiny",

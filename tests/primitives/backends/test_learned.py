@@ -429,3 +429,35 @@ def test_adapters_pick_cuda_and_agree_with_cpu(
     result = learned.segment_with_text(frames, "red chair, table", detector=detector, segmenter=segmenter)
     assert len(result) > 0
     _check_masks(result, len(result))
+
+
+# ----------------------------------------------------------------------------- Depth Pro
+
+
+@pytest.fixture(scope="module")
+def depth_pro_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch.manual_seed(0)
+    return tiny_models.depth_pro(tmp_path_factory.mktemp("depth-pro"), fov_degrees=60.0)
+
+
+def test_depth_pro_gives_metric_depth_and_focal_per_frame(depth_pro_dir: Path) -> None:
+    estimator = learned.load_adapter("depth", depth_pro_dir, device="cpu")
+    assert type(estimator).__name__ == "DepthProEstimator" and estimator.metric
+    assert estimator.input_side == 4 * tiny_models.DEPTH_PRO_PATCH
+    results = estimator.with_focal(_frames(2))
+    for depth, focal in results:
+        assert depth.shape == (H, W) and depth.dtype == np.float32 and np.isfinite(depth).all() and depth.min() > 0
+        assert focal == pytest.approx(0.5 * W / np.tan(np.radians(30.0)), rel=0.05)  # the fov head says ~60°
+    np.testing.assert_array_equal(estimator(_frames(2))[1], results[1][0])
+
+
+def test_depth_pro_postprocess_turns_inverse_depth_into_metres(depth_pro_dir: Path) -> None:
+    estimator = learned.load_adapter("depth", depth_pro_dir, device="cpu")
+    # canonical inverse depth 0.25 everywhere, a 90° field of view: focal = W / 2, depth = f / (W · 0.25) = 2 m
+    outputs = SimpleNamespace(predicted_depth=torch.full((1, 16, 16), 0.25), field_of_view=torch.tensor([90.0]))
+    ((depth, focal),) = estimator.postprocess(outputs, {"image_size": (H, W)})
+    assert focal == pytest.approx(W / 2, rel=1e-5)
+    np.testing.assert_allclose(depth, 2.0, rtol=1e-5)
+    outputs.field_of_view = None  # no fov head: inverse of the prediction, focal unknown
+    ((depth, focal),) = estimator.postprocess(outputs, {"image_size": (H, W)})
+    assert focal is None and np.allclose(depth, 4.0)
