@@ -199,9 +199,10 @@ def plan_sandbox(
     max_processes, notes = _process_limits(cgroups, launcher_args)
 
     prefix = cgroups.join_words() if cgroups is not None else []
+    hub = hub_cache_dir(host_env)
     if kind == "none":
         env = kernel_environment(host_env, home=folders.workdir, tmp=folders.config / "tmp", cache=folders.shared_cache.parent,
-                                 config=folders.config)
+                                 config=folders.config, hub_cache=hub if hub.is_dir() else None)
         reason = f"NOT isolated ({why}): the kernel runs as this user with the network; {notes}"
         return SandboxPlan("none", prefix, env, reason, launcher_args, cgroups, max_processes, None, mode)
 
@@ -209,7 +210,6 @@ def plan_sandbox(
     launcher_args += ["--chdir", str(folders.workdir.resolve())]
     if uid is not None:
         launcher_args += ["--uid", str(uid), "--gid", str(uid), "--max-processes", str(_process_allowance())]
-    hub = hub_cache_dir(host_env)
     env = kernel_environment(host_env, home=folders.workdir, tmp=KERNEL_TMP, cache=folders.shared_cache.parent,
                              config=KERNEL_CONFIG, hub_cache=hub if hub.is_dir() else None)
     program = filter_program()

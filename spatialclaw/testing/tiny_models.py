@@ -335,6 +335,8 @@ def write_hf_cache(root: Path, checkpoints: dict[str, Builder] | None = None) ->
         written[repo_id] = build(repo / "snapshots" / revision)
         (repo / "refs").mkdir(parents=True, exist_ok=True)
         (repo / "refs" / "main").write_text(revision)
+        for path in repo.rglob("*"):  # readable by every user, as a downloaded cache is (a sandboxed kernel runs as another uid)
+            path.chmod(0o755 if path.is_dir() else 0o644)
     return written
 
 

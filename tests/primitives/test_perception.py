@@ -10,17 +10,18 @@ import pytest
 
 from spatialclaw.errors import PerceptionError
 from spatialclaw.inputs.frame import Frame
+from spatialclaw.primitives.backends.base import BackendBase
 from spatialclaw.primitives import backends, cache, perception
 from spatialclaw.primitives.context import KernelContext, set_current
 from spatialclaw.primitives.quality import ReconstructionQuality
 from spatialclaw.primitives.types import Reconstruction
 
 
-class StubBackend:
+class StubBackend(BackendBase):
     """A reconstruction backend that counts its calls and does what the test says."""
 
     name = "classical"
-    identities = "none"
+    families = ("reconstruction",)
 
     def __init__(self, behaviour):
         self.behaviour = behaviour
