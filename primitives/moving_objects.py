@@ -3,7 +3,7 @@
 Fusing every view of a moving object into one box smears it along its path. A static object's
 points, seen from any of its views, lie where every other view sees a surface at or behind
 them; a moving object's points from one moment lie where, at another moment, the camera sees
-straight through to the wall (`track_fit.free_space_violation`). Objects that fail this test are
+straight through to the wall (`view_evidence.free_space_violation`). Objects that fail this test are
 followed with `track_fit.fit_track`; if their centre moves more than `MOVED_M`, `fuse` reports
 them where they were first seen, with a note, and `tracks3d` is the way to reason about them.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from spatialclaw.primitives import track_fit
+from spatialclaw.primitives import track_fit, view_evidence
 from spatialclaw.primitives.tracks_types import MOVED_M
 from spatialclaw.primitives.types import Reconstruction
 
@@ -28,14 +28,14 @@ def seen_through(recon: Reconstruction, clouds: list[np.ndarray], entries: list[
     """Median, over pairs of views, of the fraction of one view's points (world, metres) the other sees through."""
     fractions = []
     pick = np.unique(np.linspace(0, len(clouds) - 1, min(len(clouds), MAX_VIEWS)).astype(np.int64))
-    depths = {entries[k]: track_fit.nearest_depth(recon.depth[entries[k]]) for k in pick}
+    depths = {entries[k]: view_evidence.nearest_depth(recon.depth[entries[k]]) for k in pick}
     for a in pick:
         cloud = clouds[a]
         pts = cloud if len(cloud) <= SAMPLE else cloud[np.linspace(0, len(cloud) - 1, SAMPLE).astype(np.int64)]
         for b in pick:
             e = entries[b]
             if a != b and entries[a] != e:
-                fractions.append(track_fit.free_space_violation(pts, (depths[e], recon.K[e], recon.pose[e])))
+                fractions.append(view_evidence.free_space_violation(pts, (depths[e], recon.K[e], recon.pose[e])))
     return float(np.median(fractions)) if fractions else 0.0
 
 
@@ -46,7 +46,7 @@ def first_position(recon: Reconstruction, clouds: list[np.ndarray], entries: lis
         return None
     order = np.argsort(times, kind="stable")
     views = [
-        track_fit.View(clouds[k], float(times[k]), 1.0, (track_fit.nearest_depth(recon.depth[entries[k]]), recon.K[entries[k]], recon.pose[entries[k]]))
+        track_fit.View(clouds[k], float(times[k]), 1.0, (view_evidence.nearest_depth(recon.depth[entries[k]]), recon.K[entries[k]], recon.pose[entries[k]]))
         for k in order
     ]
     fit = track_fit.fit_track(views)

@@ -14,7 +14,9 @@ turning (translation only, which is how furniture is pushed across a floor):
    centre moved by that view's offset.
 
 Views cut by the image border or partly hidden behind something nearer are used, but do not
-seed the shape when cleaner views exist, and weigh less (`observation_weight`).
+seed the shape when cleaner views exist, and weigh less (`view_evidence.observation_weight`).
+Registration itself (thinned surfaces with facing normals, the ICP step) is `surface_icp`; the
+free-space test that settles between near-equal fits is `view_evidence.free_space_violation`.
 """
 
 from __future__ import annotations
@@ -24,23 +26,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from spatialclaw.primitives import math3d
+from spatialclaw.primitives.surface_icp import INLIER_M, PLANE_M, Surface, matches, oriented_normals, register, thin
+from spatialclaw.primitives.view_evidence import free_space_violation
 
-VOXEL_M = 0.02
-"""Points of each view are thinned to one per this many metres before registration."""
-MAX_VIEW_POINTS = 3000
-"""At most this many points in a shape that views are registered to."""
 SOURCE_POINTS = 1000
 """At most this many points of a view are registered."""
-INLIER_M = 0.03
-"""A registered point within this distance of the shape counts as fitting it, metres."""
-PLANE_M = 0.01
-"""... and within this distance of its tangent plane, metres."""
-POINT_WEIGHT = 0.2
-"""Weight of the point-to-point term beside the point-to-plane one in a registration step."""
 OUTLIER_M = 0.1
 """A position this far (metres) off the path of its neighbours in time may be an outlier (`consistent_in_time`)."""
-NORMAL_AGREEMENT = 0.3
-"""Matched points' normals must agree this well (cosine): the two faces of a board do not match."""
 CONFIDENT_FIT = 0.9
 """When a view is registered again to the other views' shape, a fit scoring this (overlap less
 free-space violation) from where it was is kept without trying other starts."""
@@ -71,158 +63,6 @@ class ViewFit:
     shape: np.ndarray
 
 
-def cut_by_border(mask: np.ndarray, margin: int = 2) -> bool:
-    """True when the H×W mask reaches within ``margin`` pixels of the image border."""
-    if not mask.any():
-        return False
-    return bool(mask[:margin].any() or mask[-margin:].any() or mask[:, :margin].any() or mask[:, -margin:].any())
-
-
-def occluded_fraction(depth: np.ndarray, mask: np.ndarray, ring: int = 3, tolerance: float = 0.08) -> float:
-    """Fraction of the mask's outline where what lies just outside it is nearer to the camera.
-
-    Where something in front hides part of an object, the pixels bordering the mask on that
-    side belong to the occluder, whose depth is smaller than the object's depth next to it
-    (by more than ``tolerance`` × depth).
-
-    Args:
-        depth: H×W metres (0 = unknown).
-        mask: H×W bool.
-        ring: width of the outline examined, pixels.
-        tolerance: relative depth difference that counts as "in front".
-    """
-    import cv2
-
-    m = mask.astype(np.uint8)
-    if not m.any():
-        return 0.0
-    kernel = np.ones((2 * ring + 1, 2 * ring + 1), np.uint8)
-    outside = (cv2.dilate(m, kernel) > 0) & ~mask
-    valid_in = mask & (depth > 0)
-    d_in = np.where(valid_in, depth, 0).astype(np.float32)
-    size = (4 * ring + 1, 4 * ring + 1)
-    total = cv2.blur(d_in, size, borderType=cv2.BORDER_CONSTANT)
-    count = cv2.blur(valid_in.astype(np.float32), size, borderType=cv2.BORDER_CONSTANT)
-    near_in = np.where(count > 0, total / np.maximum(count, 1e-6), 0)
-    ring_px = outside & (near_in > 0)
-    if not ring_px.any():
-        return 0.0
-    d_out = depth[ring_px]
-    in_front = (d_out > 0) & (d_out < near_in[ring_px] * (1.0 - tolerance))
-    return float(in_front.mean())
-
-
-def observation_weight(cut: bool, occluded: float) -> float:
-    """Prior confidence of a view in [0, 1]: halved when cut by the border, lowered by occlusion."""
-    return (0.5 if cut else 1.0) * (1.0 - 0.8 * min(1.0, 2.0 * occluded))
-
-
-def thin(points: np.ndarray, limit: int = MAX_VIEW_POINTS) -> np.ndarray:
-    """Indices of ``points`` (N, 3) keeping one per occupied `VOXEL_M` voxel, at most ``limit`` (evenly picked)."""
-    if len(points) == 0:
-        return np.zeros(0, np.int64)
-    _, first = np.unique(math3d.voxel_keys(points, VOXEL_M), return_index=True)
-    first = np.sort(first)
-    if len(first) > limit:
-        first = first[np.linspace(0, len(first) - 1, limit).astype(np.int64)]
-    return first
-
-
-def oriented_normals(points: np.ndarray, eye: np.ndarray | None, k: int = 10) -> np.ndarray:
-    """(N, 3) unit normals of one view's ``points`` (N, 3), turned towards the camera at ``eye`` (3,).
-
-    The normal is the least-spread direction of each point's ``k`` nearest neighbours. Turned
-    towards the camera, the two faces of a thin board (a chair's back) point opposite ways, so
-    a view of its back never registers onto its front.
-    """
-    from scipy.spatial import cKDTree
-
-    if len(points) < 3:
-        return np.tile([0.0, 0.0, 1.0], (len(points), 1))
-    k = min(k, len(points))
-    _, idx = cKDTree(points).query(points, k=k)
-    nbrs = points[idx.reshape(len(points), -1)]
-    centred = nbrs - nbrs.mean(axis=1, keepdims=True)
-    _, vecs = np.linalg.eigh(np.einsum("nki,nkj->nij", centred, centred))
-    normals = vecs[:, :, 0]
-    if eye is not None:
-        flip = ((eye - points) * normals).sum(axis=1) < 0
-        normals[flip] *= -1.0
-    return normals
-
-
-@dataclass
-class Surface:
-    """Points (N, 3) metres with unit normals (N, 3) facing the cameras that saw them."""
-
-    points: np.ndarray
-    normals: np.ndarray
-
-    def moved(self, offset: np.ndarray) -> Surface:
-        """The surface translated by ``offset`` (3,)."""
-        return Surface(self.points + offset, self.normals)
-
-    @staticmethod
-    def union(parts: list[Surface], limit: int = MAX_VIEW_POINTS) -> Surface:
-        """All parts' points, thinned (`thin`)."""
-        pts = np.concatenate([p.points for p in parts])
-        nrm = np.concatenate([p.normals for p in parts])
-        keep = thin(pts, limit)
-        return Surface(pts[keep], nrm[keep])
-
-
-def _matches(source: Surface, target: Surface, tree, offset: np.ndarray, k: int = 4) -> tuple[np.ndarray, np.ndarray]:
-    """For each moved source point: distance to, and index of, the nearest of its ``k`` nearest
-    target points whose normal faces the same way (inf / 0 when none does)."""
-    k = min(k, len(target.points))
-    dist, idx = tree.query(source.points + offset, k=k)
-    dist, idx = dist.reshape(len(source.points), k), idx.reshape(len(source.points), k)
-    agree = (target.normals[idx] * source.normals[:, None, :]).sum(axis=2) > NORMAL_AGREEMENT
-    dist = np.where(agree, dist, np.inf)
-    pick = np.argmin(dist, axis=1)
-    rows = np.arange(len(pick))
-    return dist[rows, pick], idx[rows, pick]
-
-
-def register(source: Surface, target: Surface, tree, start: np.ndarray, iterations: int = 30) -> np.ndarray:
-    """Horizontal translation (3,), z = 0, moving ``source`` onto ``target`` (a trimmed ICP).
-
-    Each step minimises the distances of the moved points to the tangent planes of their
-    matched target points (same-facing normals), plus `POINT_WEIGHT` times their distances to
-    those points: planes pin the offset precisely across surfaces, the point term (edges,
-    corners) along them. Objects slide on the floor: the offset never changes height.
-
-    Args:
-        source: the view's surface, metres.
-        target: the shape it should land on.
-        tree: a ``scipy.spatial.cKDTree`` of ``target.points``.
-        start: the first guess of the translation (its z is ignored).
-        iterations: at most this many steps.
-    """
-    offset = np.asarray(start, dtype=np.float64).copy()
-    offset[2] = 0.0
-    for _ in range(iterations):
-        dist, idx = _matches(source, target, tree, offset)
-        finite = np.isfinite(dist)
-        if finite.sum() < 3:
-            break
-        cut = max(INLIER_M, 2.5 * float(np.median(dist[finite])))
-        keep = finite & (dist <= cut)
-        gap = target.points[idx[keep]] - (source.points[keep] + offset)
-        n3 = target.normals[idx[keep]]
-        step = np.zeros(3)
-        if cut > 2 * INLIER_M:  # far from converged: point-to-point pulls in every direction
-            step[:2] = gap[:, :2].mean(axis=0)
-        else:
-            n = n3[:, :2]
-            A = n.T @ n + POINT_WEIGHT * len(n) * np.eye(2)
-            step[:2] = np.linalg.solve(A, n.T @ (gap * n3).sum(axis=1) + POINT_WEIGHT * gap[:, :2].sum(axis=0))
-        offset += step
-        if np.linalg.norm(step) < 1e-4:
-            break
-    return offset
-
-
 @dataclass
 class View:
     """One observation of the object.
@@ -230,9 +70,9 @@ class View:
     Attributes:
         points: (N, 3) world points seen, metres.
         time: seconds.
-        prior: confidence in [0, 1] (`observation_weight`).
+        prior: confidence in [0, 1] (`view_evidence.observation_weight`).
         camera: ``(depth (H, W) metres, K (3, 3), camera-to-world pose (4, 4))`` of the frame,
-            for the free-space test (`nearest_depth` of the frame's depth) and the normals'
+            for the free-space test (`view_evidence.nearest_depth` of the frame's depth) and the normals'
             orientation; None skips both.
     """
 
@@ -249,51 +89,13 @@ class View:
         return Surface(pts, oriented_normals(pts, eye))
 
 
-def nearest_depth(depth: np.ndarray, radius: int = 1) -> np.ndarray:
-    """H×W: the smallest known depth (metres) within ``radius`` pixels of each pixel (0 where none is known).
-
-    The free-space test compares a point with this, so a point of a thin part (a chair leg)
-    that rounds onto the background pixel beside the leg is not taken as seen through.
-    """
-    import cv2
-
-    d = np.where(depth > 0, depth, np.inf).astype(np.float32)
-    near = cv2.erode(d, np.ones((2 * radius + 1, 2 * radius + 1), np.uint8), borderType=cv2.BORDER_REPLICATE)
-    return np.where(np.isfinite(near), near, 0.0).astype(np.float32)
-
-
-def free_space_violation(shape: np.ndarray, camera: tuple[np.ndarray, np.ndarray, np.ndarray] | None, max_points: int = 800) -> float:
-    """Fraction of ``shape``'s world points (N, 3) the camera sees straight through.
-
-    A point inside the image that is nearer than the surface the depth map shows there (by
-    more than 5 cm or 5 %) cannot be part of a solid object at that place: the camera looks
-    through it. A shape placed where the object really is violates nothing (what the camera
-    does not see of it lies behind the visible surface).
-    """
-    if camera is None or len(shape) == 0:
-        return 0.0
-    depth, K, pose = camera
-    pts = shape if len(shape) <= max_points else shape[np.linspace(0, len(shape) - 1, max_points).astype(np.int64)]
-    uv, z = math3d.project(pts, K, pose)
-    h, w = depth.shape
-    ok = np.isfinite(uv[:, 0]) & (z > 0)
-    u = np.floor(np.nan_to_num(uv[:, 0], nan=-1.0)).astype(np.int64)
-    v = np.floor(np.nan_to_num(uv[:, 1], nan=-1.0)).astype(np.int64)
-    ok &= (u >= 0) & (u < w) & (v >= 0) & (v < h)
-    if not ok.any():
-        return 0.0
-    seen = depth[v[ok], u[ok]]
-    through = (seen > 0) & (z[ok] < seen - np.maximum(0.05, 0.05 * seen))
-    return float(through.mean())
-
-
 def _fit_score(source: Surface, target: Surface, tree, camera, offset: np.ndarray) -> tuple[float, float]:
     """(overlap, overlap less free-space violation) of ``source`` moved by ``offset`` onto ``target``.
 
     Overlap: the fraction of moved points within `INLIER_M` of a same-facing target point and
     `PLANE_M` of its tangent plane.
     """
-    dist, idx = _matches(source, target, tree, offset)
+    dist, idx = matches(source, target, tree, offset)
     finite = np.isfinite(dist)
     across = np.full(len(dist), np.inf)
     across[finite] = np.abs(((target.points[idx[finite]] - (source.points[finite] + offset)) * target.normals[idx[finite]]).sum(axis=1))

@@ -12,7 +12,7 @@ from collections import Counter
 
 import numpy as np
 
-from spatialclaw.primitives import backends, track_fit
+from spatialclaw.primitives import backends, track_fit, view_evidence
 from spatialclaw.primitives.context import current
 from spatialclaw.primitives.fusion import FLOOR_MARGIN, _mask_points, main_components
 from spatialclaw.primitives.perception import run_tracking, run_tracks
@@ -62,12 +62,12 @@ def build_track(masks: Masks, rows: np.ndarray, recon: Reconstruction, exact: bo
         return None
     points = [_view_points(masks, int(k), recon, exact) for k in rows]
     entries = [recon.index(int(masks.frame_ids[k])) for k in rows]
-    cut = np.array([track_fit.cut_by_border(masks.masks[k]) for k in rows])
-    occluded = np.array([track_fit.occluded_fraction(recon.depth[e], masks.masks[k]) for k, e in zip(rows, entries)])
-    priors = np.array([track_fit.observation_weight(c, o) for c, o in zip(cut, occluded)])
+    cut = np.array([view_evidence.cut_by_border(masks.masks[k]) for k in rows])
+    occluded = np.array([view_evidence.occluded_fraction(recon.depth[e], masks.masks[k]) for k, e in zip(rows, entries)])
+    priors = np.array([view_evidence.observation_weight(c, o) for c, o in zip(cut, occluded)])
     all_times = np.array([frames[int(f)].time if int(f) < len(frames) else float(f) for f in masks.frame_ids[rows]])
     views = [
-        track_fit.View(p, t, w, (track_fit.nearest_depth(recon.depth[e]), recon.K[e], recon.pose[e])) for p, t, w, e in zip(points, all_times, priors, entries)
+        track_fit.View(p, t, w, (view_evidence.nearest_depth(recon.depth[e]), recon.K[e], recon.pose[e])) for p, t, w, e in zip(points, all_times, priors, entries)
     ]
     fit = track_fit.fit_track(views)
     keep = fit.kept

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spatialclaw.primitives import track_fit
+from spatialclaw.primitives import track_fit, view_evidence
 from spatialclaw.primitives.tracks_types import Track3D, simplify_path, smooth_positions
 
 
@@ -74,15 +74,15 @@ def test_occlusion_and_border_lower_a_views_weight() -> None:
     mask = np.zeros((40, 40), bool)
     mask[10:30, 10:30] = True
     depth[mask] = 2.0
-    assert track_fit.occluded_fraction(depth, mask) == 0.0
+    assert view_evidence.occluded_fraction(depth, mask) == 0.0
     depth[10:30, 25:35] = 1.0  # something nearer covers the right side
     mask[10:30, 25:30] = False
-    assert track_fit.occluded_fraction(depth, mask) > 0.15
-    assert not track_fit.cut_by_border(mask)
+    assert view_evidence.occluded_fraction(depth, mask) > 0.15
+    assert not view_evidence.cut_by_border(mask)
     edge = np.zeros((40, 40), bool)
     edge[0:5, 10:20] = True
-    assert track_fit.cut_by_border(edge)
-    assert track_fit.observation_weight(True, 0.0) < track_fit.observation_weight(False, 0.0) == 1.0
+    assert view_evidence.cut_by_border(edge)
+    assert view_evidence.observation_weight(True, 0.0) < view_evidence.observation_weight(False, 0.0) == 1.0
 
 
 def test_track_motion_measures() -> None:
