@@ -19,9 +19,12 @@ CUBE = Path("/usr/share/visp-images-data/ViSP-images/mbt/cube")
 CALIBRATED_FOCAL_PX = 0.5 * (547.74 + 542.07)
 N_FRAMES = 32
 
-pytestmark = pytest.mark.skipif(
-    not CUBE.is_dir(), reason="needs Debian's visp-images-data (apt-get install visp-images-data; .ci/run installs it as root)"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not CUBE.is_dir(), reason="needs Debian's visp-images-data (apt-get install visp-images-data; .ci/run installs it as root)"
+    ),
+    pytest.mark.timeout(1200),  # the first test builds the reconstruction: SfM + stereo, minutes on a busy 2-core machine
+]
 
 
 def cube_frames(count: int) -> list[Frame]:

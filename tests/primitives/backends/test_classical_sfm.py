@@ -125,6 +125,7 @@ def room(request, tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # builds the reconstruction: SfM + stereo, minutes on a busy 2-core machine
 def test_rooms_unlike_the_fixture_get_the_path_scale_and_depth_right(room):
     rendering, recon = room
     n = len(rendering.poses)
