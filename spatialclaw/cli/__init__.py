@@ -19,7 +19,7 @@ from typing import Any
 
 import typer
 
-from spatialclaw.cli import ask_cmd, benchmarks_cmd, eval_cmd, eval_report_cmd, exec_cmd, synth_cmd, view_cmd
+from spatialclaw.cli import ask_cmd, benchmarks_cmd, eval_cmd, eval_report_cmd, exec_cmd, models_cmd, synth_cmd, view_cmd
 from spatialclaw.errors import SpatialClawError, library_error_message
 
 DEBUG_ENV = "SPATIALCLAW_DEBUG"
@@ -36,7 +36,10 @@ COMMANDS: tuple[tuple[str, Callable[..., Any], dict[str, Any]], ...] = (
     ("eval-report", eval_report_cmd.eval_report, {"hidden": True}),
 )
 # name, command group.
-GROUPS: tuple[tuple[str, typer.Typer], ...] = (("benchmarks", benchmarks_cmd.benchmarks_app),)
+GROUPS: tuple[tuple[str, typer.Typer], ...] = (
+    ("benchmarks", benchmarks_cmd.benchmarks_app),
+    ("models", models_cmd.models_app),
+)
 
 
 def _root(

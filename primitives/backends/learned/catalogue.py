@@ -1,0 +1,91 @@
+"""The checkpoints the learned backend knows, which are on this machine, and fetching them.
+
+`catalogue` lists every known checkpoint by task with where it is on disk (if it is) and whether
+the backend would use it now; `pull` downloads checkpoints into the Hugging Face cache with
+``huggingface_hub.snapshot_download`` (progress bars on stderr, resumable). Only the
+``spatialclaw models pull`` command downloads: the backends never do.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from spatialclaw.config import hub_cache_dir
+from spatialclaw.errors import ConfigError, InputError
+
+from .base import KNOWN_MODELS, TASK_WORDS, Task, find_default_model, find_weights
+
+GATED: dict[str, str] = {
+    "facebook/sam3": "Meta's SAM licence",
+}
+"""Checkpoints whose Hub page asks you to accept terms before downloading."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """One known checkpoint: ``task`` it serves, Hub ``model`` id, ``path`` on disk (None if absent),
+    ``default``: the backend would use it for the task now (the first on disk, in preference order)."""
+
+    task: str
+    model: str
+    path: str | None
+    default: bool
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def catalogue(cache_dir: Path | None = None) -> list[Checkpoint]:
+    """Every known checkpoint, by task in preference order, with where it is on disk."""
+    rows = []
+    for task, models in KNOWN_MODELS.items():
+        chosen = find_default_model(task, cache_dir=cache_dir)
+        for model in models:
+            folder = find_weights(model, cache_dir=cache_dir)
+            rows.append(Checkpoint(task, model, str(folder) if folder else None, model == chosen))
+    return rows
+
+
+def default_models() -> list[str]:
+    """The first choice of every task (what ``models pull --default`` fetches), each once."""
+    return list(dict.fromkeys(models[0] for models in KNOWN_MODELS.values()))
+
+
+def task_words(task: str) -> str:
+    """What a task does, in words (``"text_segment"`` → ``"text-prompted segmentation"``)."""
+    return TASK_WORDS.get(task, task)  # type: ignore[call-overload]
+
+
+def pull(model: str, *, token: str | None = None, cache_dir: Path | None = None) -> Path:
+    """Download checkpoint ``model`` (a Hub id) into the Hugging Face cache; the snapshot folder.
+
+    Raises:
+        ConfigError: offline mode is on, the checkpoint is gated and the token gives no access
+            (one line saying what to do), or it does not exist.
+        InputError: the Hub cannot be reached.
+    """
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}:
+        raise ConfigError(f"HF_HUB_OFFLINE is set, so {model} cannot be downloaded: unset it and rerun")
+    try:
+        from huggingface_hub import snapshot_download
+        from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
+    except ImportError:
+        raise ConfigError("downloading models needs huggingface_hub: pip install huggingface_hub") from None
+    cache = cache_dir if cache_dir is not None else hub_cache_dir()
+    try:
+        path = snapshot_download(repo_id=model, cache_dir=str(cache), token=token)
+    except GatedRepoError:
+        terms = GATED.get(model, "its terms")
+        raise ConfigError(
+            f"{model} is gated: accept {terms} on https://huggingface.co/{model}, then pass --token or set HF_TOKEN"
+        ) from None
+    except RepositoryNotFoundError:
+        raise ConfigError(f"{model} was not found on the Hub (or is private): check the name, or pass --token") from None
+    except OSError as err:
+        raise InputError(f"cannot download {model} ({err}); check the network and rerun (finished files are kept)") from None
+    return Path(path)
+
+
+__all__ = ["Checkpoint", "GATED", "Task", "catalogue", "default_models", "pull", "task_words"]
