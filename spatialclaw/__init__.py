@@ -2,7 +2,7 @@
 
 The public API is imported lazily so that ``import spatialclaw`` (and the CLI) start fast:
 
-    from spatialclaw import ask, Agent, KernelSession, load_input
+    from spatialclaw import ask, Agent, KernelSession, RunConfig, load_input
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ _LAZY = {
     "Result": "spatialclaw.agent.loop",
     "ask": "spatialclaw.agent.loop",
     "SpatialClawError": "spatialclaw.errors",
+    "RunConfig": "spatialclaw.config",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

@@ -57,3 +57,9 @@ def test_the_agent_takes_a_config_and_single_settings() -> None:
     assert (agent.config.max_steps, agent.config.cell_timeout, agent.config.show_frames) == (4, 5.0, 1)
     with pytest.raises(ValueError, match="max_steps must be at least 1"):
         Agent(client=None, max_steps=0)  # type: ignore[arg-type]
+
+
+def test_run_config_is_public_api() -> None:
+    import spatialclaw
+
+    assert spatialclaw.RunConfig is RunConfig and "RunConfig" in spatialclaw.__all__
