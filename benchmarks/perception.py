@@ -117,7 +117,10 @@ def compare_sfm(name: str, images: list[np.ndarray], repeats: int, truth_centres
         ours_t.append(seconds)
     ratio = float(np.median(ours_t) / np.median(plain_t))
     print(f"{name}: {len(images)} frames {images[0].shape[1]}x{images[0].shape[0]}: plain pycolmap {np.median(plain_t):.1f} s, "
-          f"classical SfM {np.median(ours_t):.1f} s, ratio {ratio:.2f}x (goal <= 1.5x); attempts {ours.timings}")
+          f"classical SfM {np.median(ours_t):.1f} s, ratio {ratio:.2f}x (goal <= 1.5x)")
+    print("  stages (s): " + ", ".join(f"{k} {v:.1f}" for k, v in ours.timings.items()))
+    print("  attempts: " + ", ".join(f"{q.attempt} score {q.score:.2f} ({q.registered_fraction:.0%} registered, {q.reprojection_px:.2f} px, "
+                                     f"fov {q.fov_deg:.0f}°)" for q in ours.attempts))
     n_plain, f_plain, c_plain, r_plain = plain
     rows = [("plain pycolmap", n_plain, f_plain, c_plain, r_plain),
             (f"classical ({ours.quality.attempt}, score {ours.quality.score:.2f})", ours.n_registered, ours.focal,
