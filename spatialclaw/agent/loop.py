@@ -54,6 +54,8 @@ __all__ = ["Agent", "AgentEvent", "Result", "ask", "default_run_dir", "key_frame
 
 NESTED_CAP_TEXT = "{method} refused: at most {cap} nested VLM calls {scope} (this one would be number {n})"
 IMAGE_REJECTED_TEXT = "image {k} of this cell was not sent to you: {why}"
+MAX_NESTED_IMAGES = 16  # images one ask_vlm call may send
+MAX_NESTED_CHARS = 20_000  # longest prompt or description of a nested call, characters
 
 
 @dataclass
@@ -229,9 +231,12 @@ class Agent:
 
     def ask_vlm(self, payload: dict) -> str:
         """``{"prompt": str, "images": [base64 PNG, ...]}`` → the model's reply text."""
-        prompt = str(payload.get("prompt", ""))
+        prompt = _bounded_text(payload.get("prompt", ""), "prompt")
         self._check_nested_cap("ask_vlm")
-        images = [_untrusted_image(b, self.config.max_side) for b in _list(payload.get("images"))]
+        encoded = _list(payload.get("images"))
+        if len(encoded) > MAX_NESTED_IMAGES:
+            raise ValueError(f"ask_vlm takes at most {MAX_NESTED_IMAGES} images, got {len(encoded)}")
+        images = [_untrusted_image(b, self.config.max_side) for b in encoded]
         call = self._nested_call("ask_vlm", prompt, [Message("user", [*images, prompt])])
         return call.reply
 
@@ -243,7 +248,7 @@ class Agent:
         is scaled back to the original image. Replies in 0–1000 normalised coordinates or
         fractions are read as `parse_point` describes.
         """
-        description = str(payload.get("description", ""))
+        description = _bounded_text(payload.get("description", ""), "description")
         self._check_nested_cap("locate")
         image = _untrusted_image(payload.get("image"), self.config.max_side)
         full_w, full_h = png_size(base64.b64decode(payload["image"]))
@@ -604,6 +609,14 @@ def ask(
 
 def _list(value: Any) -> list:
     return value if isinstance(value, list) else []
+
+
+def _bounded_text(value: Any, what: str) -> str:
+    """A nested call's text as sent by the kernel, refused (back to the cell) when too long."""
+    text = str(value)
+    if len(text) > MAX_NESTED_CHARS:
+        raise ValueError(f"the {what} is {len(text)} characters long, more than the {MAX_NESTED_CHARS} allowed")
+    return text
 
 
 def _untrusted_image(encoded: Any, max_side: int) -> Image:

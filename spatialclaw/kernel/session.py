@@ -688,7 +688,8 @@ class KernelSession:
         if self.workdir is None or self._runtime is None:
             return
         cause = None
-        usage = workspace.disk_usage(self.workdir, self._runtime / "perception")
+        writable = [self._runtime / name for name in ("perception", "sockets", "config")]
+        usage = workspace.disk_usage(self.workdir, *writable)
         if usage.bytes > self.disk_budget_mb * 2**20 or usage.entries > workspace.MAX_WALKED:
             cause = DISK_CAUSE.format(mb=self.disk_budget_mb)
         elif self._memory_unbounded() and self._resident_bytes() > self.memory_limit_mb * 2**20:  # type: ignore[operator]
@@ -700,8 +701,8 @@ class KernelSession:
             self._sandbox_plan.reap()
         self._km.signal_kernel(signal.SIGKILL)
         if cause.startswith("its working folder"):
-            workspace.empty_folder(self.workdir)
-            workspace.empty_folder(self._runtime / "perception")
+            for folder in (self.workdir, self._runtime / "perception", self._runtime / "config"):
+                workspace.empty_folder(folder)
         raise _KernelDied(cause)
 
     def _memory_unbounded(self) -> bool:
