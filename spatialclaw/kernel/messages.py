@@ -134,7 +134,8 @@ class CellCollector:
 
     def first_time(self, msg: Any) -> bool:
         """False for a message whose id was already folded (a kernel may send one twice)."""
-        msg_id = _field(msg, "header", dict).get("msg_id")
+        header = msg.get("header") if isinstance(msg, dict) else None
+        msg_id = header.get("msg_id") if isinstance(header, dict) else None
         if not isinstance(msg_id, str):
             return True
         if msg_id in self.seen:
