@@ -140,14 +140,13 @@ def cell_cost(pairs: int) -> None:
     from spatialclaw.agent.steps import observe_cell
     from spatialclaw.kernel.session import KernelSession
 
-    with tempfile.TemporaryDirectory(prefix="sck-bench-") as runtime, KernelSession() as session:
+    budgets = {"image_budget": 10**9, "image_bytes_budget": 10**15}  # every image of the benchmark comes back
+    with tempfile.TemporaryDirectory(prefix="sck-bench-") as runtime, KernelSession(**budgets) as session:
         bare = BareKernel(Path(runtime))
         try:
             setup = image_cell_setup()
             bare.round_trip(setup)
             session.execute(setup)
-            session.image_budget = session._budget.images = 10**9
-            session._budget.bytes = 10**15
             for _ in range(20):  # warm both up
                 bare.round_trip(CELL)
                 session.execute(CELL)
