@@ -325,8 +325,11 @@ class KernelSession:
                 pass
 
     def _kernel_pid(self) -> int | None:
+        """The kernel process's pid while it runs; None once it exited (its pid may be reused)."""
         process = getattr(getattr(self._km, "provisioner", None), "process", None)
-        return getattr(process, "pid", None)
+        if process is None or process.poll() is not None:
+            return None
+        return process.pid
 
     # ------------------------------------------------------------------------- folders
 
