@@ -167,10 +167,19 @@ def test_processes_a_cell_leaves_running_stop_with_the_session(images: Path) -> 
             inner = int(run_ok(session, code).strip())
             kernel_pid = session._kernel_pid()
             assert kernel_pid is not None
-            daemons = _descendants_named(kernel_pid, "sleep")
+            daemons = _wait_for_descendants_named(kernel_pid, "sleep")
             assert daemons, f"{mode}: the background sleep is not a descendant of the kernel (inner pid {inner})"
         time.sleep(0.2)
         assert not [pid for pid in daemons if _alive(pid)], mode
+
+
+def _wait_for_descendants_named(root: int, name: str, timeout_s: float = 10.0) -> list[int]:
+    """The descendants of ``root`` running ``name``; the shell prints ``$!`` before its forked child
+    has exec'd, so on a loaded machine the child may still be named ``sh`` for a moment."""
+    deadline = time.monotonic() + timeout_s
+    while not (found := _descendants_named(root, name)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found
 
 
 def _descendants_named(root: int, name: str) -> list[int]:
