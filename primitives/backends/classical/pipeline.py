@@ -276,6 +276,63 @@ def sfm_summary(result: sfm.SfmResult, *, sfm_frames: int) -> dict:
     }
 
 
+def _stereo_stage(
+    small: list[np.ndarray], sparse: np.ndarray, reg: np.ndarray, pose: np.ndarray, K_s: np.ndarray, neighbours: int
+) -> tuple[np.ndarray, list[list[int]], float]:
+    """Raw multi-view depth per registered frame at depth size (NaN = no answer), each frame's
+    stereo neighbours, and the scene's median sparse depth (SfM units)."""
+    n = len(small)
+    known = np.concatenate([d[np.isfinite(d) & (d > 0)] for d in sparse])
+    if len(known) == 0:
+        raise PerceptionError("classical reconstruction refused: no 3D point lies in front of the registered cameras: "
+                              "give more frames of a camera moving through the scene, or an RGB-D input")
+    scene_depth = float(np.median(known))
+    raw = np.full((n, *small[0].shape[:2]), np.nan, np.float32)
+    # Unregistered frames get no depth: their poses are guesses, and depth placed with a guessed
+    # pose would put the scene in the wrong place.
+    neighbour_lists = [_neighbours(i, reg, pose, scene_depth, neighbours) if reg[i] else [] for i in range(n)]
+    for i, nbrs in enumerate(neighbour_lists):
+        if nbrs:
+            z = sparse[i][np.isfinite(sparse[i])]
+            raw[i] = _stereo_depth(small, i, nbrs, K_s, pose, _depth_range(z if len(z) >= 10 else known))
+    return raw, neighbour_lists, scene_depth
+
+
+def _fill_stage(
+    small: list[np.ndarray],
+    raw: np.ndarray,
+    sparse: np.ndarray,
+    neighbour_lists: list[list[int]],
+    result: sfm.SfmResult,
+    K_s: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[float]]:
+    """Depth kept where neighbours agree, holes filled from sparse points, other frames and the
+    image: (filled depth, measured mask, world point cloud for the floor, sparse/stereo ratios)."""
+    reg, pose = result.registered, result.pose
+    fused = consistent_depth(raw, K_s, pose, neighbour_lists)
+    ratios = [_median_ratio(sp, f) for sp, f in zip(sparse, fused)]
+    fused = np.where(np.isfinite(fused), fused, sparse)
+    measured_small = np.isfinite(fused)
+    cloud = np.concatenate([result.points] + [_measured_points(fused[i], K_s, pose[i], 4000) for i in np.flatnonzero(reg)])
+    for i in np.flatnonzero(reg & (measured_small.mean(axis=(1, 2)) < 0.2)):
+        _borrow_depth(fused, i, reg, K_s, pose)  # stereo found little: use the other frames' points
+    filled = np.stack([densify.fill_depth(small[i], fused[i]) if reg[i] else fused[i] for i in range(len(small))])
+    return filled, measured_small, cloud, ratios
+
+
+def _at_frame_size(
+    filled: np.ndarray, measured_small: np.ndarray, hw: tuple[int, int], metres_per_unit: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Depth (metres, 0 = unknown) and the measured mask upsampled to the frames' size."""
+    import cv2
+
+    h, w = hw
+    depth = np.stack([cv2.resize(f, (w, h), interpolation=cv2.INTER_LINEAR) for f in filled]) * metres_per_unit
+    depth = np.where(np.isfinite(depth) & (depth > 0), depth, 0.0)
+    measured = np.stack([cv2.resize(m.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0 for m in measured_small])
+    return depth, measured
+
+
 def reconstruct_images(
     images: list[np.ndarray],
     *,
@@ -304,8 +361,6 @@ def reconstruct_images(
     Raises:
         PerceptionError: too few frames registered, or a model with (almost) no 3D points.
     """
-    import cv2
-
     n = len(images)
     hw = images[0].shape[:2]
     timings: dict[str, float] = {}
@@ -325,30 +380,11 @@ def reconstruct_images(
     shw = small[0].shape[:2]
     K_s = _scaled_K(result.K, sfm_hw, shw)
     sparse = _sparse_depths(result, sfm_hw, shw)
-    known = np.concatenate([d[np.isfinite(d) & (d > 0)] for d in sparse])
-    if len(known) == 0:
-        raise PerceptionError("classical reconstruction refused: no 3D point lies in front of the registered cameras: "
-                              "give more frames of a camera moving through the scene, or an RGB-D input")
-    scene_depth = float(np.median(known))
-    raw = np.full((n, *shw), np.nan, np.float32)
-    # Unregistered frames get no depth: their poses are guesses, and depth placed with a guessed
-    # pose would put the scene in the wrong place.
-    neighbour_lists = [_neighbours(i, reg, pose, scene_depth, neighbours) if reg[i] else [] for i in range(n)]
-    for i, nbrs in enumerate(neighbour_lists):
-        if nbrs:
-            z = sparse[i][np.isfinite(sparse[i])]
-            raw[i] = _stereo_depth(small, i, nbrs, K_s, pose, _depth_range(z if len(z) >= 10 else known))
+    raw, neighbour_lists, scene_depth = _stereo_stage(small, sparse, reg, pose, K_s, neighbours)
     timings["stereo"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    fused = consistent_depth(raw, K_s, pose, neighbour_lists)
-    ratios = [_median_ratio(sp, f) for sp, f in zip(sparse, fused)]
-    fused = np.where(np.isfinite(fused), fused, sparse)
-    measured_small = np.isfinite(fused)
-    cloud = np.concatenate([result.points] + [_measured_points(fused[i], K_s, pose[i], 4000) for i in np.flatnonzero(reg)])
-    for i in np.flatnonzero(reg & (measured_small.mean(axis=(1, 2)) < 0.2)):
-        _borrow_depth(fused, i, reg, K_s, pose)  # stereo found little: use the other frames' points
-    filled = np.stack([densify.fill_depth(small[i], fused[i]) if reg[i] else fused[i] for i in range(n)])
+    filled, measured_small, cloud, ratios = _fill_stage(small, raw, sparse, neighbour_lists, result, K_s)
     timings["fill"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -356,10 +392,7 @@ def reconstruct_images(
     world_pose = align.apply_poses(pose)
     timings["scale"] = time.perf_counter() - t
 
-    h, w = hw
-    depth = np.stack([cv2.resize(f, (w, h), interpolation=cv2.INTER_LINEAR) for f in filled]) * align.scale
-    depth = np.where(np.isfinite(depth) & (depth > 0), depth, 0.0)
-    measured = np.stack([cv2.resize(m.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0 for m in measured_small])
+    depth, measured = _at_frame_size(filled, measured_small, hw, align.scale)
     without_depth = [int(i) for i in range(n) if not depth[i].any()]
     info = {
         "registered_frames": int(reg.sum()),
