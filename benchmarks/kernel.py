@@ -136,7 +136,7 @@ IMAGE_CELL = (
 
 
 def cell_cost(pairs: int) -> None:
-    from spatialclaw.agent.loop import images_for_model
+    from spatialclaw.agent.kernel_images import images_for_model
     from spatialclaw.agent.steps import observe_cell
     from spatialclaw.kernel.session import KernelSession
 

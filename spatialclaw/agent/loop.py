@@ -14,8 +14,6 @@ unreachable) raises `spatialclaw.errors.ModelError` after the trajectory is writ
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 import time
 from collections.abc import Callable
@@ -26,8 +24,10 @@ from typing import TYPE_CHECKING, Any
 from spatialclaw import prompts
 from spatialclaw.agent.conversation import Conversation
 from spatialclaw.agent.events import AgentEvent
+from spatialclaw.agent.kernel_images import images_for_model
+from spatialclaw.agent.nested_calls import NestedCalls
 from spatialclaw.agent.record import InputSummary, RunRecord
-from spatialclaw.agent.reply_parsing import extract_cells, parse_final_answer, parse_point
+from spatialclaw.agent.reply_parsing import extract_cells, parse_final_answer
 from spatialclaw.agent.steps import (
     CellStep,
     FinalStep,
@@ -36,14 +36,12 @@ from spatialclaw.agent.steps import (
     NoCellStep,
     Step,
     TaskStep,
-    image_for_model,
     observe_cell,
     outcome,
 )
 from spatialclaw.agent.trajectory import TrajectoryWriter
 from spatialclaw.config import RunConfig
 from spatialclaw.errors import ModelError, SpatialClawError
-from spatialclaw.images import ImageRejected, decode_png, png_size
 from spatialclaw.models.base import Image, Message, VLMClient
 
 if TYPE_CHECKING:
@@ -52,10 +50,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Agent", "AgentEvent", "Result", "ask", "default_run_dir", "key_frame_positions"]
 
-NESTED_CAP_TEXT = "{method} refused: at most {cap} nested VLM calls {scope} (this one would be number {n})"
-IMAGE_REJECTED_TEXT = "image {k} of this cell was not sent to you: {why}"
-MAX_NESTED_IMAGES = 16  # images one ask_vlm call may send
-MAX_NESTED_CHARS = 20_000  # longest prompt or description of a nested call, characters
 
 
 @dataclass
@@ -191,7 +185,7 @@ def default_run_dir(question: str, root: Path = Path("runs")) -> Path:
     return path
 
 
-class Agent:
+class Agent(NestedCalls):
     """Runs the write-a-cell / see-the-output loop with one VLM client.
 
     Args:
@@ -222,68 +216,6 @@ class Agent:
         self.client = client
         self.on_event = on_event
         self._run: RunContext | None = None  # the run in progress, whose cells' nested calls are recorded
-
-    # ------------------------------------------------------------------------- nested calls
-
-    def host_handlers(self) -> dict[str, Callable[[dict], Any]]:
-        """Handlers for `KernelSession(host_handlers=...)`: ``ask_vlm`` and ``locate`` through this agent's client."""
-        return {"ask_vlm": self.ask_vlm, "locate": self.locate}
-
-    def ask_vlm(self, payload: dict) -> str:
-        """``{"prompt": str, "images": [base64 PNG, ...]}`` → the model's reply text."""
-        prompt = _bounded_text(payload.get("prompt", ""), "prompt")
-        self._check_nested_cap("ask_vlm")
-        encoded = _list(payload.get("images"))
-        if len(encoded) > MAX_NESTED_IMAGES:
-            raise ValueError(f"ask_vlm takes at most {MAX_NESTED_IMAGES} images, got {len(encoded)}")
-        images = [_untrusted_image(b, self.config.max_side) for b in encoded]
-        call = self._nested_call("ask_vlm", prompt, [Message("user", [*images, prompt])])
-        return call.reply
-
-    def locate(self, payload: dict) -> list[float] | None:
-        """``{"description": str, "image": base64 PNG}`` → ``[x, y]`` in pixels of that image, or None.
-
-        The model sees the image with its long edge capped at ``max_side`` and is asked for
-        pixel coordinates of what it sees (x right, y down, from the top-left corner); the point
-        is scaled back to the original image. Replies in 0–1000 normalised coordinates or
-        fractions are read as `parse_point` describes.
-        """
-        description = _bounded_text(payload.get("description", ""), "description")
-        self._check_nested_cap("locate")
-        image = _untrusted_image(payload.get("image"), self.config.max_side)
-        full_w, full_h = png_size(base64.b64decode(payload["image"]))
-        prompt = prompts.render("locate.md.j2", description=description, width=image.width, height=image.height)
-        call = self._nested_call("locate", prompt, [Message("user", [image, prompt])])
-        point = parse_point(call.reply, image.width, image.height, self.config.locate_coords)
-        result = None if point is None else [point[0] * full_w / image.width, point[1] * full_h / image.height]
-        call.result = result
-        return result
-
-    def _check_nested_cap(self, method: str) -> None:
-        """Raise (back to the cell) when this call would pass the per-cell or per-run cap."""
-        run = self._run
-        if run is None:
-            return
-        per_cell, per_run = self.config.vlm_calls_per_cell, self.config.vlm_calls_per_run
-        in_cell = len(run.nested) + 1 if run.nested is not None else 1
-        if per_cell is not None and in_cell > per_cell:
-            raise RuntimeError(NESTED_CAP_TEXT.format(method=method, cap=per_cell, scope="per cell", n=in_cell))
-        if per_run is not None and run.nested_total + 1 > per_run:
-            raise RuntimeError(NESTED_CAP_TEXT.format(method=method, cap=per_run, scope="per task", n=run.nested_total + 1))
-        run.nested_total += 1
-
-    def _nested_call(self, method: str, prompt: str, messages: list[Message]) -> NestedCall:
-        run = self._run
-        try:
-            completion = self.client.complete(messages, max_tokens=self.config.max_reply_tokens)
-        except ModelError as err:
-            if run is not None:
-                run.nested_failure = err
-            raise
-        call = NestedCall(method, prompt, completion.text, completion.usage, completion.duration_s)
-        if run is not None and run.nested is not None:
-            run.nested.append(call)
-        return call
 
     # ------------------------------------------------------------------------- the run
 
@@ -605,48 +537,3 @@ def ask(
 
         source = load_input(input, **agent.config.sampling())
     return agent.run(source, question, options, out=out)
-
-
-def _list(value: Any) -> list:
-    return value if isinstance(value, list) else []
-
-
-def _bounded_text(value: Any, what: str) -> str:
-    """A nested call's text as sent by the kernel, refused (back to the cell) when too long."""
-    text = str(value)
-    if len(text) > MAX_NESTED_CHARS:
-        raise ValueError(f"the {what} is {len(text)} characters long, more than the {MAX_NESTED_CHARS} allowed")
-    return text
-
-
-def _untrusted_image(encoded: Any, max_side: int) -> Image:
-    """A base64 PNG from the kernel, decoded with limits (`spatialclaw.images`) and re-encoded for the model."""
-    if not isinstance(encoded, str):
-        raise ValueError(f"images must be base64 PNG strings, got {type(encoded).__name__}")
-    try:
-        data = binascii.a2b_base64(encoded, strict_mode=True)
-    except ValueError:
-        raise ValueError("an image is not valid base64") from None
-    return Image.from_pil(decode_png(data), max_side=max_side)
-
-
-def images_for_model(pngs: list[bytes], max_side: int) -> tuple[list[bytes], list[Image], list[str]]:
-    """The cell's PNGs that are within the limits and decode, each as sent to the model, and a
-    notice for each one refused. Each is decoded once: when `image_for_model` re-encodes it; when
-    it would go out as is, by `decode_png`."""
-    kept: list[bytes] = []
-    sent: list[Image] = []
-    notices: list[str] = []
-    for k, png in enumerate(pngs, 1):
-        try:
-            png_size(png)
-            image = image_for_model(png, max_side)
-            if image.data is png:
-                decode_png(png)
-        except Exception as err:  # untrusted bytes: whatever the decoder raises refuses the image
-            why = str(err) if isinstance(err, ImageRejected) else f"it cannot be decoded ({type(err).__name__}: {err})"
-            notices.append(IMAGE_REJECTED_TEXT.format(k=k, why=why))
-            continue
-        kept.append(png)
-        sent.append(image)
-    return kept, sent, notices

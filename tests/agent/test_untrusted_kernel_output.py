@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from spatialclaw.agent.loop import Agent, images_for_model
+from spatialclaw.agent.kernel_images import images_for_model
+from spatialclaw.agent.loop import Agent
 from spatialclaw.inputs.frame import Frame
 from spatialclaw.inputs.load import LoadedInput, save_frames
 from spatialclaw.kernel.session import KernelSession
