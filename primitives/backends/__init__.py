@@ -144,8 +144,13 @@ def _way_out(family: str, context: KernelContext, refused: str | None = None) ->
         images = "one image" if n == 1 else f"{n} images"
         if family == "segmentation":
             return f"segment() on {images} needs the learned backend's weights; without them 2D work still runs (frames, show, ask_vlm, locate)"
+        monocular = (
+            "with a metric depth checkpoint on this machine (spatialclaw models pull) the learned backend measures one image "
+            "in metres by monocular depth; " if n == 1 else ""
+        )
         return (
-            f"{images} {'has' if n == 1 else 'have'} no camera motion, so nothing 3D (reconstruct, objects3d, distance, maps) can run on it; "
-            "2D work can (frames, show, ask_vlm, locate); for 3D give a video or an RGB-D folder"
+            f"{images} {'has' if n == 1 else 'have'} no camera motion, so nothing 3D (reconstruct, objects3d, distance, maps) "
+            f"can run on {'it' if n == 1 else 'them'} without learned weights; {monocular}"
+            "2D work can run (frames, show, ask_vlm, locate); for 3D from camera motion give a video or an RGB-D folder"
         )
     return "give an RGB-D folder (ground truth) or a video of one moving camera"

@@ -124,7 +124,8 @@ def test_one_photo_auto_says_what_one_image_allows(photo: Path, capsys: pytest.C
     assert code == 0, err
     message = out.splitlines()[[i for i, line in enumerate(out.splitlines()) if line.startswith("── cell 2")][0] - 1]
     assert message.startswith("PerceptionError: no reconstruction backend can run on this input")
-    assert "one image has no camera motion" in message and "2D work can" in message
+    assert "one image has no camera motion" in message and "2D work can run" in message
+    assert "monocular depth" in message  # what the learned backend would add
     assert "install the classical" not in message and "--perception auto" not in message
     assert "Frame(index=0" in out  # the kernel goes on: 2D work runs
 

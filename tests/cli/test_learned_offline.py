@@ -88,3 +88,21 @@ def test_the_trajectory_records_which_checkpoint_served(offline_env: Path, tmp_p
     assert info["models"] == {"segmentation": SERVED["segmentation"], "tracking": SERVED["tracking"],
                               "reconstruction": SERVED["reconstruction"]}
     assert set(info.get("model_loads", {}).values()) <= {1}  # nothing loaded where exec's results were cached
+
+
+def test_one_photo_gets_monocular_metric_depth_under_auto(offline_env: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    import numpy as np
+    from PIL import Image
+
+    photo = tmp_path / "photo.png"
+    Image.fromarray((np.random.default_rng(0).random((96, 128, 3)) * 255).astype(np.uint8)).save(photo)
+    cell = "r = reconstruct(); print(r.backend, r.quality.scale_source, r.quality.registered, r.depth.shape, bool(r.depth.all()))"
+    code, out, err = run_cli(["exec", str(photo), "--json", "-c", cell], capsys)
+    assert code == 0, err
+    document = json.loads(out)
+    cell_out = document["cells"][0]
+    assert cell_out["error"] is None, cell_out["error"]
+    assert "learned metric-depth 1 (1, 96, 128) True" in cell_out["text"]
+    assert "one image: depth and metric scale come from the monocular depth model alone" in cell_out["text"]
+    assert document["perception"]["backends"]["reconstruction"]["backend"] == "learned"

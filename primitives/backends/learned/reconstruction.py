@@ -25,6 +25,7 @@ from spatialclaw.inputs.frame import Frame
 from spatialclaw.primitives.quality import ReconstructionQuality
 from spatialclaw.primitives.types import Reconstruction
 
+from . import monocular
 from .pool import adapter_for, missing_models
 
 if TYPE_CHECKING:
@@ -40,7 +41,14 @@ def available(context: KernelContext) -> str | None:
     """None when both the learned depth model and the classical poses can run, else why not."""
     from spatialclaw.primitives.backends import classical
 
+    if is_one_image(context):
+        return missing_models(("depth",), context)
     return missing_models(("depth",), context) or classical.available("reconstruction", context)
+
+
+def is_one_image(context: KernelContext) -> bool:
+    """The input is a single image (no RGB-D ground truth): `monocular.reconstruct_one` serves it."""
+    return len(context.frames) == 1 and context.source_kind != "rgbd"
 
 
 def estimate_depth(frames: list[Frame], context: KernelContext) -> tuple[list[np.ndarray], bool]:
@@ -123,13 +131,16 @@ def _quality(base: ReconstructionQuality, factor: float | None) -> Reconstructio
 
 
 def reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction:
-    """Classical poses and intrinsics with the learned model's depth, aligned per frame.
+    """Classical poses and intrinsics with the learned model's depth, aligned per frame (one
+    image alone: `monocular.reconstruct_one`, metric depth levelled by the floor it sees).
 
     With a metric depth model the whole world (camera positions and depth) takes the model's
     scale; with a relative one the classical scale is kept.
     """
     from spatialclaw.primitives.backends import classical
 
+    if is_one_image(context) and len(frames) == 1:
+        return monocular.reconstruct_one(frames[0], context)
     base = classical.reconstruct(frames, context)
     predictions, metric = estimate_depth(frames, context)
     fits = [align_depth(p, base.depth[i], metric)[1] for i, p in enumerate(predictions)]
