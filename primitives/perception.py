@@ -112,19 +112,7 @@ def run_segmentation(query: str, frames: Sequence[Frame | int] | None = None) ->
     """The chosen backend's Masks for ``query`` on ``frames`` (all by default), cached."""
     if not isinstance(query, str) or not query.strip():
         raise ValueError("segment() needs a non-empty text query such as 'chair' or 'chairs, tables'")
-    context = current()
-    positions, selected = _selected(frames, context)
-    backend = backends.get("segmentation", context)
-    params = _params(context, backend.name)
-    params["query"] = query.strip().lower()
-    params["checkpoints"] = _checkpoints(backend, "segmentation", context)
-    key = cache.make_key("segmentation", backend.name, selected, params)
-    result = cache.for_context(context).get_or_compute(
-        Masks, "segmentation", key, lambda: backend.segment(query, selected, context)
-    )
-    _freeze(result.masks)
-    ids = np.asarray(positions, np.int64)[result.frame_ids] if len(result) else result.frame_ids
-    return dataclasses.replace(result, frame_ids=ids)
+    return _run_masks("segmentation", query, frames)
 
 
 def run_tracking(query: str, frames: Sequence[Frame | int] | None = None) -> Masks:
@@ -135,15 +123,20 @@ def run_tracking(query: str, frames: Sequence[Frame | int] | None = None) -> Mas
     """
     if not isinstance(query, str) or not query.strip():
         raise ValueError("tracking needs a non-empty text query such as 'chair' or 'chairs, tables'")
+    return _run_masks("tracking", query, frames)
+
+
+def _run_masks(family: str, query: str, frames: Sequence[Frame | int] | None) -> Masks:
+    """Masks of ``family`` (``"segmentation"`` or ``"tracking"``) from the chosen backend, cached
+    by frames, backend, query and checkpoints, with frame ids as positions in the kernel's frames."""
     context = current()
     positions, selected = _selected(frames, context)
-    backend = backends.get("tracking", context)
+    backend = backends.get(family, context)
     params = {**_params(context, backend.name), "query": query.strip().lower(),
-              "checkpoints": _checkpoints(backend, "tracking", context)}
-    key = cache.make_key("tracking", backend.name, selected, params)
-    result = cache.for_context(context).get_or_compute(
-        Masks, "tracking", key, lambda: backend.track(query, selected, context)
-    )
+              "checkpoints": _checkpoints(backend, family, context)}
+    key = cache.make_key(family, backend.name, selected, params)
+    compute = backend.segment if family == "segmentation" else backend.track
+    result = cache.for_context(context).get_or_compute(Masks, family, key, lambda: compute(query, selected, context))
     _freeze(result.masks)
     ids = np.asarray(positions, np.int64)[result.frame_ids] if len(result) else result.frame_ids
     return dataclasses.replace(result, frame_ids=ids)
