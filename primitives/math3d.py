@@ -143,6 +143,26 @@ def rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.eye(3) + vx + vx @ vx * ((1 - c) / s**2)
 
 
+def level_rotation(up: np.ndarray, forward: np.ndarray, fallback: np.ndarray | None = None) -> np.ndarray:
+    """The 3×3 rotation taking ``up`` to +z and ``forward``'s horizontal part to +y (``fallback``'s
+    where ``forward`` is vertical; no turn about z when both are).
+
+    >>> level_rotation(np.array([0.0, -1.0, 0.0]), np.array([0.0, 0.0, 1.0])).round(6).tolist()
+    [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]]
+    """
+    R = rotation_between(up, np.array([0.0, 0.0, 1.0]))
+    yaw = 0.0
+    for direction in (forward, fallback):
+        if direction is None:
+            continue
+        horizontal = R @ np.asarray(direction, dtype=np.float64)
+        if np.hypot(horizontal[0], horizontal[1]) > 1e-6:
+            yaw = float(np.arctan2(horizontal[0], horizontal[1]))
+            break
+    c, s = np.cos(yaw), np.sin(yaw)
+    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]]) @ R
+
+
 def fit_plane(points: np.ndarray) -> tuple[np.ndarray, float]:
     """Least-squares plane through points: unit ``normal`` (3,) and ``offset`` with normal·p + offset = 0."""
     pts = as_points(points)

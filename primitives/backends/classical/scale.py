@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from spatialclaw.errors import PerceptionError
+from spatialclaw.primitives import math3d
 from spatialclaw.primitives.floor import Floor, find_floor
 
 DEFAULT_CAMERA_HEIGHT = 1.5
@@ -57,17 +58,6 @@ class WorldAlignment:
         out[:, :3, :3] = self.R @ pose[:, :3, :3]
         out[:, :3, 3] = self.apply_points(pose[:, :3, 3])
         return out
-
-
-def _rotation_to_z(up: np.ndarray) -> np.ndarray:
-    """A rotation taking the unit vector ``up`` to +z (the smallest one)."""
-    z = np.array([0.0, 0.0, 1.0])
-    v = np.cross(up, z)
-    c = float(up @ z)
-    if np.linalg.norm(v) < 1e-12:
-        return np.eye(3) if c > 0 else np.diag([1.0, -1.0, -1.0])
-    vx = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
-    return np.eye(3) + vx + vx @ vx * (1.0 / (1.0 + c))
 
 
 def gravity_hint(camera_rotations: np.ndarray) -> np.ndarray:
@@ -132,17 +122,7 @@ def align_to_floor(
     if not h_med > 0:
         raise PerceptionError("the scene's points are not below the cameras, so the floor cannot be placed: "
                               "include frames that show the floor, or use an RGB-D input")
-    R = _rotation_to_z(n)
-    fwd = R @ camera_forward[0]
-    fwd[2] = 0.0
-    if np.linalg.norm(fwd) < 1e-6:
-        fwd = R @ camera_down[0]
-        fwd[2] = 0.0
-    fwd /= np.linalg.norm(fwd)
-    yaw = np.arctan2(fwd[0], fwd[1])  # rotate about z so that fwd becomes +y
-    c, s = np.cos(yaw), np.sin(yaw)
-    Rz = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
-    R = Rz @ R
+    R = math3d.level_rotation(n, camera_forward[0], camera_down[0])
     scale = camera_height / h_med
     origin = scale * R @ camera_centres[0]
     t = -np.array([origin[0], origin[1], scale * d])

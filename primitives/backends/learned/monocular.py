@@ -95,12 +95,8 @@ def level_camera(points: np.ndarray) -> tuple[np.ndarray, Floor | None]:
     if not -offset > 0:
         raise PerceptionError("nothing in this image lies below the camera, so the floor cannot be placed: "
                               "use an image that shows the floor")
-    R = math3d.rotation_between(up, np.array([0.0, 0.0, 1.0]))
-    forward = R @ np.array([0.0, 0.0, 1.0])
-    yaw = math.atan2(forward[0], forward[1]) if math.hypot(forward[0], forward[1]) > 1e-6 else 0.0
-    c, s = math.cos(yaw), math.sin(yaw)
     pose = np.eye(4)
-    pose[:3, :3] = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]]) @ R
+    pose[:3, :3] = math3d.level_rotation(up, np.array([0.0, 0.0, 1.0]))
     pose[2, 3] = -offset
     return pose, floor
 
