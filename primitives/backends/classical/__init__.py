@@ -36,6 +36,7 @@ from spatialclaw.inputs.frame import Frame
 from spatialclaw.primitives.backends.base import BackendBase, Family
 
 if TYPE_CHECKING:
+    from spatialclaw.primitives.backends.classical.sfm_matches import Matcher
     from spatialclaw.primitives.context import KernelContext
     from spatialclaw.primitives.types import Masks, Reconstruction
 
@@ -71,8 +72,12 @@ def _camera_height(context: KernelContext) -> float:
     return height
 
 
-def reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction:
+def reconstruct(frames: list[Frame], context: KernelContext, *, matcher: Matcher | None = None) -> Reconstruction:
     """Metric depth, poses and intrinsics of ``frames`` (ordered frames of one moving camera).
+
+    ``matcher`` finds and matches the features of structure-from-motion instead of COLMAP's SIFT
+    (`sfm_matches.Matcher`; the learned backend passes SuperPoint + LightGlue);
+    ``info["sfm"]["matcher"]`` says which did.
 
     Raises:
         PerceptionError: too few frames, frames of different sizes, too few registered frames,
@@ -97,7 +102,7 @@ def reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction:
     dense = len(sample.images) > len(frames)
     result = reconstruct_images(
         images, camera_height=height,
-        sfm_images=sample.images if dense else None, positions=sample.positions if dense else None,
+        sfm_images=sample.images if dense else None, positions=sample.positions if dense else None, matcher=matcher,
     )
     times = np.array([f.time for f in frames], np.float64) if context.source_kind in ("video", "rgbd") else None
     quality = quality_report.assess(result, motion_findings=motion_findings, times=times)

@@ -26,6 +26,7 @@ import numpy as np
 
 from spatialclaw.errors import PerceptionError
 from spatialclaw.primitives.backends.classical import densify, gates, scale, sfm, stereo, sweep
+from spatialclaw.primitives.backends.classical.sfm_matches import Matcher
 
 
 @dataclass
@@ -232,14 +233,15 @@ def _borrow_depth(depths: np.ndarray, i: int, registered: np.ndarray, K: np.ndar
 
 
 def _structure_from_motion(
-    images: list[np.ndarray], sfm_images: list[np.ndarray] | None, positions: list[int] | None, sfm_size: int, min_registered: int
+    images: list[np.ndarray], sfm_images: list[np.ndarray] | None, positions: list[int] | None, sfm_size: int, min_registered: int,
+    matcher: Matcher | None = None,
 ) -> sfm.SfmResult:
     """SfM on ``sfm_images`` (else ``images``) at ``sfm_size``, reported for ``images``."""
     if sfm_images is None:
-        return sfm.run_sfm([_resize(im, sfm_size) for im in images], min_registered=min_registered)
+        return sfm.run_sfm([_resize(im, sfm_size) for im in images], min_registered=min_registered, matcher=matcher)
     if positions is None or len(positions) != len(images):
         raise ValueError("sfm_images needs positions: where each of images is in sfm_images")
-    dense = sfm.run_sfm([_resize(im, sfm_size) for im in sfm_images], min_registered=1)
+    dense = sfm.run_sfm([_resize(im, sfm_size) for im in sfm_images], min_registered=1, matcher=matcher)
     reported = dense.select(positions)
     if reported.n_registered < min_registered:
         raise PerceptionError(
@@ -252,7 +254,8 @@ def _structure_from_motion(
 def sfm_summary(result: sfm.SfmResult, *, sfm_frames: int) -> dict:
     """JSON-ready numbers of a structure-from-motion result, for ``info["sfm"]``.
 
-    Keys: ``attempt`` and ``score`` (the chosen attempt), ``attempts`` ({name: score}),
+    Keys: ``matcher`` (``"sift"`` or the learned matcher's name), ``attempt`` and ``score``
+    (the chosen attempt), ``attempts`` ({name: score}),
     ``sfm_frames`` (frames the SfM ran on), ``focal_px``, ``focal_refined``, ``fov_deg``,
     ``camera_model``, ``distortion``, ``points``, ``reprojection_px`` (mean),
     ``image_error_px`` (per reported frame; None where unregistered), ``posed_by_pnp``
@@ -260,6 +263,7 @@ def sfm_summary(result: sfm.SfmResult, *, sfm_frames: int) -> dict:
     """
     q = result.quality
     return {
+        "matcher": result.matcher,
         "attempt": q.attempt,
         "score": round(q.score, 4),
         "attempts": {a.attempt: round(a.score, 4) for a in result.attempts},
@@ -343,6 +347,7 @@ def reconstruct_images(
     min_registered: int | None = None,
     sfm_images: list[np.ndarray] | None = None,
     positions: list[int] | None = None,
+    matcher: Matcher | None = None,
 ) -> ClassicalResult:
     """Reconstruct a metric, gravity-aligned scene from ordered frames of a moving camera.
 
@@ -357,6 +362,8 @@ def reconstruct_images(
         sfm_images: a denser ordered sample of the same video for structure-from-motion (more
             frames register, and more reliably, when neighbours are close); default ``images``.
         positions: where each of ``images`` is in ``sfm_images`` (required with it).
+        matcher: keypoints and matches for structure-from-motion instead of COLMAP's SIFT
+            (`sfm_matches.Matcher`, e.g. the learned backend's SuperPoint + LightGlue).
 
     Raises:
         PerceptionError: too few frames registered, or a model with (almost) no 3D points.
@@ -367,7 +374,7 @@ def reconstruct_images(
     if min_registered is None:
         min_registered = max(3, n // 4)
 
-    result = _structure_from_motion(images, sfm_images, positions, sfm_size, min_registered)
+    result = _structure_from_motion(images, sfm_images, positions, sfm_size, min_registered, matcher)
     sfm_hw = _resize(images[0], sfm_size).shape[:2]
     timings.update({f"sfm_{k}": v for k, v in result.timings.items()})
     reg, pose = result.registered, result.pose

@@ -3,7 +3,9 @@
 What it does with N ordered frames of one video (`run_sfm`):
 
 1. One feature database: SIFT features, matched between all pairs for short sequences and
-   between neighbours (plus quadratically spaced frames) for long ones (`sfm_colmap`).
+   between neighbours (plus quadratically spaced frames) for long ones (`sfm_colmap`); or the
+   keypoints and matches of a `sfm_matches.Matcher` (the learned backend's SuperPoint +
+   LightGlue) over the same pairs, verified by COLMAP the same way.
 2. One camera shared by every frame, ``SIMPLE_RADIAL`` (focal length, principal point, one
    radial distortion coefficient), starting from the focal length of a 60° field of view.
 3. Several mapping attempts, each scored by `sfm_quality.score_attempt` (registered fraction,
@@ -42,8 +44,9 @@ from pathlib import Path
 import numpy as np
 
 from spatialclaw.errors import PerceptionError
-from spatialclaw.primitives.backends.classical import sfm_colmap, sfm_quality, sfm_register
+from spatialclaw.primitives.backends.classical import sfm_colmap, sfm_matches, sfm_quality, sfm_register
 from spatialclaw.primitives.backends.classical.sfm_colmap import CameraGuess
+from spatialclaw.primitives.backends.classical.sfm_matches import Matcher
 from spatialclaw.primitives.backends.classical.sfm_motion import interpolate_poses, path_breaks, pose_jumps, similarity_align
 from spatialclaw.primitives.backends.classical.sfm_quality import AttemptQuality
 
@@ -86,6 +89,8 @@ class SfmResult:
         quality: the chosen attempt's `AttemptQuality` (its ``score`` chose it).
         attempts: every attempt's quality, in the order they ran.
         timings: seconds per stage (``features``, then ``attempt:<name>`` per attempt).
+        matcher: what found and matched the features (``"sift"``: COLMAP's own; else the
+            `sfm_matches.Matcher`'s ``name``).
     """
 
     K: np.ndarray
@@ -102,6 +107,7 @@ class SfmResult:
     quality: AttemptQuality
     attempts: list[AttemptQuality] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    matcher: str = sfm_matches.SIFT
 
     @property
     def n_registered(self) -> int:
@@ -149,7 +155,9 @@ class _Workspace:
     seed: int
 
 
-def run_sfm(images: list[np.ndarray], *, max_features: int = 4096, min_registered: int = 3, seed: int = 0) -> SfmResult:
+def run_sfm(
+    images: list[np.ndarray], *, max_features: int = 4096, min_registered: int = 3, seed: int = 0, matcher: Matcher | None = None
+) -> SfmResult:
     """Estimate one shared camera and a camera-to-world pose per image (see the module doc).
 
     Args:
@@ -157,6 +165,7 @@ def run_sfm(images: list[np.ndarray], *, max_features: int = 4096, min_registere
         max_features: SIFT features per image.
         min_registered: fewer registered frames than this raises `PerceptionError`.
         seed: COLMAP's random seed (results are repeatable for a given seed).
+        matcher: keypoints and matches instead of COLMAP's SIFT (`sfm_matches.Matcher`); None: SIFT.
 
     Returns:
         The best-scoring attempt's reconstruction, in COLMAP's arbitrary scale and orientation.
@@ -177,7 +186,7 @@ def run_sfm(images: list[np.ndarray], *, max_features: int = 4096, min_registere
     timings: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="spatialclaw-sfm-") as tmp:
         t = time.perf_counter()
-        db, image_dir, names = sfm_colmap.build_database(images, Path(tmp), max_features=max_features, seed=seed)
+        db, image_dir, names = sfm_colmap.build_database(images, Path(tmp), max_features=max_features, seed=seed, matcher=matcher)
         timings["features"] = time.perf_counter() - t
         ws = _Workspace(Path(tmp), db, image_dir, names, w, seed)
         best = _best_attempt(ws, sfm_colmap.prior_focal(w, h), len(images) <= sfm_colmap.EXHAUSTIVE_UP_TO, timings)
@@ -188,6 +197,7 @@ def run_sfm(images: list[np.ndarray], *, max_features: int = 4096, min_registere
             "sample more frames (or more densely), or the camera barely moved / the views share too little texture"
         )
     best.timings = timings
+    best.matcher = sfm_matches.SIFT if matcher is None else matcher.name
     return best
 
 

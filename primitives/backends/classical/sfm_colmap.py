@@ -21,6 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
+from spatialclaw.primitives.backends.classical import sfm_matches
+from spatialclaw.primitives.backends.classical.sfm_matches import Matcher
+
 PRIOR_FOV_DEG = 60.0
 """Horizontal field of view assumed before bundle adjustment refines it (a typical phone or webcam)."""
 
@@ -83,8 +86,10 @@ def quiet() -> Iterator[None]:
             os.close(fd)
 
 
-def build_database(images: list[np.ndarray], root: Path, *, max_features: int, seed: int) -> tuple[Path, Path, list[str]]:
-    """Write the frames, extract SIFT features and match pairs into ``root/database.db``.
+def build_database(
+    images: list[np.ndarray], root: Path, *, max_features: int, seed: int, matcher: Matcher | None = None
+) -> tuple[Path, Path, list[str]]:
+    """Write the frames, extract SIFT features (or ask ``matcher``) and match pairs into ``root/database.db``.
 
     All pairs are matched up to `EXHAUSTIVE_UP_TO` frames, else each frame's `SEQUENTIAL_OVERLAP`
     successors (and quadratically spaced ones, which close some loops). Watermark detection is
@@ -95,6 +100,8 @@ def build_database(images: list[np.ndarray], root: Path, *, max_features: int, s
         root: an empty folder.
         max_features: SIFT features per image.
         seed: RANSAC seed of the geometric verification.
+        matcher: keypoints and matches from outside COLMAP (`sfm_matches`), over the same
+            pairs, verified the same way; None: COLMAP's SIFT.
 
     Returns:
         (database path, image folder, image names in frame order).
@@ -119,6 +126,12 @@ def build_database(images: list[np.ndarray], root: Path, *, max_features: int, s
     verification.compute_relative_pose = True  # the global mapper starts from the relative poses
     verification.ransac.random_seed = seed
     matching = pycolmap.FeatureMatchingOptions(num_threads=1)
+    if matcher is not None:
+        pairs = sfm_matches.match_pairs(len(images), exhaustive_up_to=EXHAUSTIVE_UP_TO, overlap=SEQUENTIAL_OVERLAP)
+        features = sfm_matches.checked_matches(matcher(images, pairs), len(images))
+        with quiet():
+            sfm_matches.write_matches(db, image_dir, names, reader, features, verification)
+        return db, image_dir, names
     with quiet():
         pycolmap.extract_features(
             db, image_dir, image_names=names, camera_mode=pycolmap.CameraMode.SINGLE,
