@@ -43,7 +43,8 @@ def scripted_cells(steps: int) -> list[str]:
 
 def make_input(folder: Path, n_frames: int):
     from spatialclaw.inputs.frame import Frame
-    from spatialclaw.inputs.load import LoadedInput, save_frames
+    from spatialclaw.inputs.frame import LoadedInput
+    from spatialclaw.inputs.frame_cache import save_frames
 
     from PIL import Image
     from skimage import data

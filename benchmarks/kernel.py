@@ -169,7 +169,8 @@ def cell_cost(pairs: int) -> None:
 
 def start_to_ready(starts: int) -> None:
     from spatialclaw.inputs.frame import Frame
-    from spatialclaw.inputs.load import LoadedInput, save_frames
+    from spatialclaw.inputs.frame import LoadedInput
+    from spatialclaw.inputs.frame_cache import save_frames
     from spatialclaw.kernel.session import KernelSession
 
     rng = np.random.default_rng(0)

@@ -29,10 +29,13 @@ def install(namespace: dict[str, Any], context: KernelContext) -> dict[str, Any]
     Raises:
         PerceptionError: a backend was requested explicitly that cannot serve this input.
     """
-    from spatialclaw.primitives import backends
+    from functools import partial
+
+    from spatialclaw.primitives import backends, perception
 
     chosen = backends.choose(context)
     context.backends = {family: c["backend"] for family, c in chosen.items()}
+    context.reconstruct_all = partial(perception.run_reconstruction, None, context)
     set_current(context)
     load_all()
     names = []

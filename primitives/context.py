@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
 from spatialclaw.inputs.frame import Frame
+
+if TYPE_CHECKING:
+    from spatialclaw.primitives.types import Reconstruction
 
 HostCall = Callable[[str, dict], Any]
 
@@ -42,6 +45,10 @@ class KernelContext:
             backend's model pool), by backend name.
         announced: cache keys of the reconstructions whose warnings were already printed in
             this kernel (they are printed once, in the first cell that computes them).
+        reconstruct_all: ``reconstruct_all() -> Reconstruction``: the chosen backend's cached
+            reconstruction of all the frames, as the ``reconstruct`` primitive gives it (set by
+            `install`; None before). What sits below the primitives and needs the room's geometry
+            (a backend's region growing, a track's picture) calls it instead of importing them.
     """
 
     frames: list[Frame]
@@ -56,6 +63,7 @@ class KernelContext:
     backends: dict[str, str] = field(default_factory=dict)
     loaded: dict[str, Any] = field(default_factory=dict)
     announced: set[str] = field(default_factory=set)
+    reconstruct_all: Callable[[], Reconstruction] | None = None
 
     def select_frames(self, frames: Sequence[Frame | int] | None) -> tuple[list[int], list[Frame]]:
         """Resolve a primitive's ``frames`` argument to (positions in ``self.frames``, the Frames).

@@ -84,13 +84,14 @@ def _announce(result: Reconstruction, key: str, context: KernelContext) -> None:
     print("\n".join(lines))
 
 
-def run_reconstruction(frames: Sequence[Frame | int] | None = None) -> Reconstruction:
-    """The chosen backend's Reconstruction of ``frames`` (all by default), cached (failures too).
+def run_reconstruction(frames: Sequence[Frame | int] | None = None, context: KernelContext | None = None) -> Reconstruction:
+    """The chosen backend's Reconstruction of ``frames`` (all by default) in ``context`` (the
+    current one by default), cached (failures too).
 
     Raises:
         PerceptionError: the backend cannot reconstruct these frames (one line saying what to try).
     """
-    context = current()
+    context = current() if context is None else context
     positions, selected = _selected(frames, context)
     backend = backends.get("reconstruction", context)
     params = {**_params(context, backend.name), "checkpoints": _checkpoints(backend, "reconstruction", context)}

@@ -178,6 +178,6 @@ class Track3D:
 
     def render(self) -> np.ndarray:
         """What ``show(track)`` displays: its path on the top-down map, H×W×3 uint8."""
-        from spatialclaw.primitives import draw
+        from spatialclaw.primitives import pictures
 
-        return draw.tracks_map([self])
+        return pictures.tracks_map([self])

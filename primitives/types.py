@@ -155,9 +155,9 @@ class Reconstruction:
 
     def render_bev(self, objects: list[Object3D] | None = None, size: int = 640, stride: int = 4) -> np.ndarray:
         """A top-down picture (size×size×3 uint8): points coloured by height, camera path, optional objects."""
-        from spatialclaw.primitives import draw
+        from spatialclaw.primitives import pictures
 
-        return draw.top_down(self, objects=objects, size=size, stride=stride)
+        return pictures.top_down(self, objects=objects, size=size, stride=stride)
 
     def render(self) -> np.ndarray:
         """What ``show(recon)`` displays: the top-down picture."""
@@ -295,9 +295,9 @@ class Masks:
 
     def render(self, max_frames: int = 4) -> np.ndarray:
         """Masks drawn over their frames (up to ``max_frames`` frames side by side), H×W×3 uint8."""
-        from spatialclaw.primitives import draw
+        from spatialclaw.primitives import pictures
 
-        return draw.masks_overlay(self, max_frames=max_frames)
+        return pictures.masks_overlay(self, max_frames=max_frames)
 
 
 @dataclass(eq=False)
@@ -386,6 +386,6 @@ class Object3D:
 
     def render(self) -> np.ndarray:
         """A top-down picture of the object's points and box, H×W×3 uint8."""
-        from spatialclaw.primitives import draw
+        from spatialclaw.primitives import pictures
 
-        return draw.top_down(None, objects=[self], size=400)
+        return pictures.top_down(None, objects=[self], size=400)

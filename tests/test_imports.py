@@ -13,24 +13,6 @@ import importlib
 import pytest
 from source_modules import NOT_IMPORTED, our_modules
 
-# Cycles through function-level imports that are known and not yet untangled: any cycle inside
-# these areas is tolerated (the kernel-side toolbox has its own clean-up); a cycle anywhere
-# else fails, and so does an area that no longer has one (strike it then).
-KNOWN_CYCLE_AREAS = {
-    # load_input hands several inputs to load_inputs, which loads each with load_input.
-    "inputs: load <-> multi": ("spatialclaw.inputs.load", "spatialclaw.inputs.multi"),
-    # results render themselves (types -> draw), draw computes reconstructions (-> perception),
-    # perception chooses backends (-> backends -> classical) and caches results (-> cache -> types).
-    "primitives: types -> draw -> perception -> backends/cache -> types": ("spatialclaw.primitives.",),
-}
-
-
-def _area_of(cycle: list[str]) -> str | None:
-    for area, prefixes in KNOWN_CYCLE_AREAS.items():
-        if all(m.startswith(prefixes) for m in cycle):
-            return area
-    return None
-
 
 def _is_type_checking(node: ast.If) -> bool:
     test = node.test
@@ -121,17 +103,10 @@ def test_relative_imports_resolve_to_our_modules() -> None:
 
 
 def test_no_import_cycles_among_our_modules() -> None:
+    """Any cycle fails, through function-level imports too: layers import downwards only (a lower
+    layer that needs something from above is handed a function, as `KernelContext.reconstruct_all`)."""
     cycles = find_cycles(import_graph())
-    new = [c for c in cycles if _area_of(c) is None]
-    assert not new, "import cycles: " + "; ".join(" <-> ".join(c) for c in new)
-    gone = set(KNOWN_CYCLE_AREAS) - {_area_of(c) for c in cycles}
-    assert not gone, f"no cycle left in {sorted(gone)}: strike them from KNOWN_CYCLE_AREAS"
-
-
-def test_the_host_side_has_no_cycles_at_all() -> None:
-    """The agent, CLI, eval, models, synth, the kernel session and the flat modules: none."""
-    host = [c for c in find_cycles(import_graph()) if not all(m.startswith(("spatialclaw.primitives.", "spatialclaw.inputs.")) for m in c)]
-    assert host == []
+    assert not cycles, "import cycles: " + "; ".join(" <-> ".join(c) for c in cycles)
 
 
 @pytest.mark.parametrize("module", sorted(set(our_modules()) - NOT_IMPORTED))

@@ -17,7 +17,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 from spatialclaw.errors import PerceptionError
-from spatialclaw.primitives.backends.base import ALL_FAMILIES, BackendBase, PerceptionBackend
+from spatialclaw.primitives.backends.base import ALL_FAMILIES, MIN_FRAMES, BackendBase, PerceptionBackend
 
 if TYPE_CHECKING:
     from spatialclaw.primitives.context import KernelContext
@@ -137,8 +137,6 @@ def _way_out(family: str, context: KernelContext, refused: str | None = None) ->
     others = [b for b in BACKENDS if b != refused and unavailable_reason(b, family, context) is None]
     if others:
         return f"use --perception {family}={others[0]}" if refused else f"use --perception {others[0]}"
-    from spatialclaw.primitives.backends.classical import MIN_FRAMES
-
     n = len(context.frames)
     if context.source_kind != "rgbd" and n < MIN_FRAMES:
         images = "one image" if n == 1 else f"{n} images"

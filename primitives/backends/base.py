@@ -36,6 +36,10 @@ Family = Literal["reconstruction", "segmentation", "tracking"]
 ALL_FAMILIES: tuple[Family, ...] = ("reconstruction", "segmentation", "tracking")
 Identities = Literal["exact", "tracked", "none"]
 
+MIN_FRAMES = 4
+"""Fewest frames of a moving camera that reconstruction from camera motion (the classical
+backend's structure-from-motion) is attempted on."""
+
 
 @runtime_checkable
 class PerceptionBackend(Protocol):

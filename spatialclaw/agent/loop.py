@@ -45,7 +45,7 @@ from spatialclaw.errors import ModelError, SpatialClawError
 from spatialclaw.models.base import Image, Message, VLMClient
 
 if TYPE_CHECKING:
-    from spatialclaw.inputs.load import LoadedInput
+    from spatialclaw.inputs.frame import LoadedInput
     from spatialclaw.kernel.session import KernelSession
 
 __all__ = ["Agent", "AgentEvent", "Result", "ask", "default_run_dir", "key_frame_positions"]

@@ -15,7 +15,7 @@ from spatialclaw.agent.steps import outcome
 from spatialclaw.agent.trajectory import FORMAT
 
 if TYPE_CHECKING:
-    from spatialclaw.inputs.load import LoadedInput
+    from spatialclaw.inputs.frame import LoadedInput
     from spatialclaw.kernel.session import KernelSession
 
 INTERRUPTED_TEXT = "interrupted (Ctrl-C) before the model answered"

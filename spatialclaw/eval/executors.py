@@ -112,7 +112,7 @@ def run_job(job: QuestionJob) -> JobOutcome:
     try:
         source: Any = job.input_path
         if job.input_names and isinstance(source, list):
-            from spatialclaw.inputs.multi import load_inputs
+            from spatialclaw.inputs.load import load_inputs
 
             source = load_inputs(source, names=job.input_names, **job.settings.sampling())
         result = ask(source, job.question, options=job.options, config=job.settings, out=out, progress=False)

@@ -1,11 +1,20 @@
 """`Frame`: one sampled image of the input, as the kernel and the model see it; `InputInfo`: one
-of the question's inputs (a video, an image, an image folder, an RGB-D folder)."""
+of the question's inputs (a video, an image, an image folder, an RGB-D folder); `LoadedInput`: an
+input after loading and sampling (`spatialclaw.inputs.load`)."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
 
 import numpy as np
+
+from spatialclaw.inputs.rgbd import RGBDLayout
+
+InputKind = Literal["video", "images", "rgbd", "multi", "none"]
+PathLike = str | os.PathLike[str]
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,3 +88,42 @@ class InputInfo:
     def __repr__(self) -> str:
         span = f"frames[{self.frames[0]}:{self.frames[-1] + 1}]" if self.frames else "no frames"
         return f"InputInfo(kind={self.kind!r}, name={self.name!r}, {span})"
+
+
+@dataclass
+class LoadedInput:
+    """An input after loading and sampling.
+
+    Attributes:
+        kind: ``"video"``, ``"images"``, ``"rgbd"``, ``"multi"`` (several videos or folders, see
+            `load_inputs`), or ``"none"`` (no input given).
+        paths: the video file, the image files (all of them, in natural order: ``Frame.index``
+            of an image is its position here), or the RGB-D folder (one entry).
+        frames: the sampled frames, in source order.
+        frames_file: the cached .npz of ``frames`` (read it with ``load_frames``); None for ``"none"``.
+        source_fps: frame rate of a video or RGB-D sequence (frames per second); None for images.
+        source_frame_count: frames in the source before sampling.
+        rgbd: what the RGB-D folder holds, when ``kind == "rgbd"``.
+        parts: the question's inputs (one per image of an image list, one per video or folder);
+            empty means one input: the whole of ``paths``. ``Frame.source`` indexes it.
+    """
+
+    kind: InputKind
+    paths: list[Path]
+    frames: list[Frame]
+    frames_file: Path | None
+    source_fps: float | None
+    source_frame_count: int
+    rgbd: RGBDLayout | None = None
+    parts: list[InputInfo] = field(default_factory=list)
+
+    @property
+    def inputs(self) -> list[InputInfo]:
+        """The inputs the frames came from (the kernel's ``inputs``): ``parts``, or one entry."""
+        if self.parts:
+            return list(self.parts)
+        if self.kind == "none":
+            return []
+        kind = "image" if self.kind == "images" and len(self.paths) == 1 else self.kind
+        name = self.paths[0].name if len(self.paths) == 1 else self.paths[0].parent.name
+        return [InputInfo(kind, name, list(range(len(self.frames))))]

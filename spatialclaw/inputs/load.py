@@ -1,160 +1,37 @@
-"""Loading an input (video, images, RGB-D folder) as sampled `Frame`s, with an on-disk frame cache.
+"""Loading an input (video, images, RGB-D folder) or several as sampled `Frame`s, through the frame cache.
 
-``load_input`` is what the CLI and ``KernelSession`` call; ``load_frames`` is what the kernel
-calls to read the cached frames back (it needs nothing but numpy). ``describe_input`` is
-``spatialclaw info``.
+``load_input`` is what the CLI and ``KernelSession`` call; ``load_inputs`` loads several inputs
+of one question (`spatialclaw.inputs.multi` puts their frames in one list); ``describe_input``
+is ``spatialclaw info``. The frames are kept in the on-disk cache of
+`spatialclaw.inputs.frame_cache`, which the kernel reads back with ``load_frames``.
 
 Sampling: ``frames=N`` takes N frames spread uniformly over the source's frame numbers, first
 and last included; ``fps=R`` takes the frame nearest to each time 0, 1/R, 2/R, ... seconds.
 Neither ever returns more frames than the source has.
-
-Cache: ``<cache_dir>/frames/<key>.npz``. For a video the key hashes the file's identity (size,
-modification time in ns, SHA-256 of its first and last MiB: cheap, and any re-encode or edit
-changes it while a move or rename keeps it) and the sampling parameters, so a hit reads the
-.npz and never opens the video. For images and RGB-D folders the key hashes the sampled files'
-identities and the sampling plan. Writes go to a temporary file renamed into place.
-
-The cache is the host's: a sandboxed kernel sees only its own session's frames file, read-only.
-Still, nothing found there is trusted blindly: a symlink in place of the ``frames`` folder or of
-an entry is removed (never followed), and an entry that does not read back is removed and the
-frames are sampled again.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import numbers
 import os
 import re
-import struct
-import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-from spatialclaw.atomic import real_folder, write_npz
 from spatialclaw.config import DEFAULT_FRAMES, NOT_GIVEN, NotGiven
 from spatialclaw.errors import InputError
-from spatialclaw.inputs.frame import Frame, InputInfo
-from spatialclaw.inputs.rgbd import RGBDLayout
+from spatialclaw.inputs.frame import Frame, InputInfo, InputKind, LoadedInput, PathLike
+from spatialclaw.inputs.frame_cache import cache_path, cached, file_identity, store
+from spatialclaw.inputs.multi import load_several
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".avi", ".webm", ".mkv", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv", ".flv", ".3gp"})
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pnm"})
 RGBD_SUBFOLDERS = ("color", "depth", "pose", "intrinsic")
-CACHE_VERSION = 1
-_HASHED_BYTES = 1 << 20  # bytes hashed at each end of a file for its identity
-
-InputKind = Literal["video", "images", "rgbd", "multi", "none"]
-PathLike = str | os.PathLike[str]
-
-
-@dataclass
-class LoadedInput:
-    """An input after loading and sampling.
-
-    Attributes:
-        kind: ``"video"``, ``"images"``, ``"rgbd"``, ``"multi"`` (several videos or folders, see
-            `load_inputs`), or ``"none"`` (no input given).
-        paths: the video file, the image files (all of them, in natural order: ``Frame.index``
-            of an image is its position here), or the RGB-D folder (one entry).
-        frames: the sampled frames, in source order.
-        frames_file: the cached .npz of ``frames`` (read it with ``load_frames``); None for ``"none"``.
-        source_fps: frame rate of a video or RGB-D sequence (frames per second); None for images.
-        source_frame_count: frames in the source before sampling.
-        rgbd: what the RGB-D folder holds, when ``kind == "rgbd"``.
-        parts: the question's inputs (one per image of an image list, one per video or folder);
-            empty means one input: the whole of ``paths``. ``Frame.source`` indexes it.
-    """
-
-    kind: InputKind
-    paths: list[Path]
-    frames: list[Frame]
-    frames_file: Path | None
-    source_fps: float | None
-    source_frame_count: int
-    rgbd: RGBDLayout | None = None
-    parts: list[InputInfo] = field(default_factory=list)
-
-    @property
-    def inputs(self) -> list[InputInfo]:
-        """The inputs the frames came from (the kernel's ``inputs``): ``parts``, or one entry."""
-        if self.parts:
-            return list(self.parts)
-        if self.kind == "none":
-            return []
-        kind = "image" if self.kind == "images" and len(self.paths) == 1 else self.kind
-        name = self.paths[0].name if len(self.paths) == 1 else self.paths[0].parent.name
-        return [InputInfo(kind, name, list(range(len(self.frames))))]
-
-
-# --------------------------------------------------------------------------- frames on disk
-
-
-def save_frames(path: Path, frames: list[Frame]) -> None:
-    """Write ``frames`` (sizes may differ) to the .npz ``path``, atomically (temporary file + rename)."""
-    _write_npz(Path(path), frames, {})
-
-
-def load_frames(path: Path) -> list[Frame]:
-    """Read frames written by ``save_frames`` / ``load_input``. Needs only numpy (runs in the kernel)."""
-    frames, _ = _read_npz(Path(path))
-    return frames
-
-
-def _write_npz(path: Path, frames: list[Frame], meta: dict[str, float]) -> None:
-    shapes = np.array([f.image.shape[:2] for f in frames], dtype=np.int64).reshape(-1, 2)
-    pixels = np.concatenate([f.image.reshape(-1) for f in frames]) if frames else np.zeros(0, np.uint8)
-    arrays: dict[str, np.ndarray] = {
-        "version": np.array(CACHE_VERSION),
-        "index": np.array([f.index for f in frames], dtype=np.int64),
-        "source": np.array([f.source for f in frames], dtype=np.int64),
-        "time": np.array([f.time for f in frames], dtype=np.float64),
-        "shape": shapes,
-        "pixels": pixels,
-    }
-    arrays.update({f"meta_{k}": np.array(v, dtype=np.float64) for k, v in meta.items()})
-    write_npz(path, arrays)
-
-
-def _npz_arrays(path: Path) -> dict[str, np.ndarray]:
-    """Every array in an .npz. Stored (uncompressed) members are read straight from the file with
-    one ``np.fromfile`` each, skipping zipfile's chunked reads and CRC pass (3x faster on 30 MB)."""
-    arrays: dict[str, np.ndarray] = {}
-    with zipfile.ZipFile(path) as archive, open(path, "rb") as raw:
-        for info in archive.infolist():
-            name = info.filename.removesuffix(".npy")
-            if info.compress_type != zipfile.ZIP_STORED:
-                with archive.open(info) as member:
-                    arrays[name] = np.lib.format.read_array(member, allow_pickle=False)
-                continue
-            raw.seek(info.header_offset)
-            local = raw.read(30)
-            if local[:4] != b"PK\x03\x04":
-                raise ValueError(f"{path}: bad zip member header for {info.filename}")
-            name_len, extra_len = struct.unpack("<HH", local[26:30])
-            raw.seek(info.header_offset + 30 + name_len + extra_len)
-            arrays[name] = np.lib.format.read_array(raw, allow_pickle=False)
-    return arrays
-
-
-def _read_npz(path: Path) -> tuple[list[Frame], dict[str, float]]:
-    data = _npz_arrays(path)
-    index, times, shapes, pixels = data["index"], data["time"], data["shape"], data["pixels"]
-    sources = data.get("source", np.zeros(len(index), dtype=np.int64))
-    meta = {k[5:]: float(v) for k, v in data.items() if k.startswith("meta_")}
-    sizes = shapes[:, 0] * shapes[:, 1] * 3
-    chunks = np.split(pixels, np.cumsum(sizes)[:-1]) if len(sizes) else []
-    frames = [
-        Frame(int(i), float(t), chunk.reshape(int(h), int(w), 3), int(src))
-        for i, t, (h, w), chunk, src in zip(index, times, shapes, chunks, sources)
-    ]
-    return frames, meta
 
 
 # --------------------------------------------------------------------------- sampling
@@ -256,55 +133,6 @@ def _resolve(path: PathLike | Sequence[PathLike]) -> tuple[InputKind, list[Path]
     )
 
 
-# --------------------------------------------------------------------------- the cache
-
-
-def _file_identity(path: Path) -> list[Any]:
-    """What identifies a file's content cheaply: size, mtime (ns), SHA-256 of its first and last MiB."""
-    try:
-        st = path.stat()
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            digest.update(f.read(_HASHED_BYTES))
-            if st.st_size > 2 * _HASHED_BYTES:
-                f.seek(-_HASHED_BYTES, os.SEEK_END)
-            digest.update(f.read(_HASHED_BYTES))
-    except OSError as err:
-        raise InputError(f"cannot read {path}: {err.strerror or err}; check that it exists and is readable") from None
-    return [path.name, st.st_size, st.st_mtime_ns, digest.hexdigest()]
-
-
-def _cache_path(cache_dir: Path | None, description: dict[str, Any]) -> Path:
-    from spatialclaw.config import cache_dir as default_cache_dir
-
-    key = hashlib.sha256(json.dumps({"v": CACHE_VERSION, **description}, sort_keys=True).encode()).hexdigest()[:40]
-    try:
-        folder = real_folder(default_cache_dir(cache_dir) / "frames")
-    except OSError as err:
-        raise InputError(f"cannot create the cache folder ({err}): set SPATIALCLAW_CACHE to a writable folder") from None
-    return folder / f"{key}.npz"
-
-
-def _cached(path: Path) -> tuple[list[Frame], dict[str, float]] | None:
-    """The cached frames and metadata, or None on a miss (an unreadable entry counts as a miss)."""
-    if path.is_symlink():
-        path.unlink()
-        return None
-    if not path.is_file():
-        return None
-    try:
-        return _read_npz(path)
-    except Exception:  # a corrupt entry is removed and sampled again, never fatal
-        path.unlink(missing_ok=True)
-        return None
-
-
-def _store(path: Path, frames: list[Frame], meta: dict[str, float]) -> None:
-    try:
-        _write_npz(path, frames, meta)
-    except OSError as err:
-        raise InputError(f"cannot write the frame cache {path} ({err.strerror or err}): set SPATIALCLAW_CACHE to a writable folder") from None
-
 
 @contextmanager
 def _progress(enabled: bool, total: int, description: str) -> Iterator[Callable[[], None]]:
@@ -353,8 +181,6 @@ def load_input(
     if path is None:
         return LoadedInput("none", [], [], None, None, 0)
     if _is_mixed_list(path):
-        from spatialclaw.inputs.multi import load_inputs
-
         return load_inputs(list(path), frames=frames, fps=fps, cache_dir=cache_dir, progress=progress)  # type: ignore[arg-type]
     kind, paths = _resolve(path)
     if kind == "video":
@@ -363,6 +189,44 @@ def load_input(
         return _load_rgbd(paths[0], n, rate, cache_dir, progress)
     separate = not isinstance(path, (str, os.PathLike)) and len(paths) > 1
     return _load_images(paths, n, rate, cache_dir, progress, separate)
+
+
+def load_inputs(
+    inputs: Sequence[PathLike],
+    *,
+    names: Sequence[str] | None = None,
+    frames: int | None | NotGiven = NOT_GIVEN,
+    fps: float | None = None,
+    cache_dir: Path | None = None,
+    progress: bool = False,
+) -> LoadedInput:
+    """Load several inputs of one question into one frame list (`spatialclaw.inputs.multi`).
+
+    Args:
+        inputs: video files, image files, image folders or RGB-D folders, in the question's order.
+        names: a name per input (default: the file or folder name); the kernel's ``inputs`` shows it.
+        frames: frame budget (see `spatialclaw.inputs.multi`; not given: `DEFAULT_FRAMES`, or all
+            frames at the ``fps`` rate); None takes every frame of every input.
+        fps: sample videos at this rate instead.
+        cache_dir: root of the caches.
+        progress: show progress bars on stderr.
+
+    Returns:
+        A `LoadedInput` of kind ``"images"`` when every input is an image file, else ``"multi"``.
+
+    Raises:
+        InputError: an input is missing or unreadable, or ``names`` does not match ``inputs``.
+    """
+    if frames is NOT_GIVEN:
+        frames = None if fps is not None else DEFAULT_FRAMES
+    paths = [Path(p).expanduser() for p in inputs]
+    if not paths:
+        raise InputError("an empty list of inputs was given: pass a video, one or more images, or a folder")
+    if names is not None and len(names) != len(paths):
+        raise InputError(f"{len(names)} names for {len(paths)} inputs: give one name per input")
+    all_images = all(p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() for p in paths)
+    return load_several(paths, load_input, all_images=all_images, names=names, frames=frames, fps=fps,
+                        cache_dir=cache_dir, progress=progress)
 
 
 def _is_mixed_list(path: PathLike | Sequence[PathLike]) -> bool:
@@ -375,8 +239,8 @@ def _is_mixed_list(path: PathLike | Sequence[PathLike]) -> bool:
 def _load_video(path: Path, n: int | None, rate: float | None, cache_dir: Path | None, progress: bool) -> LoadedInput:
     from spatialclaw.inputs.video import decode_frames, not_decodable, probe_video
 
-    entry = _cache_path(cache_dir, {"kind": "video", "file": _file_identity(path), "frames": n, "fps": rate})
-    hit = _cached(entry)
+    entry = cache_path(cache_dir, {"kind": "video", "file": file_identity(path), "frames": n, "fps": rate})
+    hit = cached(entry)
     if hit is not None:
         sampled, meta = hit
         return LoadedInput("video", [path], sampled, entry, meta["source_fps"], int(meta["source_frame_count"]))
@@ -397,7 +261,7 @@ def _load_video(path: Path, n: int | None, rate: float | None, cache_dir: Path |
         plan = [i for i in plan if i in images]  # a damaged frame in the middle: leave it out
         break
     sampled = [Frame(i, float(index.times[i]), images[i]) for i in plan]
-    _store(entry, sampled, {"source_fps": index.fps, "source_frame_count": index.count})
+    store(entry, sampled, {"source_fps": index.fps, "source_frame_count": index.count})
     return LoadedInput("video", [path], sampled, entry, index.fps, index.count)
 
 
@@ -419,11 +283,11 @@ def _load_images(
     if rate is not None:
         raise InputError("fps sampling needs a video or an RGB-D folder (images have no times): use --frames N for images")
     plan = uniform_positions(len(paths), n)
-    description: dict[str, Any] = {"kind": "images", "count": len(paths), "plan": plan, "files": [_file_identity(paths[i]) for i in plan]}
+    description: dict[str, Any] = {"kind": "images", "count": len(paths), "plan": plan, "files": [file_identity(paths[i]) for i in plan]}
     if separate:
         description["separate"] = True
-    entry = _cache_path(cache_dir, description)
-    hit = _cached(entry)
+    entry = cache_path(cache_dir, description)
+    hit = cached(entry)
     if hit is not None:
         sampled = hit[0]
     else:
@@ -432,7 +296,7 @@ def _load_images(
             for pos, i in enumerate(plan):
                 sampled.append(Frame(i, float(i), _read_image(paths[i]), pos if separate else 0))
                 advance()
-        _store(entry, sampled, {})
+        store(entry, sampled, {})
     parts = [InputInfo("image", paths[i].name, [pos]) for pos, i in enumerate(plan)] if separate else []
     return LoadedInput("images", paths, sampled, entry, None, len(paths), parts=parts)
 
@@ -445,9 +309,9 @@ def _load_rgbd(root: Path, n: int | None, rate: float | None, cache_dir: Path | 
     times = np.asarray(indices, dtype=np.float64) / layout.fps
     positions = uniform_positions(len(indices), n) if rate is None else rate_positions(times, rate)
     plan = [(indices[p], float(times[p])) for p in positions]
-    files = [_file_identity(root / "color" / f"{i}.jpg") for i, _ in plan]
-    entry = _cache_path(cache_dir, {"kind": "rgbd", "count": len(indices), "plan": plan, "files": files})
-    hit = _cached(entry)
+    files = [file_identity(root / "color" / f"{i}.jpg") for i, _ in plan]
+    entry = cache_path(cache_dir, {"kind": "rgbd", "count": len(indices), "plan": plan, "files": files})
+    hit = cached(entry)
     if hit is not None:
         return LoadedInput("rgbd", [root], hit[0], entry, layout.fps, len(indices), layout)
     sampled = []
@@ -455,7 +319,7 @@ def _load_rgbd(root: Path, n: int | None, rate: float | None, cache_dir: Path | 
         for i, t in plan:
             sampled.append(Frame(i, t, read_color(root, i)))
             advance()
-    _store(entry, sampled, {})
+    store(entry, sampled, {})
     return LoadedInput("rgbd", [root], sampled, entry, layout.fps, len(indices), layout)
 
 

@@ -111,7 +111,7 @@ def run(manifest_path: str) -> None:
 
     frames = []
     if manifest.get("frames_file"):
-        from spatialclaw.inputs.load import load_frames
+        from spatialclaw.inputs.frame_cache import load_frames
 
         frames = load_frames(Path(manifest["frames_file"]))
 

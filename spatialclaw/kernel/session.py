@@ -45,7 +45,7 @@ from spatialclaw.kernel.messages import (
 )
 
 if TYPE_CHECKING:
-    from spatialclaw.inputs.load import LoadedInput
+    from spatialclaw.inputs.frame import LoadedInput
     from spatialclaw.kernel.sandbox import SandboxPlan
 
 # Errors the preload raises about the user's input or settings: re-raised on the host as they are.
@@ -168,7 +168,8 @@ class KernelSession:
         sandbox: str = "auto",
         start_timeout: float = START_TIMEOUT_S,
     ) -> None:
-        from spatialclaw.inputs.load import LoadedInput, load_input
+        from spatialclaw.inputs.frame import LoadedInput
+        from spatialclaw.inputs.load import load_input
 
         self.input: LoadedInput | None = None
         if isinstance(source, LoadedInput):
@@ -374,7 +375,7 @@ class KernelSession:
         return path
 
     def _write_frames(self, path: Path) -> None:
-        from spatialclaw.inputs.load import save_frames
+        from spatialclaw.inputs.frame_cache import save_frames
 
         assert self.input is not None
         save_frames(path, self.input.frames)

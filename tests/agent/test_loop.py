@@ -27,7 +27,8 @@ def cell(code: str, prose: str = "Next step.") -> str:
 
 
 def make_input(folder: Path):
-    from spatialclaw.inputs.load import LoadedInput, save_frames
+    from spatialclaw.inputs.frame import LoadedInput
+    from spatialclaw.inputs.frame_cache import save_frames
 
     frames = [Frame(index=10 * k, time=0.5 * k, image=np.full((720, 960, 3), COLOURS[k], np.uint8)) for k in range(4)]
     save_frames(folder / "frames.npz", frames)

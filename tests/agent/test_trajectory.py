@@ -34,7 +34,8 @@ SCRIPT = [
 @pytest.fixture(scope="module")
 def scripted_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[ChatRequest]]:
     """A finished 4-step scripted run on four 320×240 frames (its own kernel): its folder and the requests sent."""
-    from spatialclaw.inputs.load import LoadedInput, save_frames
+    from spatialclaw.inputs.frame import LoadedInput
+    from spatialclaw.inputs.frame_cache import save_frames
 
     folder = tmp_path_factory.mktemp("traj")
     frames = []
@@ -181,7 +182,8 @@ def test_view_of_a_folder_without_a_page_is_one_line_error(tmp_path: Path) -> No
 
 def test_page_written_during_the_run_shows_each_step_and_reloads(tmp_path: Path) -> None:
     """The page on disk while the model is asked for step 2: step 1 is on it, and it says the run goes on."""
-    from spatialclaw.inputs.load import LoadedInput, save_frames
+    from spatialclaw.inputs.frame import LoadedInput
+    from spatialclaw.inputs.frame_cache import save_frames
 
     frames = [Frame(index=k, time=float(k), image=np.full((48, 64, 3), 60 * k, np.uint8)) for k in range(2)]
     save_frames(tmp_path / "frames.npz", frames)

@@ -17,7 +17,8 @@ import pytest
 from spatialclaw.agent.kernel_images import images_for_model
 from spatialclaw.agent.loop import Agent
 from spatialclaw.inputs.frame import Frame
-from spatialclaw.inputs.load import LoadedInput, save_frames
+from spatialclaw.inputs.frame import LoadedInput
+from spatialclaw.inputs.frame_cache import save_frames
 from spatialclaw.kernel.session import KernelSession
 from spatialclaw.models.openai_compat import OpenAICompatClient
 from spatialclaw.testing.scripted_vlm import ScriptedVLM

@@ -18,16 +18,9 @@ import pytest
 
 from spatialclaw.inputs import video as video_module
 from spatialclaw.errors import InputError
-from spatialclaw.inputs.frame import Frame
-from spatialclaw.inputs.load import (
-    LoadedInput,
-    describe_input,
-    load_frames,
-    load_input,
-    rate_positions,
-    save_frames,
-    uniform_positions,
-)
+from spatialclaw.inputs.frame import Frame, LoadedInput
+from spatialclaw.inputs.frame_cache import load_frames, save_frames
+from spatialclaw.inputs.load import describe_input, load_input, rate_positions, uniform_positions
 from spatialclaw.inputs.rgbd import write_frame, write_intrinsics, write_meta
 
 W, H = 128, 64
@@ -252,7 +245,7 @@ def test_load_frames_needs_only_numpy(tmp_path: Path) -> None:
     path = tmp_path / "f.npz"
     save_frames(path, [Frame(4, 0.4, coded_image(4))])
     script = (
-        "import sys; from spatialclaw.inputs.load import load_frames; "
+        "import sys; from spatialclaw.inputs.frame_cache import load_frames; "
         f"frames = load_frames({str(path)!r}); "
         "heavy = [m for m in ('cv2', 'av', 'PIL', 'rich', 'torch', 'open3d') if m in sys.modules]; "
         "print(frames[0].index, heavy)"

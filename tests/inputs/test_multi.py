@@ -11,8 +11,8 @@ from benchmark_layouts import mp4
 from PIL import Image
 
 from spatialclaw.errors import InputError
-from spatialclaw.inputs.load import load_frames, load_input
-from spatialclaw.inputs.multi import load_inputs
+from spatialclaw.inputs.frame_cache import load_frames
+from spatialclaw.inputs.load import load_input, load_inputs
 
 
 def _png(path: Path, level: int) -> Path:

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from spatialclaw.inputs.frame import Frame
-from spatialclaw.inputs.load import LoadedInput, save_frames
+from spatialclaw.inputs.frame import LoadedInput
+from spatialclaw.inputs.frame_cache import save_frames
 from spatialclaw.kernel.session import KernelSession
 
 SEND = (

@@ -34,7 +34,8 @@ def make_frames() -> list[Frame]:
 
 def saved_input(folder: Path):
     """A LoadedInput whose frames live in an .npz written by spatialclaw.inputs.save_frames."""
-    from spatialclaw.inputs.load import LoadedInput, save_frames
+    from spatialclaw.inputs.frame import LoadedInput
+    from spatialclaw.inputs.frame_cache import save_frames
 
     frames = make_frames()
     frames_file = folder / "frames.npz"

@@ -33,15 +33,13 @@ import numpy as np
 from spatialclaw.errors import PerceptionError
 from spatialclaw.images import png_base64
 from spatialclaw.inputs.frame import Frame
-from spatialclaw.primitives.backends.base import BackendBase, Family
+from spatialclaw.primitives.backends.base import MIN_FRAMES, BackendBase, Family
 
 if TYPE_CHECKING:
     from spatialclaw.primitives.backends.classical.sfm_matches import Matcher
     from spatialclaw.primitives.context import KernelContext
     from spatialclaw.primitives.types import Masks, Reconstruction
 
-MIN_FRAMES = 4
-"""Fewest frames structure-from-motion is attempted on."""
 
 
 def available(family: str, context: KernelContext) -> str | None:
@@ -141,16 +139,10 @@ def _reconstruction_for(frames: list[Frame], context: KernelContext) -> tuple[Re
     motion needs the neighbours of the frames asked about) with the chosen reconstruction
     backend, through the same cache the ``reconstruct`` primitive uses.
     """
-    from spatialclaw.primitives import perception
-    from spatialclaw.primitives.context import current, set_current
-
     positions, _ = context.select_frames(frames)
-    previous = current()
-    set_current(context)
-    try:
-        recon = perception.run_reconstruction(None)
-    finally:
-        set_current(previous)
+    if context.reconstruct_all is None:
+        raise PerceptionError("classical segmentation needs the kernel's reconstruction: install the primitives first")
+    recon = context.reconstruct_all()
     return recon, [recon.index(p) for p in positions]
 
 

@@ -215,6 +215,7 @@ def test_too_few_registered_frames_is_a_perception_error():
 @pytest.fixture(scope="module")
 def classical(scene, rendering, tmp_path_factory):
     """The classical backend's reconstruction of the rendered walk, through the backend entry point."""
+    from spatialclaw.primitives import perception
     from spatialclaw.primitives.backends import classical as backend
     from spatialclaw.primitives.context import KernelContext
 
@@ -226,6 +227,7 @@ def classical(scene, rendering, tmp_path_factory):
         cache_dir=tmp_path_factory.mktemp("cache"),
         options={"camera_height": scene.path.height},
     )
+    context.reconstruct_all = lambda: perception.run_reconstruction(None, context)
     return context, backend._reconstruction_for(frames, context)[0]
 
 
