@@ -1,0 +1,129 @@
+"""How right a reconstruction is against exact ground truth, and the "right or flagged" rule.
+
+The rule (issue 11, "Done when", synthetic rooms): a reconstruction is *right* when its camera
+path error (RMSE of the camera centres after a similarity alignment, Umeyama) is at most 3 % of
+the true path, its metric scale is within 15 % (the alignment's scale factor, either way), and
+its depth is within 15 % (AbsRel per pixel) of the truth on at least 60 % of the pixels; it is
+*flagged* when it was refused (a `PerceptionError`) or its quality report is not ok. Every
+reconstruction must be right or flagged; one that is neither is silently wrong.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from spatialclaw.primitives.backends.classical.sfm_motion import similarity_align
+
+MAX_PATH_ERROR = 0.03
+"""Largest camera path error, as a fraction of the true path length."""
+
+MAX_SCALE_ERROR = 0.15
+"""Largest metric scale error: est/true lengths within [1/1.15, 1.15]."""
+
+DEPTH_TOLERANCE = 0.15
+"""Per-pixel AbsRel a depth may have and count as right."""
+
+MIN_DEPTH_FRACTION = 0.60
+"""Fraction of the truth's pixels whose depth must be right."""
+
+
+@dataclass
+class Accuracy:
+    """A reconstruction against the truth.
+
+    Attributes:
+        registered, total: frames with a measured (valid) pose, of all frames.
+        path_error: camera path RMSE after a similarity alignment over the valid frames, as a
+            fraction of the true path length (NaN with fewer than 3 valid frames).
+        scale: estimated / true lengths (1 is exact; NaN as above).
+        depth_fraction: fraction of the truth's pixels (all frames) whose depth is within
+            `DEPTH_TOLERANCE` (a frame without depth counts as wrong everywhere).
+        depth_fraction_up_to_scale: the same after one median scale per reconstruction (how
+            good the depth's shape is, whatever the metres).
+        path_m: length of the true camera path (metres).
+    """
+
+    registered: int
+    total: int
+    path_error: float
+    scale: float
+    depth_fraction: float
+    depth_fraction_up_to_scale: float
+    path_m: float
+
+    def wrong(self) -> list[str]:
+        """What misses the rule: some of ``"path"``, ``"scale"``, ``"depth"``."""
+        out = []
+        if not self.path_error <= MAX_PATH_ERROR:
+            out.append("path")
+        if not (np.isfinite(self.scale) and max(self.scale, 1 / max(self.scale, 1e-12)) <= 1 + MAX_SCALE_ERROR):
+            out.append("scale")
+        if not self.depth_fraction >= MIN_DEPTH_FRACTION:
+            out.append("depth")
+        return out
+
+
+def path_accuracy(est_centres: np.ndarray, true_centres: np.ndarray, valid: np.ndarray) -> tuple[float, float]:
+    """(path error as a fraction of the true path, est/true scale) of (N, 3) camera centres,
+    aligned by a similarity over the ``valid`` (N,) frames."""
+    valid = np.asarray(valid, bool)
+    path = float(np.linalg.norm(np.diff(true_centres, axis=0), axis=1).sum())
+    if valid.sum() < 3 or path <= 0:
+        return float("nan"), float("nan")
+    est, gt = est_centres[valid], true_centres[valid]
+    s, R, t = similarity_align(est, gt)
+    rmse = float(np.sqrt(np.mean(np.sum((s * est @ R.T + t - gt) ** 2, axis=1))))
+    return rmse / path, 1.0 / s
+
+
+def depth_fraction(est: np.ndarray, truth: np.ndarray, tolerance: float = DEPTH_TOLERANCE) -> float:
+    """Fraction of the pixels with true depth (> 0) whose estimate (> 0) is within ``tolerance``
+    relative error; (N, H, W) arrays in the same unit."""
+    has = truth > 0
+    good = has & (est > 0) & (np.abs(est - truth) <= tolerance * np.where(has, truth, 1))
+    return float(good.sum() / max(has.sum(), 1))
+
+
+def measure(depth: np.ndarray, pose: np.ndarray, valid: np.ndarray, true_depth: np.ndarray, true_pose: np.ndarray) -> Accuracy:
+    """`Accuracy` of N frames: estimated (N, H, W) depth (metres, 0 = unknown), (N, 4, 4)
+    camera-to-world poses and (N,) validity, against the truth's depth and poses."""
+    error, scale = path_accuracy(pose[:, :3, 3], true_pose[:, :3, 3], valid)
+    both = (depth > 0) & (true_depth > 0)
+    ratio = float(np.median(true_depth[both] / depth[both])) if both.any() else 1.0
+    return Accuracy(
+        registered=int(np.sum(valid)), total=len(valid), path_error=error, scale=scale,
+        depth_fraction=depth_fraction(depth, true_depth), depth_fraction_up_to_scale=depth_fraction(depth * ratio, true_depth),
+        path_m=float(np.linalg.norm(np.diff(true_pose[:, :3, 3], axis=0), axis=1).sum()),
+    )
+
+
+@dataclass
+class Verdict:
+    """One reconstruction judged by the rule.
+
+    Attributes:
+        accuracy: the measurement (None when the reconstruction was refused).
+        refusal: the `PerceptionError` message, or None.
+        warnings: the quality report's warnings.
+        scale_source: what the report says the metres rest on (None when refused).
+    """
+
+    accuracy: Accuracy | None
+    refusal: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    scale_source: str | None = None
+
+    @property
+    def right(self) -> bool:
+        return self.accuracy is not None and not self.accuracy.wrong()
+
+    @property
+    def flagged(self) -> bool:
+        return self.refusal is not None or bool(self.warnings)
+
+    @property
+    def right_or_flagged(self) -> bool:
+        """The rule: every reconstruction is right, or says that it may not be."""
+        return self.right or self.flagged
