@@ -49,6 +49,8 @@ class KernelContext:
             reconstruction of all the frames, as the ``reconstruct`` primitive gives it (set by
             `install`; None before). What sits below the primitives and needs the room's geometry
             (a backend's region growing, a track's picture) calls it instead of importing them.
+        setup: what the kernel's bootstrap set up (``{"frames": N, "perception": <install()'s
+            report>}``), which the kernel reports to the host after every (re)start.
     """
 
     frames: list[Frame]
@@ -64,6 +66,7 @@ class KernelContext:
     loaded: dict[str, Any] = field(default_factory=dict)
     announced: set[str] = field(default_factory=set)
     reconstruct_all: Callable[[], Reconstruction] | None = None
+    setup: dict[str, Any] = field(default_factory=dict)
 
     def select_frames(self, frames: Sequence[Frame | int] | None) -> tuple[list[int], list[Frame]]:
         """Resolve a primitive's ``frames`` argument to (positions in ``self.frames``, the Frames).

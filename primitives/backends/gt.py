@@ -18,7 +18,7 @@ posed neighbour's pose and no depth, and ``valid`` False in the Reconstruction.
 from __future__ import annotations
 
 import warnings
-from functools import lru_cache
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -59,33 +59,59 @@ def _root(context: KernelContext) -> Path:
     return Path(context.source_path)
 
 
-@lru_cache(maxsize=8)
-def _intrinsics(root: Path) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
-    """(K_color, K_depth, colour image (h, w)) of the folder."""
-    k_color = rgbd.read_intrinsics(root, "color")
-    depth_file = root / "intrinsic" / "intrinsic_depth.txt"
-    k_depth = rgbd.read_intrinsics(root, "depth") if depth_file.is_file() else k_color
-    index = rgbd.scan_rgbd(root).indices[0]
-    h, w = rgbd.read_color(root, index).shape[:2]
-    return k_color, k_depth, (h, w)
+@dataclass
+class _Folder:
+    """What the backend read from one RGB-D folder, kept on the kernel context for the kernel's life.
+
+    Attributes:
+        root: the folder.
+        k_color: 3×3 colour intrinsics (pixels of the folder's colour images).
+        k_depth: 3×3 depth intrinsics (the colour ones when the folder has none for depth).
+        color_size: (h, w) of the folder's colour images, pixels.
+        levelling: the levelling transform and its report, by the frames it was fitted on.
+    """
+
+    root: Path
+    k_color: np.ndarray
+    k_depth: np.ndarray
+    color_size: tuple[int, int]
+    levelling: dict[tuple, tuple[np.ndarray, dict]] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, root: Path) -> _Folder:
+        k_color = rgbd.read_intrinsics(root, "color")
+        depth_file = root / "intrinsic" / "intrinsic_depth.txt"
+        k_depth = rgbd.read_intrinsics(root, "depth") if depth_file.is_file() else k_color
+        index = rgbd.scan_rgbd(root).indices[0]
+        h, w = rgbd.read_color(root, index).shape[:2]
+        return cls(root, k_color, k_depth, (h, w))
 
 
-def _frame_intrinsics(root: Path, frame: Frame) -> np.ndarray:
+def _folder(context: KernelContext) -> _Folder:
+    """The input folder's `_Folder`, read once per kernel (``context.loaded["gt"]``)."""
+    root = _root(context)
+    folders = context.loaded.setdefault("gt", {})
+    if str(root) not in folders:
+        folders[str(root)] = _Folder.read(root)
+    return folders[str(root)]
+
+
+def _frame_intrinsics(folder: _Folder, frame: Frame) -> np.ndarray:
     """The colour K scaled to the kernel frame's size (the frame may be a resized colour image)."""
-    k_color, _, (h, w) = _intrinsics(root)
+    h, w = folder.color_size
     sx, sy = frame.width / w, frame.height / h
-    K = k_color.copy()
+    K = folder.k_color.copy()
     K[0] *= sx
     K[1] *= sy
     return K
 
 
-def _depth_on_frame(root: Path, frame: Frame, K_frame: np.ndarray) -> np.ndarray:
+def _depth_on_frame(folder: _Folder, frame: Frame, K_frame: np.ndarray) -> np.ndarray:
     """The frame's depth (metres) resampled (nearest) onto the kernel frame's pixel grid."""
     import cv2
 
-    depth = rgbd.read_depth(root, frame.index)
-    _, k_depth, _ = _intrinsics(root)
+    depth = rgbd.read_depth(folder.root, frame.index)
+    k_depth = folder.k_depth
     u, v = np.meshgrid(np.arange(frame.width, dtype=np.float32), np.arange(frame.height, dtype=np.float32))
     map_x = ((u - K_frame[0, 2]) / K_frame[0, 0] * k_depth[0, 0] + k_depth[0, 2]).astype(np.float32)
     map_y = ((v - K_frame[1, 2]) / K_frame[1, 1] * k_depth[1, 1] + k_depth[1, 2]).astype(np.float32)
@@ -103,37 +129,35 @@ def _read_poses(root: Path, frames: list[Frame]) -> tuple[np.ndarray, list[int]]
     return poses, bad
 
 
-def _levelling(root: Path, frames: list[Frame]) -> tuple[np.ndarray, dict]:
-    """The levelling transform of the folder, from the depth points of ``frames`` (memoised)."""
-    key = (str(root), tuple((f.index, f.height, f.width) for f in frames))
-    if key not in _LEVELLING:
-        _LEVELLING[key] = _compute_levelling(root, frames)
-    T, info = _LEVELLING[key]
+def _levelling(folder: _Folder, frames: list[Frame]) -> tuple[np.ndarray, dict]:
+    """The levelling transform of the folder, from the depth points of ``frames`` (kept in ``folder``)."""
+    key = tuple((f.index, f.height, f.width) for f in frames)
+    if key not in folder.levelling:
+        folder.levelling[key] = _compute_levelling(folder, frames)
+    T, info = folder.levelling[key]
     return T.copy(), dict(info)
 
 
-_LEVELLING: dict[tuple, tuple[np.ndarray, dict]] = {}
-
-
-def _compute_levelling(root: Path, frames: list[Frame]) -> tuple[np.ndarray, dict]:
-    poses, bad = _read_poses(root, frames)
+def _compute_levelling(folder: _Folder, frames: list[Frame]) -> tuple[np.ndarray, dict]:
+    poses, bad = _read_poses(folder.root, frames)
     clouds = []
     for k, f in enumerate(frames):
         if k in bad:
             continue
-        K = _frame_intrinsics(root, f)
-        clouds.append(math3d.backproject(_depth_on_frame(root, f, K), K, poses[k], stride=LEVEL_STRIDE))
+        K = _frame_intrinsics(folder, f)
+        clouds.append(math3d.backproject(_depth_on_frame(folder, f, K), K, poses[k], stride=LEVEL_STRIDE))
     points = np.concatenate(clouds) if clouds else np.zeros((0, 3))
     return math3d.levelling_transform(points, poses)
 
 
 def reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction:
     """Depth, poses and intrinsics of ``frames`` from the RGB-D folder, in a levelled world frame."""
-    root = _root(context)
-    T, level_info = _levelling(root, list(context.frames) or frames)
+    folder = _folder(context)
+    root = folder.root
+    T, level_info = _levelling(folder, list(context.frames) or frames)
     poses, bad = _read_poses(root, frames)
-    Ks = np.stack([_frame_intrinsics(root, f) for f in frames])
-    depth = np.stack([_depth_on_frame(root, f, K) for f, K in zip(frames, Ks)]).astype(np.float32)
+    Ks = np.stack([_frame_intrinsics(folder, f) for f in frames])
+    depth = np.stack([_depth_on_frame(folder, f, K) for f, K in zip(frames, Ks)]).astype(np.float32)
     for k in bad:
         depth[k] = 0.0
     info = {"source": str(root), "levelling": level_info, "world_from_input": T.tolist()}

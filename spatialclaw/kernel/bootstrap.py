@@ -104,7 +104,6 @@ def run(manifest_path: str) -> None:
     ``source_path``, ``source_files`` (an image sequence's files, optional), ``inputs``
     (``[{"kind", "name", "frames"}]``, optional), ``perception``, ``cache_dir``, ``cache_layer``.
     """
-    global _report
     ip = _ipython()
     ip.run_line_magic("colors", "nocolor")
     manifest = json.loads(Path(manifest_path).read_text())
@@ -145,11 +144,7 @@ def run(manifest_path: str) -> None:
         cache_layer=Path(manifest["cache_layer"]) if manifest.get("cache_layer") else None,
         host_call=host_call,
     )
-    info = primitives.install(namespace, context)
-    _report = {"frames": len(frames), "perception": info}
-
-
-_report: dict[str, Any] = {}
+    context.setup = {"frames": len(frames), "perception": primitives.install(namespace, context)}
 
 
 def report() -> str:
@@ -157,5 +152,7 @@ def report() -> str:
     the learned models that served so far (``perception.models``, ``perception.model_loads``)."""
     from spatialclaw import primitives
 
-    live = {**_report, "perception": {**_report.get("perception", {}), **primitives.models_report(primitives.current())}}
+    context = primitives.current()
+    setup = context.setup
+    live = {**setup, "perception": {**setup.get("perception", {}), **primitives.models_report(context)}}
     return json.dumps(live, default=str)
