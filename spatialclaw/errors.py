@@ -131,6 +131,10 @@ class ModelError(SpatialClawError):
             "hf:PATH to a transformers image-text-to-text checkpoint (config, weights, processor with a chat template)"
         )
 
+    @classmethod
+    def closed(cls, model: str) -> ModelError:
+        return cls(f"the local model {model} was closed (its weights released): make a new client to ask it again")
+
 
 class KernelError(SpatialClawError):
     """The IPython kernel could not be started or keeps dying."""

@@ -485,6 +485,7 @@ def ask(
     progress: bool = False,
     sandbox: str | None = None,
     config: RunConfig | None = None,
+    client: VLMClient | None = None,
 ) -> Result:
     """Answer ``question`` about a video, image(s) or RGB-D folder with a VLM that writes code.
 
@@ -508,8 +509,12 @@ def ask(
         progress: print live progress on the terminal.
         sandbox: isolation of the kernel: ``"auto"``, ``"bwrap"`` or ``"none"`` (see `spatialclaw.kernel.sandbox`).
         config: every other setting (`RunConfig`): ``max_side``, ``image_budget``, ...
+        client: the VLM client to ask, already made for these settings (e.g. an eval worker's,
+            reused across questions; the caller closes it); None makes one from ``model``,
+            ``base_url`` and ``api_key`` for this run and closes it at the end.
     """
     from spatialclaw.models import check_endpoint, make_client
+    from spatialclaw.models.clients import close_client
 
     run = (config or RunConfig()).merged(
         model=model,
@@ -523,17 +528,24 @@ def ask(
         show_frames=show_frames,
         sandbox=sandbox,
     )
-    client = make_client(run.model, base_url=run.base_url, api_key=run.api_key, local_default=True)
-    check_endpoint(client)
-    on_event = None
-    if progress:
-        from spatialclaw.agent.progress import ConsoleProgress
+    own_client = client is None
+    if client is None:
+        client = make_client(run.model, base_url=run.base_url, api_key=run.api_key, local_default=True)
+    try:
+        if own_client:
+            check_endpoint(client)
+        on_event = None
+        if progress:
+            from spatialclaw.agent.progress import ConsoleProgress
 
-        on_event = ConsoleProgress()
-    agent = Agent(client, run, on_event=on_event)
-    source: Any = input
-    if isinstance(input, list):
-        from spatialclaw.inputs.load import load_input
+            on_event = ConsoleProgress()
+        agent = Agent(client, run, on_event=on_event)
+        source: Any = input
+        if isinstance(input, list):
+            from spatialclaw.inputs.load import load_input
 
-        source = load_input(input, **agent.config.sampling())
-    return agent.run(source, question, options, out=out)
+            source = load_input(input, **agent.config.sampling())
+        return agent.run(source, question, options, out=out)
+    finally:
+        if own_client:
+            close_client(client)

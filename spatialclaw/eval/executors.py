@@ -1,9 +1,11 @@
-"""Where benchmark questions run: local worker processes or Ray tasks, both calling `run_job`.
+"""Where benchmark questions run: local worker processes or Ray actors, both calling `run_job`.
 
 A job is one question; `run_job` answers it with `spatialclaw.agent.ask` in a fresh kernel of
-its own and returns a `JobOutcome` (the answer, or the error that stopped it). Executors yield
-outcomes as they finish, keeping at most ``workers`` jobs in flight; they never write results:
-the coordinating process does (see `spatialclaw.eval.runner`).
+its own and returns a `JobOutcome` (the answer, or the error that stopped it). Each worker is a
+`QuestionWorker`: it keeps its VLM client from one question to the next (a ``--model hf:...``
+model loads once per worker, not once per question) and closes it when the worker stops.
+Executors yield outcomes as they finish, keeping at most ``workers`` jobs in flight; they never
+write results: the coordinating process does (see `spatialclaw.eval.runner`).
 """
 
 from __future__ import annotations
@@ -16,14 +18,16 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.connection import wait as connection_wait
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, Protocol
 
 from spatialclaw.config import RunConfig
 from spatialclaw.errors import RAY_ADDRESS_WITHOUT_RAY_TEXT, RAY_MISSING_TEXT, WORKER_DIED_TEXT, ConfigError, SpatialClawError
+from spatialclaw.models.clients import ModelClients
 
 
 @dataclass(frozen=True)
@@ -93,15 +97,20 @@ class JobOutcome:
         return self.error_type is not None
 
 
-JobFunction = Callable[[QuestionJob], JobOutcome]
+JobFunction = Callable[[QuestionJob, "ModelClients | None"], JobOutcome]
 
 
-def run_job(job: QuestionJob) -> JobOutcome:
+def run_job(job: QuestionJob, clients: ModelClients | None = None) -> JobOutcome:
     """Answer one question with the agent, in a kernel of its own; never raises for a failed run.
 
     A wrong answer or no answer is a finished question (``error_type`` None). An error raised
     by the run (VLM unreachable, input unreadable, kernel dying, or a bug) is returned as the
     outcome's ``error_type`` / ``error``.
+
+    Args:
+        job: the question.
+        clients: the worker's VLM clients, reused across its questions (a local model's weights
+            load once per worker); None makes a client for this question alone.
     """
     from spatialclaw.agent.loop import ask
 
@@ -110,12 +119,14 @@ def run_job(job: QuestionJob) -> JobOutcome:
     if out.exists():
         shutil.rmtree(out)  # left by an attempt that did not finish: finished ids never run again
     try:
+        settings = job.settings
+        client = clients.get(settings.model, settings.base_url, settings.api_key) if clients is not None else None
         source: Any = job.input_path
         if job.input_names and isinstance(source, list):
             from spatialclaw.inputs.load import load_inputs
 
-            source = load_inputs(source, names=job.input_names, **job.settings.sampling())
-        result = ask(source, job.question, options=job.options, config=job.settings, out=out, progress=False)
+            source = load_inputs(source, names=job.input_names, **settings.sampling())
+        result = ask(source, job.question, options=job.options, config=settings, out=out, progress=False, client=client)
     except SpatialClawError as err:
         return JobOutcome.failure(job.id, err, time.monotonic() - start)
     except Exception as err:  # a bug: recorded with where it happened, the evaluation goes on
@@ -132,6 +143,30 @@ def run_job(job: QuestionJob) -> JobOutcome:
         trajectory=str(trajectory) if trajectory is not None else None,
         duration_s=time.monotonic() - start,
     )
+
+
+class QuestionWorker:
+    """What one worker (a local process or a Ray actor) keeps between its questions: its VLM
+    clients, made on the first question and reused by the next ones until `close`.
+
+    Args:
+        job_fn: answers one job with the worker's clients (`run_job`).
+    """
+
+    def __init__(self, job_fn: JobFunction = run_job) -> None:
+        self.job_fn = job_fn
+        self.clients = ModelClients()
+
+    def run(self, job: QuestionJob) -> JobOutcome:
+        """Answer ``job``; an exception from the job function becomes a failed outcome."""
+        try:
+            return self.job_fn(job, self.clients)
+        except Exception as err:  # noqa: BLE001 - the job function's bug, recorded, the worker goes on
+            return JobOutcome(job.id, error_type=type(err).__name__, error=str(err) or type(err).__name__)
+
+    def close(self) -> None:
+        """Release the clients (a local model's weights)."""
+        self.clients.close()
 
 
 class Executor(Protocol):
@@ -160,15 +195,6 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
     sys.exit(128 + signum)
 
 
-def _run_in_worker(job_fn: JobFunction, job: QuestionJob) -> JobOutcome:
-    """Run one job in a local worker; a SIGTERM ends the worker once the job has unwound
-    (its kernel shut down), instead of letting the pool hand the worker the next job."""
-    try:
-        return job_fn(job)
-    except SystemExit as stop:
-        os._exit(stop.code if isinstance(stop.code, int) else 1)
-
-
 def _init_local_worker(parent_pid: int) -> None:
     """Worker set-up: Ctrl-C is the coordinator's to handle; SIGTERM or the coordinator dying
     ends the worker through SystemExit, so the agent's kernel shuts down with it."""
@@ -177,8 +203,68 @@ def _init_local_worker(parent_pid: int) -> None:
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True, name="watch-coordinator").start()
 
 
+def _local_worker_main(conn: Connection, job_fn: JobFunction, parent_pid: int) -> None:
+    """A local worker process: answer the jobs the coordinator sends, one at a time, with one
+    `QuestionWorker` (so one VLM client) for all of them, until told to stop (None), the
+    coordinator's end closes, or SIGTERM; the clients are closed on the way out."""
+    _init_local_worker(parent_pid)
+    worker = QuestionWorker(job_fn)
+    try:
+        while True:
+            try:
+                job = conn.recv()
+            except (EOFError, OSError):
+                return
+            if job is None:
+                return
+            conn.send(worker.run(job))
+    finally:
+        worker.close()
+
+
+@dataclass(eq=False)
+class _LocalWorker:
+    """The coordinator's handle on one worker process, and the job it is answering (or None)."""
+
+    process: BaseProcess
+    conn: Connection
+    job: QuestionJob | None = None
+
+    def send(self, job: QuestionJob) -> None:
+        """Hand ``job`` to the worker (a worker already gone shows as died when waited on)."""
+        self.job = job
+        try:
+            self.conn.send(job)
+        except OSError:  # BrokenPipeError: its process has ended; its sentinel is ready
+            pass
+
+    def finished(self) -> JobOutcome | None:
+        """The outcome the worker sent, or None when it died without sending one."""
+        try:
+            return self.conn.recv() if self.conn.poll() else None
+        except (EOFError, OSError):
+            return None
+
+    def stop(self, *, wait_s: float = 10.0) -> None:
+        """End the process: ask an idle one to stop (it closes its clients), terminate a busy
+        one (SIGTERM → SystemExit in the worker → its kernel shuts down), kill what outlives ``wait_s``."""
+        if self.job is None:
+            try:
+                self.conn.send(None)
+            except OSError:
+                pass
+        elif self.process.is_alive():
+            self.process.terminate()
+        self.process.join(timeout=wait_s)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout=wait_s)
+        self.conn.close()
+
+
 class LocalExecutor:
-    """Jobs in ``workers`` local processes (spawned, reused), each running one job at a time.
+    """Jobs in ``workers`` local processes (spawned, reused), each running one job at a time and
+    keeping its VLM client (`QuestionWorker`) from one job to the next.
 
     Args:
         workers: how many questions run at once.
@@ -190,63 +276,57 @@ class LocalExecutor:
             raise ConfigError.too_few_workers(workers)
         self.workers = workers
         self.job_fn = job_fn
-        self._pool: ProcessPoolExecutor | None = None
+        self._started: list[_LocalWorker] = []
 
-    def _new_pool(self) -> ProcessPoolExecutor:
+    def _start_worker(self) -> _LocalWorker:
         import multiprocessing
 
-        return ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_local_worker,
-            initargs=(os.getpid(),),
-        )
+        context = multiprocessing.get_context("spawn")
+        ours, theirs = context.Pipe()
+        process = context.Process(target=_local_worker_main, args=(theirs, self.job_fn, os.getpid()), name="eval-worker")
+        process.start()
+        theirs.close()
+        worker = _LocalWorker(process, ours)
+        self._started.append(worker)
+        return worker
 
     def run(self, jobs: Sequence[QuestionJob]) -> Iterator[JobOutcome]:
         pending = list(reversed(jobs))
-        running: dict[Future[JobOutcome], QuestionJob] = {}
-        self._pool = self._new_pool()
-        while pending or running:
-            while pending and len(running) < self.workers:
-                job = pending.pop()
-                running[self._pool.submit(_run_in_worker, self.job_fn, job)] = job
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            broken = False
-            for future in done:
-                job = running.pop(future)
-                try:
-                    outcome = future.result()
-                except BrokenProcessPool:
-                    broken = True
+        idle = [self._start_worker() for _ in range(min(self.workers, len(jobs)))]
+        busy: list[_LocalWorker] = []
+        while pending or busy:
+            while pending and idle:
+                worker = idle.pop()
+                worker.send(pending.pop())
+                busy.append(worker)
+            ready = set(connection_wait([w.conn for w in busy] + [w.process.sentinel for w in busy]))
+            for worker in [w for w in busy if w.conn in ready or w.process.sentinel in ready]:
+                busy.remove(worker)
+                job, outcome = worker.job, worker.finished()
+                if outcome is None and job is not None:  # the process died with the job: only that job fails
+                    self._started.remove(worker)
+                    worker.stop()
                     outcome = JobOutcome(job.id, error_type="WorkerDied", error=WORKER_DIED_TEXT)
-                except (Exception, SystemExit) as err:  # the job function raised, or its worker was terminated
-                    outcome = JobOutcome(job.id, error_type=type(err).__name__, error=str(err) or "the worker stopped")
+                    if pending:
+                        idle.append(self._start_worker())
+                else:
+                    worker.job = None
+                    idle.append(worker)
                 yield outcome
-            if broken:  # every job still in the dead pool failed with it
-                for future, job in running.items():
-                    yield JobOutcome(job.id, error_type="WorkerDied", error=WORKER_DIED_TEXT)
-                running.clear()
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = self._new_pool()
         self.close()
 
     def close(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is None:
-            return
-        processes = list((getattr(pool, "_processes", None) or {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            if process.is_alive():
-                process.terminate()  # SIGTERM → SystemExit in the worker → its kernel shuts down
-        for process in processes:
-            process.join(timeout=10)
-            if process.is_alive():
-                process.kill()
+        workers, self._started = self._started, []
+        for worker in workers:
+            if worker.job is not None and worker.process.is_alive():
+                worker.process.terminate()  # every busy one first, so they shut down together
+        for worker in workers:
+            worker.stop()
 
 
 class RayExecutor:
-    """Jobs as Ray tasks (one CPU each), at most ``workers`` in flight.
+    """Jobs on ``workers`` Ray actors (one CPU each), each answering one job at a time and keeping
+    its VLM client (`QuestionWorker`) from one job to the next.
 
     Connects to the cluster at ``address`` (``"auto"`` or ``ray://host:port``), or to the Ray
     instance this process already started, or starts a local one with ``workers`` CPUs. Inputs
@@ -267,6 +347,7 @@ class RayExecutor:
             raise ConfigError(RAY_MISSING_TEXT) from None
         self._ray = ray
         self.workers = workers
+        self.job_fn = job_fn
         self._started_ray = False
         if not ray.is_initialized():
             env = {k: os.environ[k] for k in ("SPATIALCLAW_CACHE",) if os.environ.get(k)}
@@ -279,32 +360,51 @@ class RayExecutor:
             except (ConnectionError, RuntimeError, ValueError) as err:
                 raise ConfigError.ray_unreachable(address, err) from None
             self._started_ray = True
-        self._remote = ray.remote(num_cpus=1, max_retries=0)(job_fn)
-        self._running: dict[Any, QuestionJob] = {}
+        self._actor_class = ray.remote(num_cpus=1, max_restarts=0, max_task_retries=0)(QuestionWorker)
+        self._actors: list[Any] = []
+        self._running: dict[Any, tuple[Any, QuestionJob]] = {}
+
+    def _new_actor(self) -> Any:
+        actor = self._actor_class.remote(self.job_fn)
+        self._actors.append(actor)
+        return actor
 
     def run(self, jobs: Sequence[QuestionJob]) -> Iterator[JobOutcome]:
         ray = self._ray
         pending = list(reversed(jobs))
+        idle = [self._new_actor() for _ in range(min(self.workers, len(jobs)))]
         while pending or self._running:
-            while pending and len(self._running) < self.workers:
-                job = pending.pop()
-                self._running[self._remote.remote(job)] = job
+            while pending and idle:
+                actor, job = idle.pop(), pending.pop()
+                self._running[actor.run.remote(job)] = (actor, job)
             done, _ = ray.wait(list(self._running), num_returns=1)
             for ref in done:
-                job = self._running.pop(ref)
+                actor, job = self._running.pop(ref)
                 try:
-                    yield ray.get(ref)
-                except ray.exceptions.RayError as err:  # the task's worker or node died
+                    outcome = ray.get(ref)
+                    idle.append(actor)
+                except ray.exceptions.RayError as err:  # the actor's worker or node died
                     first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-                    yield JobOutcome(job.id, error_type=type(err).__name__, error=first_line)
+                    outcome = JobOutcome(job.id, error_type=type(err).__name__, error=first_line)
+                    self._actors.remove(actor)
+                    ray.kill(actor)
+                    if pending:
+                        idle.append(self._new_actor())
+                yield outcome
         self.close()
 
     def close(self) -> None:
-        for ref in list(self._running):
-            self._ray.cancel(ref, force=True)
+        ray = self._ray
+        busy = {id(actor) for actor, _ in self._running.values()}
         self._running.clear()
+        actors, self._actors = self._actors, []
+        closing = [actor.close.remote() for actor in actors if id(actor) not in busy]
+        if closing:
+            ray.wait(closing, num_returns=len(closing), timeout=30)
+        for actor in actors:
+            ray.kill(actor)
         if self._started_ray:
-            self._ray.shutdown()
+            ray.shutdown()
             self._started_ray = False
 
 

@@ -56,6 +56,16 @@ class HFLocalClient:
         self.max_new_tokens = int(max_new_tokens or own_cap or DEFAULT_MAX_NEW_TOKENS)
         self._lock = threading.Lock()
 
+    def close(self) -> None:
+        """Drop the weights (and the GPU memory they held); the client cannot answer afterwards."""
+        with self._lock:
+            self._model = None
+            self._processor = None
+        if self.device.startswith("cuda"):
+            import torch
+
+            torch.cuda.empty_cache()
+
     def describe(self) -> dict:
         """What a trajectory records about this client."""
         return {"backend": "transformers", "model": self.model, "device": self.device, "model_type": self._model_type}
@@ -83,6 +93,8 @@ class HFLocalClient:
 
         start = time.perf_counter()
         with self._lock, torch.inference_mode():
+            if self._model is None:
+                raise ModelError.closed(self.model)
             inputs = self._inputs(messages)
             prompt_len = int(inputs["input_ids"].shape[1])
             output = self._model.generate(

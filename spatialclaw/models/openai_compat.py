@@ -134,6 +134,10 @@ class OpenAICompatClient:
         except openai.APIStatusError:
             return  # it answered: reachable, even without a /models route
 
+    def close(self) -> None:
+        """Close the HTTP connections this client keeps open."""
+        self._client.close()
+
     def describe(self) -> dict:
         """What a trajectory records about this client (never the key)."""
         return {"backend": "openai", "model": self.model, "base_url": self.base_url}

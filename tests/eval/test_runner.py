@@ -22,6 +22,7 @@ from spatialclaw.errors import ConfigError, ModelError
 from spatialclaw.config import RunConfig
 from spatialclaw.eval.executors import JobOutcome, LocalExecutor, QuestionJob
 from spatialclaw.eval.results import JsonlLog
+from spatialclaw.models.clients import ModelClients
 from spatialclaw.eval.runner import EvalConfig, run_eval
 
 # (id, question_type, options, ground_truth, planted answer)
@@ -39,13 +40,13 @@ QUESTIONS = [
 EXPECTED_OVERALL = 0.5375
 
 
-def planted_answer(job: QuestionJob) -> JobOutcome:
+def planted_answer(job: QuestionJob, clients: ModelClients | None = None) -> JobOutcome:
     """Answers with the text after '||' in the question."""
     answer = job.question.split("||", 1)[1]
     return JobOutcome(job.id, prediction=answer, answered=True, steps=1, usage={"total_tokens": 10})
 
 
-def slow_planted_answer(job: QuestionJob) -> JobOutcome:
+def slow_planted_answer(job: QuestionJob, clients: ModelClients | None = None) -> JobOutcome:
     time.sleep(0.3)
     return planted_answer(job)
 
@@ -194,7 +195,7 @@ def test_local_executor_runs_jobs_in_worker_processes(tmp_path: Path) -> None:
     assert summary["n"] == 7 and summary["overall"] == pytest.approx(EXPECTED_OVERALL)
 
 
-def crashes_in_r1(job: QuestionJob) -> JobOutcome:
+def crashes_in_r1(job: QuestionJob, clients: ModelClients | None = None) -> JobOutcome:
     if job.id == "r1":
         os._exit(3)  # the worker process dies
     return planted_answer(job)
