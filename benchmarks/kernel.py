@@ -17,6 +17,9 @@ percentile), not a ratio of medians taken at different moments.
    bare. Goal: < 0.3 s added.
 4. Start-to-ready with 32 frames of 640×480 preloaded; ``--sampling``: frame sampling throughput
    (``benchmarks/sampling.py``).
+5. ``--input-mb N`` (as root): what an input the kernel's uid cannot read costs at session start:
+   its session copy (`spatialclaw.kernel.access.kernel_copies`, an N MiB file of mode 0600) vs a
+   world-readable one (bound as it is, nothing copied).
 """
 
 from __future__ import annotations
@@ -231,6 +234,34 @@ def sandbox_start_cost(starts: int, wraps: int = 20) -> None:
           f"({wraps} pairs of /bin/true)")
 
 
+def input_copy_cost(megabytes: int, repeats: int = 3) -> None:
+    """Seconds to make the session copy of an unreadable ``megabytes`` MiB input vs a readable one."""
+    import os
+    import shutil
+
+    from spatialclaw.kernel.access import kernel_copies
+
+    with tempfile.TemporaryDirectory(prefix="sck-bench-input-") as folder:
+        video = Path(folder) / "big.mp4"
+        with open(video, "wb") as f:
+            block = np.random.default_rng(0).integers(0, 256, 1 << 20, dtype=np.uint8).tobytes()
+            for _ in range(megabytes):
+                f.write(block)
+        copies, binds = [], []
+        for k in range(repeats):
+            for mode, times in ((0o600, copies), (0o644, binds)):
+                os.chmod(video, mode)
+                session = Path(folder) / f"session-{k}-{mode:o}"
+                start = time.perf_counter()
+                made = kernel_copies([video], session, 4242, through_parents=False)
+                times.append(time.perf_counter() - start)
+                assert bool(made) == (mode == 0o600)
+                shutil.rmtree(session, ignore_errors=True)
+    print(f"an input of {megabytes} MiB the kernel's uid cannot read ({repeats} starts each):")
+    print(f"  session copy           {statistics.median(copies):6.3f} s (median), {megabytes / statistics.median(copies):6.0f} MiB/s")
+    print(f"  world-readable (bind)  {1000 * statistics.median(binds):6.2f} ms (median)")
+
+
 def frame_sampling() -> None:
     import sampling  # benchmarks/sampling.py
 
@@ -242,7 +273,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pairs", type=int, default=200, help="paired cells (trivial); a quarter as many agent steps")
     parser.add_argument("--starts", type=int, default=6, help="paired kernel starts")
     parser.add_argument("--sampling", action="store_true", help="also run benchmarks/sampling.py")
+    parser.add_argument("--input-mb", type=int, default=0, help="also measure copying an unreadable input this big (root)")
     args = parser.parse_args(argv)
+    if args.input_mb:
+        input_copy_cost(args.input_mb)
     cell_cost(args.pairs)
     sandbox_start_cost(args.starts)
     start_to_ready(max(2, args.starts // 2))

@@ -18,14 +18,19 @@ Never host root: when the host is root, bubblewrap keeps only CAP_SETUID/CAP_SET
 launcher, which joins a fresh session keyring, drops to a per-session uid that owns nothing on
 the host (`allocate_uid`), sets no-new-privileges and checks that no capability is left, all
 before any model code runs. Root-only files (``/etc/shadow``) and host-wide settings are then
-out of reach whatever a cell does.
+out of reach whatever a cell does. Inputs that uid cannot read (a 0600 video in a 0700 folder)
+are session copies only it can read (`spatialclaw.kernel.access`), bound where the input is.
 
 Limits are per session: a memory and a pids cgroup hold the kernel and all its children
 (`spatialclaw.kernel.cgroups`); without cgroups (not root), ``RLIMIT_AS`` per process and
 ``RLIMIT_NPROC`` per user are the fallback, and the session kills the kernel's descendants at
-the end. ``--sandbox none`` (or ``auto`` without bubblewrap) isolates nothing but resources:
-the kernel runs as the host user, reads what it reads and reaches the network; ``auto`` says so
-loudly once per process.
+the end. ``--sandbox none`` (or ``auto`` without bubblewrap) has no mount or network namespace:
+the kernel sees the host's file system and network. As root it still runs as a per-session uid
+(no privileges, no-new-privileges, fresh keyring, the seccomp filter, a subreaper whose
+descendants are stopped), so it reads only world-readable files (inputs it could not read are
+session copies it reads instead); if the interpreter or the working folder is not readable by
+other users, it cannot drop root and says so loudly. Not as root, it runs as the host user.
+``auto`` says loudly once per process that the kernel is not isolated.
 
 bubblewrap is not started with ``--new-session``: that would move the kernel out of the process
 group that jupyter_client signals. The kernel has no terminal (jupyter_client starts it in a new
@@ -53,7 +58,8 @@ from spatialclaw.config import hub_cache_dir
 from spatialclaw.errors import ConfigError
 from spatialclaw.kernel.cgroups import SessionCgroups
 from spatialclaw.kernel.environment import kernel_environment
-from spatialclaw.kernel.seccomp import filter_program
+from spatialclaw.kernel.access import first_unreachable, kernel_copies
+from spatialclaw.kernel.seccomp import filter_program, native_abi
 
 SANDBOX_MODES = ("auto", "bwrap", "none")
 
@@ -68,9 +74,19 @@ KERNEL_TMP = Path("/tmp")
 KERNEL_CONFIG = Path("/tmp/.config")
 
 FALLBACK_WARNING = (
-    "the kernel is NOT ISOLATED ({why}): model-written code runs as you, can read your files, "
-    "reach the network and change this machine; only resource limits hold it. Install bubblewrap "
-    "(apt-get install bubblewrap), or pass --sandbox none to accept this without the warning"
+    "the kernel is NOT ISOLATED ({why}): model-written code can read every file {who} can read "
+    "and reach the network; only its uid, resource limits and process cleanup hold it. Install "
+    "bubblewrap (apt-get install bubblewrap), or pass --sandbox none to accept this without the warning"
+)
+
+ROOT_KERNEL_WARNING = (
+    "the kernel runs as ROOT: without bubblewrap it cannot drop to an unprivileged uid, because "
+    "{path} is not readable by other users; install bubblewrap, or keep the Python environment and "
+    "the working folder where other users can read them"
+)
+NO_SECCOMP_WARNING = (
+    "user namespaces are NOT blocked by seccomp on the {abi} system call ABI (the filter knows "
+    "x86_64 and aarch64 only); the kernel still has no capabilities"
 )
 
 log = logging.getLogger("spatialclaw.kernel.sandbox")
@@ -117,6 +133,8 @@ class SandboxPlan:
         max_processes: the cap on the kernel's processes and threads, or None if none could be set.
         uid: the host uid the kernel runs as (None: the host's own).
         requested: the mode asked for (``"auto"``, ``"bwrap"`` or ``"none"``).
+        kernel_paths: ``{input path on the host: where the kernel reads it}`` for inputs the
+            kernel reads from a session copy at another path (without bubblewrap, as root).
     """
 
     kind: Literal["bwrap", "none"]
@@ -128,6 +146,7 @@ class SandboxPlan:
     max_processes: int | None = None
     uid: int | None = None
     requested: str = "auto"
+    kernel_paths: dict[str, str] = field(default_factory=dict)
 
     def info(self) -> dict:
         """What to record about the sandbox (in ``KernelSession.sandbox_info`` and the trajectory)."""
@@ -188,43 +207,107 @@ def plan_sandbox(
         elif mode == "bwrap":
             raise ConfigError(f"--sandbox bwrap, but bubblewrap does not work here ({why}): "
                               "install it (apt-get install bubblewrap) or use --sandbox auto")
-        else:
-            _warn_once(FALLBACK_WARNING.format(why=why))
+
 
     memory_bytes = None if memory_mb is None else int(memory_mb) * 1024 * 1024
     cgroups = SessionCgroups.create(folders.runtime.name, max_processes=_process_allowance(), memory_bytes=memory_bytes)
     launcher_args = ["--cpu-seconds", str(CPU_SECONDS), "--file-size-mb", str(FILE_SIZE_MB), "--new-keyring"]
     if memory_mb is not None:
         launcher_args += ["--memory-mb", str(int(memory_mb))]
+    program = filter_program()
+    if program is None:
+        _warn_once(NO_SECCOMP_WARNING.format(abi=native_abi()))
+    elif kind == "none":  # bubblewrap applies the filter itself
+        launcher_args.append("--seccomp")
     max_processes, notes = _process_limits(cgroups, launcher_args)
-
-    prefix = cgroups.join_words() if cgroups is not None else []
-    hub = hub_cache_dir(host_env)
     if kind == "none":
-        env = kernel_environment(host_env, home=folders.workdir, tmp=folders.config / "tmp", cache=folders.shared_cache.parent,
-                                 config=folders.config, hub_cache=hub if hub.is_dir() else None)
-        reason = f"NOT isolated ({why}): the kernel runs as this user with the network; {notes}"
-        return SandboxPlan("none", prefix, env, reason, launcher_args, cgroups, max_processes, None, mode)
+        plan, blocked = _plan_unisolated(folders, host_env, launcher_args, why)
+        _warn_unisolated(mode, why, blocked)
+    else:
+        plan = _plan_bwrap(folders, host_env, launcher_args, program)
+    plan.prefix[:0] = cgroups.join_words() if cgroups is not None else []
+    plan.reason += "; " + notes + ("" if program is not None else "; user namespaces NOT blocked (no seccomp "
+                                   f"filter for {native_abi()})")
+    plan.cgroups, plan.max_processes, plan.requested = cgroups, max_processes, mode
+    return plan
 
+
+def _warn_unisolated(mode: str, why: str, blocked: Path | None) -> None:
+    """Say loudly (once per process) that ``auto`` found no bubblewrap, or that the kernel keeps root."""
+    root = ROOT_KERNEL_WARNING.format(path=blocked) if blocked is not None else None
+    if mode == "auto":
+        who = "any user" if os.geteuid() == 0 and blocked is None else ("root" if blocked else "you")
+        _warn_once(FALLBACK_WARNING.format(why=why, who=who) + (f"; and {root}" if root else ""))
+    elif root is not None:
+        _warn_once(root)
+
+
+def _plan_unisolated(
+    folders: SessionFolders, host_env: Mapping[str, str], launcher_args: list[str], why: str
+) -> tuple[SandboxPlan, Path | None]:
+    """Without bubblewrap: the host's file system and network, but (as root) a per-session uid
+    with no privileges, no-new-privileges, a fresh keyring and the seccomp filter. Also returns
+    the path that keeps the kernel root (not readable by other users), if any."""
+    hub = hub_cache_dir(host_env)
+    env = kernel_environment(host_env, home=folders.workdir, tmp=folders.config / "tmp", cache=folders.shared_cache.parent,
+                             config=folders.config, hub_cache=hub if hub.is_dir() else None)
+    if os.geteuid() != 0:
+        reason = f"NOT isolated ({why}): the kernel runs as this user (uid {os.geteuid()}) with its files and the network"
+        return SandboxPlan("none", [], env, reason, launcher_args), None
+    blocked = first_unreachable(runtime_paths()) or first_unreachable(
+        [folders.workdir, folders.runtime, folders.sockets, folders.config], only_reach=True)
+    if blocked is not None:
+        reason = f"NOT isolated ({why}): the kernel runs as root ({blocked} is not readable by other users)"
+        return SandboxPlan("none", [], env, reason, launcher_args), blocked
+    uid = allocate_uid()
+    launcher_args += ["--uid", str(uid), "--gid", str(uid), "--chdir", str(folders.workdir.resolve())]
+    inputs = [p for p in folders.inputs if not _under(Path(p).resolve(), folders.runtime.resolve())]
+    copies = kernel_copies(inputs, folders.runtime / "inputs", uid, through_parents=True)
+    reason = (f"NOT isolated ({why}): the kernel runs as uid {uid} (no privileges, fresh keyring) but sees every "
+              "world-readable file and the network" + _copies_note(copies))
+    return SandboxPlan("none", [], env, reason, launcher_args, uid=uid,
+                       kernel_paths={str(k): str(v) for k, v in copies.items()}), None
+
+
+def _plan_bwrap(
+    folders: SessionFolders, host_env: Mapping[str, str], launcher_args: list[str], program: bytes | None
+) -> SandboxPlan:
+    """Under bubblewrap: a root built from nothing, as a per-session uid when the host is root."""
+    hub = hub_cache_dir(host_env)
     uid = allocate_uid() if os.geteuid() == 0 else None
     launcher_args += ["--chdir", str(folders.workdir.resolve())]
     if uid is not None:
         launcher_args += ["--uid", str(uid), "--gid", str(uid), "--max-processes", str(_process_allowance())]
     env = kernel_environment(host_env, home=folders.workdir, tmp=KERNEL_TMP, cache=folders.shared_cache.parent,
                              config=KERNEL_CONFIG, hub_cache=hub if hub.is_dir() else None)
-    program = filter_program()
+    copies: dict[Path, Path] = {}
+    if uid is not None:
+        inputs = [p for p in folders.inputs if not _under(Path(p).resolve(), folders.runtime.resolve())]
+        copies = kernel_copies(inputs, folders.runtime / "inputs", uid, through_parents=False)
     if program is not None:  # bwrap reads the filter from fd 9, opened by the wrapper
         (folders.runtime / "seccomp.bpf").write_bytes(program)
-        prefix += ["/bin/sh", "-c", 'trap "" INT; exec "$@" 9<"$0"', str(folders.runtime / "seccomp.bpf")]
+        prefix = ["/bin/sh", "-c", 'trap "" INT; exec "$@" 9<"$0"', str(folders.runtime / "seccomp.bpf")]
     else:
-        prefix += ["/bin/sh", "-c", 'trap "" INT; exec "$@"', "sh"]
-        notes += "; user namespaces NOT blocked (no seccomp filter for this architecture)"
+        prefix = ["/bin/sh", "-c", 'trap "" INT; exec "$@"', "sh"]
     prefix += bwrap_words(folders, env, hub_cache=hub if hub.is_dir() else None, drop_uid=uid is not None,
-                          seccomp_fd=9 if program is not None else None)
+                          seccomp_fd=9 if program is not None else None, copies=copies)
     who = f"uid {uid}" if uid is not None else f"uid {os.geteuid()}"
-    reason = (f"bubblewrap as {who}: only the interpreter, packages and inputs visible, no network, no secrets, "
-              f"no new user namespaces; {notes}")
-    return SandboxPlan("bwrap", prefix, env, reason, launcher_args, cgroups, max_processes, uid, mode)
+    reason = (f"bubblewrap as {who}: only the interpreter, packages and inputs visible, no network, no secrets"
+              + (", no new user namespaces" if program is not None else "") + _copies_note(copies))
+    return SandboxPlan("bwrap", prefix, env, reason, launcher_args, uid=uid)
+
+
+def _copies_note(copies: Mapping[Path, Path]) -> str:
+    if not copies:
+        return ""
+    size = sum(_tree_bytes(copy) for copy in copies.values())
+    return f"; {len(copies)} input(s) other users cannot read copied for the kernel ({size / 2**20:.0f} MiB)"
+
+
+def _tree_bytes(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
 
 
 def _process_limits(cgroups: SessionCgroups | None, launcher_args: list[str]) -> tuple[int | None, str]:
@@ -323,9 +406,10 @@ def _system_words() -> list[str]:
 
 def bwrap_words(
     folders: SessionFolders, env: Mapping[str, str], *, hub_cache: Path | None, drop_uid: bool,
-    seccomp_fd: int | None = None,
+    seccomp_fd: int | None = None, copies: Mapping[Path, Path] | None = None,
 ) -> list[str]:
-    """The ``bwrap ... --`` words for one kernel (``seccomp_fd``: an open fd holding the filter)."""
+    """The ``bwrap ... --`` words for one kernel (``seccomp_fd``: an open fd holding the filter;
+    ``copies``: input → its session copy, bound read-only where the input is)."""
     exe = shutil.which("bwrap") or "bwrap"
     words = [exe, *_isolation_flags(drop_uid=drop_uid), *_system_words(), "--dev", "/dev"]
     if seccomp_fd is not None:
@@ -339,7 +423,7 @@ def bwrap_words(
     if hub_cache is not None:
         read_only.append(hub_cache)
     writable = [folders.workdir, folders.sockets, folders.cache_layer]
-    binds = _binds(read_only, "--ro-bind") + _binds(writable, "--bind")
+    binds = _binds(read_only, "--ro-bind", copies or {}) + _binds(writable, "--bind")
     words += _parent_dirs(dest for _, _, dest in binds)
     for option, source, dest in binds:
         words += [option, source, dest]
@@ -356,19 +440,22 @@ def _gpu_devices() -> list[str]:
     return sorted(glob.glob("/dev/nvidia*")) + sorted(glob.glob("/dev/dri"))
 
 
-def _binds(paths: Iterable[Path], option: str) -> list[tuple[str, str, str]]:
+def _binds(paths: Iterable[Path], option: str, copies: Mapping[Path, Path] | None = None) -> list[tuple[str, str, str]]:
     """(option, source, destination) per existing path, bound where it is (and, for a symlink,
     its target at the link too), outermost first; paths inside an already bound folder are skipped
-    (a writable bind is never hidden by a read-only one, nor the other way round)."""
+    (a writable bind is never hidden by a read-only one, nor the other way round). A path in
+    ``copies`` (absolute, as given) is bound from its copy instead, at both places."""
+    copies = copies or {}
     pairs: set[tuple[Path, Path]] = set()
     for given in paths:
         source = Path(given).resolve()
         if source.exists() and not _under(source, Path("/proc")):
-            pairs.update({(source, source), (source, Path(os.path.abspath(given)))})
+            origin = copies.get(Path(os.path.abspath(given)), source)
+            pairs.update({(origin, source), (origin, Path(os.path.abspath(given)))})
     out: list[tuple[str, str, str]] = []
     system = [Path(f) for f in SYSTEM_FOLDERS]
     for source, dest in sorted(pairs, key=lambda pair: (len(pair[1].parts), str(pair[1]))):
-        if option == "--ro-bind" and any(_under(dest, s) for s in system):
+        if option == "--ro-bind" and source == dest and any(_under(dest, s) for s in system):
             continue  # already visible read-only
         if any(_under(dest, Path(d)) for _, _, d in out):
             continue

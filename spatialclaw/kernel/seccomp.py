@@ -1,24 +1,32 @@
 """A seccomp filter for the kernel: no new user namespaces.
 
 An unprivileged process may create a user namespace (``unshare -U``) and be "root" inside it,
-which widens what kernel bugs it can reach. bubblewrap applies this filter (``--seccomp FD``) to
-the kernel and everything it starts: ``unshare`` and ``clone`` with ``CLONE_NEWUSER`` fail with
-EPERM, ``clone3`` (whose flags a filter cannot read) fails with ENOSYS so that the C library
-falls back to ``clone``, and x32 system calls are refused. Everything else is allowed.
+which widens what kernel bugs it can reach. The filter is applied to the kernel and everything
+it starts (by bubblewrap's ``--seccomp FD``, or by the launcher itself without bubblewrap,
+`install_filter`): ``unshare`` and ``clone`` with ``CLONE_NEWUSER`` fail with EPERM, ``clone3``
+(whose flags a filter cannot read) fails with ENOSYS so that the C library falls back to
+``clone``, and system calls of any other ABI (x32, or i386 through ``int 0x80`` on x86_64,
+whose numbers differ) fail with EPERM. Everything else is allowed.
 
-`filter_program` returns the classic BPF program as bytes (``struct sock_filter`` array); None
-on an architecture it does not know (the sandbox then goes without it and says so).
+Architectures: the filter knows the system call numbers of x86_64 and aarch64 (`ARCHES`).
+`filter_program` returns None on any other ABI (`native_abi` says which one this interpreter
+uses: a 32-bit Python on a 64-bit machine is not the machine's ABI); the sandbox then runs
+without the filter and warns that user namespaces are not blocked there.
 """
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import platform
 import struct
 
 CLONE_NEWUSER = 0x10000000
 X32_SYSCALL_BIT = 0x40000000
-# machine → (AUDIT_ARCH value, unshare, clone, clone3)
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
+# ABI → (AUDIT_ARCH value, unshare, clone, clone3); both are little-endian with flags in argument 0.
 ARCHES = {
     "x86_64": (0xC000003E, 272, 56, 435),
     "aarch64": (0xC00000B7, 97, 220, 435),
@@ -29,28 +37,53 @@ _ALLOW = 0x7FFF0000
 _ERRNO = 0x00050000
 
 
-def filter_program(machine: str | None = None) -> bytes | None:
-    """The BPF program for ``machine`` (``platform.machine()`` if None), or None if unknown."""
-    arch = ARCHES.get(machine or platform.machine())
+def native_abi(machine: str | None = None, pointer_bytes: int | None = None) -> str:
+    """The system call ABI of this interpreter: ``platform.machine()``, except that a 32-bit
+    Python on a 64-bit kernel is named for its 32-bit ABI (``"i686"``, ``"armv7l"``)."""
+    machine = machine or platform.machine()
+    pointer_bytes = pointer_bytes or struct.calcsize("P")
+    if pointer_bytes == 4:
+        return {"x86_64": "i686", "aarch64": "armv7l"}.get(machine, machine)
+    return machine
+
+
+def filter_program(abi: str | None = None) -> bytes | None:
+    """The BPF program (``struct sock_filter`` array) for ``abi`` (`native_abi` if None), or None
+    if its system call numbers are not known here."""
+    arch = ARCHES.get(abi or native_abi())
     if arch is None:
         return None
     audit_arch, unshare, clone, clone3 = arch
     eperm, enosys = _ERRNO | errno.EPERM, _ERRNO | errno.ENOSYS
     program = [
         (_LD_ABS_W, 0, 0, 4),                 # 0: A = arch
-        (_JEQ, 0, 9, audit_arch),             # 1: other arch -> allow (11)
+        (_JEQ, 0, 9, audit_arch),             # 1: another ABI -> EPERM (11)
         (_LD_ABS_W, 0, 0, 0),                 # 2: A = syscall number
-        (_JGE, 9, 0, X32_SYSCALL_BIT),        # 3: x32 -> EPERM (13)
-        (_JEQ, 9, 0, clone3),                 # 4: clone3 -> ENOSYS (14)
+        (_JGE, 7, 0, X32_SYSCALL_BIT),        # 3: x32 -> EPERM (11)
+        (_JEQ, 7, 0, clone3),                 # 4: clone3 -> ENOSYS (12)
         (_JEQ, 2, 0, unshare),                # 5: unshare -> check flags (8)
         (_JEQ, 1, 0, clone),                  # 6: clone -> check flags (8)
         (_RET, 0, 0, _ALLOW),                 # 7
         (_LD_ABS_W, 0, 0, 16),                # 8: A = low 32 bits of argument 0 (flags)
-        (_JSET, 3, 0, CLONE_NEWUSER),         # 9: CLONE_NEWUSER -> EPERM (13)
+        (_JSET, 1, 0, CLONE_NEWUSER),         # 9: CLONE_NEWUSER -> EPERM (11)
         (_RET, 0, 0, _ALLOW),                 # 10
-        (_RET, 0, 0, _ALLOW),                 # 11
-        (_RET, 0, 0, _ALLOW),                 # 12
-        (_RET, 0, 0, eperm),                  # 13
-        (_RET, 0, 0, enosys),                 # 14
+        (_RET, 0, 0, eperm),                  # 11
+        (_RET, 0, 0, enosys),                 # 12
     ]
     return b"".join(struct.pack("<HBBI", code, jt, jf, k) for code, jt, jf, k in program)
+
+
+class _Program(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def install_filter(program: bytes) -> None:
+    """Apply ``program`` to this process and everything it starts from now on (sets
+    no-new-privileges first, as an unprivileged process must). Raises OSError if refused."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(NO_NEW_PRIVS) failed")
+    buffer = ctypes.create_string_buffer(program, len(program))
+    fprog = _Program(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
+    if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(SECCOMP_MODE_FILTER) failed")

@@ -291,7 +291,7 @@ class KernelSession:
             shutil.rmtree(workdir, ignore_errors=True)
         elif workdir is not None and self._given_owner is not None:
             uid, gid, mode = self._given_owner
-            workspace.chown_tree(workdir, uid, gid)
+            workspace.chown_tree(workdir, uid, gid, only_owned_by=self.sandbox_info.get("uid"))
             os.chmod(workdir, mode)
 
     def restart(self) -> None:
@@ -426,6 +426,11 @@ class KernelSession:
         spec = {"argv": argv, "display_name": "SpatialClaw", "language": "python", "interrupt_mode": "message"}
         (self._runtime / "kernels" / "spatialclaw" / "kernel.json").write_text(json.dumps(spec))
 
+    def _kernel_path(self, path: Path) -> str:
+        """Where the kernel reads an input: its session copy where it has one at another path."""
+        copies = self._sandbox_plan.kernel_paths if self._sandbox_plan is not None else {}
+        return copies.get(os.path.abspath(path)) or str(Path(path).resolve())
+
     def _write_manifest(self) -> None:
         assert self._runtime is not None
         from spatialclaw.config import cache_dir
@@ -433,9 +438,9 @@ class KernelSession:
         source_kind, source_path, source_files = "none", None, []
         if self.input is not None:
             source_kind = self.input.kind
-            source_path = str(Path(self.input.paths[0]).resolve()) if self.input.paths else None
+            source_path = self._kernel_path(self.input.paths[0]) if self.input.paths else None
             if source_kind == "images" and not self.input.parts:  # one image sequence (a folder)
-                source_files = [str(Path(p).resolve()) for p in self.input.paths]
+                source_files = [self._kernel_path(p) for p in self.input.paths]
         manifest = {
             "frames_file": str(self._frames_file) if self._frames_file else None,
             "question": self.question,

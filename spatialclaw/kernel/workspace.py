@@ -61,13 +61,17 @@ def disk_usage(*roots: Path) -> Usage:
     return usage
 
 
-def chown_tree(root: Path, uid: int, gid: int) -> None:
-    """Give ``root`` and everything under it to ``uid``/``gid`` (symlinks themselves, not their targets)."""
+def chown_tree(root: Path, uid: int, gid: int, *, only_owned_by: int | None = None) -> None:
+    """Give ``root`` and everything under it to ``uid``/``gid`` (symlinks themselves, not their
+    targets); with ``only_owned_by``, only what that uid owns (what the kernel made, never a hard
+    link it planted to someone else's file)."""
     os.lchown(root, uid, gid)
     for folder, dirs, files in os.walk(root):
         for name in dirs + files:
+            path = os.path.join(folder, name)
             try:
-                os.lchown(os.path.join(folder, name), uid, gid)
+                if only_owned_by is None or os.lstat(path).st_uid == only_owned_by:
+                    os.lchown(path, uid, gid)
             except OSError:
                 pass
 

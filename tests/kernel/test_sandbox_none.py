@@ -1,0 +1,119 @@
+"""``--sandbox none`` as root: no mount namespace, but the kernel still drops to a per-session uid
+with no privileges, no-new-privileges, a fresh keyring, the seccomp filter and process cleanup."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from spatialclaw.inputs.load import load_input
+from spatialclaw.kernel import sandbox as sandbox_module
+from spatialclaw.kernel.access import first_unreachable
+from spatialclaw.kernel.sandbox import SessionFolders, plan_sandbox, runtime_paths
+from spatialclaw.kernel.session import KernelSession
+
+BLOCKED = first_unreachable([*runtime_paths(), Path(tempfile.gettempdir())])
+drops_root = pytest.mark.skipif(
+    os.geteuid() != 0 or BLOCKED is not None,
+    reason="needs root and a Python environment other users can read "
+    f"({BLOCKED} is not: there the kernel keeps root, as test_a_private_python_keeps_root_and_says_so checks)",
+)
+
+CELL = """
+import ctypes, json, os, subprocess
+def attempt(fn):
+    try:
+        return fn()
+    except OSError as err:
+        return type(err).__name__
+libc = ctypes.CDLL(None, use_errno=True)
+status = dict(l.split(':', 1) for l in open('/proc/self/status') if ':' in l)
+libc.syscall(248, b'user', NAME.encode(), b'x', 1, -3)
+sleeper = subprocess.Popen(['setsid', 'nohup', 'sleep', '600'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(json.dumps({
+    'uid': os.getuid(), 'groups': os.getgroups(),
+    'no_new_privs': status['NoNewPrivs'].strip(), 'seccomp': status['Seccomp'].strip(),
+    'cap_eff': status['CapEff'].strip(),
+    'shadow': attempt(lambda: open('/etc/shadow').read(1)),
+    'core_pattern': attempt(lambda: open('/proc/sys/kernel/core_pattern', 'ab').close()),
+    'unshare': [libc.unshare(0x10000000), ctypes.get_errno()],
+    'input': attempt(lambda: len(open(INPUT, 'rb').read())),
+    'sleeper': sleeper.pid,
+}))
+"""
+
+
+@drops_root
+def test_none_as_root_drops_to_an_unprivileged_uid_and_cleans_up(tmp_path: Path) -> None:
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    image = private / "photo.png"
+    Image.new("RGB", (16, 12), (200, 0, 0)).save(image)
+    os.chmod(image, 0o600)
+    name = f"spatialclaw-none-{os.getpid()}"
+    with KernelSession(load_input(image, frames=None), sandbox="none") as session:
+        assert session.sandbox_info["kind"] == "none" and session.sandbox_info["uid"] != 0
+        source = session.execute("from spatialclaw.primitives.context import current\nprint(current().source_path)")
+        code = f"NAME = {name!r}\nINPUT = {source.text.strip()!r}\n" + CELL
+        result = session.execute(code)
+        assert result.error is None, result.error
+        seen = json.loads(result.text)
+        pid = session._kernel_pid()
+        assert pid is not None
+    assert seen["uid"] == session.sandbox_info["uid"] and seen["groups"] == []
+    assert (seen["no_new_privs"], seen["seccomp"], int(seen["cap_eff"], 16)) == ("1", "2", 0)
+    assert seen["shadow"] == "PermissionError" and seen["core_pattern"] == "PermissionError"
+    assert seen["unshare"] == [-1, 1]
+    assert seen["input"] == image.stat().st_size  # read through the session's copy
+    assert name not in Path("/proc/keys").read_text()
+    time.sleep(0.2)
+    assert not Path(f"/proc/{seen['sleeper']}").exists() or "Z" in Path(f"/proc/{seen['sleeper']}/stat").read_text().split()[2]
+
+
+@pytest.fixture()
+def folders(tmp_path: Path) -> SessionFolders:
+    paths = {name: tmp_path / name for name in ("work", "runtime", "sockets", "shared", "layer", "config")}
+    for path in paths.values():
+        path.mkdir()
+    return SessionFolders(paths["work"], paths["sockets"], paths["runtime"], paths["shared"], paths["layer"], paths["config"])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="as another user the kernel runs as that user")
+def test_a_none_plan_as_root_asks_the_launcher_to_drop_root(folders: SessionFolders, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sandbox_module, "first_unreachable", lambda paths, **kw: None)
+    plan = plan_sandbox("none", folders)
+    try:
+        args = plan.launcher_args
+        assert plan.uid is not None and plan.uid != 0 and args[args.index("--uid") + 1] == str(plan.uid)
+        assert {"--seccomp", "--new-keyring"} <= set(args) and "runs as uid" in plan.reason
+        assert plan.info()["uid"] == plan.uid and plan.info()["isolated"] is False
+    finally:
+        plan.release()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="as another user the kernel runs as that user")
+def test_a_private_python_keeps_root_and_says_so(
+    folders: SessionFolders, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(sandbox_module, "first_unreachable", lambda paths, **kw: Path("/root/.pyenv"))
+    monkeypatch.setattr(sandbox_module, "_warned", set())
+    with caplog.at_level(logging.WARNING, logger="spatialclaw.kernel.sandbox"):
+        plan = plan_sandbox("none", folders)
+        plan.release()
+    warnings = [r.getMessage() for r in caplog.records if r.name == "spatialclaw.kernel.sandbox"]
+    assert plan.uid is None and "--uid" not in plan.launcher_args and "runs as root" in plan.reason
+    assert len(warnings) == 1 and "runs as ROOT" in warnings[0] and "/root/.pyenv" in warnings[0]
+
+
+def test_not_as_root_the_kernel_runs_as_the_user(folders: SessionFolders, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sandbox_module.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(sandbox_module, "_user_task_count", lambda: 10)
+    plan = plan_sandbox("none", folders)
+    assert plan.uid is None and "--uid" not in plan.launcher_args and "runs as this user (uid 1000)" in plan.reason
