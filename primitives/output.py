@@ -1,8 +1,8 @@
 """What the model hands back from a cell: images to look at (`show`) and the answer (`answer`).
 
 Registered like every other primitive, so their prompt text is generated from these signatures
-and docstrings; the kernel's bootstrap preloads them. Images become PNG by
-`spatialclaw.images`' one rule.
+and docstrings; the kernel's bootstrap preloads them. Images become PNG, or JPEG for photo-like
+pictures, by `spatialclaw.images`' one rule (`to_image`).
 """
 
 from __future__ import annotations
@@ -20,32 +20,36 @@ from spatialclaw.primitives.registry import primitive
 ANSWER_MIME = "application/vnd.spatialclaw.answer+json"
 
 
-def to_png(item: Any) -> bytes:
-    """PNG bytes of a Frame, image array, PIL image, matplotlib figure, or object with ``.render()``
-    (arrays by `spatialclaw.images`' dtype/range rule)."""
+def to_image(item: Any, *, lossless: bool = False) -> tuple[str, bytes]:
+    """``(MIME type, bytes)`` of what ``show(item)`` sends for a Frame, image array, PIL image,
+    matplotlib figure, or object with ``.render()``: photo-like pictures as JPEG, the rest (figures
+    among them) as PNG (`spatialclaw.images.encode_for_model`; arrays by its dtype/range rule);
+    ``lossless``: always PNG."""
+    from spatialclaw.images import encode_for_model, encode_png
     from spatialclaw.inputs.frame import Frame
 
-    from spatialclaw.images import encode_png
-
     if isinstance(item, Frame):
-        return encode_png(item.image, what="show()")
-    if isinstance(item, np.ndarray):
-        return encode_png(item, what="show()")
-    if type(item).__module__.startswith("PIL.") and hasattr(item, "save"):
-        return encode_png(item, what="show()")
+        item = item.image
+    if isinstance(item, np.ndarray) or (type(item).__module__.startswith("PIL.") and hasattr(item, "save")):
+        return ("image/png", encode_png(item, what="show()")) if lossless else encode_for_model(item, what="show()")
     if hasattr(item, "savefig") and hasattr(item, "canvas"):
         import matplotlib.pyplot as plt
 
         buf = io.BytesIO()
         item.savefig(buf, format="png", bbox_inches="tight")
         plt.close(item)  # shown once here, not again by the inline backend at the end of the cell
-        return buf.getvalue()
+        return "image/png", buf.getvalue()
     if callable(getattr(item, "render", None)):
-        return to_png(item.render())
+        return to_image(item.render(), lossless=lossless)
     raise TypeError(
         f"show() cannot display a {type(item).__name__}: pass a Frame, an image array, a PIL image, "
         "a matplotlib figure, or an object with .render()"
     )
+
+
+def to_png(item: Any) -> bytes:
+    """PNG bytes of anything `to_image` takes, lossless (e.g. for a ``host_call`` payload, which wants PNG)."""
+    return to_image(item, lossless=True)[1]
 
 
 @primitive(group="output")
@@ -59,11 +63,11 @@ def show(*items: Any, caption: str | None = None) -> None:
     """
     from IPython.display import publish_display_data
 
-    pngs = [to_png(item) for item in items]
+    images = [to_image(item) for item in items]
     if caption:
         print(caption, flush=True)
-    for png in pngs:
-        publish_display_data({"image/png": base64.b64encode(png).decode("ascii")})
+    for mime, data in images:
+        publish_display_data({mime: base64.b64encode(data).decode("ascii")})
 
 
 def _plain(value: Any) -> Any:

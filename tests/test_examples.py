@@ -88,7 +88,7 @@ def test_kernel_by_hand_notebook() -> None:
     assert "'reconstruction': 'gt'" in text_of(cell_with(nb, "session.start()"))
     pictures = ("np.hstack([frames[i].image", "r = reconstruct()", "show(top_down_map(objs))", "point_cloud_image(")
     for snippet in pictures:
-        assert len(images_of(cell_with(nb, snippet))) == 1, snippet
+        assert len(images_of(cell_with(nb, snippet), IMAGE_TYPES)) == 1, snippet
     assert "chairs: 2" in text_of(cell_with(nb, 'objs = objects3d("*")'))
     comparison = text_of(cell_with(nb, "object_distance(by_label"))
     distances = re.search(r"exact mesh distance ([\d.]+) m, measured with gt perception ([\d.]+) m", comparison)
@@ -109,7 +109,7 @@ def test_ask_agent_notebook_without_an_endpoint() -> None:
     assert "Question: Measuring from the closest point" in text_of(first_request)
     assert len(images_of(first_request, IMAGE_TYPES)) == 1
     run = cell_with(nb, "show_run(scripted)")
-    assert len(images_of(run)) == 2  # the top-down map and the point cloud the scripted cells showed
+    assert len(images_of(run, IMAGE_TYPES)) == 2  # the top-down map and the point cloud the scripted cells showed
     text = text_of(run)
     assert "answer: 2.35 (answered: True); exact: 2.35 m" in text
     assert "--- observation sent back to the model ---" in text and "3 steps" in text
@@ -152,7 +152,7 @@ def test_evaluate_notebook() -> None:
     overall = float(re.search(r"\| \*\*overall\*\* \| 17 \| \*\*([\d.]+)\*\* \|", table).group(1))
     assert overall >= 90.0  # exact perception and a policy that writes the right cell
     for snippet in ("ax.barh(tasks", 'Image(filename=str(out / "summary.png"))', "numeric = [r for r in rows"):
-        assert len(images_of(cell_with(nb, snippet))) == 1, snippet
+        assert len(images_of(cell_with(nb, snippet), IMAGE_TYPES)) == 1, snippet
     rows = text_of(cell_with(nb, "rows.sort("))
     assert len(re.findall(r"^\s*\d+ (object|obj_|room|route)", rows, flags=re.M)) == 17
 
@@ -173,7 +173,7 @@ def test_readme_quickstart_commands(tmp_path: Path) -> None:
     shown = cli("exec", "demo/synth/synth_0.mp4", "--frames", "8", "-c", "print(len(frames), frames[0])",
                 "-c", "show(frames[0], frames[-1])", "--out", "shots/")  # fmt: skip
     assert "8 Frame(index=0, time=0.00s, image=320x240)" in shown
-    assert sorted(p.name for p in (tmp_path / "shots").iterdir()) == ["cell2-1.png", "cell2-2.png"]
+    assert sorted(p.name for p in (tmp_path / "shots").iterdir()) == ["cell2-1.jpg", "cell2-2.jpg"]
     measured = cli("exec", "demo/synth/synth_0", "--perception", "gt",
                    "-c", "print(distance(objects3d('sofa')[0], objects3d('table')[0]))",
                    "-c", "show(top_down_map(objects3d('*')))", "--out", "shots/")  # fmt: skip

@@ -42,6 +42,7 @@ from spatialclaw.agent.steps import (
 from spatialclaw.agent.trajectory import TrajectoryWriter
 from spatialclaw.config import RunConfig
 from spatialclaw.errors import ModelError, SpatialClawError
+from spatialclaw.images import image_suffix
 from spatialclaw.models.base import Image, Message, VLMClient
 
 if TYPE_CHECKING:
@@ -417,7 +418,8 @@ class Agent(NestedCalls):
         step.images, step.sent_images, rejected = images_for_model(result.images, self.config.max_side)
         result.notices += rejected
         step.observation = observe_cell(result, cells_left=self.config.max_steps - step.index, total=self.config.max_steps)
-        step.image_files = [run.writer.add_image(f"step_{step.index:02d}_{k}.png", png) for k, png in enumerate(step.images, 1)]
+        step.image_files = [run.writer.add_image(f"step_{step.index:02d}_{k}{image_suffix(data)}", data)
+                            for k, data in enumerate(step.images, 1)]
 
     def _final_turn(self, run: RunContext) -> FinalStep:
         """The code-free turn that asks for the answer once the cells are spent."""

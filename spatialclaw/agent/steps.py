@@ -201,7 +201,7 @@ class CellStep(ModelStep):
         code: the cell that ran.
         result: the kernel's `CellResult` (None when rebuilt from a trajectory).
         observation: the text the model got back.
-        images: PNG images the cell returned; ``sent_images``: as sent after the observation;
+        images: the images (PNG or JPEG bytes) the cell returned; ``sent_images``: as sent after the observation;
             ``image_files``: their paths in the trajectory folder.
         answer, answered: the answer the cell gave through ``answer(...)``, if any.
         nested: the cell's ``ask_vlm``/``locate`` calls.
@@ -260,7 +260,7 @@ class CellStep(ModelStep):
             code=record.get("code") or "",
             observation=record.get("observation", ""),
             images=images,
-            sent_images=[image_for_model(png, max_side) for png in images],
+            sent_images=[image_for_model(data, max_side) for data in images],
             image_files=files,
             answer=record.get("answer"),
             answered=bool(record.get("answered")),
@@ -373,19 +373,23 @@ def observe_cell(result: CellResult, *, cells_left: int, total: int) -> str:
     return "\n\n".join(parts)
 
 
-def image_for_model(png: bytes, max_side: int) -> Image:
-    """A cell's PNG as sent: unchanged when small enough; shrunk to ``max_side`` when larger; and
-    as JPEG (quality 90) when the PNG is heavy, as photos are (a 640×480 frame is ~0.7 MB in PNG,
-    ~0.1 MB in JPEG), while plots and masks stay lossless."""
-    from PIL import Image as PILImage
+def image_for_model(data: bytes, max_side: int) -> Image:
+    """A cell's image (PNG or JPEG bytes) as sent: unchanged when small enough (the bytes passed
+    through, nothing decoded); shrunk to ``max_side`` when larger; and as JPEG (quality 90) when
+    it is a heavy PNG, as photos are (a 640×480 frame is ~0.7 MB in PNG, ~0.1 MB in JPEG), while
+    plots and masks stay lossless. ``show()`` already sends photo-like pictures as JPEG.
 
-    heavy = len(png) > PNG_AS_IS_MAX_BYTES
-    with PILImage.open(io.BytesIO(png)) as pil:
-        width, height = pil.size
-        if max(width, height) <= max_side and not heavy:
-            return Image(png, "image/png", width, height)
-        pil.load()
-        return Image.from_pil(pil, max_side=max_side, fmt="JPEG" if heavy else "PNG", quality=90)
+    Raises:
+        ImageRejected: the bytes are not a PNG or JPEG within `spatialclaw.images`' limits.
+    """
+    from spatialclaw.images import decode_image, image_size
+
+    mime, width, height = image_size(data)
+    heavy = mime == "image/png" and len(data) > PNG_AS_IS_MAX_BYTES
+    if max(width, height) <= max_side and not heavy:
+        return Image(data, mime, width, height)
+    lossy = heavy or mime == "image/jpeg"
+    return Image.from_pil(decode_image(data), max_side=max_side, fmt="JPEG" if lossy else "PNG", quality=90)
 
 
 def outcome(steps: list[Step]) -> tuple[Any, bool, Usage]:

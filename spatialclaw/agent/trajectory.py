@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from spatialclaw.agent.reply_parsing import reply_prose
+from spatialclaw.images import mime_of_file
 
 FORMAT = "spatialclaw-trajectory/1"
 LIVE_REFRESH_S = 2  # how often the page of a run still in progress reloads itself, seconds
@@ -162,7 +163,7 @@ def _notebook_outputs(step: dict[str, Any], folder: Path, count: int) -> list[An
     if out.get("text"):
         outputs.append(v4.new_output("stream", name="stdout", text=out["text"]))
     for rel in step.get("images", []):
-        outputs.append(v4.new_output("display_data", data={"image/png": _b64(folder, rel)}))
+        outputs.append(v4.new_output("display_data", data={mime_of_file(rel): _b64(folder, rel)}))
     error = out.get("error")
     if error:
         outputs.append(
@@ -253,7 +254,7 @@ def to_html(record: dict[str, Any], folder: Path) -> str:
             {
                 **step,
                 "prose": reply_prose(step.get("reply", "")) if step["kind"] != "final" else step.get("reply", ""),
-                "image_srcs": [f"data:image/png;base64,{_b64(folder, rel)}" for rel in step.get("images", [])],
+                "image_srcs": [f"data:{mime_of_file(rel)};base64,{_b64(folder, rel)}" for rel in step.get("images", [])],
             }
         )
     info = record.get("config", {}).get("perception_info") or {}

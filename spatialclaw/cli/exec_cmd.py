@@ -115,12 +115,14 @@ def _nested_handlers(model: str | None, base_url: str | None, api_key: str | Non
 def _cell_record(index: int, result: Any, out_dir: Path | None) -> tuple[dict, Path | None]:
     """The cell as a JSON-able dict, its images written to ``out_dir`` (created on first use)."""
     paths = []
-    for k, png in enumerate(result.images, start=1):
+    from spatialclaw.images import image_suffix
+
+    for k, data in enumerate(result.images, start=1):
         if out_dir is None:
             out_dir = Path(tempfile.mkdtemp(prefix="spatialclaw-exec-"))
         out_dir.mkdir(parents=True, exist_ok=True)
-        path = out_dir / f"cell{index}-{k}.png"
-        path.write_bytes(png)
+        path = out_dir / f"cell{index}-{k}{image_suffix(data)}"
+        path.write_bytes(data)
         paths.append(str(path))
     error = result.error
     record = {

@@ -16,17 +16,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from spatialclaw.images import ImageRejected, png_size
+from spatialclaw.images import ImageRejected, image_size
 from spatialclaw.kernel.bootstrap import ANSWER_MIME, HOST_CALL_PREFIX
 
 CUT_MARKER = "\n[... {n} characters cut ...]\n"
 MALFORMED_TEXT = "the kernel sent a malformed {kind} message ({why}); it was ignored"
 IMAGE_REFUSED_TEXT = "an image was refused: {why}"
-UNSHOWN_TEXT = "an output of type {types} was not shown: only text/plain and image/png come back"
+UNSHOWN_TEXT = "an output of type {types} was not shown: only text/plain, image/png and image/jpeg come back"
 NO_HANDLER_TEXT = "no VLM configured for host_call({method!r}): start the session with host_handlers={{{method!r}: ...}}"
 HANDLER_FAILED_TEXT = "host_call({method!r}) failed on the host: {error}"
 BAD_HOST_CALL_TEXT = "host_call request is malformed ({why}): it needs a JSON object {{\"method\": str, \"payload\": object}}"
 MAX_NOTICES = 20
+IMAGE_MIMES = ("image/png", "image/jpeg")  # the image outputs that come back (show() sends photos as JPEG)
 MAX_ANSWER_CHARS = 100_000
 MAX_HOST_CALL_CHARS = 64 * 1024 * 1024
 
@@ -189,8 +190,9 @@ class CellCollector:
             self.answer = plain_answer(data[ANSWER_MIME])
             self.answered = True
             return
-        if "image/png" in data:
-            self._fold_image(data["image/png"])
+        mime = next((m for m in IMAGE_MIMES if m in data), None)
+        if mime is not None:
+            self._fold_image(data[mime], mime)
             if is_result and "text/plain" in data:
                 self.text.add(_text(data["text/plain"], "text/plain").rstrip("\n") + "\n")
         elif "text/plain" in data:
@@ -198,20 +200,21 @@ class CellCollector:
         elif data:
             self.notice(UNSHOWN_TEXT.format(types=", ".join(sorted(str(k)[:60] for k in data)[:5])))
 
-    def _fold_image(self, encoded: Any) -> None:
+    def _fold_image(self, encoded: Any, mime: str) -> None:
         try:
             if not isinstance(encoded, str):
-                raise ImageRejected(f"image/png must be base64 text, got {type(encoded).__name__}")
+                raise ImageRejected(f"{mime} must be base64 text, got {type(encoded).__name__}")
             try:
-                png = binascii.a2b_base64(encoded, strict_mode=True)  # C speed: base64.b64decode(validate=True) is ~10x slower
+                data = binascii.a2b_base64(encoded, strict_mode=True)  # C speed: base64.b64decode(validate=True) is ~10x slower
             except (binascii.Error, ValueError):
-                raise ImageRejected("image/png is not valid base64") from None
-            png_size(png)
+                raise ImageRejected(f"{mime} is not valid base64") from None
+            if image_size(data)[0] != mime:
+                raise ImageRejected(f"the {mime} output holds another kind of image")
         except ImageRejected as err:
             self.notice(IMAGE_REFUSED_TEXT.format(why=err))
             return
-        if self.budget.admit(len(png)):
-            self.images.append(png)
+        if self.budget.admit(len(data)):
+            self.images.append(data)
         else:
             self.refused += 1
 

@@ -81,8 +81,9 @@ class CellResult:
     Attributes:
         text: stdout, stderr, results and displayed text, in the order they came (long text cut
             in the middle with a ``[... N characters cut ...]`` marker).
-        images: PNG bytes from matplotlib, ``show()`` and displayed images, in order (each one's
-            header checked: a PNG within the pixel and byte limits of `spatialclaw.images`).
+        images: PNG or JPEG bytes from matplotlib, ``show()`` (photo-like pictures as JPEG) and
+            displayed images, in order (each one's structure checked: a PNG or JPEG within the
+            pixel and byte limits of `spatialclaw.images`).
         error: the cell's exception, or None.
         timed_out: the cell ran past its time limit and was interrupted.
         duration_s: wall-clock seconds from sending the cell to its last output.

@@ -79,6 +79,22 @@ def test_a_decompression_bomb_never_reaches_the_decoder(tmp_path: Path) -> None:
     assert kept == [] and sent == [] and len(notices) == 2 and "30000×30000" in notices[0]
 
 
+def test_a_jpeg_goes_out_as_it_came_and_a_forged_one_is_refused() -> None:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (120, 160, 3), np.uint8)).save(buf, format="JPEG")
+    photo = buf.getvalue()
+    sof = photo.index(b"\xff\xc0")
+    bomb = photo[: sof + 5] + struct.pack(">HH", 30000, 30000) + photo[sof + 9 :]
+    kept, sent, notices = images_for_model([photo, bomb, photo[:-100]], 768)
+    assert kept == [photo] and sent[0].data is photo and sent[0].mime == "image/jpeg"
+    assert (sent[0].width, sent[0].height) == (160, 120)
+    assert len(notices) == 2 and "30000×30000" in notices[0] and "truncated" in notices[1]
+
+
 def test_nested_calls_are_capped_per_cell_and_the_prompt_says_so(session: KernelSession, tmp_path: Path) -> None:
     code = (
         "errors = []\nfor k in range(5):\n    try:\n        ask_vlm('hi')\n    except RuntimeError as err:\n"

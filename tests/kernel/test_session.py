@@ -154,6 +154,17 @@ show(frames[1], np.zeros((7, 9, 3), np.uint8), np.full((7, 9, 3), 0.5), np.zeros
     assert tuple(first[0, 0]) == (10, 20, 30)
 
 
+def test_show_sends_a_photo_as_jpeg_and_a_drawing_as_png(session: KernelSession) -> None:
+    code = (
+        "import numpy as np\nphoto = np.random.default_rng(0).integers(0, 256, (240, 320, 3), np.uint8)\n"
+        "drawing = np.zeros((240, 320, 3), np.uint8)\ndrawing[50:100, 60:200] = 255\nshow(photo, drawing)"
+    )
+    result = run_ok(session, code)
+    photo, drawing = result.images
+    assert photo.startswith(b"\xff\xd8\xff") and Image.open(io.BytesIO(photo)).size == (320, 240)
+    assert png_size(drawing) == (320, 240)
+
+
 def test_bare_frame_at_end_of_cell_displays_image_and_repr(session: KernelSession) -> None:
     result = run_ok(session, "frames[2]")
     assert len(result.images) == 1 and png_size(result.images[0]) == (32, 24)
@@ -169,7 +180,7 @@ def test_show_refuses_what_it_cannot_draw(session: KernelSession) -> None:
 
 def test_outputs_without_text_or_png_are_reported(session: KernelSession) -> None:
     result = run_ok(session, "from IPython.display import publish_display_data\npublish_display_data({'text/html': '<b>x</b>'})")
-    assert result.notices == ["an output of type text/html was not shown: only text/plain and image/png come back"]
+    assert result.notices == ["an output of type text/html was not shown: only text/plain, image/png and image/jpeg come back"]
 
 
 # ----------------------------------------------------------------------------- errors and time limits
