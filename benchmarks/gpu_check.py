@@ -7,7 +7,8 @@ Prepared for a machine with a CUDA GPU (never needed for CI): it builds the tiny
 `spatialclaw.testing.tiny_models` in a temporary folder, loads each through its adapter on the
 device and prints, per adapter: load time, first call, the median of ``--repeats`` further calls
 (seconds) and the peak GPU memory of the call (MiB), then checks the outputs against the same
-adapter on the CPU (depth: max abs difference in metres; masks: agreement of the pixels). With
+adapter on the CPU (depth: max abs difference in metres; masks: agreement of the pixels;
+keypoints: the share found at the same pixel, and the match counts). With
 random weights the numbers say whether the device path works and what it costs per frame at
 tiny sizes, not how good a model is. ``--device cpu`` runs the same on the CPU (a smoke test).
 Exit status 2 when the device is not available, 1 when an adapter fails there.
@@ -39,8 +40,9 @@ def _checks(root: Path) -> list[tuple[str, str, Path, Callable[[Any, list[np.nda
     built = {name: build(root / name) for name, build in (
         ("depth-anything", tiny_models.depth_anything_metric), ("depth-pro", tiny_models.depth_pro),
         ("grounding-dino", tiny_models.grounding_dino), ("owlv2", tiny_models.owlv2), ("sam", tiny_models.sam),
-        ("sam2", tiny_models.sam2), ("sam3", tiny_models.sam3),
+        ("sam2", tiny_models.sam2), ("sam3", tiny_models.sam3), ("lightglue", tiny_models.lightglue),
     )}
+    neighbours = lambda frames: [(i, j) for i in range(len(frames)) for j in (i + 1, i + 2) if j < len(frames)]  # noqa: E731
     boxes = lambda frames: [np.array([[10.0, 10.0, frames[0].shape[1] / 2, frames[0].shape[0] / 2]])] * len(frames)  # noqa: E731
     return [
         ("Depth Anything V2 metric", "depth", built["depth-anything"], lambda a, f: a(f)),
@@ -51,11 +53,19 @@ def _checks(root: Path) -> list[tuple[str, str, Path, Callable[[Any, list[np.nda
         ("SAM 2 (boxes)", "segment", built["sam2"], lambda a, f: a(f, boxes(f))),
         ("SAM 3 (text)", "text_segment", built["sam3"], lambda a, f: a(f, "chair, table", threshold=0.5)),
         ("SAM 3 video (tracks)", "track", built["sam3"], lambda a, f: a.track(f, "chair")),
+        ("SuperPoint + LightGlue", "match", built["lightglue"], lambda a, f: a(f, neighbours(f))),
     ]
 
 
 def _agreement(gpu: Any, cpu: Any) -> str:
     """How far the device's output is from the CPU's, in words."""
+    if hasattr(gpu, "matches"):  # keypoints and matches (their order may differ between devices)
+        def pixels(points: np.ndarray) -> set:
+            return {tuple(p) for p in np.round(points, 1).tolist()}
+
+        same = np.mean([len(pixels(g) & pixels(c)) / max(1, len(g)) for g, c in zip(gpu.keypoints, cpu.keypoints)])
+        count = lambda found: sum(len(m) for m in found.matches.values())  # noqa: E731
+        return f"keypoints at the CPU's pixels {same:.1%}, {count(gpu)} matches (CPU {count(cpu)})"
     if isinstance(gpu, list) and gpu and isinstance(gpu[0], np.ndarray):
         return f"depth max |Δ| {max(float(np.abs(g - c).max()) for g, c in zip(gpu, cpu)):.2e} m"
     masks = [getattr(m, "masks", None) for m in (gpu if isinstance(gpu, list) else [gpu])]

@@ -304,6 +304,26 @@ def sam3(folder: Path) -> Path:
     return folder
 
 
+def lightglue(folder: Path) -> Path:
+    """LightGlue (2 layers, width 32) over a SuperPoint of widths 8–16 with 32-d descriptors.
+
+    Every match LightGlue proposes is kept (``filter_threshold`` 0): with random weights the
+    matches are wrong, but there are matches for the database and the verification to handle.
+    At most 256 keypoints per frame (the checkpoint's ``max_keypoints``): the offline SfM stays fast.
+    """
+    from transformers import LightGlueConfig, LightGlueForKeypointMatching, SuperPointConfig
+
+    detector = SuperPointConfig(
+        encoder_hidden_sizes=[8, 8, 16, 16], decoder_hidden_size=32, descriptor_decoder_dim=32, max_keypoints=256,
+    )
+    config = LightGlueConfig(
+        keypoint_detector_config=detector, descriptor_dim=32, num_hidden_layers=2, num_attention_heads=2, filter_threshold=0.0,
+    )
+    model = LightGlueForKeypointMatching(config)
+    randomise(model, std=0.1)
+    return _save(folder, model)
+
+
 Builder = Callable[[Path], Path]
 
 DEFAULT_CHECKPOINTS: dict[str, Builder] = {
@@ -311,6 +331,7 @@ DEFAULT_CHECKPOINTS: dict[str, Builder] = {
     "depth-anything/Depth-Anything-V2-Metric-Indoor-Small-hf": depth_anything_metric,
     "IDEA-Research/grounding-dino-tiny": grounding_dino,
     "facebook/sam2.1-hiera-tiny": sam2,
+    "ETH-CVG/lightglue_superpoint": lightglue,
 }
 """Hub id → builder of every model the learned backend uses by default (first choice per task)."""
 

@@ -23,7 +23,7 @@ from cli_runner import run_cli  # noqa: E402
 pytestmark = pytest.mark.slow
 
 SERVED = {
-    "reconstruction": {"depth": "depth-anything/Depth-Anything-V2-Metric-Indoor-Small-hf"},
+    "reconstruction": {"depth": "depth-anything/Depth-Anything-V2-Metric-Indoor-Small-hf", "match": "ETH-CVG/lightglue_superpoint"},
     "segmentation": {"text_segment": "facebook/sam3"},
     "tracking": {"track": "facebook/sam3"},
 }
@@ -71,7 +71,7 @@ def test_exec_runs_the_learned_path_and_names_the_checkpoints(offline_env: Path,
                                                                              "segmentation": "learned"}
     assert perception["models"] == SERVED
     assert perception["model_loads"] == {"depth-anything/Depth-Anything-V2-Metric-Indoor-Small-hf": 1,
-                                         "facebook/sam3": 1}
+                                         "ETH-CVG/lightglue_superpoint": 1, "facebook/sam3": 1}
 
 
 def test_the_trajectory_records_which_checkpoint_served(offline_env: Path, tmp_path: Path,

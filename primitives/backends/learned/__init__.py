@@ -3,6 +3,8 @@
 - ``depth.py``: metric monocular depth (Depth Anything V2 metric; DPT-family checkpoints load too).
 - ``detect.py``: open-vocabulary detection (Grounding DINO, OWLv2).
 - ``segmentation.py``: box-prompted segmentation (SAM, SAM 2).
+- ``matching.py``: SuperPoint keypoints and LightGlue matches, the features of the classical
+  structure-from-motion when that checkpoint is on disk.
 - ``loading.py``: :func:`load_adapter` (the adapter for a checkpoint's ``config.json``) and
   :func:`segment_with_text` (a detector then a segmenter).
 - ``pool.py``: `ModelPool`, each checkpoint loaded once per process.
@@ -33,6 +35,7 @@ from .base import (
 from .depth import DepthEstimator
 from .detect import Detector, GroundingDinoDetector, Owlv2Detector, parse_query
 from .loading import load_adapter, segment_with_text
+from .matching import KeypointMatcher
 from .pool import ModelPool
 from .segmentation import Sam2Segmenter, SamSegmenter, Segmenter
 
@@ -45,6 +48,7 @@ __all__ = [
     "Detections",
     "Detector",
     "GroundingDinoDetector",
+    "KeypointMatcher",
     "LearnedBackend",
     "ModelPool",
     "Owlv2Detector",

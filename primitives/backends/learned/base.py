@@ -30,8 +30,8 @@ from spatialclaw.images import as_rgb
 if TYPE_CHECKING:
     import torch
 
-Task = Literal["depth", "detect", "segment", "text_segment", "track"]
-TASKS: tuple[Task, ...] = ("depth", "detect", "segment", "text_segment", "track")
+Task = Literal["depth", "detect", "segment", "text_segment", "track", "match"]
+TASKS: tuple[Task, ...] = ("depth", "detect", "segment", "text_segment", "track", "match")
 
 TASK_WORDS: dict[Task, str] = {
     "depth": "metric depth",
@@ -39,6 +39,7 @@ TASK_WORDS: dict[Task, str] = {
     "segment": "box-prompted segmentation",
     "text_segment": "text-prompted segmentation",
     "track": "text-prompted video tracking",
+    "match": "keypoint matching",
 }
 
 # Checkpoints on the Hugging Face Hub that the adapters are written for, in order of preference
@@ -71,6 +72,7 @@ KNOWN_MODELS: dict[Task, tuple[str, ...]] = {
     ),
     "text_segment": ("facebook/sam3",),
     "track": ("facebook/sam3",),
+    "match": ("ETH-CVG/lightglue_superpoint",),
 }
 
 WEIGHT_FILES: tuple[str, ...] = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")

@@ -8,6 +8,11 @@ classical depth of its frame (a scale for metric depth; scale and shift in inver
 relative models) so that every frame is dense and in the one metric, gravity-aligned world.
 Frames the classical backend could not register keep depth 0 (their poses are guesses).
 
+Features for structure-from-motion: SuperPoint + LightGlue (`matching.KeypointMatcher`) when
+its checkpoint is on disk, else COLMAP's SIFT (`classical_poses`); ``info["sfm"]["matcher"]``
+says which found the poses. Learned matching that registers too few frames falls back to SIFT,
+with a warning in ``quality``.
+
 Scale: with a metric depth model the world is rescaled so that the depth model's metres hold
 (``quality.scale_source == "metric-depth"``), unless the classical poses came with exact scale;
 the poses are still structure-from-motion's, so its gates' warnings carry over unchanged.
@@ -21,12 +26,13 @@ import dataclasses
 
 import numpy as np
 
+from spatialclaw.errors import PerceptionError
 from spatialclaw.inputs.frame import Frame
 from spatialclaw.primitives.quality import ReconstructionQuality
 from spatialclaw.primitives.types import Reconstruction
 
 from . import monocular
-from .pool import adapter_for, missing_models
+from .pool import adapter_for, chosen_model, missing_models
 
 if TYPE_CHECKING:
     from spatialclaw.primitives.context import KernelContext
@@ -130,6 +136,29 @@ def _quality(base: ReconstructionQuality, factor: float | None) -> Reconstructio
     return dataclasses.replace(base, scale_source="metric-depth", warnings=warnings, path_m=path)
 
 
+def classical_poses(frames: list[Frame], context: KernelContext) -> Reconstruction:
+    """The classical reconstruction, its SfM features from SuperPoint + LightGlue when on disk.
+
+    When the learned matcher's structure-from-motion fails (too few frames registered, a gate
+    refused it), SIFT runs instead and ``quality.warnings`` says so; when SIFT fails too, its
+    error is raised.
+    """
+    from spatialclaw.primitives.backends import classical
+
+    if chosen_model("match", context) is None:
+        return classical.reconstruct(frames, context)
+    matcher = adapter_for("match", context)
+    try:
+        return classical.reconstruct(frames, context, matcher=matcher)
+    except PerceptionError as err:
+        failure = str(err)
+    base = classical.reconstruct(frames, context)
+    warning = (f"learned feature matching ({matcher.name}) gave no reconstruction ({failure}); "
+               "COLMAP's SIFT features were used instead")
+    base.quality = dataclasses.replace(base.quality, warnings=[*base.quality.warnings, warning])
+    return base
+
+
 def reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction:
     """Classical poses and intrinsics with the learned model's depth, aligned per frame (one
     image alone: `monocular.reconstruct_one`, metric depth levelled by the floor it sees).
@@ -137,11 +166,9 @@ def reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction:
     With a metric depth model the whole world (camera positions and depth) takes the model's
     scale; with a relative one the classical scale is kept.
     """
-    from spatialclaw.primitives.backends import classical
-
     if is_one_image(context) and len(frames) == 1:
         return monocular.reconstruct_one(frames[0], context)
-    base = classical.reconstruct(frames, context)
+    base = classical_poses(frames, context)
     predictions, metric = estimate_depth(frames, context)
     fits = [align_depth(p, base.depth[i], metric)[1] for i, p in enumerate(predictions)]
     factor = metric_rescale(fits) if metric else None

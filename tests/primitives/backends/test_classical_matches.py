@@ -1,8 +1,7 @@
 """Structure-from-motion from keypoints and matches found outside COLMAP (`sfm_matches`).
 
-The stand-in matcher knows the scene: its keypoints are projections of surface points the
-renderer's depth puts in view, its matches the points two frames share. So these tests prove the
-plumbing (database, verification, mappers) with real geometry and no learned weights.
+The stand-in matcher (`true_matches.TrueCorrespondences`) knows the scene, so these tests prove
+the plumbing (database, verification, mappers) with real geometry and no learned weights.
 """
 
 from __future__ import annotations
@@ -14,48 +13,10 @@ from spatialclaw.errors import PerceptionError
 from spatialclaw.primitives.backends.classical import sfm
 from spatialclaw.primitives.backends.classical.sfm_matches import MatchedFeatures, checked_matches, match_pairs
 
+from true_matches import TrueCorrespondences, walk_frames
+
 WIDTH, HEIGHT = 256, 192
 FRAMES = 10
-
-
-class TrueCorrespondences:
-    """Keypoints and matches from the rendered depth and poses (pixel positions exact to the float)."""
-
-    name = "ground-truth"
-
-    def __init__(self, depth: np.ndarray, poses: np.ndarray, K: np.ndarray, per_frame: int = 300, seed: int = 0) -> None:
-        rng = np.random.default_rng(seed)
-        points = []
-        for d, pose in zip(depth, poses):
-            v, u = rng.integers(0, d.shape[0], per_frame), rng.integers(0, d.shape[1], per_frame)
-            z = d[v, u]
-            cam = np.stack([(u - K[0, 2]) / K[0, 0] * z, (v - K[1, 2]) / K[1, 1] * z, z], 1)
-            points.append(cam @ pose[:3, :3].T + pose[:3, 3])
-        self.points = np.concatenate(points)
-        self.depth, self.poses, self.K = depth, poses, K
-        self.calls: list[list[tuple[int, int]]] = []
-
-    def _visible(self, i: int) -> tuple[np.ndarray, np.ndarray]:
-        """(ids of the world points frame ``i`` sees, their (n, 2) pixels)."""
-        w2c = np.linalg.inv(self.poses[i])
-        cam = self.points @ w2c[:3, :3].T + w2c[:3, 3]
-        z = cam[:, 2]
-        uv = (cam[:, :2] / np.maximum(z[:, None], 1e-9)) * np.diag(self.K)[:2] + self.K[:2, 2]
-        h, w = self.depth[i].shape
-        inside = (z > 0.1) & (uv[:, 0] > 0) & (uv[:, 1] > 0) & (uv[:, 0] < w - 1) & (uv[:, 1] < h - 1)
-        ids = np.flatnonzero(inside)
-        seen = self.depth[i][np.round(uv[ids, 1]).astype(int), np.round(uv[ids, 0]).astype(int)]
-        ids = ids[np.abs(seen - z[ids]) < 0.02 * z[ids]]  # not hidden behind something nearer
-        return ids, uv[ids]
-
-    def __call__(self, images: list[np.ndarray], pairs: list[tuple[int, int]]) -> MatchedFeatures:
-        self.calls.append(list(pairs))
-        seen = [self._visible(i) for i in range(len(images))]
-        matches = {}
-        for i, j in pairs:
-            _, a, b = np.intersect1d(seen[i][0], seen[j][0], return_indices=True)
-            matches[(i, j)] = np.stack([a, b], 1)
-        return MatchedFeatures([uv.astype(np.float32) for _, uv in seen], matches)
 
 
 class RandomMatches:
@@ -72,14 +33,7 @@ class RandomMatches:
 
 @pytest.fixture(scope="module")
 def walk():
-    """The first ``FRAMES`` of a 40-frame walk through a synthetic room (short steps)."""
-    from spatialclaw.synth import Renderer, generate_scene
-
-    scene = generate_scene(3)
-    renderer = Renderer(scene, WIDTH, HEIGHT)
-    poses = scene.path.poses(40)[:FRAMES]
-    rendered = [renderer.render(pose) for pose in poses]
-    return np.stack([r[0] for r in rendered]), np.stack([r[1] for r in rendered]), poses, renderer.K
+    return walk_frames(FRAMES, WIDTH, HEIGHT)
 
 
 def test_true_correspondences_register_every_frame_on_the_true_path(walk, capfd):
