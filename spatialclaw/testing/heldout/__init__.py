@@ -68,7 +68,7 @@ class HeldoutScene:
 def _look(rng: np.random.Generator) -> Look:
     return Look(
         blur=3 if rng.random() < 0.35 else 1,
-        shutter=float(rng.uniform(0.2, 0.6)),
+        shutter_s=float(1 / rng.uniform(30, 120)),
         vignetting=float(rng.uniform(0.1, 0.45)),
         read_noise=float(rng.uniform(0.5, 3.0)),
         shot_noise=float(rng.uniform(1.0, 5.0)),
@@ -86,16 +86,16 @@ def _between(a: np.ndarray, b: np.ndarray, f: float) -> np.ndarray:
     return out
 
 
-def _sub_poses(poses: np.ndarray, k: int, look: Look) -> list[np.ndarray]:
-    """The poses averaged for frame ``k``: the frame's own, then some spread over the shutter."""
-    if look.blur <= 1:
-        return [poses[k]]
+def _sub_poses(poses: np.ndarray, times: np.ndarray, k: int, look: Look) -> list[np.ndarray]:
+    """The poses averaged for frame ``k``: its own, then ``look.blur - 1`` more spread over the
+    shutter time around it (towards the neighbouring frames)."""
     out = [poses[k]]
-    for f in np.linspace(-look.shutter / 2, look.shutter / 2, look.blur):
-        if f == 0:
-            continue
-        j = min(max(k + (1 if f > 0 else -1), 0), len(poses) - 1)
-        out.append(_between(poses[k], poses[j], abs(float(f))) if j != k else poses[k])
+    if look.blur <= 1 or len(poses) < 2:
+        return out
+    for dt in np.linspace(-look.shutter_s / 2, look.shutter_s / 2, look.blur):
+        j = k + 1 if (dt > 0 and k + 1 < len(poses)) or k == 0 else k - 1
+        if dt != 0:
+            out.append(_between(poses[k], poses[j], min(1.0, abs(float(dt)) / abs(times[j] - times[k]))))
     return out
 
 
@@ -118,7 +118,7 @@ def render_heldout(seed: int, walk: int = 0, *, frames: int = 48, width: int = 3
     noise = np.random.default_rng([seed, walk, 0x5E7509])
     rgb, depth, solid, gain = [], [], [], None
     for k in range(frames):
-        views = [render_view(scene, camera, p, rays) for p in _sub_poses(path.poses, k, look)]
+        views = [render_view(scene, camera, p, rays) for p in _sub_poses(path.poses, path.times, k, look)]
         radiance = np.mean([v[0] for v in views], axis=0)
         wanted = target_brightness / max(float(np.median(radiance)), 1e-6)
         gain = wanted if gain is None else look.exposure_lag * gain + (1 - look.exposure_lag) * wanted

@@ -25,9 +25,9 @@ class Look:
     """How the camera's flaws are set for one walk.
 
     Attributes:
-        blur: sub-frame poses averaged per frame (1 = no motion blur); spread over
-            ``shutter`` of the interval to the neighbouring frames.
-        shutter: fraction of the frame interval the shutter is open (with ``blur`` > 1).
+        blur: sub-frame poses averaged per frame (1 = no motion blur), spread over the
+            ``shutter_s`` around the frame's time.
+        shutter_s: how long the shutter is open (seconds; with ``blur`` > 1).
         vignetting: brightness lost at the image corners (0–1).
         read_noise: standard deviation of the additive noise (8-bit levels).
         shot_noise: noise that grows with brightness (8-bit levels at full white).
@@ -35,7 +35,7 @@ class Look:
     """
 
     blur: int = 1
-    shutter: float = 0.5
+    shutter_s: float = 1 / 60
     vignetting: float = 0.3
     read_noise: float = 1.5
     shot_noise: float = 3.0
