@@ -8,9 +8,9 @@ textures, light, lens distortion, exposure and noise; nothing shared with `spati
 writes it as an H.264 video of ``--video-frames`` frames, and runs the kernel's ``reconstruct()``
 (classical backend) on ``--frames`` frames sampled from it, as a user's video. Per seed it prints:
 frames registered, camera path error after a similarity alignment (% of the path), scale
-(estimated / true lengths), the fraction of pixels whose depth is within 15 % (also up to scale),
-the quality report (ok, scale source, warnings), and the verdict of the "right or flagged" rule
-(issue 11): right = path error <= 3 %, scale within 15 %, depth right on >= 60 % of the pixels;
+(estimated / true lengths), the fraction of pixels whose depth is within 15 % (also up to scale,
+and over the valid frames only), the quality report (ok, scale source, the first words of each
+warning), seconds, and the verdict of the "right or flagged" rule (issue 11): right = path error <= 3 %, scale within 15 %, depth right on >= 60 % of the pixels;
 flagged = refused or warned; SILENT = neither (a pipeline bug to fix). ``--tell-height`` passes the
 true camera height as the ``camera_height`` option (the pipeline otherwise assumes 1.5 m).
 """
@@ -38,11 +38,16 @@ def verdict_word(trial: Trial) -> str:
 def row(seed: int, camera_height: float, trial: Trial) -> str:
     v, a = trial.verdict, trial.verdict.accuracy
     if a is None:
-        return f"{seed:4d} {camera_height:5.2f} {'-':>7s} {'-':>7s} {'-':>6s} {'-':>6s} {'-':>6s} {'-':>5s} {'-':>20s} {trial.seconds:6.1f}  {verdict_word(trial)}"
+        return f"{seed:4d} {camera_height:5.2f} {'-':>7s} {'-':>7s} {'-':>6s} {'-':>6s} {'-':>6s} {'-':>6s} {'-':>5s} {'-':>20s} {trial.seconds:6.1f}  {verdict_word(trial)}"
     wrong = ",".join(a.wrong()) or "-"
     return (f"{seed:4d} {camera_height:5.2f} {a.registered:3d}/{a.total:<3d} {100 * a.path_error:6.2f}% {a.scale:6.3f} "
-            f"{100 * a.depth_fraction:5.1f}% {100 * a.depth_fraction_up_to_scale:5.1f}% {str(not v.flagged):>5s} "
-            f"{v.scale_source:>20s} {trial.seconds:6.1f}  {verdict_word(trial)} (wrong: {wrong})")
+            f"{100 * a.depth_fraction:5.1f}% {100 * a.depth_fraction_up_to_scale:5.1f}% {100 * a.depth_fraction_valid:5.1f}% {str(not v.flagged):>5s} "
+            f"{v.scale_source:>20s} {trial.seconds:6.1f}  {verdict_word(trial)} (wrong: {wrong}; warned: {warning_tags(v.warnings)})")
+
+
+def warning_tags(warnings: list[str]) -> str:
+    """The first words of each warning (enough to tell the gates apart), or "-"."""
+    return "; ".join(" ".join(w.split()[:5]) for w in warnings) or "-"
 
 
 def main() -> None:
@@ -56,7 +61,7 @@ def main() -> None:
     parser.add_argument("--tell-height", action="store_true", help="pass the true camera height as camera_height")
     parser.add_argument("--verbose", action="store_true", help="print each warning and refusal in full")
     args = parser.parse_args()
-    print(f"{'seed':>4s} {'cam_h':>5s} {'reg':>7s} {'path':>7s} {'scale':>6s} {'depth':>6s} {'~scale':>6s} {'ok':>5s} "
+    print(f"{'seed':>4s} {'cam_h':>5s} {'reg':>7s} {'path':>7s} {'scale':>6s} {'depth':>6s} {'~scale':>6s} {'valid':>6s} {'ok':>5s} "
           f"{'scale_source':>20s} {'s':>6s}  verdict")
     silent = 0
     for seed in args.seeds:

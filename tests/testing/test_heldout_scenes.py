@@ -107,9 +107,9 @@ def test_the_rule_measures_path_scale_and_depth():
     assert error < 1e-9 and scale == pytest.approx(2.0)
     depth = np.full((2, 4, 4), 2.0)
     assert depth_fraction(depth * 1.1, depth) == 1.0 and depth_fraction(depth * 1.2, depth) == 0.0
-    good = Accuracy(16, 16, 0.01, 1.05, 0.8, 0.8, 3.0)
+    good = Accuracy(16, 16, 0.01, 1.05, 0.8, 0.8, 0.8, 3.0)
     assert Verdict(good).right and Verdict(good).right_or_flagged
-    off = Accuracy(16, 16, 0.01, 1.3, 0.8, 0.8, 3.0)
+    off = Accuracy(16, 16, 0.01, 1.3, 0.8, 0.8, 0.8, 3.0)
     assert off.wrong() == ["scale"] and not Verdict(off).right_or_flagged
     assert Verdict(off, warnings=["the floor fit is weak"]).right_or_flagged
     assert Verdict(None, refusal="no parallax").right_or_flagged

@@ -42,6 +42,7 @@ class Accuracy:
             `DEPTH_TOLERANCE` (a frame without depth counts as wrong everywhere).
         depth_fraction_up_to_scale: the same after one median scale per reconstruction (how
             good the depth's shape is, whatever the metres).
+        depth_fraction_valid: `depth_fraction` over the valid frames only (NaN without one).
         path_m: length of the true camera path (metres).
     """
 
@@ -51,6 +52,7 @@ class Accuracy:
     scale: float
     depth_fraction: float
     depth_fraction_up_to_scale: float
+    depth_fraction_valid: float
     path_m: float
 
     def wrong(self) -> list[str]:
@@ -95,6 +97,7 @@ def measure(depth: np.ndarray, pose: np.ndarray, valid: np.ndarray, true_depth: 
     return Accuracy(
         registered=int(np.sum(valid)), total=len(valid), path_error=error, scale=scale,
         depth_fraction=depth_fraction(depth, true_depth), depth_fraction_up_to_scale=depth_fraction(depth * ratio, true_depth),
+        depth_fraction_valid=depth_fraction(depth[valid], true_depth[valid]) if np.any(valid) else float("nan"),
         path_m=float(np.linalg.norm(np.diff(true_pose[:, :3, 3], axis=0), axis=1).sum()),
     )
 

@@ -137,19 +137,21 @@ def shade(scene: RoomScene, points: np.ndarray, ids: np.ndarray, normals: np.nda
     """(N, 3) linear radiance at the (N, 3) hit points of solids ``ids`` (-1: black)."""
     room = scene.room
     out = np.zeros((len(points), 3))
-    for k in np.unique(ids[ids >= 0]):
-        solid = room.solids[int(k)]
-        sel = ids == k
-        R = solid.rotation
-        local = (points[sel] - solid.centre) @ R
-        u, v, local_n = _surface_coordinates(solid, local, normals[sel] @ R)
+    order = np.argsort(ids, kind="stable")
+    kinds, starts = np.unique(ids[order], return_index=True)
+    for k, a, b in zip(kinds, starts, np.r_[starts[1:], len(order)]):
+        if k < 0:
+            continue
+        solid, rows = room.solids[int(k)], order[a:b]
+        p, R = points[rows], solid.rotation
+        u, v, local_n = _surface_coordinates(solid, (p - solid.centre) @ R, normals[rows] @ R)
         n = local_n @ R.T
-        to_light = room.light - points[sel]
+        to_light = room.light - p
         dist2 = np.sum(to_light**2, axis=1)
         lambert = np.clip(np.sum(n * to_light, axis=1) / np.sqrt(dist2), 0, None)
-        lit = ~scene.occluded(points[sel] + 1e-3 * n, to_light)
+        lit = ~scene.occluded(p + 1e-3 * n, to_light)
         irradiance = room.ambient * (0.8 + 0.2 * n[:, 2]) + room.light_power * lambert * lit / dist2
-        out[sel] = albedo(solid.material, u, v) * irradiance[:, None]
+        out[rows] = albedo(solid.material, u, v) * irradiance[:, None]
     return out
 
 
