@@ -76,6 +76,8 @@ def main() -> None:
         if args.verbose:
             print(f"     rendered in {rendered:.1f} s; fov {scene.camera.hfov_deg:.0f}°, distortion {scene.camera.distortion[0]:+.3f}, "
                   f"blur {scene.look.blur}, path {scene.path_length():.2f} m at {scene.fps:.1f} frames/s")
+            if trial.diagnosis:
+                print("     " + ", ".join(f"{k} {v:.3f}" for k, v in trial.diagnosis.items()))
             for line in ([trial.verdict.refusal] if trial.verdict.refusal else trial.verdict.warnings):
                 print(f"     - {line}")
     print(f"{silent} of {len(args.seeds)} silently wrong (neither right nor flagged)")

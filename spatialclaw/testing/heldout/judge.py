@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +26,15 @@ from spatialclaw.testing.heldout.accuracy import Verdict, measure
 @dataclass
 class Trial:
     """One reconstruction of a held-out walk: the verdict, the seconds it took, what it printed,
-    and the quality report's numbers (``quality``: `ReconstructionQuality.to_dict`, or None)."""
+    the quality report's numbers (``quality``: `ReconstructionQuality.to_dict`, or None), and
+    ``diagnosis``: ``focal_ratio`` (estimated / true focal length), ``measured_fraction`` (depth
+    from stereo rather than filling) and ``sparse_agreement`` from the backend's info."""
 
     verdict: Verdict
     seconds: float
     printed: str
     quality: dict[str, Any] | None
+    diagnosis: dict[str, float] = field(default_factory=dict)
 
 
 def reconstruct_video(video: Path, frames: int, cache_dir: Path, perception: str = "reconstruction=classical",
@@ -70,4 +73,9 @@ def judge(scene: HeldoutScene, folder: Path, frames: int, *, options: dict[str, 
                        scene.depth[rows], scene.poses[rows])
     quality = result.quality
     verdict = Verdict(accuracy, warnings=list(quality.warnings), scale_source=quality.scale_source)
-    return Trial(verdict, seconds, printed, quality.to_dict())
+    diagnosis = {
+        "focal_ratio": float(np.asarray(result.K)[0, 0, 0] / scene.camera.K[0, 0]),
+        "measured_fraction": float(result.info.get("measured_fraction", np.nan)),
+        "sparse_agreement": float(result.info.get("sparse_agreement", np.nan)),
+    }
+    return Trial(verdict, seconds, printed, quality.to_dict(), diagnosis)

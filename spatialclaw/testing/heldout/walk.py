@@ -73,10 +73,10 @@ def _clear(room: Room, xy: np.ndarray, margin: float) -> bool:
     return ok
 
 
-def _waypoints(rng: np.random.Generator, room: Room, count: int) -> np.ndarray | None:
-    """``count`` free floor spots, ordered greedily by distance so the walk does not zigzag."""
+def _waypoints(rng: np.random.Generator, room: Room, count: int, margin: float) -> np.ndarray | None:
+    """``count`` floor spots ``margin`` metres clear, ordered greedily so the walk does not zigzag."""
     spots = rng.uniform([0, 0], room.size[:2], (400, 2))
-    spots = spots[_clear(room, spots, 0.5)]
+    spots = spots[_clear(room, spots, margin)]
     if len(spots) < count:
         return None
     chosen = [spots[rng.integers(len(spots))]]
@@ -102,55 +102,70 @@ def look_at(eye: np.ndarray, yaw: float, pitch: float, roll: float) -> np.ndarra
     return pose
 
 
-def _smooth_noise(rng: np.random.Generator, n: int, width: float) -> np.ndarray:
-    """(n,) zero-mean noise of unit peak, smoothed over ``width`` samples."""
-    from scipy.ndimage import gaussian_filter1d
+def _wobble(rng: np.random.Generator, times: np.ndarray, period_s: float) -> np.ndarray:
+    """Zero-mean smooth noise of unit peak at ``times`` (s): random knots every ``period_s``
+    seconds of the walk, joined by a cubic spline (the same walk whatever the frame count)."""
+    from scipy.interpolate import CubicSpline
 
-    x = gaussian_filter1d(rng.normal(size=n + 40), width, mode="nearest")[20:-20]
-    return x / max(np.abs(x).max(), 1e-9)
+    knots = np.arange(0.0, times[-1] + 2 * period_s, period_s)
+    values = rng.normal(size=len(knots))
+    values -= values.mean()
+    return CubicSpline(knots, values / max(np.abs(values).max(), 1e-9))(times)
 
 
-def _orientation(rng: np.random.Generator, room: Room, xy: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _orientation(rng: np.random.Generator, room: Room, xy: np.ndarray, tangent: np.ndarray,
+                 t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Yaw, pitch and roll (radians) per sample: ahead blended towards the room's middle, swinging
     left and right, pitched 10–30° down, rolled up to ~3°."""
-    n = len(t)
-    heading = np.unwrap(np.arctan2(*np.gradient(xy, axis=0)[:, ::-1].T))
-    to_middle = np.unwrap(np.arctan2(*(room.size[:2] / 2 - xy)[:, ::-1].T))
+    heading = np.unwrap(np.arctan2(tangent[:, 1], tangent[:, 0]))
+    to_middle = np.arctan2(room.size[1] / 2 - xy[:, 1], room.size[0] / 2 - xy[:, 0])
     to_middle = heading + np.angle(np.exp(1j * (to_middle - heading)))
     base = heading + rng.uniform(0.5, 0.9) * (to_middle - heading)
     swing = np.radians(rng.uniform(10, 35)) * np.sin(2 * np.pi * t / rng.uniform(3.0, 6.0) + rng.uniform(0, 2 * np.pi))
-    yaw = base + swing + np.radians(2.0) * _smooth_noise(rng, n, 2.0)
-    pitch = np.radians(rng.uniform(10, 30)) + np.radians(5) * _smooth_noise(rng, n, 6.0)
-    roll = np.radians(rng.uniform(-2, 2)) + np.radians(1.5) * _smooth_noise(rng, n, 4.0)
+    yaw = base + swing + np.radians(2.0) * _wobble(rng, t, 0.4)
+    pitch = np.radians(rng.uniform(10, 30)) + np.radians(5) * _wobble(rng, t, 1.5)
+    roll = np.radians(rng.uniform(-2, 2)) + np.radians(1.5) * _wobble(rng, t, 1.0)
     return yaw, pitch, roll
+
+
+def _route(rng: np.random.Generator, room: Room):  # noqa: ANN202 (a scipy CubicSpline)
+    """A spline through free waypoints that stays clear of walls and furniture, over chord
+    length (metres); the clearances shrink for crowded rooms.
+
+    Raises:
+        ValueError: no free route fits in the room.
+    """
+    from scipy.interpolate import CubicSpline
+
+    for margin in (0.5, 0.4, 0.3):
+        for _ in range(30):
+            points = _waypoints(rng, room, int(rng.integers(3, 6)), margin)
+            if points is None:
+                continue
+            chord = np.r_[0, np.cumsum(np.linalg.norm(np.diff(points, axis=0), axis=1))]
+            curve = CubicSpline(chord, points, bc_type="natural")
+            if _clear(room, curve(np.linspace(0, chord[-1], 400)), margin - 0.2).all():
+                return curve, float(chord[-1])
+    raise ValueError("no free camera walk fits in this room: try another seed")
 
 
 def random_walk(rng: np.random.Generator, room: Room, frames: int, speed: float = 0.5) -> Walk:
     """A hand-held walk of ``frames`` frames at about ``speed`` m/s (rising and falling ±40 %).
+    The walk is a function of time: more frames sample the same walk more densely.
 
     Raises:
         ValueError: no free walk fits in the room (too much furniture); try another seed.
     """
-    from scipy.interpolate import CubicSpline
-
-    for _ in range(50):
-        points = _waypoints(rng, room, int(rng.integers(3, 6)))
-        if points is None:
-            continue
-        chord = np.r_[0, np.cumsum(np.linalg.norm(np.diff(points, axis=0), axis=1))]
-        curve = CubicSpline(chord, points, bc_type="natural")
-        dense = curve(np.linspace(0, chord[-1], 400))
-        if _clear(room, dense, 0.3).all():
-            break
-    else:
-        raise ValueError("no free camera walk fits in this room: try another seed")
-    length = float(np.linalg.norm(np.diff(dense, axis=0), axis=1).sum())
-    pace = 1 + 0.4 * np.sin(np.linspace(0, rng.uniform(2, 5) * np.pi, frames) + rng.uniform(0, 2 * np.pi))
-    times = np.linspace(0.0, length / speed, frames)  # a constant frame rate; the pace varies
-    s = chord[-1] * np.r_[0, np.cumsum(pace[:-1])] / max(np.sum(pace[:-1]), 1e-9)
-    xy = curve(s) + 0.01 * np.c_[_smooth_noise(rng, frames, 1.5), _smooth_noise(rng, frames, 1.5)]
+    curve, chord = _route(rng, room)
+    length = float(np.linalg.norm(np.diff(curve(np.linspace(0, chord, 1000)), axis=0), axis=1).sum())
+    duration = length / speed
+    times = np.linspace(0.0, duration, frames)  # a constant frame rate; the pace varies
+    fine = np.linspace(0.0, duration, 1000)
+    pace = 1 + 0.4 * np.sin(2 * np.pi * fine / rng.uniform(2.0, 5.0) + rng.uniform(0, 2 * np.pi))
+    s = np.interp(times, fine, chord * np.r_[0, np.cumsum(pace[1:])] / pace[1:].sum())
+    xy = curve(s) + 0.01 * np.c_[_wobble(rng, times, 0.3), _wobble(rng, times, 0.3)]
     height = float(rng.uniform(1.2, 1.7))
     z = height + 0.015 * np.sin(2 * np.pi * 1.8 * times + rng.uniform(0, 2 * np.pi))
-    yaw, pitch, roll = _orientation(rng, room, xy, times)
+    yaw, pitch, roll = _orientation(rng, room, xy, curve(s, 1), times)
     poses = np.stack([look_at(np.array([x, y, h]), a, b, c) for (x, y), h, a, b, c in zip(xy, z, yaw, pitch, roll)])
     return Walk(times=times, poses=poses, height=height)
