@@ -70,12 +70,16 @@ def _camera_height(context: KernelContext) -> float:
     return height
 
 
-def reconstruct(frames: list[Frame], context: KernelContext, *, matcher: Matcher | None = None) -> Reconstruction:
+def reconstruct(
+    frames: list[Frame], context: KernelContext, *, matcher: Matcher | None = None, prior_fov_deg: float | None = None
+) -> Reconstruction:
     """Metric depth, poses and intrinsics of ``frames`` (ordered frames of one moving camera).
 
     ``matcher`` finds and matches the features of structure-from-motion instead of COLMAP's SIFT
     (`sfm_matches.Matcher`; the learned backend passes SuperPoint + LightGlue);
-    ``info["sfm"]["matcher"]`` says which did.
+    ``info["sfm"]["matcher"]`` says which did. ``prior_fov_deg`` is the field of view across the
+    longer image side (degrees) the focal length starts from (the learned backend passes Depth
+    Pro's estimate); None: a 60° prior.
 
     Raises:
         PerceptionError: too few frames, frames of different sizes, too few registered frames,
@@ -101,6 +105,7 @@ def reconstruct(frames: list[Frame], context: KernelContext, *, matcher: Matcher
     result = reconstruct_images(
         images, camera_height=height,
         sfm_images=sample.images if dense else None, positions=sample.positions if dense else None, matcher=matcher,
+        prior_fov_deg=prior_fov_deg,
     )
     times = np.array([f.time for f in frames], np.float64) if context.source_kind in ("video", "rgbd") else None
     quality = quality_report.assess(result, motion_findings=motion_findings, times=times)

@@ -234,14 +234,15 @@ def _borrow_depth(depths: np.ndarray, i: int, registered: np.ndarray, K: np.ndar
 
 def _structure_from_motion(
     images: list[np.ndarray], sfm_images: list[np.ndarray] | None, positions: list[int] | None, sfm_size: int, min_registered: int,
-    matcher: Matcher | None = None,
+    matcher: Matcher | None = None, prior_fov_deg: float | None = None,
 ) -> sfm.SfmResult:
     """SfM on ``sfm_images`` (else ``images``) at ``sfm_size``, reported for ``images``."""
     if sfm_images is None:
-        return sfm.run_sfm([_resize(im, sfm_size) for im in images], min_registered=min_registered, matcher=matcher)
+        return sfm.run_sfm([_resize(im, sfm_size) for im in images], min_registered=min_registered, matcher=matcher,
+                           prior_fov_deg=prior_fov_deg)
     if positions is None or len(positions) != len(images):
         raise ValueError("sfm_images needs positions: where each of images is in sfm_images")
-    dense = sfm.run_sfm([_resize(im, sfm_size) for im in sfm_images], min_registered=1, matcher=matcher)
+    dense = sfm.run_sfm([_resize(im, sfm_size) for im in sfm_images], min_registered=1, matcher=matcher, prior_fov_deg=prior_fov_deg)
     reported = dense.select(positions)
     if reported.n_registered < min_registered:
         raise PerceptionError(
@@ -348,6 +349,7 @@ def reconstruct_images(
     sfm_images: list[np.ndarray] | None = None,
     positions: list[int] | None = None,
     matcher: Matcher | None = None,
+    prior_fov_deg: float | None = None,
 ) -> ClassicalResult:
     """Reconstruct a metric, gravity-aligned scene from ordered frames of a moving camera.
 
@@ -364,6 +366,8 @@ def reconstruct_images(
         positions: where each of ``images`` is in ``sfm_images`` (required with it).
         matcher: keypoints and matches for structure-from-motion instead of COLMAP's SIFT
             (`sfm_matches.Matcher`, e.g. the learned backend's SuperPoint + LightGlue).
+        prior_fov_deg: the field of view across the longer image side (degrees) structure-from-motion
+            starts its focal length from (e.g. Depth Pro's estimate); None: a 60° prior.
 
     Raises:
         PerceptionError: too few frames registered, or a model with (almost) no 3D points.
@@ -374,7 +378,7 @@ def reconstruct_images(
     if min_registered is None:
         min_registered = max(3, n // 4)
 
-    result = _structure_from_motion(images, sfm_images, positions, sfm_size, min_registered, matcher)
+    result = _structure_from_motion(images, sfm_images, positions, sfm_size, min_registered, matcher, prior_fov_deg)
     sfm_hw = _resize(images[0], sfm_size).shape[:2]
     timings.update({f"sfm_{k}": v for k, v in result.timings.items()})
     reg, pose = result.registered, result.pose

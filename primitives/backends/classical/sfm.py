@@ -156,7 +156,8 @@ class _Workspace:
 
 
 def run_sfm(
-    images: list[np.ndarray], *, max_features: int = 4096, min_registered: int = 3, seed: int = 0, matcher: Matcher | None = None
+    images: list[np.ndarray], *, max_features: int = 4096, min_registered: int = 3, seed: int = 0, matcher: Matcher | None = None,
+    prior_fov_deg: float | None = None,
 ) -> SfmResult:
     """Estimate one shared camera and a camera-to-world pose per image (see the module doc).
 
@@ -166,6 +167,8 @@ def run_sfm(
         min_registered: fewer registered frames than this raises `PerceptionError`.
         seed: COLMAP's random seed (results are repeatable for a given seed).
         matcher: keypoints and matches instead of COLMAP's SIFT (`sfm_matches.Matcher`); None: SIFT.
+        prior_fov_deg: the field of view across the longer image side (degrees) that the focal
+            length starts from, e.g. a depth model's estimate; None: `sfm_colmap.PRIOR_FOV_DEG`.
 
     Returns:
         The best-scoring attempt's reconstruction, in COLMAP's arbitrary scale and orientation.
@@ -189,7 +192,8 @@ def run_sfm(
         db, image_dir, names = sfm_colmap.build_database(images, Path(tmp), max_features=max_features, seed=seed, matcher=matcher)
         timings["features"] = time.perf_counter() - t
         ws = _Workspace(Path(tmp), db, image_dir, names, w, seed)
-        best = _best_attempt(ws, sfm_colmap.prior_focal(w, h), len(images) <= sfm_colmap.EXHAUSTIVE_UP_TO, timings)
+        prior = sfm_colmap.prior_focal(w, h, sfm_colmap.PRIOR_FOV_DEG if prior_fov_deg is None else prior_fov_deg)
+        best = _best_attempt(ws, prior, len(images) <= sfm_colmap.EXHAUSTIVE_UP_TO, timings)
     if best is None or best.n_registered < min_registered:
         n_reg = 0 if best is None else best.n_registered
         raise PerceptionError(

@@ -16,6 +16,12 @@ with a warning in ``quality``.
 Scale: with a metric depth model the world is rescaled so that the depth model's metres hold
 (``quality.scale_source == "metric-depth"``), unless the classical poses came with exact scale;
 the poses are still structure-from-motion's, so its gates' warnings carry over unchanged.
+
+Focal length: a depth model that estimates it (Depth Pro) runs first, and the median of its
+per-frame estimates is the focal prior structure-from-motion starts from (instead of a 60° field
+of view). Where the views pin the focal length down and it ends more than `FOCAL_DISAGREEMENT`
+from the model's, ``quality.warnings`` says so; where they do not, the warning says the model's
+estimate was kept (not the 60° guess).
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import dataclasses
+import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -42,6 +50,39 @@ MIN_REFERENCE_PIXELS = 100
 SCALE_DISAGREEMENT = 0.25
 """The floor-based and the depth model's scales differing by more than this (relative) is reported."""
 
+FOCAL_DISAGREEMENT = 0.25
+"""Structure-from-motion's and the depth model's focal lengths differing by more than this
+(relative) is reported."""
+
+KEPT_FOCAL_TOLERANCE = 0.02
+"""SfM's unrefined focal length within this (relative) of the model's is the model's prior kept."""
+
+PRIOR_FOV_RANGE_DEG = (20.0, 130.0)
+"""A depth model's field of view (across the longer image side, degrees) outside this range is
+not believed as the focal prior: the 60° prior is used instead."""
+
+
+@dataclass(frozen=True)
+class DepthPrediction:
+    """The depth model's output for N frames.
+
+    Attributes:
+        depths: N arrays (h×w float32): metres when ``metric``, else relative inverse depth
+            (unitless, larger is nearer).
+        metric: what ``depths`` are.
+        focals: N focal lengths in pixels of the frame (None where the model estimates none).
+    """
+
+    depths: list[np.ndarray]
+    metric: bool
+    focals: list[float | None]
+
+    @property
+    def focal_px(self) -> float | None:
+        """The median of the per-frame focal lengths (pixels; one camera for all frames), or None."""
+        known = [f for f in self.focals if f is not None and math.isfinite(f) and f > 0]
+        return float(np.median(known)) if known else None
+
 
 def available(context: KernelContext) -> str | None:
     """None when both the learned depth model and the classical poses can run, else why not."""
@@ -57,15 +98,30 @@ def is_one_image(context: KernelContext) -> bool:
     return len(context.frames) == 1 and context.source_kind != "rgbd"
 
 
-def estimate_depth(frames: list[Frame], context: KernelContext) -> tuple[list[np.ndarray], bool]:
-    """Depth of each frame from the learned depth model.
-
-    Returns:
-        (one H×W float32 array per frame, metric): metres when ``metric`` is True, else relative
-        inverse depth (unitless, larger is nearer).
-    """
+def estimate_depth(frames: list[Frame], context: KernelContext) -> DepthPrediction:
+    """Depth of each frame from the learned depth model, with its focal length where it gives one."""
     estimator = adapter_for("depth", context)
-    return estimator([f.image for f in frames]), bool(getattr(estimator, "metric", False))
+    images = [f.image for f in frames]
+    metric = bool(getattr(estimator, "metric", False))
+    if hasattr(estimator, "with_focal"):
+        pairs = estimator.with_focal(images)
+        return DepthPrediction([d for d, _ in pairs], metric, [f for _, f in pairs])
+    return DepthPrediction(list(estimator(images)), metric, [None] * len(images))
+
+
+def prior_fov_deg(focal_px: float | None, width: int, height: int) -> float | None:
+    """The field of view across the longer side of a ``width`` × ``height`` frame (degrees) that
+    a focal length of ``focal_px`` pixels gives, for structure-from-motion's prior; None without
+    one, or outside `PRIOR_FOV_RANGE_DEG`.
+
+    >>> round(prior_fov_deg(320.0, 640, 480), 1)
+    90.0
+    """
+    if focal_px is None or not math.isfinite(focal_px) or focal_px <= 0:
+        return None
+    fov = math.degrees(2.0 * math.atan(0.5 * max(width, height) / focal_px))
+    lo, hi = PRIOR_FOV_RANGE_DEG
+    return fov if lo <= fov <= hi else None
 
 
 def align_depth(
@@ -136,8 +192,9 @@ def _quality(base: ReconstructionQuality, factor: float | None) -> Reconstructio
     return dataclasses.replace(base, scale_source="metric-depth", warnings=warnings, path_m=path)
 
 
-def classical_poses(frames: list[Frame], context: KernelContext) -> Reconstruction:
-    """The classical reconstruction, its SfM features from SuperPoint + LightGlue when on disk.
+def classical_poses(frames: list[Frame], context: KernelContext, prior_fov_deg: float | None = None) -> Reconstruction:
+    """The classical reconstruction, its SfM features from SuperPoint + LightGlue when on disk,
+    its focal length starting from ``prior_fov_deg`` (degrees across the longer side; None: 60°).
 
     When the learned matcher's structure-from-motion fails (too few frames registered, a gate
     refused it), SIFT runs instead and ``quality.warnings`` says so; when SIFT fails too, its
@@ -146,17 +203,51 @@ def classical_poses(frames: list[Frame], context: KernelContext) -> Reconstructi
     from spatialclaw.primitives.backends import classical
 
     if chosen_model("match", context) is None:
-        return classical.reconstruct(frames, context)
+        return classical.reconstruct(frames, context, prior_fov_deg=prior_fov_deg)
     matcher = adapter_for("match", context)
     try:
-        return classical.reconstruct(frames, context, matcher=matcher)
+        return classical.reconstruct(frames, context, matcher=matcher, prior_fov_deg=prior_fov_deg)
     except PerceptionError as err:
         failure = str(err)
-    base = classical.reconstruct(frames, context)
+    base = classical.reconstruct(frames, context, prior_fov_deg=prior_fov_deg)
     warning = (f"learned feature matching ({matcher.name}) gave no reconstruction ({failure}); "
                "COLMAP's SIFT features were used instead")
     base.quality = dataclasses.replace(base.quality, warnings=[*base.quality.warnings, warning])
     return base
+
+
+def _focal_warnings(quality: ReconstructionQuality, base: Reconstruction, model_focal: float | None, prior_used: bool) -> ReconstructionQuality:
+    """``quality`` with what the depth model's focal length says about structure-from-motion's.
+
+    With the model's focal as the prior, SfM's "60° field of view assumed" warning is wrong: it
+    goes, replaced by one saying the model's estimate was kept where SfM ended on it unrefined.
+    Either way, SfM's focal more than `FOCAL_DISAGREEMENT` from the model's is a warning.
+    """
+    from spatialclaw.primitives.backends.classical import gates
+
+    refined = base.info.get("sfm", {}).get("focal_refined")
+    if model_focal is None or refined is None:
+        return quality
+    sfm_focal = float(base.K[0, 0, 0])
+    fov = math.degrees(2.0 * math.atan(0.5 * base.depth.shape[2] / model_focal))
+    off = abs(sfm_focal / model_focal - 1.0)
+    warnings = list(quality.warnings)
+    if prior_used:
+        assumed = gates.assumed_focal(False).message  # type: ignore[union-attr]
+        kept = [] if refined or off > KEPT_FOCAL_TOLERANCE else [
+            f"the views could not pin down the focal length, so the depth model's estimate is used ({model_focal:.0f} px, "
+            f"a {fov:.0f}° horizontal field of view): sizes and depths rest on it"
+        ]
+        at = warnings.index(assumed) if assumed in warnings else len(warnings)
+        warnings = [w for w in warnings if w != assumed]
+        warnings[at:at] = kept
+    if off > FOCAL_DISAGREEMENT:
+        warnings.append(
+            f"structure-from-motion's focal length ({sfm_focal:.0f} px) differs from the depth model's estimate "
+            f"({model_focal:.0f} px, a {fov:.0f}° horizontal field of view) by {off:.0%}: "
+            "one of them is wrong, so treat sizes and distances as approximate"
+        )
+    return dataclasses.replace(quality, warnings=warnings)
 
 
 def reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction:
@@ -164,12 +255,17 @@ def reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction:
     image alone: `monocular.reconstruct_one`, metric depth levelled by the floor it sees).
 
     With a metric depth model the whole world (camera positions and depth) takes the model's
-    scale; with a relative one the classical scale is kept.
+    scale; with a relative one the classical scale is kept. A depth model that estimates the
+    focal length gives structure-from-motion its focal prior.
     """
     if is_one_image(context) and len(frames) == 1:
         return monocular.reconstruct_one(frames[0], context)
-    base = classical_poses(frames, context)
-    predictions, metric = estimate_depth(frames, context)
+    prediction = estimate_depth(frames, context)
+    height, width = frames[0].image.shape[:2]
+    model_focal = prediction.focal_px
+    prior = prior_fov_deg(model_focal, width, height)
+    base = classical_poses(frames, context, prior)
+    predictions, metric = prediction.depths, prediction.metric
     fits = [align_depth(p, base.depth[i], metric)[1] for i, p in enumerate(predictions)]
     factor = metric_rescale(fits) if metric else None
     if base.quality.scale_source == "gt":
@@ -178,10 +274,12 @@ def reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction:
     pose = base.pose.copy()
     pose[:, :3, 3] *= world
     depth = np.zeros_like(base.depth)
-    for i, prediction in enumerate(predictions):
-        depth[i], fits[i] = align_depth(prediction, base.depth[i] * world, metric)
+    for i, p in enumerate(predictions):
+        depth[i], fits[i] = align_depth(p, base.depth[i] * world, metric)
     info = dict(base.info)
     info.update({"depth": "learned, aligned per frame to the classical depth", "depth_metric_model": metric,
-                 "depth_fits": fits, "world_rescaled_by": world})
+                 "depth_fits": fits, "world_rescaled_by": world, "depth_model_focal_px": model_focal,
+                 "sfm_prior_fov_deg": prior})
+    quality = _focal_warnings(_quality(base.quality, factor), base, model_focal, prior is not None)
     return Reconstruction(depth=depth, pose=pose, K=base.K, images=base.images, backend="learned", info=info,
-                          valid=base.valid, quality=_quality(base.quality, factor))
+                          valid=base.valid, quality=quality)

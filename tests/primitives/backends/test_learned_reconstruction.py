@@ -16,7 +16,7 @@ from spatialclaw.inputs import rgbd
 from spatialclaw.inputs.frame import Frame
 from spatialclaw.primitives import backends
 from spatialclaw.primitives.backends import classical, gt, learned
-from spatialclaw.primitives.backends.learned.reconstruction import align_depth
+from spatialclaw.primitives.backends.learned.reconstruction import DepthPrediction, align_depth, prior_fov_deg
 from spatialclaw.primitives.context import KernelContext
 
 
@@ -70,13 +70,13 @@ def test_learned_reconstruction_is_wired_into_the_primitives(tmp_path, monkeypat
     frames = [Frame(i, i / layout.fps, rgbd.read_color(root, i)) for i in layout.indices]
     exact = {f.index: rgbd.read_depth(root, f.index) for f in frames}
 
-    def classical_stand_in(frames_, ctx):  # exact poses, stereo-like sparse depth
+    def classical_stand_in(frames_, ctx, **options):  # exact poses, stereo-like sparse depth
         r = gt.reconstruct(frames_, dataclasses.replace(ctx, source_kind="rgbd", source_path=root))
         sparse = np.stack([_sparse(d, 0.1, seed=k) for k, d in enumerate(r.depth)])
         return dataclasses.replace(r, depth=sparse, backend="classical", info={"note": "stand-in"})
 
     def model_stand_in(frames_, ctx):  # metric depth at half resolution, 30% too far
-        return [1.3 * exact[f.index][::2, ::2] for f in frames_], True
+        return DepthPrediction([1.3 * exact[f.index][::2, ::2] for f in frames_], True, [None] * len(frames_))
 
     monkeypatch.setattr(classical, "reconstruct", classical_stand_in)
     monkeypatch.setattr(classical, "available", lambda family, ctx: None)
@@ -123,9 +123,9 @@ def test_learned_quality_says_where_the_metres_come_from(monkeypatch, scale_sour
 
     base, exact = _classical_reconstruction(4, scale_source, ["only 4 of 5 frames were registered"])
     truth = 1.3 * exact  # the world is 30 % larger than the floor-based estimate
-    monkeypatch.setattr(classical, "reconstruct", lambda frames, ctx: base)
+    monkeypatch.setattr(classical, "reconstruct", lambda frames, ctx, **options: base)
     monkeypatch.setattr(learned_reconstruction, "estimate_depth",
-                        lambda frames, ctx: (list(truth) if metric else [1.0 / d for d in truth], metric))
+                        lambda frames, ctx: DepthPrediction(list(truth) if metric else [1.0 / d for d in truth], metric, [None] * 4))
     frames = [Frame(i, i / 10, np.zeros((60, 80, 3), np.uint8)) for i in range(4)]
     r = learned_reconstruction.reconstruct(frames, KernelContext(frames=frames))
     q = r.quality
@@ -140,3 +140,90 @@ def test_learned_quality_says_where_the_metres_come_from(monkeypatch, scale_sour
         assert len(disagree) == (scale_source == "floor+camera-height")
     else:
         assert np.allclose(r.pose, base.pose)
+
+
+# --- the depth model's focal length (Depth Pro) as structure-from-motion's prior and check ---------
+
+
+def test_a_plausible_model_focal_becomes_a_field_of_view_prior():
+    assert prior_fov_deg(320.0, 640, 480) == pytest.approx(90.0)
+    assert prior_fov_deg(320.0, 480, 640) == pytest.approx(90.0)  # across the longer side
+    assert prior_fov_deg(None, 640, 480) is None
+    assert prior_fov_deg(5000.0, 640, 480) is None  # a 7° field of view: not believed
+    assert DepthPrediction([], True, [None, 510.0, 490.0, 530.0]).focal_px == pytest.approx(510.0)
+    assert DepthPrediction([], True, [None, None]).focal_px is None
+
+
+def _with_focal_run(monkeypatch, *, sfm_focal: float, refined: bool, model_focals: list, warnings: list[str]):
+    """The learned reconstruction over a stand-in SfM whose focal is ``sfm_focal`` (refined or
+    kept at its prior) and a stand-in Depth Pro giving ``model_focals``; what SfM was asked."""
+    from spatialclaw.primitives.backends.learned import reconstruction as learned_reconstruction
+
+    base, exact = _classical_reconstruction(4, "floor+camera-height", warnings)
+    base.K[:, 0, 0] = base.K[:, 1, 1] = sfm_focal
+    base.info = {"sfm": {"focal_refined": refined}}
+    asked: dict = {}
+
+    def classical_stand_in(frames, ctx, **options):
+        asked.update(options)
+        return base
+
+    monkeypatch.setattr(classical, "reconstruct", classical_stand_in)
+    monkeypatch.setattr(learned_reconstruction, "estimate_depth", lambda frames, ctx: DepthPrediction(list(exact), True, model_focals))
+    frames = [Frame(i, i / 10, np.zeros((60, 80, 3), np.uint8)) for i in range(4)]
+    return learned_reconstruction.reconstruct(frames, KernelContext(frames=frames)), asked
+
+
+def test_depth_pro_focal_is_the_sfm_prior(monkeypatch):
+    r, asked = _with_focal_run(monkeypatch, sfm_focal=50.0, refined=True, model_focals=[48.0, 52.0, 50.0, 50.0], warnings=[])
+    assert asked["prior_fov_deg"] == pytest.approx(np.degrees(2 * np.arctan(40.0 / 50.0)))
+    assert r.info["depth_model_focal_px"] == pytest.approx(50.0)
+    assert not [w for w in r.quality.warnings if "focal" in w]  # they agree
+
+
+def test_without_a_model_focal_sfm_keeps_its_own_prior(monkeypatch):
+    r, asked = _with_focal_run(monkeypatch, sfm_focal=70.0, refined=True, model_focals=[None] * 4, warnings=[])
+    assert asked["prior_fov_deg"] is None and r.info["sfm_prior_fov_deg"] is None
+
+
+def test_sfm_focal_far_from_the_model_focal_is_a_warning(monkeypatch):
+    r, _ = _with_focal_run(monkeypatch, sfm_focal=70.0, refined=True, model_focals=[50.0] * 4, warnings=[])
+    (warning,) = [w for w in r.quality.warnings if "focal" in w]
+    assert "70 px" in warning and "50 px" in warning and "40%" in warning
+    near, _ = _with_focal_run(monkeypatch, sfm_focal=60.0, refined=True, model_focals=[50.0] * 4, warnings=[])
+    assert not [w for w in near.quality.warnings if "focal" in w]  # 20 %: within the tolerance
+
+
+def test_a_kept_model_prior_is_not_called_a_60_degree_guess(monkeypatch):
+    from spatialclaw.primitives.backends.classical import gates
+
+    assumed = gates.assumed_focal(False).message
+    r, _ = _with_focal_run(monkeypatch, sfm_focal=50.0, refined=False, model_focals=[50.0] * 4, warnings=[assumed])
+    assert assumed not in r.quality.warnings
+    assert any("the depth model's estimate is used (50 px" in w for w in r.quality.warnings)
+    guess, _ = _with_focal_run(monkeypatch, sfm_focal=69.3, refined=False, model_focals=[None] * 4, warnings=[assumed])
+    assert assumed in guess.quality.warnings  # no model focal: the 60° prior it is
+    earlier, _ = _with_focal_run(monkeypatch, sfm_focal=42.0, refined=False, model_focals=[50.0] * 4, warnings=[assumed])
+    assert not [w for w in earlier.quality.warnings if "focal" in w]  # an earlier attempt measured it: 16 % off, no claim
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)  # one real SfM + stereo run: a minute or more on a busy 2-core machine
+def test_depth_pro_focal_reaches_the_real_sfm_of_a_wide_room(tmp_path, monkeypatch):
+    """An 80° room (the 60° prior is 30 % off): the rendered depth and focal length stand in for
+    Depth Pro (its focal 3 % long); the real structure-from-motion starts from that focal."""
+    from spatialclaw.synth import generate_scene, render_scene
+
+    scene = generate_scene(11)
+    rendering = render_scene(scene, 12, 320, 240, hfov_deg=80.0)
+    true_focal = float(rendering.K[0, 0])
+    frames = [Frame(i, i / 10.0, rendering.rgb[i]) for i in range(len(rendering))]
+    monkeypatch.setattr(learned.reconstruction, "estimate_depth", lambda frames_, ctx: DepthPrediction(
+        [rendering.depth[f.index] for f in frames_], True, [1.03 * true_focal] * len(frames_)))
+    context = KernelContext(frames=frames, source_kind="images", cache_dir=tmp_path / "cache",
+                            options={"camera_height": scene.path.height})
+    r = learned.reconstruction.reconstruct(frames, context)
+    assert r.info["sfm_prior_fov_deg"] == pytest.approx(np.degrees(2 * np.arctan(160.0 / (1.03 * true_focal))))
+    assert r.quality.scale_source == "metric-depth"
+    assert r.K[0, 0, 0] == pytest.approx(true_focal, rel=0.06)
+    assert not [w for w in r.quality.warnings if "60°" in w]
