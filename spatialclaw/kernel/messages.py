@@ -12,6 +12,7 @@ from __future__ import annotations
 import binascii
 import json
 import re
+import reprlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -161,7 +162,7 @@ class CellCollector:
             elif kind == "error":
                 self.error = self.cell_error(content)
         except Malformed as err:
-            self.notice(MALFORMED_TEXT.format(kind=str(kind)[:40], why=err))
+            self.notice(MALFORMED_TEXT.format(kind=_as_text(kind)[:40], why=err))
         return False
 
     def fold_reply(self, msg: Any) -> None:
@@ -178,10 +179,10 @@ class CellCollector:
     def cell_error(self, content: dict) -> CellError:
         lines = content.get("traceback", [])
         lines = lines if isinstance(lines, list) else [lines]
-        traceback = strip_ansi("\n".join(str(line) for line in lines))
+        traceback = strip_ansi("\n".join(_as_text(line) for line in lines[:10_000]))
         return CellError(
-            ename=str(content.get("ename", "Error"))[:200],
-            evalue=cut_middle(strip_ansi(str(content.get("evalue", ""))), self.max_chars),
+            ename=_as_text(content.get("ename", "Error"))[:200],
+            evalue=cut_middle(strip_ansi(_as_text(content.get("evalue", ""))), self.max_chars),
             traceback=cut_middle(traceback, self.max_chars),
         )
 
@@ -237,6 +238,11 @@ def _is_plain(value: Any, depth: int = 0) -> bool:
     return isinstance(value, list) and depth < 4 and all(_is_plain(v, depth + 1) for v in value)
 
 
+def _as_text(value: Any) -> str:
+    """``value`` if it is a string, else a short repr that no nesting depth can make raise."""
+    return value if isinstance(value, str) else reprlib.repr(value)
+
+
 def _field(msg: Any, name: str, kind: type) -> Any:
     value = msg.get(name) if isinstance(msg, dict) else None
     if not isinstance(value, kind):
@@ -268,7 +274,7 @@ def host_call_reply(prompt: Any, handlers: dict[str, Callable[[dict], Any]]) -> 
             raise Malformed(f"more than {MAX_HOST_CALL_CHARS // 2**20} MiB")
         try:
             request = json.loads(body)
-        except ValueError as err:
+        except (ValueError, RecursionError) as err:  # RecursionError: nested deeper than the host decodes
             raise Malformed(f"not JSON: {err}") from None
         method, payload = _field(request, "method", str), _field(request, "payload", dict)
     except Malformed as err:

@@ -58,6 +58,7 @@ from spatialclaw.config import hub_cache_dir
 from spatialclaw.errors import ConfigError
 from spatialclaw.kernel.cgroups import SessionCgroups
 from spatialclaw.kernel.environment import kernel_environment
+from spatialclaw.kernel.leftovers import remove_leftovers
 from spatialclaw.kernel.access import first_unreachable, kernel_copies
 from spatialclaw.kernel.seccomp import filter_program, native_abi
 
@@ -172,10 +173,14 @@ class SandboxPlan:
             self.cgroups.kill_all()
 
     def release(self) -> None:
-        """Kill what is left in the cgroups and remove them (call after the kernel is shut down)."""
+        """Kill what is left in the cgroups and remove them (call after the kernel is shut down);
+        without bubblewrap, also remove what the session's uid left in ``/tmp``, ``/dev/shm`` and
+        System V IPC (`spatialclaw.kernel.leftovers`)."""
         if self.cgroups is not None:
             self.cgroups.release()
             self.cgroups = None
+        if self.kind == "none" and self.uid is not None:
+            remove_leftovers(self.uid)
 
 
 def plan_sandbox(

@@ -63,8 +63,11 @@ NOT_RESTARTED_TEXT = "The kernel died {when} ({cause}) and could not be restarte
 STUCK_CAUSE = "it ignored the interrupt after the time limit, so it was killed"
 MEMORY_CAUSE = "the kernel and its child processes together passed the memory limit of {mb} MiB"
 DISK_CAUSE = "its working folder and cache passed the disk budget of {mb} MiB, so it was stopped and its files removed"
+LOST_IDLE_TEXT = ("the kernel's outputs stopped without its 'idle' message (too many messages at once, or one "
+                  "too big): some outputs of this cell may be lost")
 BUDGET_TEXT = "{n} image(s) refused: the session's image budget of {budget} images / {mb} MiB is spent"
 
+IDLE_GRACE_S = 3.0  # how long after the reply, with no output coming, the host waits for a lost 'idle'
 POLL_S = 0.2  # how long to wait for a message before checking that the kernel is alive
 DISK_CHECK_S = 1.0  # how often the disk budget is checked while a cell runs
 INTERRUPT_GRACE_S = 5.0  # how long an interrupted cell may take to stop before the kernel is killed
@@ -640,6 +643,7 @@ class KernelSession:
                     kc.stdin_channel.socket: kc.stdin_channel}
         deadline = time.monotonic() + timeout
         replied = idle = False
+        last_output = time.monotonic()
         next_alive_check = time.monotonic() + POLL_S
         next_disk_check = time.monotonic() + DISK_CHECK_S
         try:
@@ -660,25 +664,42 @@ class KernelSession:
                 if now >= next_disk_check:
                     self._check_budgets()
                     next_disk_check = time.monotonic() + DISK_CHECK_S
+                if kc.iopub_channel.socket in ready:
+                    last_output = now
+                elif replied and now - last_output > IDLE_GRACE_S:  # its 'idle' was dropped, or the connection
+                    got.notice(LOST_IDLE_TEXT)
+                    self._connect()  # a connection dropped for an oversized frame stays dropped: a fresh one
+                    break
                 for socket in ready:
                     channel = channels[socket]
                     for msg in self._messages(channel, got):
-                        if parent_id(msg) != msg_id:
-                            continue
-                        if channel is kc.iopub_channel:
-                            idle = got.fold_iopub(msg) or idle
-                        elif channel is kc.shell_channel and not replied and got.first_time(msg):
-                            got.fold_reply(msg)
-                            replied = True
-                        elif channel is kc.stdin_channel and msg.get("msg_type") == "input_request":
-                            content = msg.get("content")
-                            prompt = content.get("prompt") if isinstance(content, dict) else None
-                            kc.input(host_call_reply(prompt, self.host_handlers))
+                        if parent_id(msg) == msg_id:
+                            idle, replied = self._fold(channel, msg, got, idle=idle, replied=replied)
             self._check_budgets()
         except _KernelDied as died:
             died.partial = got
             raise
         return got
+
+    def _fold(self, channel: Any, msg: dict, got: CellCollector, *, idle: bool, replied: bool) -> tuple[bool, bool]:
+        """Fold one message of the request into ``got``; returns (idle, replied) after it. Whatever
+        the message holds, this never raises: an unexpected failure becomes a notice."""
+        kc = self._kc
+        try:
+            if channel is kc.iopub_channel:
+                idle = got.fold_iopub(msg) or idle
+            elif channel is kc.shell_channel and not replied and got.first_time(msg):
+                got.fold_reply(msg)
+                replied = True
+            elif channel is kc.stdin_channel and msg.get("msg_type") == "input_request":
+                content = msg.get("content")
+                prompt = content.get("prompt") if isinstance(content, dict) else None
+                kc.input(host_call_reply(prompt, self.host_handlers))
+        except Exception as err:  # noqa: BLE001 - what the kernel sends is untrusted: never up the host
+            kind = msg.get("msg_type")
+            why = f"{type(err).__name__}: {str(err)[:200]}"
+            got.notice(MALFORMED_TEXT.format(kind=kind[:40] if isinstance(kind, str) else type(kind).__name__, why=why))
+        return idle, replied
 
     @staticmethod
     def _messages(channel: Any, got: CellCollector) -> list[Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -324,3 +325,19 @@ def test_without_cgroups_the_memory_of_kernel_and_children_is_watched(images: Pa
         result = session.execute(code, timeout=55)
         assert result.restarted and result.error is not None and "memory limit of 1536 MiB" in result.error.evalue
         goes_on(session)
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="the i386 ABI is an x86_64 door")
+def test_no_user_namespace_through_the_i386_abi(session: KernelSession) -> None:
+    """``int 0x80`` runs i386 system calls, whose numbers the x86_64 rules do not match: the filter
+    refuses every call of another ABI (here unshare(CLONE_NEWUSER), i386 number 310)."""
+    code = (
+        "import ctypes, mmap\n"
+        "code = bytes([0x53, 0xb8, 0x36, 1, 0, 0, 0xbb, 0, 0, 0, 0x10, 0xcd, 0x80, 0x5b, 0xc3])\n"
+        "page = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)\n"
+        "page.write(code)\n"
+        "print(ctypes.CFUNCTYPE(ctypes.c_int)(ctypes.addressof(ctypes.c_char.from_buffer(page)))())\n"
+        "print(len(open('/proc/self/uid_map').read().split()))"
+    )
+    assert run_ok(session, code).split() == ["-1", "3"]  # refused; still the host's user namespace
+    goes_on(session)

@@ -16,11 +16,19 @@ from spatialclaw.inputs.frame_cache import save_frames
 from spatialclaw.kernel.session import KernelSession
 
 SEND = (
+    "import json\n"
     "k = get_ipython().kernel\n"
     "def send(kind, content, times=1):\n"
     "    msg = k.session.msg(kind, content, parent=k.get_parent('shell'))\n"
     "    for _ in range(times):\n"
     "        k.session.send(k.iopub_socket, msg)\n"
+    "def raw(header, content):\n"  # signed frames whose JSON the kernel's own serializer would never write
+    "    parent = dict(k.get_parent('shell')['header'], date='2026-01-01T00:00:00Z')\n"
+    "    parts = [header.encode(), json.dumps(parent).encode(), b'{}', content.encode()]\n"
+    "    k.iopub_socket.send_multipart([b'x', b'<IDS|MSG>', k.session.sign(parts), *parts])\n"
+    "def header(kind, date='2026-01-01T00:00:00Z'):\n"
+    "    return json.dumps({'msg_id': kind + str(id(object())), 'msg_type': kind, 'session': 's', 'username': 'u',\n"
+    "                       'date': date, 'version': '5.3'})\n"
 )
 
 
@@ -55,9 +63,17 @@ def goes_on(session: KernelSession) -> None:
         "send('display_data', 'content as a string')",
         "send('error', {'ename': ['x'], 'evalue': {'y': 1}, 'traceback': 'not a list'})",
         "k.iopub_socket.send_multipart([b'garbage', b'<IDS|MSG>', b'bad', b'{', b'{', b'{', b'{'])",
+        "raw(header('stream'), '{\"name\": \"stdout\", \"text\": ' + '[' * 200000 + ']' * 200000 + '}')",
+        "raw('{\"a\": ' + '[' * 200000 + ']' * 200000 + '}', '{}')",
+        "raw(header('error'), json.dumps({'ename': json.loads('[' * 900 + ']' * 900), 'evalue': {'a': [[[]]]}, 'traceback': [{}]}))",
+        "raw(header('stream', date='2026-99-99T99:99:99Z'), '{\"name\": \"stdout\", \"text\": \"x\"}')",
+        "raw(json.dumps({'msg_id': 'm', 'msg_type': [[[]]], 'session': 's'}), '{}')",
+        "raw('[1, 2]', '{}')",
     ],
     ids=["stream-list", "text-dict", "png-not-base64", "png-not-png", "answer-string", "data-list",
-         "content-string", "error-types", "unsigned-frames"],
+         "content-string", "error-types", "unsigned-frames", "content-nested-past-the-decoder",
+         "header-nested-past-the-decoder", "error-fields-deeply-nested", "header-bad-date", "msg-type-a-list",
+         "header-a-list"],
 )
 def test_a_malformed_message_becomes_a_notice(session: KernelSession, forged: str) -> None:
     result = session.execute("import base64\n" + forged + "\nprint('sent')")
@@ -84,6 +100,36 @@ def test_a_malformed_host_call_gets_an_error_back(session: KernelSession, reques
     )
     result = session.execute(code)
     assert result.error is None and "'error'" in result.text and "malformed" in result.text
+    goes_on(session)
+
+
+def test_a_host_call_nested_past_the_decoder_gets_an_error_back(session: KernelSession) -> None:
+    code = (
+        "from spatialclaw.kernel.bootstrap import HOST_CALL_PREFIX\n"
+        "print(json.loads(k.raw_input(HOST_CALL_PREFIX + '[' * 100000 + ']' * 100000)))"
+    )
+    result = session.execute(code)
+    assert result.error is None and "'error'" in result.text and "malformed" in result.text
+    goes_on(session)
+
+
+def test_a_kernel_that_drops_its_idle_message_is_not_killed(session: KernelSession) -> None:
+    """A flood of outputs can make the kernel's publisher drop the 'idle' that ends a cell: once the
+    reply is in and outputs stop, the host finishes the cell with a notice instead of waiting for
+    its time limit and killing the kernel."""
+    code = (
+        "publish = k._publish_status\n"
+        "def drop_next_idle(status, *args, **kwargs):\n"
+        "    if status == 'idle':\n"
+        "        k._publish_status = publish\n"
+        "        return None\n"
+        "    return publish(status, *args, **kwargs)\n"
+        "k._publish_status = drop_next_idle\n"
+        "print('dropping')"
+    )
+    result = session.execute(code, timeout=20)
+    assert "dropping" in result.text and not result.timed_out and not result.restarted and result.error is None
+    assert any("without its 'idle' message" in n for n in result.notices)
     goes_on(session)
 
 
@@ -122,12 +168,15 @@ def test_a_kernel_that_truncates_its_frames_file_and_dies_is_restarted_with_its_
             assert again.error is None and again.text.strip() == "3 80", mode
 
 
-def test_an_oversized_message_is_dropped_and_the_kernel_restarted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_oversized_message_is_dropped_and_the_session_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from spatialclaw.kernel import session as session_module
 
     monkeypatch.setattr(session_module, "MAX_MESSAGE_BYTES", 4 * 1024 * 1024)
     with KernelSession(loaded(tmp_path), cell_timeout=5) as kernel:
         kernel.execute(SEND)
+        kernel.execute("kept = 'yes'")
         result = kernel.execute("send('stream', {'name': 'stdout', 'text': 'y' * (16 * 2**20)})\nprint('sent')")
-        assert result.error is not None and result.restarted and len(result.text) <= kernel.max_output_chars + 100
-        goes_on(kernel)
+        assert len(result.text) <= kernel.max_output_chars + 100
+        assert not result.restarted and any("without its 'idle' message" in n for n in result.notices)
+        goes_on(kernel)  # the oversized frame was dropped and the connection renewed: the variables are kept
+        assert kernel.execute("print(kept)").text == "yes\n"

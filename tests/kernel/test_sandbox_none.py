@@ -36,6 +36,10 @@ def attempt(fn):
 libc = ctypes.CDLL(None, use_errno=True)
 status = dict(l.split(':', 1) for l in open('/proc/self/status') if ':' in l)
 libc.syscall(248, b'user', NAME.encode(), b'x', 1, -3)
+left = [libc.shmget(0, 4096, 0o1600) >= 0]
+for folder in ('/tmp', '/dev/shm'):
+    open(os.path.join(folder, NAME), 'w').close()
+    left.append(os.path.exists(os.path.join(folder, NAME)))
 sleeper = subprocess.Popen(['setsid', 'nohup', 'sleep', '600'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 print(json.dumps({
     'uid': os.getuid(), 'groups': os.getgroups(),
@@ -45,7 +49,7 @@ print(json.dumps({
     'core_pattern': attempt(lambda: open('/proc/sys/kernel/core_pattern', 'ab').close()),
     'unshare': [libc.unshare(0x10000000), ctypes.get_errno()],
     'input': attempt(lambda: len(open(INPUT, 'rb').read())),
-    'sleeper': sleeper.pid,
+    'sleeper': sleeper.pid, 'left': left,
 }))
 """
 
@@ -73,6 +77,10 @@ def test_none_as_root_drops_to_an_unprivileged_uid_and_cleans_up(tmp_path: Path)
     assert seen["unshare"] == [-1, 1]
     assert seen["input"] == image.stat().st_size  # read through the session's copy
     assert name not in Path("/proc/keys").read_text()
+    assert seen["left"] == [True, True, True]  # a segment and files outside the session's folders were made...
+    uid = str(session.sandbox_info["uid"])
+    assert not any(Path(folder, name).exists() for folder in ("/tmp", "/dev/shm"))  # ...and removed at the end
+    assert not [row for row in Path("/proc/sysvipc/shm").read_text().splitlines()[1:] if row.split()[7] == uid]
     time.sleep(0.2)
     assert not Path(f"/proc/{seen['sleeper']}").exists() or "Z" in Path(f"/proc/{seen['sleeper']}/stat").read_text().split()[2]
 
