@@ -139,6 +139,22 @@ def few_registered(registered: np.ndarray, warn_below: float = 0.75) -> Finding 
     )
 
 
+def contradicted_registrations(frames: list[int]) -> Finding | None:
+    """Warn about frames structure-from-motion placed where their neighbours' views contradict it.
+
+    Args:
+        frames: positions of the frames the mapper registered but the checks against their
+            neighbours (motion continuity, the verified matches of nearby pairs) rejected.
+    """
+    if not frames:
+        return None
+    return Finding(
+        f"structure-from-motion placed frames {sorted(frames)} where their neighbours' views contradict it "
+        "(part of the video was joined in the wrong place): those frames are marked invalid, with interpolated poses "
+        "and no depth; use the frames where r.valid is True"
+    )
+
+
 def reprojection(error_px: float | None, warn_above: float = 2.0) -> Finding | None:
     """Warn when the sparse points reproject badly (pixels): the poses are loose."""
     if error_px is None or not np.isfinite(error_px) or error_px <= warn_above:

@@ -65,6 +65,7 @@ def assess(
         gates.assumed_focal(info.get("sfm", {}).get("focal_refined")),
         gates.small_baseline(centres, scene_depth),
         gates.few_registered(reg),
+        gates.contradicted_registrations(info.get("sfm", {}).get("rejected", [])),
         gates.reprojection(info.get("reprojection_px")),
         gates.path_breaks(centres, positions, scene_depth),
         gates.weak_floor(info.get("floor_confidence"), result.camera_height),

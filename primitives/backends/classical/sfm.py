@@ -24,9 +24,12 @@ What it does with N ordered frames of one video (`run_sfm`):
 
 4. Every model is checked against the video's motion (`sfm_motion`): a frame registered far
    from its neighbours' motion, or a stretch of the walk joined to the rest by an impossible
-   step, is rejected. Frames the mapper left out or the checks rejected are posed by PnP against
+   step, is rejected; so is a part of the walk whose placement the verified matches with its
+   neighbours contradict (`sfm_consistency`: the model's relative pose must explain each nearby
+   pair's matches). Frames the mapper left out or the checks rejected are posed by PnP against
    the model (`sfm_register.pnp_pose`) and checked again; the rest get poses interpolated from
-   their registered neighbours and ``registered[i] = False``.
+   their registered neighbours, ``registered[i] = False`` and ``rejected[i] = True`` where the
+   mapper had placed them. Rejected frames lower the attempt's score.
 
 The result is in COLMAP's arbitrary similarity frame; `spatialclaw.primitives.backends.classical.scale`
 makes it metric and gravity-aligned. No COLMAP output reaches stdout or stderr.
@@ -44,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from spatialclaw.errors import PerceptionError
-from spatialclaw.primitives.backends.classical import sfm_colmap, sfm_matches, sfm_quality, sfm_register
+from spatialclaw.primitives.backends.classical import sfm_colmap, sfm_consistency, sfm_matches, sfm_quality, sfm_register
 from spatialclaw.primitives.backends.classical.sfm_colmap import CameraGuess
 from spatialclaw.primitives.backends.classical.sfm_matches import Matcher
 from spatialclaw.primitives.backends.classical.sfm_motion import interpolate_poses, path_breaks, pose_jumps, similarity_align
@@ -78,6 +81,9 @@ class SfmResult:
             and agrees with its neighbours' motion.
         posed_by_pnp: N bool; True where the pose came from PnP against the model (the mapper
             had left the frame out or placed it wrongly).
+        rejected: N bool; True where the mapper placed the frame but the checks against its
+            neighbours (their motion, their verified matches) contradicted that placement and
+            PnP found no better one: the frame is unregistered and its pose interpolated.
         image_error: N float64 mean reprojection error of each frame's observations (pixels);
             NaN where the frame is not registered.
         points: M×3 float64 triangulated points (world, arbitrary units).
@@ -99,6 +105,7 @@ class SfmResult:
     pose: np.ndarray
     registered: np.ndarray
     posed_by_pnp: np.ndarray
+    rejected: np.ndarray
     image_error: np.ndarray
     points: np.ndarray
     point_error: np.ndarray
@@ -132,6 +139,7 @@ class SfmResult:
             pose=self.pose[rows],
             registered=self.registered[rows],
             posed_by_pnp=self.posed_by_pnp[rows],
+            rejected=self.rejected[rows],
             image_error=self.image_error[rows],
             observations=[self.observations[i] for i in rows],
         )
@@ -297,16 +305,49 @@ def _adjusted_copy(recon, *, refine_focal: bool):  # noqa: ANN001, ANN202 (pycol
 
 
 def _checked_result(recon, db: Path, ws: _Workspace, name: str, focal_refined: bool) -> SfmResult:  # noqa: ANN001
-    """The model as arrays, checked against the camera's motion, gaps posed by PnP, scored."""
+    """The model as arrays, checked against the camera's motion and the neighbours' views, gaps
+    posed by PnP (and checked again), scored."""
     arrays = sfm_register.model_arrays(recon, ws.names)
-    n = len(ws.names)
+    camera = next(iter(recon.cameras.values()))
     mapped = arrays.registered.copy()
     keep = mapped & ~pose_jumps(arrays.pose, mapped)
     keep &= ~path_breaks(arrays.pose, keep)
-    pnp = np.zeros(n, bool)
+    keep &= ~_contradicted(camera, db, arrays.image_ids, arrays.pose, keep)
+    pose, observations, image_error, pnp = _pnp_fill(recon, db, arrays, keep)
+    registered = keep | pnp
+    registered &= ~(pnp & pose_jumps(pose, registered))  # a PnP pose must agree with the motion, too
+    registered &= ~_contradicted(camera, db, arrays.image_ids, pose, registered)
+    pnp &= registered
+    for i in np.flatnonzero(~registered):
+        observations[i] = sfm_register.empty_observation()
+        image_error[i] = np.nan
+    return SfmResult(
+        K=arrays.K, camera_model=arrays.camera_model, distortion=arrays.distortion,
+        pose=interpolate_poses(pose, registered) if registered.any() else pose,
+        registered=registered, posed_by_pnp=pnp, rejected=mapped & ~registered, image_error=image_error,
+        points=arrays.points, point_error=arrays.point_error, observations=observations,
+        focal_refined=focal_refined,
+        quality=_quality(name, registered, mapped & ~registered, observations, image_error, arrays.K[0, 0], ws.width),
+    )
+
+
+def _contradicted(camera, db: Path, image_ids: dict[int, int], pose: np.ndarray, registered: np.ndarray) -> np.ndarray:  # noqa: ANN001
+    """Registered frames whose placement the verified matches with their neighbours contradict."""
+    evidence = sfm_consistency.check_registrations(camera, db, image_ids, pose, registered)
+    return sfm_consistency.contradicted_frames(registered, evidence)
+
+
+def _pnp_fill(recon, db: Path, arrays: sfm_register.ModelArrays, keep: np.ndarray) -> tuple[np.ndarray, list, np.ndarray, np.ndarray]:  # noqa: ANN001
+    """Pose the frames outside ``keep`` by PnP against their nearest kept frames' points.
+
+    Returns:
+        (N×4×4 poses, per-frame observations, per-frame reprojection error in pixels, N bool
+        posed by PnP); rows of frames PnP could not place are as the mapper left them.
+    """
+    pose = arrays.pose.copy()
     observations = list(arrays.observations)
     image_error = arrays.image_error.copy()
-    pose = arrays.pose.copy()
+    pnp = np.zeros(len(pose), bool)
     anchors = np.flatnonzero(keep)
     for i in np.flatnonzero(~keep):
         if len(anchors) < 2 or i not in arrays.image_ids:
@@ -316,21 +357,7 @@ def _checked_result(recon, db: Path, ws: _Workspace, name: str, focal_refined: b
         if placed is not None:
             pose[i], observations[i], image_error[i] = placed
             pnp[i] = True
-    registered = keep | pnp
-    jumped = pnp & pose_jumps(pose, registered)  # a PnP pose must agree with the motion, too
-    registered &= ~jumped
-    pnp &= registered
-    for i in np.flatnonzero(~registered):
-        observations[i] = sfm_register.empty_observation()
-        image_error[i] = np.nan
-    return SfmResult(
-        K=arrays.K, camera_model=arrays.camera_model, distortion=arrays.distortion,
-        pose=interpolate_poses(pose, registered) if registered.any() else pose,
-        registered=registered, posed_by_pnp=pnp, image_error=image_error,
-        points=arrays.points, point_error=arrays.point_error, observations=observations,
-        focal_refined=focal_refined,
-        quality=_quality(name, registered, mapped & ~registered, observations, image_error, arrays.K[0, 0], ws.width),
-    )
+    return pose, observations, image_error, pnp
 
 
 def _quality(name: str, registered: np.ndarray, rejected: np.ndarray, observations: list, image_error: np.ndarray, focal: float, width: int) -> AttemptQuality:

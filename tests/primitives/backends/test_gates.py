@@ -125,3 +125,9 @@ def test_a_weak_or_missing_floor_makes_the_scale_unknown():
 def test_a_focal_length_left_at_the_prior_is_reported():
     assert "60° field of view is assumed" in gates.assumed_focal(False).message
     assert gates.assumed_focal(True) is None and gates.assumed_focal(None) is None
+
+
+def test_frames_contradicted_by_their_neighbours_are_named():
+    found = gates.contradicted_registrations([14, 12, 13])
+    assert "[12, 13, 14]" in found.message and "r.valid" in found.message and not found.refuse
+    assert gates.contradicted_registrations([]) is None
