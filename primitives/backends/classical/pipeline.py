@@ -4,7 +4,9 @@ Stages (each in its own module):
 
 1. `sfm.run_sfm`: intrinsics and camera poses (COLMAP), sparse points, at ``sfm_size``; on a
    denser sample of the video than the frames reported when the caller has one (``sfm_images``).
-2. Per frame, at ``depth_size``: `sweep.plane_sweep_depth` against the nearest registered
+2. Per frame, at ``depth_size`` and on the pinhole camera (frames with radial distortion are
+   resampled first, `undistort`, and the depth put back on their own pixels at the end):
+   `sweep.plane_sweep_depth` against the nearest registered
    neighbours, plus `stereo.pair_depth` (rectified SGBM) against neighbours that moved sideways;
    the estimates are fused by their median, then kept only where a neighbour's depth agrees
    (`consistent_depth`).
@@ -25,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from spatialclaw.errors import PerceptionError
-from spatialclaw.primitives.backends.classical import densify, gates, scale, sfm, stereo, sweep
+from spatialclaw.primitives.backends.classical import densify, gates, scale, sfm, stereo, sweep, undistort
 from spatialclaw.primitives.backends.classical.sfm_matches import Matcher
 
 
@@ -176,13 +178,17 @@ def consistent_depth(
     return out
 
 
-def _sparse_depths(result: sfm.SfmResult, sfm_hw: tuple[int, int], hw: tuple[int, int]) -> np.ndarray:
-    """N×H×W depth of the sparse points each frame saw, at the depth resolution (NaN elsewhere)."""
+def _sparse_depths(
+    result: sfm.SfmResult, sfm_hw: tuple[int, int], hw: tuple[int, int], lens: undistort.Undistortion | None = None
+) -> np.ndarray:
+    """N×H×W depth of the sparse points each frame saw, at the depth resolution (NaN elsewhere),
+    on the pinhole camera's pixels when ``lens`` undistorts."""
     out = np.full((len(result.observations), *hw), np.nan, np.float32)
     factor = np.array([hw[1] / sfm_hw[1], hw[0] / sfm_hw[0]])
     for i, (uv, idx) in enumerate(result.observations):
         if len(idx):
-            out[i] = densify.splat_sparse((uv + 0.5) * factor - 0.5, _camera_depths(result.points[idx], result.pose[i]), hw)
+            at = (uv + 0.5) * factor - 0.5
+            out[i] = densify.splat_sparse(at if lens is None else lens.points(at), _camera_depths(result.points[idx], result.pose[i]), hw)
     return out
 
 
@@ -260,7 +266,8 @@ def sfm_summary(result: sfm.SfmResult, *, sfm_frames: int) -> dict:
     ``sfm_frames`` (frames the SfM ran on), ``focal_px``, ``focal_refined``, ``fov_deg``,
     ``camera_model``, ``distortion``, ``points``, ``reprojection_px`` (mean),
     ``image_error_px`` (per reported frame; None where unregistered), ``posed_by_pnp``
-    (reported frames placed by PnP).
+    (reported frames placed by PnP), ``rejected`` (reported frames the mapper placed where
+    their neighbours contradict it, now unregistered).
     """
     q = result.quality
     return {
@@ -278,6 +285,7 @@ def sfm_summary(result: sfm.SfmResult, *, sfm_frames: int) -> dict:
         "reprojection_px": q.reprojection_px,
         "image_error_px": [None if not np.isfinite(e) else float(e) for e in result.image_error],
         "posed_by_pnp": [int(i) for i in np.flatnonzero(result.posed_by_pnp)],
+        "rejected": [int(i) for i in np.flatnonzero(result.rejected)],
     }
 
 
@@ -373,30 +381,69 @@ def reconstruct_images(
         PerceptionError: too few frames registered, or a model with (almost) no 3D points.
     """
     n = len(images)
-    hw = images[0].shape[:2]
-    timings: dict[str, float] = {}
     if min_registered is None:
         min_registered = max(3, n // 4)
-
     result = _structure_from_motion(images, sfm_images, positions, sfm_size, min_registered, matcher, prior_fov_deg)
-    sfm_hw = _resize(images[0], sfm_size).shape[:2]
-    timings.update({f"sfm_{k}": v for k, v in result.timings.items()})
-    reg, pose = result.registered, result.pose
-    sparse_points = gates.sparse_model(len(result.points), result.n_registered)
-    if sparse_points is not None:
-        raise PerceptionError(f"classical reconstruction refused: {sparse_points.message}")
+    sfm_frames = len(sfm_images) if sfm_images is not None else n
+    return reconstruct_from_sfm(images, result, _resize(images[0], sfm_size).shape[:2],
+                                camera_height=camera_height, depth_size=depth_size, neighbours=neighbours, sfm_frames=sfm_frames)
 
+
+def _depth_stages(
+    images: list[np.ndarray], result: sfm.SfmResult, sfm_hw: tuple[int, int], depth_size: int, neighbours: int, timings: dict[str, float]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[float], float]:
+    """Stereo and filling at ``depth_size`` on the pinhole camera, the depth then put back on the
+    frames' own (radially distorted) pixels: (filled depth, measured mask, world cloud for the
+    floor, sparse/stereo ratios, median sparse depth), in SfM units."""
     t = time.perf_counter()
     small = [_resize(im, depth_size) for im in images]
     shw = small[0].shape[:2]
     K_s = _scaled_K(result.K, sfm_hw, shw)
-    sparse = _sparse_depths(result, sfm_hw, shw)
-    raw, neighbour_lists, scene_depth = _stereo_stage(small, sparse, reg, pose, K_s, neighbours)
+    lens = undistort.undistortion(K_s, result.distortion, shw)
+    if lens is not None:
+        small = [lens.image(im) for im in small]
+    sparse = _sparse_depths(result, sfm_hw, shw, lens)
+    raw, neighbour_lists, scene_depth = _stereo_stage(small, sparse, result.registered, result.pose, K_s, neighbours)
     timings["stereo"] = time.perf_counter() - t
-
     t = time.perf_counter()
     filled, measured_small, cloud, ratios = _fill_stage(small, raw, sparse, neighbour_lists, result, K_s)
+    if lens is not None:
+        filled = np.stack([lens.depth_to_frame(f) for f in filled])
+        measured_small = np.stack([lens.mask_to_frame(m) for m in measured_small])
     timings["fill"] = time.perf_counter() - t
+    return filled, measured_small, cloud, ratios, scene_depth
+
+
+def reconstruct_from_sfm(
+    images: list[np.ndarray],
+    result: sfm.SfmResult,
+    sfm_hw: tuple[int, int],
+    *,
+    camera_height: float = scale.DEFAULT_CAMERA_HEIGHT,
+    depth_size: int = 320,
+    neighbours: int = 4,
+    sfm_frames: int | None = None,
+) -> ClassicalResult:
+    """The depth, floor and metric stages of `reconstruct_images` over a structure-from-motion result.
+
+    Args:
+        images: N H×W×3 uint8 RGB frames, the ones ``result`` reports.
+        result: their structure-from-motion (poses, the shared camera with its radial
+            distortion, sparse points), at ``sfm_hw`` (height, width) pixels.
+        camera_height, depth_size, neighbours: as for `reconstruct_images`.
+        sfm_frames: how many frames the SfM ran on (reported in ``info``); default N.
+
+    Raises:
+        PerceptionError: a model with (almost) no 3D points.
+    """
+    n = len(images)
+    hw = images[0].shape[:2]
+    timings: dict[str, float] = {f"sfm_{k}": v for k, v in result.timings.items()}
+    reg, pose = result.registered, result.pose
+    sparse_points = gates.sparse_model(len(result.points), result.n_registered)
+    if sparse_points is not None:
+        raise PerceptionError(f"classical reconstruction refused: {sparse_points.message}")
+    filled, measured_small, cloud, ratios, scene_depth = _depth_stages(images, result, sfm_hw, depth_size, neighbours, timings)
 
     t = time.perf_counter()
     align = scale.align_to_floor(cloud, pose[reg, :3, 3], pose[reg, :3, :3], camera_height=camera_height)
@@ -404,7 +451,6 @@ def reconstruct_images(
     timings["scale"] = time.perf_counter() - t
 
     depth, measured = _at_frame_size(filled, measured_small, hw, align.scale)
-    without_depth = [int(i) for i in range(n) if not depth[i].any()]
     info = {
         "registered_frames": int(reg.sum()),
         "frames": n,
@@ -415,19 +461,11 @@ def reconstruct_images(
         "sparse_points": int(len(result.points)),
         "reprojection_px": float(np.median(result.point_error)) if len(result.point_error) else None,
         "scene_depth_m": scene_depth * align.scale,
-        "frames_without_depth": without_depth,
-        "sfm": sfm_summary(result, sfm_frames=len(sfm_images) if sfm_images is not None else n),
+        "frames_without_depth": [int(i) for i in range(n) if not depth[i].any()],
+        "sfm": sfm_summary(result, sfm_frames=sfm_frames or n),
         "timings": timings,
     }
     return ClassicalResult(
-        depth=depth.astype(np.float32),
-        measured=measured,
-        pose=world_pose,
-        K=_scaled_K(result.K, sfm_hw, hw),
-        registered=reg,
-        points=align.apply_points(result.points),
-        scale=align.scale,
-        camera_height=camera_height,
-        sfm=result,
-        info=info,
+        depth=depth.astype(np.float32), measured=measured, pose=world_pose, K=_scaled_K(result.K, sfm_hw, hw), registered=reg,
+        points=align.apply_points(result.points), scale=align.scale, camera_height=camera_height, sfm=result, info=info,
     )
