@@ -17,12 +17,12 @@ Backend entry points (see `spatialclaw.primitives.backends`):
 - ``track(query, frames, context) -> Masks``: those masks linked through optical flow and
   checked in 3D (`tracking`): ``instance_ids`` are identities across the frames.
 
-The modules: `sfm` (pycolmap attempts; `sfm_colmap`, `sfm_motion`, `sfm_consistency`, `sfm_quality`,
-`sfm_register`),
-`sampling` (extra video frames for SfM), `sweep` (plane-sweep stereo), `stereo` (rectified SGBM),
-`densify` (hole filling), `scale` (floor, gravity, metric scale), `pipeline` (the stages in
-order), `parallax` (image motion between frame pairs), `gates` and `quality_report` (the
-checks and the quality record), `regions` (region growing).
+The modules: `sfm` (pycolmap attempts; `sfm_colmap`, `sfm_matches`, `sfm_motion`,
+`sfm_consistency`, `sfm_quality`, `sfm_register`), `sampling` (extra video frames for SfM),
+`sweep` (plane-sweep stereo), `stereo` (rectified SGBM), `undistort` (radial lens distortion for
+the depth stages), `densify` (hole filling), `scale` (floor, gravity, metric scale), `pipeline`
+(the stages in order), `parallax` (image motion between frame pairs), `gates` and
+`quality_report` (the checks and the quality record), `regions` (region growing).
 """
 
 from __future__ import annotations

@@ -75,6 +75,7 @@ def _good_fraction(result: pipeline.ClassicalResult, truth: np.ndarray) -> float
     return float(np.mean(np.abs(depth[valid] - truth[valid]) / truth[valid] <= 0.05))
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)  # stereo over 6 frames, twice
 def test_depth_from_a_distorted_camera_improves_when_the_lens_is_undistorted():
     hw = (120, 160)
