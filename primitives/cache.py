@@ -10,19 +10,20 @@ memory. Where the caller asks (``remember_failure``: a reconstruction, which fai
 the key fully determines), a `PerceptionError` is stored like a result, so asking again raises
 the same message at once instead of recomputing.
 
-Trust: in a session the shared folder is read-only to the kernel; what the kernel computes goes
-to its session *layer* (``context.cache_layer``), and the host copies an entry into the shared
-folder after the session only if `verify_entry` accepts it. A corrupt entry is never fatal: in
-the layer it is removed, in the shared folder it is skipped; either way the result is recomputed.
+Trust: in a session the shared folder is read-only to the kernel and written only by the
+perception service, outside the kernel (`spatialclaw.perception_service`); what the kernel
+computes itself goes to its session *layer* (``context.cache_layer``) and is removed with the
+session, never shared. On a miss, a ``remote`` callable (the service, through the host) may
+name the shared entry that now holds the result. A corrupt entry is never fatal: in the layer
+it is removed, in the shared folder it is skipped; either way the result is recomputed.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
+import re
 from dataclasses import dataclass
-import zipfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -154,33 +155,6 @@ _CODECS: dict[type, tuple[Callable[[Any], dict[str, np.ndarray]], Callable[[dict
 }
 
 
-MAX_ENTRY_BYTES = 2 * 1024**3  # largest entry `verify_entry` accepts, bytes (uncompressed members)
-
-
-def verify_entry(data: bytes) -> bool:
-    """Whether ``data`` is a well-formed cache entry: an uncompressed .npz of plain arrays (no
-    pickles) that one of the result codecs decodes. The host calls this before it shares a
-    result a kernel computed; nothing in ``data`` is executed."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            members = archive.infolist()
-            if any(m.compress_type != zipfile.ZIP_STORED for m in members) or sum(m.file_size for m in members) > MAX_ENTRY_BYTES:
-                return False
-        with np.load(io.BytesIO(data), allow_pickle=False) as loaded:
-            arrays = {k: loaded[k] for k in loaded.files}
-    except Exception:  # anything unreadable is simply not accepted
-        return False
-    if set(arrays) == {_FAILURE} and arrays[_FAILURE].dtype.kind == "U":
-        return True
-    for _, decode in _CODECS.values():
-        try:
-            decode(arrays)
-            return True
-        except Exception:
-            continue
-    return False
-
-
 class PerceptionCache:
     """Load-or-compute for perception results, on disk under ``root`` and in memory.
 
@@ -188,16 +162,20 @@ class PerceptionCache:
         root: the shared cache folder; None keeps results in memory only.
         layer: the session's own folder: new results are written there and read back first,
             and ``root`` is only read (None: results are written to ``root``).
+        in_memory: also keep results in this process's memory (a long-lived service does not).
 
     ``hits`` and ``misses`` count lookups, so tests and benchmarks can see what was reused;
-    ``skipped`` lists shared entries that could not be read.
+    ``served`` counts misses a ``remote`` answered; ``skipped`` lists shared entries that could
+    not be read.
     """
 
-    def __init__(self, root: Path | None, layer: Path | None = None) -> None:
+    def __init__(self, root: Path | None, layer: Path | None = None, *, in_memory: bool = True) -> None:
         self.root = Path(root) if root is not None else None
         self.layer = Path(layer) if layer is not None and root is not None else None
+        self.memory: dict[str, Any] = _memory if in_memory else {}
         self.hits = 0
         self.misses = 0
+        self.served = 0
         self.skipped: list[Path] = []
 
     def path(self, family: str, key: str) -> Path | None:
@@ -205,9 +183,11 @@ class PerceptionCache:
         folder = self.layer if self.layer is not None else self.root
         return None if folder is None else folder / family / f"{key}.npz"
 
-    def _load(self, decode: Callable[[dict[str, np.ndarray]], Any], family: str, key: str) -> tuple[bool, Any]:
+    def _load(
+        self, decode: Callable[[dict[str, np.ndarray]], Any], family: str, key: str, *, shared_only: bool = False
+    ) -> tuple[bool, Any]:
         """(found, result) from the layer, then the shared folder; a bad entry is removed or skipped."""
-        writable = self.path(family, key)
+        writable = None if shared_only else self.path(family, key)
         shared = None if self.root is None else self.root / family / f"{key}.npz"
         for path in dict.fromkeys(p for p in (writable, shared) if p is not None):
             if path.is_symlink() or not path.is_file():
@@ -224,32 +204,48 @@ class PerceptionCache:
         return False, None
 
     def get_or_compute(
-        self, kind: type, family: str, key: str, compute: Callable[[], Any], *, remember_failure: bool = False
+        self, kind: type, family: str, key: str, compute: Callable[[], Any], *, remember_failure: bool = False,
+        remote: Callable[[], str | None] | None = None,
     ) -> Any:
-        """The cached ``kind`` result for ``key``, else ``compute()`` stored under it.
+        """The cached ``kind`` result for ``key``, else ``remote``'s, else ``compute()`` stored under it.
 
         ``kind`` is `Reconstruction`, `Masks`, `Object3D` for a list of objects, or `Track3D` for
         a list of tracks. With
         ``remember_failure``, a `PerceptionError` from ``compute()`` is stored too and raised
-        again (same message) by later calls.
+        again (same message) by later calls. ``remote()``, called on a miss, returns the key of
+        a shared entry that now holds the result (None: compute here).
         """
         encode, decode = _CODECS[kind]
-        if key in _memory:
+        if key in self.memory:
             self.hits += 1
-            return _result_or_raise(_memory[key])
+            return _result_or_raise(self.memory[key])
         found, result = self._load(decode, family, key)
         if found:
             self.hits += 1
-            _memory[key] = result
+            self.memory[key] = result
             return _result_or_raise(result)
         self.misses += 1
+        shared_key = remote() if remote is not None else None
+        if shared_key is not None and _KEY.match(shared_key):
+            found, result = self._load(decode, family, shared_key, shared_only=True)
+            if found:
+                self.served += 1
+                self.memory[key] = result
+                return _result_or_raise(result)
+        return self._compute(encode, family, key, compute, remember_failure)
+
+    def _compute(
+        self, encode: Callable[[Any], dict[str, np.ndarray]], family: str, key: str, compute: Callable[[], Any],
+        remember_failure: bool,
+    ) -> Any:
+        """``compute()``, written under ``key`` where new results go (a failure too, if remembered)."""
         path = self.path(family, key)
         try:
             result = compute()
         except PerceptionError as err:
             if not remember_failure:
                 raise
-            _memory[key] = _Failure(str(err))
+            self.memory[key] = _Failure(str(err))
             if path is not None:
                 try:
                     write_npz(path, {_FAILURE: np.array(str(err))})
@@ -261,11 +257,12 @@ class PerceptionCache:
                 write_npz(path, encode(result))
             except OSError:  # a full or read-only cache keeps the result in memory only
                 pass
-        _memory[key] = result
+        self.memory[key] = result
         return result
 
 
 _FAILURE = "perception_error"
+_KEY = re.compile(r"^[0-9a-f]{16,64}$")
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,9 @@ class KernelContext:
         cache_layer: the session's own folder for new perception results (the host shares the
             valid ones after the session); None writes to ``cache_dir``.
         host_call: ``host_call(method, payload) -> result``: a request to the host
-            (``"ask_vlm"``, ``"locate"``); None when the host installed no handlers.
+            (``"ask_vlm"``, ``"locate"``, ``"perception"``); None when the host installed no handlers.
+        perception_service: the host relays perception requests to its perception service
+            (`spatialclaw.primitives.remote`).
         options: backend settings (e.g. ``{"camera_height": 1.5}``), free-form.
         backends: the backend chosen per perception family (``{"reconstruction": "gt", ...}``),
             set by `install`.
@@ -61,6 +63,7 @@ class KernelContext:
     cache_dir: Path | None = None
     cache_layer: Path | None = None
     host_call: HostCall | None = None
+    perception_service: bool = False
     options: dict[str, Any] = field(default_factory=dict)
     backends: dict[str, str] = field(default_factory=dict)
     loaded: dict[str, Any] = field(default_factory=dict)

@@ -21,7 +21,7 @@ import numpy as np
 
 from spatialclaw.errors import PerceptionError
 from spatialclaw.inputs.frame import Frame
-from spatialclaw.primitives import backends, cache
+from spatialclaw.primitives import backends, cache, remote
 from spatialclaw.primitives.quiet import native_output_silenced
 from spatialclaw.primitives.context import KernelContext, current
 from spatialclaw.primitives.types import Masks, Object3D, Reconstruction, Track3D
@@ -84,15 +84,32 @@ def _announce(result: Reconstruction, key: str, context: KernelContext) -> None:
     print("\n".join(lines))
 
 
-def run_reconstruction(frames: Sequence[Frame | int] | None = None, context: KernelContext | None = None) -> Reconstruction:
-    """The chosen backend's Reconstruction of ``frames`` (all by default) in ``context`` (the
-    current one by default), cached (failures too).
+@dataclasses.dataclass(frozen=True)
+class PerceptionJob:
+    """One perception result to get for some frames: where it is cached and how it is computed.
 
-    Raises:
-        PerceptionError: the backend cannot reconstruct these frames (one line saying what to try).
+    The kernel's primitives and the perception service build jobs alike, so both find a result
+    under the same key.
+
+    Attributes:
+        family: ``"reconstruction"``, ``"segmentation"`` or ``"tracking"``.
+        backend: the backend's name.
+        key: the cache key (frames' pixels, backend, parameters, checkpoints).
+        kind: the result's type (`Reconstruction` or `Masks`).
+        compute: runs the backend (the frames and context are bound).
+        remember_failure: a `PerceptionError` is cached like a result (reconstructions).
     """
-    context = current() if context is None else context
-    positions, selected = _selected(frames, context)
+
+    family: str
+    backend: str
+    key: str
+    kind: type
+    compute: Callable[[], Any]
+    remember_failure: bool = False
+
+
+def reconstruction_job(selected: list[Frame], context: KernelContext) -> PerceptionJob:
+    """The job of reconstructing ``selected`` (frames of ``context``) with the chosen backend."""
     backend = backends.get("reconstruction", context)
     params = {**_params(context, backend.name), "checkpoints": _checkpoints(backend, "reconstruction", context)}
     key = cache.make_key("reconstruction", backend.name, selected, params)
@@ -102,10 +119,41 @@ def run_reconstruction(frames: Sequence[Frame | int] | None = None, context: Ker
         _freeze(r.depth, r.pose, r.K, r.images, r.valid)
         return r
 
-    store = cache.for_context(context)
-    result = store.get_or_compute(Reconstruction, "reconstruction", key, compute, remember_failure=True)
+    return PerceptionJob("reconstruction", backend.name, key, Reconstruction, compute, remember_failure=True)
+
+
+def masks_job(family: str, query: str, selected: list[Frame], context: KernelContext) -> PerceptionJob:
+    """The job of masks of ``family`` (``"segmentation"`` or ``"tracking"``) for ``query`` on
+    ``selected``, keyed by frames, backend, query and checkpoints."""
+    backend = backends.get(family, context)
+    params = {**_params(context, backend.name), "query": query.strip().lower(),
+              "checkpoints": _checkpoints(backend, family, context)}
+    key = cache.make_key(family, backend.name, selected, params)
+    run = backend.segment if family == "segmentation" else backend.track
+    return PerceptionJob(family, backend.name, key, Masks, lambda: run(query, selected, context))
+
+
+def _get(job: PerceptionJob, positions: list[int], query: str | None, context: KernelContext) -> Any:
+    """The job's result: from the cache, else from the host's perception service, else computed here."""
+    service = remote.service_call(context, job.family, job.backend, positions, query)
+    return cache.for_context(context).get_or_compute(
+        job.kind, job.family, job.key, job.compute, remember_failure=job.remember_failure, remote=service
+    )
+
+
+def run_reconstruction(frames: Sequence[Frame | int] | None = None, context: KernelContext | None = None) -> Reconstruction:
+    """The chosen backend's Reconstruction of ``frames`` (all by default) in ``context`` (the
+    current one by default), cached (failures too).
+
+    Raises:
+        PerceptionError: the backend cannot reconstruct these frames (one line saying what to try).
+    """
+    context = current() if context is None else context
+    positions, selected = _selected(frames, context)
+    job = reconstruction_job(selected, context)
+    result = _get(job, positions, None, context)
     _freeze(result.depth, result.pose, result.K, result.images, result.valid)
-    _announce(result, key, context)
+    _announce(result, job.key, context)
     return dataclasses.replace(result, frame_ids=np.asarray(positions, np.int64), info=dict(result.info))
 
 
@@ -128,16 +176,11 @@ def run_tracking(query: str, frames: Sequence[Frame | int] | None = None) -> Mas
 
 
 def _run_masks(family: str, query: str, frames: Sequence[Frame | int] | None) -> Masks:
-    """Masks of ``family`` (``"segmentation"`` or ``"tracking"``) from the chosen backend, cached
-    by frames, backend, query and checkpoints, with frame ids as positions in the kernel's frames."""
+    """Masks of ``family`` (``"segmentation"`` or ``"tracking"``) from the chosen backend, cached,
+    with frame ids as positions in the kernel's frames."""
     context = current()
     positions, selected = _selected(frames, context)
-    backend = backends.get(family, context)
-    params = {**_params(context, backend.name), "query": query.strip().lower(),
-              "checkpoints": _checkpoints(backend, family, context)}
-    key = cache.make_key(family, backend.name, selected, params)
-    compute = backend.segment if family == "segmentation" else backend.track
-    result = cache.for_context(context).get_or_compute(Masks, family, key, lambda: compute(query, selected, context))
+    result = _get(masks_job(family, query, selected, context), positions, query, context)
     _freeze(result.masks)
     ids = np.asarray(positions, np.int64)[result.frame_ids] if len(result) else result.frame_ids
     return dataclasses.replace(result, frame_ids=ids)

@@ -16,6 +16,7 @@ ENV_MODEL = "SPATIALCLAW_MODEL"
 ENV_BASE_URL = "OPENAI_BASE_URL"
 ENV_API_KEY = "OPENAI_API_KEY"
 ENV_CACHE = "SPATIALCLAW_CACHE"
+ENV_PERCEPTION_SERVICE = "SPATIALCLAW_PERCEPTION_SERVICE"
 
 
 def cache_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -97,6 +98,10 @@ class RunConfig:
         locate_coords: how ``locate`` replies are read: ``"auto"``, ``"pixel"`` or ``"norm1000"``.
         vlm_calls_per_cell: nested ``ask_vlm``/``locate`` calls one cell may make (the prompt states it).
         vlm_calls_per_run: nested calls the whole run may make.
+        perception_service: where the kernel's perception is computed and shared
+            (`spatialclaw.perception_service.client.service_for`): ``"auto"`` (this machine's
+            service, started on demand; the default), ``"off"`` (in the kernel, never shared) or a
+            socket path (> ``$SPATIALCLAW_PERCEPTION_SERVICE``).
     """
 
     model: str | None = None
@@ -115,6 +120,7 @@ class RunConfig:
     locate_coords: Literal["auto", "pixel", "norm1000"] | None = None
     vlm_calls_per_cell: int | None = None
     vlm_calls_per_run: int | None = None
+    perception_service: str | None = None
 
     def merged(self, **settings: Any) -> RunConfig:
         """This configuration with the given (not None) ``settings`` taking its place."""

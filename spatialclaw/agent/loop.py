@@ -260,6 +260,7 @@ class Agent(NestedCalls):
             sandbox=config.sandbox,
             cell_timeout=config.cell_timeout,
             host_handlers=self.host_handlers(),
+            perception_service=_perception_service(config),
         )
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kernel-start") as pool:
             starting = pool.submit(session.start)
@@ -551,3 +552,11 @@ def ask(
     finally:
         if own_client:
             close_client(client)
+
+
+def _perception_service(config: RunConfig) -> Any:
+    """The run's perception service client (`spatialclaw.perception_service.client.service_for`), or None."""
+    from spatialclaw.config import cache_dir
+    from spatialclaw.perception_service.client import service_for
+
+    return service_for(config.perception_service, cache_dir() / "perception")

@@ -19,7 +19,9 @@ from typing import Any
 
 import typer
 
-from spatialclaw.cli import ask_cmd, benchmarks_cmd, eval_cmd, eval_report_cmd, exec_cmd, models_cmd, synth_cmd, view_cmd
+from spatialclaw.cli import (
+    ask_cmd, benchmarks_cmd, eval_cmd, eval_report_cmd, exec_cmd, models_cmd, perception_cmd, synth_cmd, view_cmd,
+)
 from spatialclaw.errors import SpatialClawError, library_error_message
 
 DEBUG_ENV = "SPATIALCLAW_DEBUG"
@@ -39,6 +41,7 @@ COMMANDS: tuple[tuple[str, Callable[..., Any], dict[str, Any]], ...] = (
 GROUPS: tuple[tuple[str, typer.Typer], ...] = (
     ("benchmarks", benchmarks_cmd.benchmarks_app),
     ("models", models_cmd.models_app),
+    ("perception", perception_cmd.perception_app),
 )
 
 

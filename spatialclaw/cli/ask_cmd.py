@@ -20,6 +20,7 @@ from spatialclaw.cli.options import (
     MAX_STEPS_HELP,
     MODEL_HELP,
     PERCEPTION_HELP,
+    PERCEPTION_SERVICE_HELP,
     SANDBOX_CHOICES,
     SANDBOX_HELP,
     SHOW_FRAMES_HELP,
@@ -71,6 +72,7 @@ def ask_command(
     api_key: Optional[str] = typer.Option(None, "--api-key", help=API_KEY_HELP),
     perception: Optional[str] = typer.Option(None, "--perception", help=PERCEPTION_HELP),
     sandbox: Optional[str] = typer.Option(None, "--sandbox", help=SANDBOX_HELP),
+    perception_service: Optional[str] = typer.Option(None, "--perception-service", metavar="ADDRESS", help=PERCEPTION_SERVICE_HELP),
     frames: Optional[int] = typer.Option(None, "--frames", min=1, help=FRAMES_HELP),
     show_frames: Optional[int] = typer.Option(None, "--show-frames", min=0, help=SHOW_FRAMES_HELP),
     max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help=MAX_STEPS_HELP),
@@ -95,6 +97,7 @@ def ask_command(
         show_frames=show_frames,
         max_steps=max_steps,
         cell_timeout=timeout,
+        perception_service=perception_service,
     )
     client = make_client(model, base_url=base_url, api_key=api_key, local_default=True)
     check_endpoint(client)

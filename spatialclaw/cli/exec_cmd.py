@@ -19,6 +19,7 @@ from spatialclaw.cli.options import (
     FRAMES_HELP,
     MODEL_HELP,
     PERCEPTION_HELP,
+    PERCEPTION_SERVICE_HELP,
     SANDBOX_CHOICES,
     SANDBOX_HELP,
     TIMEOUT_HELP,
@@ -169,6 +170,7 @@ def exec_command(
     as_json: bool = typer.Option(False, "--json", help='Print one JSON object: {"frames": N, "sandbox": {...}, "cells": [...]}.'),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for the cells' images (default: a new temporary folder)."),
     sandbox: Optional[str] = typer.Option(None, "--sandbox", help=SANDBOX_HELP),
+    perception_service: str = typer.Option("off", "--perception-service", metavar="ADDRESS", help=PERCEPTION_SERVICE_HELP + " [default: off]"),
     model: Optional[str] = typer.Option(None, "--model", "-m", help=MODEL_HELP + " For ask_vlm, locate and classical segment."),
     base_url: Optional[str] = typer.Option(None, "--base-url", help=BASE_URL_HELP),
     api_key: Optional[str] = typer.Option(None, "--api-key", help=API_KEY_HELP),
@@ -196,8 +198,13 @@ def exec_command(
 
     records = []
     out_dir = out
+    from spatialclaw.config import cache_dir
+    from spatialclaw.perception_service.client import service_for
+
+    service = service_for(perception_service, cache_dir() / "perception")
     with KernelSession(
-        source, perception=config.perception, cell_timeout=config.cell_timeout, sandbox=config.sandbox, host_handlers=handlers
+        source, perception=config.perception, cell_timeout=config.cell_timeout, sandbox=config.sandbox, host_handlers=handlers,
+        perception_service=service,
     ) as session:
         if not as_json:
             typer.echo(session.describe_setup(), err=True)

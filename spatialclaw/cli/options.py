@@ -21,6 +21,10 @@ MAX_STEPS_HELP = f"Cells the model may run before it must answer. [default: {DEF
 TIMEOUT_HELP = f"Seconds one cell may run before it is interrupted. [default: {DEFAULTS.cell_timeout:g}]"
 MODEL_HELP = "Served model name, or hf:PATH_OR_ID for a local model. [env: SPATIALCLAW_MODEL]"
 BASE_URL_HELP = "OpenAI-compatible API root, e.g. http://127.0.0.1:8000/v1. [env: OPENAI_BASE_URL]"
+PERCEPTION_SERVICE_HELP = (
+    "Where perception is computed and shared: auto (this machine's perception service, started on demand), "
+    "off (in the kernel, never shared), or the socket of `spatialclaw perception serve`."
+)
 API_KEY_HELP = "API key for the server. [env: OPENAI_API_KEY]"
 
 

@@ -73,6 +73,7 @@ class JobOutcome:
         error: the one-line error message, else None.
         exception: the `SpatialClawError` itself when the run failed with one (it travels from the
             worker pickled), so the coordinator can raise the same kind; None for bugs and dead workers.
+        model_loads: learned checkpoints the question's kernel loaded itself (checkpoint → times).
     """
 
     id: str
@@ -85,6 +86,7 @@ class JobOutcome:
     error_type: str | None = None
     error: str | None = None
     exception: SpatialClawError | None = field(default=None, repr=False, compare=False)
+    model_loads: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def failure(cls, id: str, err: SpatialClawError, duration_s: float = 0.0) -> JobOutcome:  # noqa: A002 - the record's word
@@ -142,6 +144,7 @@ def run_job(job: QuestionJob, clients: ModelClients | None = None) -> JobOutcome
         usage=dict(result.usage or {}),
         trajectory=str(trajectory) if trajectory is not None else None,
         duration_s=time.monotonic() - start,
+        model_loads=dict((getattr(result, "perception", None) or {}).get("model_loads") or {}),
     )
 
 

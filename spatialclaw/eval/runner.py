@@ -282,6 +282,7 @@ def run_eval(
             finally:
                 executor.close()
                 summary = run.summary()
+                _add_model_loads(summary, run.model_loads, config.settings)
                 write_report(out, summary)
         else:
             summary = run.summary()
@@ -303,6 +304,7 @@ class _Run:
         self.progress = Progress(done=self.already_done, total=len(suite.records), errors=0, running_score=None)
         self.failures: list[JobOutcome] = []
         self.by_id = {r.id: r for r in suite.records}
+        self.model_loads: dict[str, int] = {}  # what this run's kernels loaded themselves
 
     def pending_jobs(self, config: EvalConfig) -> list[QuestionJob]:
         """A job for every selected record without a result yet (failed ones run again)."""
@@ -337,12 +339,27 @@ class _Run:
             if _nothing_will_succeed(self.failures, min(FAIL_FAST_COUNT, n_jobs), self.progress.done > self.already_done):
                 _raise_first(self.failures)
             return
+        for checkpoint, times in outcome.model_loads.items():
+            self.model_loads[checkpoint] = self.model_loads.get(checkpoint, 0) + times
         row = self.suite.result_row(self.by_id[outcome.id], outcome, self.out)
         _show_score_on_trajectory(outcome.trajectory, row)
         self.results_log.append(row)
         self.results.append(row)
         self.progress.done += 1
         self.progress.running_score = build_summary(self.suite.records, self.results, set(), self.suite.summarise)["overall"]
+
+
+def _add_model_loads(summary: dict[str, Any], kernel_loads: dict[str, int], settings: RunConfig) -> None:
+    """``summary["perception"]["model_loads"]``: checkpoint → times loaded in this run, summed over
+    the perception service (stopped here when it was started on demand) and the kernels."""
+    from spatialclaw.config import cache_dir
+    from spatialclaw.perception_service.client import finish_run
+
+    loads = dict(kernel_loads)
+    for checkpoint, times in finish_run(settings.perception_service, cache_dir() / "perception").items():
+        loads[checkpoint] = loads.get(checkpoint, 0) + times
+    if loads:
+        summary["perception"] = {"model_loads": loads}
 
 
 def _show_score_on_trajectory(folder: str | None, row: dict[str, Any]) -> None:

@@ -102,7 +102,7 @@ def run(manifest_path: str) -> None:
 
     Manifest keys: ``frames_file`` (path or null), ``question``, ``options``, ``source_kind``,
     ``source_path``, ``source_files`` (an image sequence's files, optional), ``inputs``
-    (``[{"kind", "name", "frames"}]``, optional), ``perception``, ``cache_dir``, ``cache_layer``.
+    (``[{"kind", "name", "frames"}]``, optional), ``perception``, ``cache_dir``, ``cache_layer``, ``perception_service`` (optional).
     """
     ip = _ipython()
     ip.run_line_magic("colors", "nocolor")
@@ -143,6 +143,7 @@ def run(manifest_path: str) -> None:
         cache_dir=Path(manifest["cache_dir"]) if manifest.get("cache_dir") else None,
         cache_layer=Path(manifest["cache_layer"]) if manifest.get("cache_layer") else None,
         host_call=host_call,
+        perception_service=manifest.get("perception_service") is True,
     )
     context.setup = {"frames": len(frames), "perception": primitives.install(namespace, context)}
 

@@ -46,6 +46,7 @@ from spatialclaw.kernel.messages import (
 
 if TYPE_CHECKING:
     from spatialclaw.inputs.frame import LoadedInput
+    from spatialclaw.perception_service.client import ServiceClient
     from spatialclaw.kernel.sandbox import SandboxPlan
 
 # Errors the preload raises about the user's input or settings: re-raised on the host as they are.
@@ -149,6 +150,9 @@ class KernelSession:
         sandbox: ``"auto"`` (bubblewrap where it works, else NOT isolated, with a loud warning),
             ``"bwrap"`` or ``"none"``; see `spatialclaw.kernel.sandbox`. What was chosen is in ``sandbox_info``.
         start_timeout: seconds allowed for the kernel to start and run the bootstrap.
+        perception_service: where the kernel's perception requests go
+            (`spatialclaw.perception_service`): the only writer of the shared perception cache.
+            None: the kernel computes everything itself, in its session layer, never shared.
     """
 
     def __init__(
@@ -171,6 +175,7 @@ class KernelSession:
         launch_prefix: Sequence[str] = (),
         sandbox: str = "auto",
         start_timeout: float = START_TIMEOUT_S,
+        perception_service: ServiceClient | None = None,
     ) -> None:
         from spatialclaw.inputs.frame import LoadedInput
         from spatialclaw.inputs.load import load_input
@@ -190,6 +195,9 @@ class KernelSession:
         self.disk_budget_mb = disk_budget_mb
         self.max_output_chars = max_output_chars
         self.host_handlers = dict(host_handlers or {})
+        self.perception_service = perception_service
+        if perception_service is not None:
+            self.host_handlers["perception"] = self._relay_perception
         self.launch_prefix = list(launch_prefix)
         self.sandbox = sandbox
         self.sandbox_info: dict = {}
@@ -286,10 +294,7 @@ class KernelSession:
     def _remove_folders(self) -> None:
         if self._runtime is not None:
             runtime, self._runtime = self._runtime, None
-            try:
-                workspace.promote_perception(runtime / "perception", _shared_perception())
-            finally:
-                shutil.rmtree(runtime, ignore_errors=True)
+            shutil.rmtree(runtime, ignore_errors=True)  # the session layer too: never shared
         workdir, self.workdir = self.workdir, None
         if workdir is not None and self._given_workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -435,29 +440,44 @@ class KernelSession:
         copies = self._sandbox_plan.kernel_paths if self._sandbox_plan is not None else {}
         return copies.get(os.path.abspath(path)) or str(Path(path).resolve())
 
+    def _source(self, where: Callable[[Path], str]) -> dict[str, Any]:
+        """``source_kind``, ``source_path`` and ``source_files`` of the input, paths as ``where`` gives
+        them (the kernel's view for the manifest, the host's for the perception service)."""
+        source_kind, source_path, source_files = "none", None, []
+        if self.input is not None:
+            source_kind = self.input.kind
+            source_path = where(self.input.paths[0]) if self.input.paths else None
+            if source_kind == "images" and not self.input.parts:  # one image sequence (a folder)
+                source_files = [where(p) for p in self.input.paths]
+        return {"source_kind": source_kind, "source_path": source_path, "source_files": source_files}
+
     def _write_manifest(self) -> None:
         assert self._runtime is not None
         from spatialclaw.config import cache_dir
 
-        source_kind, source_path, source_files = "none", None, []
-        if self.input is not None:
-            source_kind = self.input.kind
-            source_path = self._kernel_path(self.input.paths[0]) if self.input.paths else None
-            if source_kind == "images" and not self.input.parts:  # one image sequence (a folder)
-                source_files = [self._kernel_path(p) for p in self.input.paths]
         manifest = {
             "frames_file": str(self._frames_file) if self._frames_file else None,
             "question": self.question,
             "options": self.options,
-            "source_kind": source_kind,
-            "source_path": source_path,
-            "source_files": source_files,
+            **self._source(self._kernel_path),
             "inputs": [part.to_dict() for part in self.input.inputs] if self.input is not None else [],
             "perception": self.perception,
             "cache_dir": str(cache_dir()),
             "cache_layer": str(self._runtime / "perception"),
+            "perception_service": self.perception_service is not None,
         }
         workspace.write_host_file(self._runtime, "manifest.json", json.dumps(manifest).encode())
+
+    def _relay_perception(self, payload: dict) -> dict:
+        """``host_call("perception")``: the kernel's request, checked, relayed to the service with this
+        session's frames file and source (`spatialclaw.perception_service.relay`)."""
+        from spatialclaw.perception_service.relay import relay
+
+        assert self.perception_service is not None
+        count = len(self.input.frames) if self.input is not None else 0
+        inputs = {"frames_file": str(self._frames_file) if self._frames_file else None,
+                  **self._source(lambda path: str(Path(path).resolve()))}
+        return relay(self.perception_service, payload, count, inputs, timeout_s=self.cell_timeout)
 
     # ------------------------------------------------------------------------- the kernel process
 
@@ -767,12 +787,6 @@ class KernelSession:
             hint = ", often the memory limit or the system running out of memory" if -code == signal.SIGKILL else ""
             return f"killed by {name}{hint}"
         return f"exit code {code}"
-
-
-def _shared_perception() -> Path:
-    from spatialclaw.config import cache_dir
-
-    return cache_dir() / "perception"
 
 
 def _report(expression: Any) -> dict:

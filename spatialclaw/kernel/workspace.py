@@ -6,19 +6,18 @@ the kernel's uid, read-only inside the sandbox)::
     connection.json  manifest.json  frames.npz (when the input has no cached frames file)
     kernels/         the kernelspec          (the kernel's stdout/stderr: a pipe, see `LogTail`)
     sockets/         IPC sockets (the kernel's, writable)
-    perception/      the session's perception results (the kernel's, writable)
+    perception/      the session's perception results (the kernel's, writable; removed, never shared)
     config/          matplotlib and other config folders with ``--sandbox none``
 
-What the kernel wrote is untrusted: `disk_usage` walks without following symlinks; at the end,
-`promote_perception` copies into the shared cache only regular files with a cache key's name
-that `spatialclaw.primitives.cache.verify_entry` accepts, written by the host (0644) with a
-temporary file and a rename inside a folder opened without following symlinks.
+What the kernel wrote is untrusted: `disk_usage` walks without following symlinks, and nothing
+the kernel wrote reaches the shared perception cache (only the perception service writes it);
+the host's own files are written by `write_host_file` (0644, a temporary file and a rename
+inside a folder opened without following symlinks).
 """
 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import stat
 import tempfile
@@ -26,9 +25,6 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-ENTRY_NAME = re.compile(r"^[0-9a-f]{16,64}\.npz$")
-FAMILY_NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
-MAX_ENTRY_BYTES = 2 * 1024**3
 MAX_WALKED = 200_000  # a tree with more entries than this counts as over any budget
 
 
@@ -97,58 +93,6 @@ def make_private_folder(prefix: str) -> Path:
     folder = Path(tempfile.mkdtemp(prefix=prefix))
     os.chmod(folder, 0o711)
     return folder
-
-
-def promote_perception(layer: Path, shared: Path) -> int:
-    """Copy the session's valid perception results from ``layer`` into the shared cache ``shared``.
-
-    Returns how many entries were copied. Anything else in the layer (symlinks, odd names,
-    oversized or unreadable files, entries that do not decode) is left behind and removed with
-    the session. Entries already in the shared cache are kept as they are.
-    """
-    from spatialclaw.primitives.cache import verify_entry
-
-    copied = 0
-    try:
-        families = [e for e in os.scandir(layer) if e.is_dir(follow_symlinks=False) and FAMILY_NAME.match(e.name)]
-    except OSError:
-        return 0
-    for family in families:
-        for entry in _entries(Path(family.path)):
-            target_dir = shared / family.name
-            if (target_dir / entry.name).exists():
-                continue
-            data = _read_regular(Path(entry.path))
-            if data is None or not verify_entry(data):
-                continue
-            if write_host_file(target_dir, entry.name, data):
-                copied += 1
-    return copied
-
-
-def _entries(folder: Path) -> list[os.DirEntry]:
-    try:
-        return [e for e in os.scandir(folder) if ENTRY_NAME.match(e.name) and e.is_file(follow_symlinks=False)]
-    except OSError:
-        return []
-
-
-def _read_regular(path: Path) -> bytes | None:
-    """The bytes of a regular file, opened without following a symlink; None if anything is odd."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_ENTRY_BYTES:
-            return None
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            return f.read(MAX_ENTRY_BYTES + 1)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
 
 
 def write_host_file(folder: Path, name: str, data: bytes) -> bool:

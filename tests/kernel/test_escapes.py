@@ -271,25 +271,36 @@ def test_a_corrupt_shared_perception_entry_is_recomputed_not_fatal(tmp_path: Pat
     assert (layer / "reconstruction" / f"{key}.npz").is_file()
 
 
-def test_only_valid_session_results_reach_the_shared_cache(tmp_path: Path) -> None:
-    from spatialclaw.kernel.workspace import promote_perception
-    from spatialclaw.primitives.cache import PerceptionCache, clear_memory
-    from spatialclaw.primitives.types import Reconstruction
+FORGE_WRONG_MASKS = """
+import numpy as np
+from spatialclaw.atomic import write_npz
+from spatialclaw.primitives import cache, current, perception
+from spatialclaw.primitives.types import Masks
+context = current()
+job = perception.masks_job("segmentation", "chair", list(frames), context)
+height, width = frames[0].image.shape[:2]
+wrong = Masks(np.ones((1, height, width), bool), np.array([[0.0, 0.0, 5.0, 5.0]]), np.array([1.0]), ["bogus"],
+              np.array([0]), np.array([7]))
+store = cache.for_context(context)
+write_npz(store.path("segmentation", job.key), cache._CODECS[Masks][0](wrong))
+cache.clear_memory()
+print(sorted(set(segment("chair").labels)))
+"""
 
-    layer, shared = tmp_path / "layer", tmp_path / "shared"
-    made = Reconstruction(depth=np.ones((1, 2, 2), np.float32), pose=np.eye(4)[None], K=np.eye(3)[None])
-    PerceptionCache(shared, layer).get_or_compute(Reconstruction, "reconstruction", "cd" * 20, lambda: made)
-    folder = layer / "reconstruction"
-    np.savez(folder / ("ef" * 20 + ".npz"), evil=np.array([object()], dtype=object))  # a pickle
-    (folder / ("01" * 20 + ".npz")).write_bytes(b"junk")
-    (folder / ("23" * 20 + ".npz")).symlink_to("/etc/hostname")
-    (folder / "notakey.npz").write_bytes((folder / ("cd" * 20 + ".npz")).read_bytes())
-    assert promote_perception(layer, shared) == 1
-    kept = sorted(p.name for p in (shared / "reconstruction").iterdir())
-    assert kept == ["cd" * 20 + ".npz"] and (shared / "reconstruction" / kept[0]).stat().st_mode & 0o777 == 0o644
-    clear_memory()
-    again = PerceptionCache(shared).get_or_compute(Reconstruction, "reconstruction", "cd" * 20, lambda: None)
-    assert isinstance(again, Reconstruction) and np.array_equal(again.depth, made.depth)
+
+def test_a_wrong_result_a_cell_writes_never_reaches_a_later_session(tmp_path: Path) -> None:
+    """A well-formed but wrong entry under the right key in the session layer is the cell's own
+    business; the next session of the same frames computes its own (nothing is promoted)."""
+    from spatialclaw.synth import make_test_scene
+
+    scene = make_test_scene(tmp_path, frames=3, width=96, height=72)
+    with KernelSession(scene, frames=3, perception="gt") as first:
+        assert run_ok(first, FORGE_WRONG_MASKS).strip() == "['bogus']"
+    with KernelSession(scene, frames=3, perception="gt") as later:
+        labels = run_ok(later, "print(sorted(set(segment('chair').labels)))").strip()
+    with KernelSession(scene, frames=3, perception="gt", sandbox="none") as fresh:
+        expected = run_ok(fresh, "print(sorted(set(segment('chair').labels)))").strip()
+    assert "bogus" not in labels and labels == expected
 
 
 def test_a_frame_list_is_still_loaded_after_a_restart(session: KernelSession) -> None:

@@ -1,0 +1,8 @@
+"""The perception service: one process that loads each model once and computes perception for
+every kernel on the machine, the only writer of the shared perception cache.
+
+`protocol` (the wire format and the checks on every request), `folder` (the private folder of
+socket and token), `server` (`PerceptionService`), `client` (`ServiceClient`, `ManagedService`,
+`service_for`), `relay` (the host's handler of a kernel's ``host_call("perception")``), `serve`
+(the command line of ``spatialclaw perception serve``).
+"""

@@ -1,0 +1,186 @@
+"""The host's side of the perception service: `ServiceClient` talks to a running one;
+`ManagedService` also starts it on demand, and again when it died.
+
+`service_for` turns the ``--perception-service`` setting into one of them:
+
+- ``"auto"`` (``ask`` and ``eval``'s default, unless ``$SPATIALCLAW_PERCEPTION_SERVICE`` says
+  otherwise): the machine's shared service for this perception cache, started by the first
+  request that needs it and stopping itself after `DEFAULT_IDLE_S` seconds without requests;
+- ``"off"``: no service (the kernel computes everything itself, nothing is shared);
+- a socket path: a service started elsewhere (``spatialclaw perception serve --socket PATH``);
+  its token is read from the ``token`` file next to the socket.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from spatialclaw.config import ENV_PERCEPTION_SERVICE
+from spatialclaw.errors import SpatialClawError
+from spatialclaw.perception_service import protocol
+from spatialclaw.perception_service.folder import ServiceFolder, default_folder, ensure_private, read_token
+
+DEFAULT_IDLE_S = 120.0  # a service started on demand exits after this long without requests
+START_TIMEOUT_S = 120.0
+REQUEST_TIMEOUT_S = 600.0
+OFF = ("off", "none")
+UNREACHABLE_TEXT = "the perception service at {socket} is not answering ({why})"
+NOT_STARTED_TEXT = "the perception service did not start ({why}); see {log}"
+
+
+class ServiceUnavailable(SpatialClawError):
+    """The service cannot be reached, or closed the connection before it replied (one line)."""
+
+
+class ServiceClient:
+    """Requests to the service whose socket is ``folder.socket``.
+
+    Args:
+        folder: the service's files (socket, token).
+        timeout_s: how long one request may take, seconds (a perception result may take minutes).
+    """
+
+    def __init__(self, folder: ServiceFolder, timeout_s: float = REQUEST_TIMEOUT_S) -> None:
+        self.folder = folder
+        self.timeout_s = timeout_s
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.folder.socket)!r})"
+
+    def request(self, method: str, args: dict[str, Any] | None = None, timeout_s: float | None = None) -> dict[str, Any]:
+        """The service's reply (``{"ok": True, "result": ...}`` or ``{"ok": False, "kind", "error"}``).
+
+        Raises:
+            ServiceUnavailable: no token yet, nothing listening, or the connection dropped.
+        """
+        token = read_token(self.folder)
+        if token is None:
+            raise ServiceUnavailable(UNREACHABLE_TEXT.format(socket=self.folder.socket, why="no token file"))
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(timeout_s or self.timeout_s)
+                sock.connect(str(self.folder.socket))
+                protocol.send_message(sock, {"token": token, "method": method, "args": args or {}})
+                reply = protocol.receive_message(sock, protocol.MAX_REPLY_BYTES)
+        except (OSError, protocol.Refused) as err:
+            why = getattr(err, "strerror", None) or str(err) or type(err).__name__
+            raise ServiceUnavailable(UNREACHABLE_TEXT.format(socket=self.folder.socket, why=why)) from None
+        return reply
+
+    def call(self, method: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The result of a request that must succeed (``ping``, ``stats``, ``shutdown``).
+
+        Raises:
+            ServiceUnavailable: the service cannot be reached or refused the request.
+        """
+        reply = self.request(method, args)
+        if reply.get("ok") is not True or not isinstance(reply.get("result"), dict):
+            raise ServiceUnavailable(f"the perception service refused {method}: {reply.get('error')}")
+        return reply["result"]
+
+    def stats(self) -> dict[str, Any] | None:
+        """The service's ``stats`` (models loaded, counts), or None when it is not running."""
+        try:
+            return self.call("stats")
+        except ServiceUnavailable:
+            return None
+
+
+class ManagedService(ServiceClient):
+    """A service this host starts when a request finds none (also after it was killed).
+
+    Several hosts (eval workers, ``ask`` runs) may race to start it: a lock file lets one start
+    it and the others use it. It stops itself after ``idle_timeout_s`` without requests.
+    """
+
+    def __init__(self, folder: ServiceFolder, cache_root: Path, *, idle_timeout_s: float = DEFAULT_IDLE_S,
+                 workers: int = 2, timeout_s: float = REQUEST_TIMEOUT_S) -> None:
+        super().__init__(folder, timeout_s)
+        self.cache_root = Path(cache_root)
+        self.idle_timeout_s = idle_timeout_s
+        self.workers = workers
+        self.starts = 0  # how many times this host started the service
+
+    def request(self, method: str, args: dict[str, Any] | None = None, timeout_s: float | None = None) -> dict[str, Any]:
+        """As `ServiceClient.request`; a perception request that finds no service starts one and
+        is sent again (``stats``, ``ping`` and ``shutdown`` never start one)."""
+        try:
+            return super().request(method, args, timeout_s)
+        except ServiceUnavailable:
+            if method not in protocol.PERCEPTION_METHODS:
+                raise
+            self.start()
+            return super().request(method, args, timeout_s)
+
+    def start(self) -> None:
+        """Start the service unless one answers already; wait until it answers.
+
+        Raises:
+            ServiceUnavailable: it exited or did not answer within `START_TIMEOUT_S` seconds.
+        """
+        ensure_private(self.folder.root.parent, self.folder.root)
+        with open(self.folder.lock, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if self._answers():
+                return
+            process = self._spawn()
+            self.starts += 1
+            deadline = time.monotonic() + START_TIMEOUT_S
+            while time.monotonic() < deadline:
+                if self._answers():
+                    return
+                if process.poll() is not None:
+                    raise ServiceUnavailable(NOT_STARTED_TEXT.format(why=f"exit code {process.returncode}", log=self.folder.log))
+                time.sleep(0.1)
+            process.kill()
+            raise ServiceUnavailable(NOT_STARTED_TEXT.format(why=f"no answer in {START_TIMEOUT_S:g} s", log=self.folder.log))
+
+    def _answers(self) -> bool:
+        try:
+            return ServiceClient.request(self, "ping", timeout_s=5.0).get("ok") is True
+        except ServiceUnavailable:
+            return False
+
+    def _spawn(self) -> subprocess.Popen:
+        argv = [sys.executable, "-m", "spatialclaw.perception_service", "--socket", str(self.folder.socket),
+                "--cache", str(self.cache_root), "--idle-timeout", str(self.idle_timeout_s), "--workers", str(self.workers)]
+        with open(self.folder.log, "ab") as log:
+            process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=self.folder.root,
+                                       start_new_session=True, env=dict(os.environ))
+        threading.Thread(target=process.wait, daemon=True, name="perception-service-reaper").start()
+        return process
+
+
+def service_for(setting: str | None, cache_root: Path, *, idle_timeout_s: float = DEFAULT_IDLE_S) -> ServiceClient | None:
+    """The service a run uses: ``"auto"`` (start on demand), ``"off"``, or a socket path; None
+    means ``$SPATIALCLAW_PERCEPTION_SERVICE``, else ``"auto"``."""
+    value = (setting or os.environ.get(ENV_PERCEPTION_SERVICE) or "auto").strip()
+    if value.lower() in OFF:
+        return None
+    if value.lower() == "auto":
+        return ManagedService(default_folder(cache_root), cache_root, idle_timeout_s=idle_timeout_s)
+    return ServiceClient(ServiceFolder(Path(value).expanduser().absolute()))
+
+
+def finish_run(setting: str | None, cache_root: Path) -> dict[str, int]:
+    """At the end of a run (eval): the service's model loads (checkpoint → times), and a service
+    started on demand is stopped (a later request starts it again). {} without a service."""
+    service = service_for(setting, cache_root)
+    stats = service.stats() if service is not None else None
+    if stats is None:
+        return {}
+    if isinstance(service, ManagedService):
+        try:
+            service.request("shutdown")
+        except ServiceUnavailable:
+            pass
+    loads = stats.get("model_loads")
+    return {str(k): int(v) for k, v in loads.items() if isinstance(v, int)} if isinstance(loads, dict) else {}
