@@ -195,7 +195,7 @@ class PerceptionService:
 
     def _context(self, args: dict[str, Any]) -> tuple[Any, list[Any]]:
         """The kernel context the request describes (frames read from the host's frames file)."""
-        from spatialclaw.inputs.load import load_frames
+        from spatialclaw.inputs.frame_cache import load_frames
         from spatialclaw.primitives.context import KernelContext
 
         try:

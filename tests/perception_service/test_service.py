@@ -119,7 +119,8 @@ def test_a_kernel_cannot_steer_the_service_and_computes_itself_when_none_answers
 
 
 def perception_args(tmp: Path, video: Path, positions: list[int]) -> dict:
-    from spatialclaw.inputs.load import load_input, save_frames
+    from spatialclaw.inputs.frame_cache import save_frames
+    from spatialclaw.inputs.load import load_input
 
     frames_file = tmp / "frames.npz"
     if not frames_file.exists():
