@@ -10,8 +10,9 @@ Frames the classical backend could not register keep depth 0 (their poses are gu
 
 Features for structure-from-motion: SuperPoint + LightGlue (`matching.KeypointMatcher`) when
 its checkpoint is on disk, else COLMAP's SIFT (`classical_poses`); ``info["sfm"]["matcher"]``
-says which found the poses. Learned matching that registers too few frames falls back to SIFT,
-with a warning in ``quality``.
+says which found the poses. Where the learned matches leave frames unregistered (or give no
+reconstruction), SIFT runs too and the one that registers more frames is kept, with a warning in
+``quality`` when that is SIFT.
 
 Scale: with a metric depth model the world is rescaled so that the depth model's metres hold
 (``quality.scale_source == "metric-depth"``), unless the classical poses came with exact scale;
@@ -196,9 +197,10 @@ def classical_poses(frames: list[Frame], context: KernelContext, prior_fov_deg: 
     """The classical reconstruction, its SfM features from SuperPoint + LightGlue when on disk,
     its focal length starting from ``prior_fov_deg`` (degrees across the longer side; None: 60°).
 
-    When the learned matcher's structure-from-motion fails (too few frames registered, a gate
-    refused it), SIFT runs instead and ``quality.warnings`` says so; when SIFT fails too, its
-    error is raised.
+    Learned matching that registers every frame is kept. Otherwise SIFT runs too, and SIFT's
+    reconstruction is kept only when it registers more frames (or the learned one failed), with
+    a warning saying so; ``info["matchers_registered"]`` holds both counts. When both fail,
+    SIFT's error is raised.
     """
     from spatialclaw.primitives.backends import classical
 
@@ -206,14 +208,27 @@ def classical_poses(frames: list[Frame], context: KernelContext, prior_fov_deg: 
         return classical.reconstruct(frames, context, prior_fov_deg=prior_fov_deg)
     matcher = adapter_for("match", context)
     try:
-        return classical.reconstruct(frames, context, matcher=matcher, prior_fov_deg=prior_fov_deg)
+        learned: Reconstruction | None = classical.reconstruct(frames, context, matcher=matcher, prior_fov_deg=prior_fov_deg)
+        failure = ""
     except PerceptionError as err:
-        failure = str(err)
-    base = classical.reconstruct(frames, context, prior_fov_deg=prior_fov_deg)
-    warning = (f"learned feature matching ({matcher.name}) gave no reconstruction ({failure}); "
-               "COLMAP's SIFT features were used instead")
-    base.quality = dataclasses.replace(base.quality, warnings=[*base.quality.warnings, warning])
-    return base
+        learned, failure = None, str(err)
+    if learned is not None and learned.quality.registered == learned.quality.total:
+        return learned
+    try:
+        sift = classical.reconstruct(frames, context, prior_fov_deg=prior_fov_deg)
+    except PerceptionError:
+        if learned is None:
+            raise
+        return learned
+    counts = {matcher.name: 0 if learned is None else learned.quality.registered, "sift": sift.quality.registered}
+    if learned is not None and counts[matcher.name] >= counts["sift"]:
+        learned.info["matchers_registered"] = counts
+        return learned
+    why = f"gave no reconstruction ({failure})" if learned is None else f"registered {counts[matcher.name]} of {len(frames)} frames"
+    warning = f"learned feature matching ({matcher.name}) {why}; COLMAP's SIFT features registered {counts['sift']} and were used"
+    sift.quality = dataclasses.replace(sift.quality, warnings=[*sift.quality.warnings, warning])
+    sift.info["matchers_registered"] = counts
+    return sift
 
 
 def _focal_warnings(quality: ReconstructionQuality, base: Reconstruction, model_focal: float | None, prior_used: bool) -> ReconstructionQuality:

@@ -161,3 +161,63 @@ def test_learned_hook_registers_the_walk_with_true_correspondences_standing_in(w
     assert stand_in.calls, "the hook asked the learned matcher"
     assert result.info["sfm"]["matcher"] == "ground-truth"
     assert result.valid.all() and not any("SIFT" in w for w in result.quality.warnings)
+
+
+def _reconstruction(registered: int, total: int = 8, matcher: str = "sift"):
+    from spatialclaw.primitives.quality import ReconstructionQuality
+    from spatialclaw.primitives.types import Reconstruction
+
+    quality = ReconstructionQuality(registered, total, "floor+camera-height")
+    depth, pose, K = np.ones((total, 6, 8), np.float32), np.tile(np.eye(4), (total, 1, 1)), np.tile(np.eye(3), (total, 1, 1))
+    return Reconstruction(depth, pose, K, backend="classical", info={"sfm": {"matcher": matcher}}, quality=quality)
+
+
+@pytest.fixture()
+def sfm_outcomes(monkeypatch: pytest.MonkeyPatch):
+    """Stand in for the classical reconstruction: registrations (or a failure) per matcher; the calls made."""
+    from spatialclaw.primitives.backends import classical
+
+    outcomes: dict[str, int | None] = {}
+    calls: list[str] = []
+
+    def reconstruct(frames, context, *, matcher=None, prior_fov_deg=None):  # noqa: ANN001, ANN202
+        name = "sift" if matcher is None else "learned"
+        calls.append(name)
+        if outcomes[name] is None:
+            raise PerceptionError(f"only 1 of 8 frames could be registered ({name})")
+        return _reconstruction(outcomes[name], matcher=name)
+
+    monkeypatch.setattr(classical, "reconstruct", reconstruct)
+    monkeypatch.setattr(reconstruction, "chosen_model", lambda task, ctx: LIGHTGLUE)
+    monkeypatch.setattr(reconstruction, "adapter_for", lambda task, ctx: SimpleNamespace(name="superpoint+lightglue"))
+    return outcomes, calls
+
+
+@pytest.mark.parametrize(("learned_n", "sift_n", "kept", "calls"), [
+    (8, 8, "learned", ["learned"]),  # every frame registered: SIFT never runs
+    (6, 5, "learned", ["learned", "sift"]),
+    (6, 6, "learned", ["learned", "sift"]),
+    (5, 7, "sift", ["learned", "sift"]),
+    (None, 4, "sift", ["learned", "sift"]),
+    (5, None, "learned", ["learned", "sift"]),
+])
+def test_the_matcher_that_registers_more_frames_is_kept(sfm_outcomes, learned_n, sift_n, kept, calls):
+    outcomes, made = sfm_outcomes
+    outcomes.update(learned=learned_n, sift=sift_n)
+    frames = [Frame(i, i / 10.0, np.zeros((6, 8, 3), np.uint8)) for i in range(8)]
+    result = reconstruction.classical_poses(frames, KernelContext(frames=frames))
+    assert result.info["sfm"]["matcher"] == kept and made == calls
+    warned = [w for w in result.quality.warnings if "superpoint+lightglue" in w]
+    assert len(warned) == (kept == "sift")
+    if kept == "sift":
+        assert f"SIFT features registered {sift_n}" in warned[0]
+    if len(calls) == 2 and sift_n is not None:
+        assert result.info["matchers_registered"] == {"superpoint+lightglue": learned_n or 0, "sift": sift_n}
+
+
+def test_when_both_matchers_fail_the_sift_error_is_raised(sfm_outcomes):
+    outcomes, _ = sfm_outcomes
+    outcomes.update(learned=None, sift=None)
+    frames = [Frame(i, i / 10.0, np.zeros((6, 8, 3), np.uint8)) for i in range(8)]
+    with pytest.raises(PerceptionError, match=r"\(sift\)"):
+        reconstruction.classical_poses(frames, KernelContext(frames=frames))
