@@ -1,12 +1,14 @@
 """Start an ipykernel with resource limits set inside the kernel process.
 
 ``python -m spatialclaw.kernel.launcher [--memory-mb N] [--cpu-seconds S] [--file-size-mb F]
-[--max-processes P] [--new-keyring] [--uid U --gid G] [--seccomp] -- IPYKERNEL_ARGS...`` sets the
+[--max-processes P] [--new-keyring] [--uid U --gid G] [--seccomp] [--landlock] -- IPYKERNEL_ARGS...`` sets the
 limits of the current process, joins a fresh session keyring, drops to the unprivileged uid/gid
 U/G (no supplementary groups, no-new-privileges, and it checks that no capability is left: it
 exits rather than run a kernel with privileges), applies the seccomp filter that refuses new
 user namespaces (`spatialclaw.kernel.seccomp`; bubblewrap applies it itself, so the option is
-for kernels started without it), then runs ipykernel in the same process with
+for kernels started without it) and, with ``--landlock``, refuses TCP and reaching out of the
+session by abstract unix sockets or signals (`spatialclaw.kernel.landlock`, where the OS kernel
+has it), then runs ipykernel in the same process with
 ``IPYKERNEL_ARGS`` (e.g. ``-f CONNECTION_FILE``). All of this happens before any model code
 runs, and is inherited by anything the kernel spawns. The kernel is also made a child
 subreaper, so orphans of its children stay its descendants and the host can find and stop them. Because they are set by the kernel's own command
@@ -152,6 +154,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--uid", type=int, default=None, help="drop to this unprivileged uid before the kernel starts")
     parser.add_argument("--gid", type=int, default=None, help="and this gid (default: the uid)")
     parser.add_argument("--seccomp", action="store_true", help="refuse new user namespaces (seccomp filter)")
+    parser.add_argument("--landlock", action="store_true", help="refuse TCP, outside abstract sockets and signals (Landlock)")
     parser.add_argument("--chdir", default=None, help="working directory, entered after dropping privileges")
     parser.add_argument("kernel_args", nargs=argparse.REMAINDER, help="arguments for ipykernel, after --")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
@@ -169,6 +172,10 @@ def main(argv: list[str] | None = None) -> None:
             drop_privileges(args.uid, args.uid if args.gid is None else args.gid)
         if args.seccomp:
             _block_user_namespaces()
+        if args.landlock:
+            from spatialclaw.kernel.landlock import restrict_self
+
+            restrict_self()
         if args.chdir is not None:
             os.chdir(args.chdir)
     except OSError as err:  # never run model code with the host's privileges or keyring

@@ -30,6 +30,8 @@ the kernel sees the host's file system and network. As root it still runs as a p
 descendants are stopped), so it reads only world-readable files (inputs it could not read are
 session copies it reads instead); if the interpreter or the working folder is not readable by
 other users, it cannot drop root and says so loudly. Not as root, it runs as the host user.
+Either way, where the OS kernel has Landlock, TCP and reaching out of the session by abstract
+unix sockets or signals are refused (`spatialclaw.kernel.landlock`).
 ``auto`` says loudly once per process that the kernel is not isolated.
 
 bubblewrap is not started with ``--new-session``: that would move the kernel out of the process
@@ -58,6 +60,7 @@ from spatialclaw.config import hub_cache_dir
 from spatialclaw.errors import ConfigError
 from spatialclaw.kernel.cgroups import SessionCgroups
 from spatialclaw.kernel.environment import kernel_environment
+from spatialclaw.kernel.landlock import available as landlock_available
 from spatialclaw.kernel.leftovers import remove_leftovers
 from spatialclaw.kernel.access import first_unreachable, kernel_copies
 from spatialclaw.kernel.seccomp import filter_program, native_abi
@@ -76,7 +79,7 @@ KERNEL_CONFIG = Path("/tmp/.config")
 
 FALLBACK_WARNING = (
     "the kernel is NOT ISOLATED ({why}): model-written code can read every file {who} can read "
-    "and reach the network; only its uid, resource limits and process cleanup hold it. Install "
+    "and reach the network{net}; only its uid, resource limits and process cleanup hold it. Install "
     "bubblewrap (apt-get install bubblewrap), or pass --sandbox none to accept this without the warning"
 )
 
@@ -224,6 +227,8 @@ def plan_sandbox(
         _warn_once(NO_SECCOMP_WARNING.format(abi=native_abi()))
     elif kind == "none":  # bubblewrap applies the filter itself
         launcher_args.append("--seccomp")
+    if kind == "none" and landlock_available():  # no network namespace: refuse TCP at least
+        launcher_args.append("--landlock")
     max_processes, notes = _process_limits(cgroups, launcher_args)
     if kind == "none":
         plan, blocked = _plan_unisolated(folders, host_env, launcher_args, why)
@@ -242,7 +247,8 @@ def _warn_unisolated(mode: str, why: str, blocked: Path | None) -> None:
     root = ROOT_KERNEL_WARNING.format(path=blocked) if blocked is not None else None
     if mode == "auto":
         who = "any user" if os.geteuid() == 0 and blocked is None else ("root" if blocked else "you")
-        _warn_once(FALLBACK_WARNING.format(why=why, who=who) + (f"; and {root}" if root else ""))
+        net = "" if landlock_available() else " (TCP included: this OS kernel has no Landlock)"
+        _warn_once(FALLBACK_WARNING.format(why=why, who=who, net=net) + (f"; and {root}" if root else ""))
     elif root is not None:
         _warn_once(root)
 
@@ -256,8 +262,10 @@ def _plan_unisolated(
     hub = hub_cache_dir(host_env)
     env = kernel_environment(host_env, home=folders.workdir, tmp=folders.config / "tmp", cache=folders.shared_cache.parent,
                              config=folders.config, hub_cache=hub if hub.is_dir() else None)
+    refused = landlock_available()
+    why += f"; Landlock refuses {', '.join(refused)}" if refused else "; no Landlock here: TCP is reachable"
     if os.geteuid() != 0:
-        reason = f"NOT isolated ({why}): the kernel runs as this user (uid {os.geteuid()}) with its files and the network"
+        reason = f"NOT isolated ({why}): the kernel runs as this user (uid {os.geteuid()}) with its files"
         return SandboxPlan("none", [], env, reason, launcher_args), None
     blocked = first_unreachable(runtime_paths()) or first_unreachable(
         [folders.workdir, folders.runtime, folders.sockets, folders.config], only_reach=True)
@@ -269,7 +277,7 @@ def _plan_unisolated(
     inputs = [p for p in folders.inputs if not _under(Path(p).resolve(), folders.runtime.resolve())]
     copies = kernel_copies(inputs, folders.runtime / "inputs", uid, through_parents=True)
     reason = (f"NOT isolated ({why}): the kernel runs as uid {uid} (no privileges, fresh keyring) but sees every "
-              "world-readable file and the network" + _copies_note(copies))
+              "world-readable file" + _copies_note(copies))
     return SandboxPlan("none", [], env, reason, launcher_args, uid=uid,
                        kernel_paths={str(k): str(v) for k, v in copies.items()}), None
 

@@ -212,6 +212,7 @@ class KernelSession:
         self._runtime: Path | None = None
         self._frames_file: Path | None = None
         self._frames_stat: tuple[int, int, int] | None = None
+        self._connection_bytes = b""
         self._km: Any = None
         self._kc: Any = None
         self._poller: Any = None
@@ -307,7 +308,7 @@ class KernelSession:
         """Kill the kernel (and what it started) and start a fresh, preloaded one (variables lost).
 
         The frames file and the manifest are checked and written again if the kernel changed
-        them. Raises `KernelError` if the new kernel cannot start or preload.
+        them, and the connection file always is. Raises `KernelError` if the new kernel cannot start or preload.
         """
         if self._km is None:
             self.start()
@@ -316,6 +317,7 @@ class KernelSession:
         if self._sandbox_plan is not None:
             self._sandbox_plan.reap()
         self._restore_inputs()
+        self._place_connection_file()
         self._km.restart_kernel(now=True)
         self._connect()
         self._wait_ready()
@@ -408,6 +410,21 @@ class KernelSession:
             self._frames_stat = (info.st_size, info.st_mtime_ns, info.st_ino)
         self._write_manifest()
 
+    def _place_connection_file(self) -> None:
+        """Write the connection file as the host made it (at start, and before a restart: a kernel that
+        could write it would start the next one with its own key or sockets). Host-owned; readable by
+        the kernel's group only where it runs as its own uid."""
+        assert self._runtime is not None and self._sandbox_plan is not None
+        path, tmp = self._runtime / "connection.json", self._runtime / ".connection.json.tmp"
+        tmp.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(self._connection_bytes)
+            if self._sandbox_plan.uid is not None:
+                os.fchown(f.fileno(), os.geteuid(), self._sandbox_plan.uid)
+                os.fchmod(f.fileno(), 0o440)
+        os.replace(tmp, path)
+
     def _plan_sandbox(self, shared_cache: Path) -> None:
         """Decide how the kernel is isolated: what it may read and write, its environment, its limits."""
         from spatialclaw.kernel.sandbox import SessionFolders, plan_sandbox
@@ -496,8 +513,8 @@ class KernelSession:
             connection_file=str(self._runtime / "connection.json"),
         )
         self._km.write_connection_file()
-        if self._sandbox_plan.uid is not None:
-            os.chown(self._runtime / "connection.json", self._sandbox_plan.uid, self._sandbox_plan.uid)
+        self._connection_bytes = (self._runtime / "connection.json").read_bytes()
+        self._place_connection_file()
         self._log = workspace.LogTail()
         fd = self._log.write_fd
         self._km.start_kernel(cwd=str(self.workdir), env=self._sandbox_plan.env, stdout=fd, stderr=fd)

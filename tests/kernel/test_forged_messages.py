@@ -155,13 +155,14 @@ def test_a_decompression_bomb_header_is_refused_at_the_session(session: KernelSe
     goes_on(session)
 
 
-def test_a_kernel_that_truncates_its_frames_file_and_dies_is_restarted_with_its_frames(tmp_path: Path) -> None:
+def test_a_kernel_that_spoils_its_frames_and_connection_files_and_dies_is_restarted(tmp_path: Path) -> None:
     for mode in ("auto", "none"):
         folder = tmp_path / mode
         folder.mkdir()
         with KernelSession(loaded(folder), sandbox=mode) as kernel:
-            frames_file = str(kernel._frames_file)
-            code = f"import os\ntry:\n    open({frames_file!r}, 'w').close()\nexcept OSError:\n    pass\nos._exit(1)"
+            frames_file, connection = str(kernel._frames_file), str(kernel._runtime / "connection.json")
+            code = (f"import os\nfor path in ({frames_file!r}, {connection!r}):\n    try:\n"
+                    "        open(path, 'w').write('{}')\n    except OSError:\n        pass\nos._exit(1)")
             died = kernel.execute(code)
             assert died.restarted and died.error is not None
             again = kernel.execute("print(len(frames), int(frames[2].image[0, 0, 0]))")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import tempfile
 import time
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from PIL import Image
 
 from spatialclaw.inputs.load import load_input
+from spatialclaw.kernel import landlock
 from spatialclaw.kernel import sandbox as sandbox_module
 from spatialclaw.kernel.access import first_unreachable
 from spatialclaw.kernel.sandbox import SessionFolders, plan_sandbox, runtime_paths
@@ -125,3 +127,29 @@ def test_not_as_root_the_kernel_runs_as_the_user(folders: SessionFolders, monkey
     monkeypatch.setattr(sandbox_module, "_user_task_count", lambda: 10)
     plan = plan_sandbox("none", folders)
     assert plan.uid is None and "--uid" not in plan.launcher_args and "runs as this user (uid 1000)" in plan.reason
+
+
+@pytest.mark.skipif(len(landlock.available()) < 3, reason="needs Landlock ABI 6 (Linux 6.12) for TCP and abstract sockets")
+def test_without_bubblewrap_tcp_and_outside_abstract_sockets_are_refused() -> None:
+    abstract = f"\0spatialclaw-none-probe-{os.getpid()}"
+    with socket.create_server(("127.0.0.1", 0)) as server, socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(abstract)
+        listener.listen(1)
+        port = server.getsockname()[1]
+        with KernelSession(sandbox="none") as session:
+            assert "--landlock" in session._sandbox_plan.launcher_args and "Landlock refuses TCP" in session.sandbox_info["reason"]
+            code = (
+                "import os, socket\n"
+                "def attempt(fn):\n"
+                "    try:\n        fn()\n        return 'connected'\n"
+                "    except OSError as err:\n        return type(err).__name__\n"
+                f"print(attempt(lambda: socket.create_connection(('127.0.0.1', {port}), timeout=3)),\n"
+                f"      attempt(lambda: socket.socket(socket.AF_UNIX).connect({abstract!r})),\n"
+                f"      attempt(lambda: os.kill({os.getpid()}, 0)))"
+            )
+            result = session.execute(code)
+            assert result.error is None and result.text.split() == ["PermissionError"] * 3
+        for sock in (server, listener):
+            sock.settimeout(0.1)
+            with pytest.raises(TimeoutError):
+                sock.accept()  # nothing came through
