@@ -68,11 +68,7 @@ def _run_backend(name: str, func: Callable[..., Reconstruction], frames: list[Fr
     except PerceptionError:
         raise
     except Exception as err:  # noqa: BLE001 (a backend bug must not reach the cell as a traceback)
-        detail = " ".join(str(err).split())[:200] or "no message"
-        raise PerceptionError(
-            f"the {name} reconstruction backend failed unexpectedly ({type(err).__name__}: {detail}); "
-            "try other frames, an RGB-D input, or another --perception backend"
-        ) from None
+        raise PerceptionError.backend_failed(name, err) from None
 
 
 def _announce(result: Reconstruction, key: str, context: KernelContext) -> None:

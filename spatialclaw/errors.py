@@ -6,9 +6,14 @@ person running SpatialClaw; the CLI prints ``error: <message>`` and exits non-ze
 traceback only under ``--debug``.
 
 Message text lives here, in one place: the classes' constructors (``ModelError.bad_key(...)``,
-as nbclient's ``exceptions.py`` builds its messages) and `LIBRARY_ERRORS`, the table that turns
-what a library raises past our code (a full disk, a missing package) into one line, as
-huggingface_hub's CLI does.
+``InputError.missing(path)``, ``PerceptionError.too_few_registered(...)``, as nbclient's
+``exceptions.py`` builds its messages), the templates of what the host tells the model about its
+cell (``TIMEOUT_TEXT``, ``DIED_TEXT``, ...), and `LIBRARY_ERRORS`, the table that turns what a
+library raises past our code (a full disk, a missing package) into one line, as
+huggingface_hub's CLI does. The kernel imports this module too (it needs only the standard
+library and `spatialclaw.config`): a `PerceptionError` raised there reaches the model as its
+one line. Quality warnings that travel with results (`ReconstructionQuality.warnings`) are not
+errors and stay beside the code that finds them.
 """
 
 from __future__ import annotations
@@ -31,7 +36,135 @@ class SpatialClawError(Exception):
 
 
 class InputError(SpatialClawError):
-    """The input (video, images, RGB-D folder, question file) is missing or unreadable."""
+    """The input (video, images, RGB-D folder, question file) is missing or unreadable.
+
+    ``path`` in the constructors is the input, file or folder the message is about.
+    """
+
+    # --- what was given
+
+    @classmethod
+    def missing(cls, path: object) -> InputError:
+        return cls(f"{path} does not exist: check the path (give a video, an image, a folder of images or an RGB-D folder)")
+
+    @classmethod
+    def no_inputs(cls) -> InputError:
+        return cls("an empty list of inputs was given: pass a video, one or more images, or a folder")
+
+    @classmethod
+    def names_mismatch(cls, names: int, inputs: int) -> InputError:
+        return cls(f"{names} names for {inputs} inputs: give one name per input")
+
+    @classmethod
+    def not_all_images(cls, path: object, image_suffixes: str) -> InputError:
+        return cls(f"{path} is not an image ({image_suffixes}): several inputs must all be images; pass a video or a folder on its own")
+
+    @classmethod
+    def folder_of_videos(cls, path: object, videos: int, example: str) -> InputError:
+        return cls(f"{path} holds no images but {videos} video(s), e.g. {example}: pass one video file instead")
+
+    @classmethod
+    def no_images_in_folder(cls, path: object, image_suffixes: str) -> InputError:
+        return cls(f"{path} holds no images ({image_suffixes}): put images in it, or pass a video or an RGB-D folder")
+
+    @classmethod
+    def unknown_kind(cls, path: object, suffix: str, video_suffixes: str) -> InputError:
+        return cls(
+            f"{path} is not a video or an image (suffix {suffix or 'none'!r}): pass a video ({video_suffixes}), "
+            "an image (.jpg, .png, ...), a folder of images or an RGB-D folder"
+        )
+
+    # --- sampling
+
+    @classmethod
+    def bad_fps(cls, fps: object) -> InputError:
+        return cls(f"fps={fps!r} is not a positive number of frames per second: use e.g. --fps 1")
+
+    @classmethod
+    def frames_and_fps(cls, frames: object, fps: object) -> InputError:
+        return cls(f"both frames={frames} and fps={fps} given: sample by count (--frames) or by rate (--fps), not both")
+
+    @classmethod
+    def bad_frames(cls, frames: object, default: int) -> InputError:
+        return cls(f"frames={frames!r} is not a positive whole number: use e.g. --frames {default} (or --fps R)")
+
+    @classmethod
+    def fps_for_images(cls) -> InputError:
+        return cls("fps sampling needs a video or an RGB-D folder (images have no times): use --frames N for images")
+
+    # --- reading
+
+    @classmethod
+    def undecodable_image(cls, path: object) -> InputError:
+        return cls(f"cannot decode the image {path}: it is damaged or not an image; replace or remove it")
+
+    @classmethod
+    def unreadable(cls, path: object, reason: object) -> InputError:
+        return cls(f"cannot read {path}: {reason}; check that it exists and is readable")
+
+    @classmethod
+    def undecodable_video(cls, path: object, detail: str = "") -> InputError:
+        why = f" ({detail})" if detail else ""
+        return cls(f"{path} has no decodable video frames{why}: the file is truncated, corrupt or not a video; re-export or re-download it")
+
+    @classmethod
+    def no_video_track(cls, path: object) -> InputError:
+        return cls(f"{path} has no video track: pass a video file with pictures in it")
+
+    # --- the frame cache
+
+    @classmethod
+    def cache_folder(cls, err: object) -> InputError:
+        return cls(f"cannot create the cache folder ({err}): set SPATIALCLAW_CACHE to a writable folder")
+
+    @classmethod
+    def cache_write(cls, path: object, reason: object) -> InputError:
+        return cls(f"cannot write the frame cache {path} ({reason}): set SPATIALCLAW_CACHE to a writable folder")
+
+    # --- RGB-D folders (the ScanNet layout)
+
+    @classmethod
+    def no_color_frames(cls, root: object) -> InputError:
+        return cls(f"{root} has no color/<i>.jpg frames: an RGB-D folder needs the ScanNet layout (color/, depth/, pose/, intrinsic/)")
+
+    @classmethod
+    def partial_rgbd(cls, root: object, name: str, missing: int, frames: int, first: object) -> InputError:
+        return cls(
+            f"{root} is a partial RGB-D folder: {name} is missing for {missing} of {frames} "
+            f"frames (first: {first}); re-export it or remove that folder to use the colour frames alone"
+        )
+
+    @classmethod
+    def no_intrinsics(cls, root: object) -> InputError:
+        return cls(f"{root} has depth or poses but no intrinsic/intrinsic_color.txt: add the 4×4 intrinsics file")
+
+    @classmethod
+    def no_instance_labels(cls, root: object) -> InputError:
+        return cls(f"{root} has instance/ masks but no instance_labels.json: add {{\"<id>\": \"<label>\"}}")
+
+    @classmethod
+    def bad_meta(cls, path: object) -> InputError:
+        return cls(f'{path} is not JSON with a number "fps": fix it (e.g. {{"fps": 30}}) or delete it')
+
+    @classmethod
+    def bad_meta_fps(cls, path: object, fps: float) -> InputError:
+        return cls(f"{path} gives fps={fps}: the frame rate must be a positive number of frames per second")
+
+    @classmethod
+    def undecodable_frame(cls, path: object) -> InputError:
+        return cls(f"cannot decode {path}: replace or remove that frame")
+
+    @classmethod
+    def bad_depth(cls, path: object) -> InputError:
+        return cls(f"cannot read {path} as a uint16 depth PNG (millimetres)")
+
+    @classmethod
+    def unreadable_instances(cls, path: object) -> InputError:
+        return cls(f"cannot read {path}")
+
+    @classmethod
+    def download_failed(cls, model: str, err: object) -> InputError:
+        return cls(f"cannot download {model} ({err}); check the network and rerun (finished files are kept)")
 
 
 class ConfigError(SpatialClawError):
@@ -67,6 +200,30 @@ class ConfigError(SpatialClawError):
     @classmethod
     def ray_unreachable(cls, address: str | None, detail: object) -> ConfigError:
         return cls(f"cannot start or reach Ray at {address or 'a local instance'} ({detail}); check --ray-address")
+
+    @classmethod
+    def bwrap_broken(cls, why: str) -> ConfigError:
+        return cls(f"--sandbox bwrap, but bubblewrap does not work here ({why}): install it (apt-get install bubblewrap) or use --sandbox auto")
+
+    @classmethod
+    def no_free_uid(cls) -> ConfigError:
+        return cls("no free uid for the kernel in the sandbox's range: too many sessions are running")
+
+    @classmethod
+    def hub_offline(cls, model: str) -> ConfigError:
+        return cls(f"HF_HUB_OFFLINE is set, so {model} cannot be downloaded: unset it and rerun")
+
+    @classmethod
+    def no_hub_client(cls) -> ConfigError:
+        return cls("downloading models needs huggingface_hub: pip install huggingface_hub")
+
+    @classmethod
+    def gated_model(cls, model: str, terms: str) -> ConfigError:
+        return cls(f"{model} is gated: accept {terms} on https://huggingface.co/{model}, then pass --token or set HF_TOKEN")
+
+    @classmethod
+    def model_not_on_hub(cls, model: str) -> ConfigError:
+        return cls(f"{model} was not found on the Hub (or is private): check the name, or pass --token")
 
     @classmethod
     def no_model(cls, served: list[str]) -> ConfigError:
@@ -141,9 +298,176 @@ class KernelError(SpatialClawError):
 
     exit_code = 3
 
+    @classmethod
+    def did_not_start(cls, err: object, hint: str) -> KernelError:
+        return cls(f"the IPython kernel did not start ({err}); {hint}")
+
+    @classmethod
+    def died_preloading(cls, cause: str) -> KernelError:
+        return cls(f"the IPython kernel died while loading the input and primitives ({cause})")
+
+    @classmethod
+    def preload_failed(cls, ename: str, evalue: str, where: str) -> KernelError:
+        return cls(f"the kernel could not preload the input and primitives: {ename}: {evalue}{where}")
+
+    @classmethod
+    def not_started(cls) -> KernelError:
+        return cls("the kernel session is not started: use `with KernelSession(...) as s:` or call start()")
+
 
 class PerceptionError(SpatialClawError):
-    """A perception backend cannot run (missing weights, too few frames registered, ...)."""
+    """A perception backend cannot run (missing weights, too few frames registered, ...).
+
+    Raised in the kernel, where the model sees the one line (no traceback): the texts say what
+    to try (other frames, another ``--perception`` backend, another input).
+    """
+
+    # --- choosing a backend
+
+    @classmethod
+    def unknown_perception(cls, perception: str, allowed: tuple[str, ...]) -> PerceptionError:
+        return cls(f"unknown perception {perception!r}: use one of {', '.join(allowed)}")
+
+    @classmethod
+    def bad_setting(cls, part: str, families: tuple[str, ...], allowed: tuple[str, ...]) -> PerceptionError:
+        return cls(f"bad perception setting {part!r}: write family=backend with family in {families} and backend in {allowed}")
+
+    @classmethod
+    def cannot_serve(cls, want: str, family: str, reason: str, way_out: str) -> PerceptionError:
+        return cls(f"--perception {want} cannot serve {family}: {reason}; {way_out}")
+
+    @classmethod
+    def unknown_family(cls, family: str, families: tuple[str, ...]) -> PerceptionError:
+        return cls(f"unknown perception family {family!r}: use one of {', '.join(families)}")
+
+    @classmethod
+    def no_backend(cls, family: str, reasons: str, way_out: str) -> PerceptionError:
+        return cls(f"no {family} backend can run on this input ({reasons}); {way_out}")
+
+    @classmethod
+    def backend_failed(cls, name: str, err: BaseException) -> PerceptionError:
+        detail = " ".join(str(err).split())[:200] or "no message"
+        return cls(
+            f"the {name} reconstruction backend failed unexpectedly ({type(err).__name__}: {detail}); "
+            "try other frames, an RGB-D input, or another --perception backend"
+        )
+
+    # --- ground truth
+
+    @classmethod
+    def gt_needs_rgbd(cls, kind: str) -> PerceptionError:
+        return cls(f"ground-truth perception needs an RGB-D folder input, the input is {kind!r}")
+
+    @classmethod
+    def no_valid_pose(cls, root: object) -> PerceptionError:
+        return cls(f"{root} has no valid pose among the selected frames: the RGB-D export lost tracking")
+
+    # --- classical
+
+    @classmethod
+    def bad_camera_height(cls, value: object) -> PerceptionError:
+        return cls(f"camera_height must be a positive number of metres, got {value!r}")
+
+    @classmethod
+    def too_few_frames(cls, needed: int, got: int) -> PerceptionError:
+        return cls(f"classical reconstruction needs at least {needed} frames of a moving camera, got {got}: pass more frames")
+
+    @classmethod
+    def mixed_frame_sizes(cls) -> PerceptionError:
+        return cls("classical reconstruction needs frames of one size: pass frames of one video")
+
+    @classmethod
+    def needs_reconstruction(cls) -> PerceptionError:
+        return cls("classical segmentation needs the kernel's reconstruction: install the primitives first")
+
+    @classmethod
+    def needs_pointing(cls) -> PerceptionError:
+        return cls("classical segmentation needs a VLM to point at objects: run with a model (host handlers)")
+
+    @classmethod
+    def refused(cls, why: str) -> PerceptionError:
+        """A quality gate of the classical pipeline refused the input; ``why`` says what it found."""
+        return cls(f"classical reconstruction refused: {why}")
+
+    @classmethod
+    def nothing_in_front(cls) -> PerceptionError:
+        return cls.refused(
+            "no 3D point lies in front of the registered cameras: give more frames of a camera moving through the scene, or an RGB-D input"
+        )
+
+    @classmethod
+    def sfm_too_few_frames(cls, got: int) -> PerceptionError:
+        return cls(f"structure-from-motion needs at least 2 frames, got {got}: sample more frames")
+
+    @classmethod
+    def sfm_mixed_sizes(cls, shapes: object) -> PerceptionError:
+        return cls(f"structure-from-motion needs frames of one size, got {shapes}: resample the input")
+
+    @classmethod
+    def too_few_registered(cls, registered: int, frames: int) -> PerceptionError:
+        return cls(
+            f"only {registered} of {frames} frames could be registered by structure-from-motion: "
+            "sample more frames (or more densely), or the camera barely moved / the views share too little texture"
+        )
+
+    @classmethod
+    def too_few_registered_of_video(cls, registered: int, frames: int, sampled: int) -> PerceptionError:
+        return cls(
+            f"only {registered} of {frames} frames could be registered by structure-from-motion "
+            f"(from {sampled} frames of the video): the camera barely moved or the views share too little texture"
+        )
+
+    @classmethod
+    def no_up(cls) -> PerceptionError:
+        return cls("cannot tell which way is up (cameras point every way): use a video from an upright camera")
+
+    @classmethod
+    def no_floor_below(cls) -> PerceptionError:
+        return cls("the scene's points are not below the cameras, so the floor cannot be placed: "
+                   "include frames that show the floor, or use an RGB-D input")
+
+    # --- learned
+
+    @classmethod
+    def unreadable_config(cls, folder: object, err: object) -> PerceptionError:
+        return cls(f"unreadable config.json in {folder} ({err}): re-download the model")
+
+    @classmethod
+    def unknown_dtype(cls, dtype: object) -> PerceptionError:
+        return cls(f"unknown dtype {dtype!r}: use float32, float16 or bfloat16")
+
+    @classmethod
+    def unknown_task(cls, task: object, tasks: object) -> PerceptionError:
+        return cls(f"unknown perception task {task!r}: use one of {', '.join(tasks)}")  # type: ignore[call-overload]
+
+    @classmethod
+    def wrong_adapter(cls, model: object, model_type: str, adapter: str, loads: str, task_words: str) -> PerceptionError:
+        return cls(f"{model} is a {model_type!r} model; {adapter} loads {loads}: pass a matching {task_words} model")
+
+    @classmethod
+    def unknown_model_type(cls, model: object, model_type: str, task_words: str, known: str) -> PerceptionError:
+        return cls(f"{model} is a {model_type!r} model, not a {task_words} model this backend knows ({known}): pass one of those")
+
+    @classmethod
+    def no_floor_in_image(cls) -> PerceptionError:
+        return cls("nothing in this image lies below the camera, so the floor cannot be placed: use an image that shows the floor")
+
+    @classmethod
+    def missing_weights(cls, model: object, task_words: str, *, is_folder: bool, hub_cache: object) -> PerceptionError:
+        if is_folder:
+            return cls(f"no {task_words} model at {model}: the folder needs config.json and model.safetensors (a transformers save_pretrained folder)")
+        return cls(f"{task_words} model {model} is not in the local Hugging Face cache ({hub_cache}): run `hf download {model}` or pass a local model folder")
+
+    @classmethod
+    def relative_depth_only(cls) -> PerceptionError:
+        return cls(
+            "one image has no camera motion and the depth model on this machine is relative (no metres), so "
+            "nothing 3D can be measured: install a metric depth checkpoint (`spatialclaw models list`)"
+        )
+
+    @classmethod
+    def nothing_in_view(cls) -> PerceptionError:
+        return cls("the depth model sees nothing in front of the camera in this image")
 
 
 # Optional modules and the extra that installs each (pyproject.toml's optional-dependencies).
@@ -158,6 +482,34 @@ def missing_extra(err: ImportError, what: str) -> ConfigError | None:
     if extra is None:
         return None
     return ConfigError(f"{what} needs {module}, which is not installed: pip install 'spatialclaw[{extra}]'")
+
+
+# ----------------------------------------------------------------------------- kernel observations
+# What the host tells the model about its cell (in the cell's observation), as templates.
+
+TIMEOUT_TEXT = "The cell ran longer than {timeout:g} s and was interrupted; variables set before that are kept."
+DIED_TEXT = (
+    "The kernel died {when} ({cause}) and was restarted: all variables are gone. "
+    "frames, question, options and the preloaded functions are loaded again."
+)
+NOT_RESTARTED_TEXT = "The kernel died {when} ({cause}) and could not be restarted yet ({why}); the next cell tries again."
+STUCK_CAUSE = "it ignored the interrupt after the time limit, so it was killed"
+MEMORY_CAUSE = "the kernel and its child processes together passed the memory limit of {mb} MiB"
+DISK_CAUSE = "its working folder and cache passed the disk budget of {mb} MiB, so it was stopped and its files removed"
+LOST_IDLE_TEXT = ("the kernel's outputs stopped without its 'idle' message (too many messages at once, or one "
+                  "too big): some outputs of this cell may be lost")
+BUDGET_TEXT = "{n} image(s) refused: the session's image budget of {budget} images / {mb} MiB is spent"
+CUT_MARKER = "\n[... {n} characters cut ...]\n"
+MALFORMED_TEXT = "the kernel sent a malformed {kind} message ({why}); it was ignored"
+IMAGE_REFUSED_TEXT = "an image was refused: {why}"
+UNSHOWN_TEXT = "an output of type {types} was not shown: only text/plain, image/png and image/jpeg come back"
+NO_HANDLER_TEXT = "no VLM configured for host_call({method!r}): start the session with host_handlers={{{method!r}: ...}}"
+HANDLER_FAILED_TEXT = "host_call({method!r}) failed on the host: {error}"
+BAD_HOST_CALL_TEXT = "host_call request is malformed ({why}): it needs a JSON object {{\"method\": str, \"payload\": object}}"
+INPUT_DISABLED_TEXT = (
+    "input() is disabled in this kernel: no one is there to type. "
+    "Work from `frames`, `question`, `options` and the preloaded functions instead."
+)
 
 
 # ----------------------------------------------------------------------------- evaluation

@@ -69,15 +69,13 @@ def parse_perception(perception: str) -> dict[str, str]:
     spec = (perception or "auto").strip().lower()
     if "=" not in spec:
         if spec not in allowed:
-            raise PerceptionError(f"unknown perception {perception!r}: use one of {', '.join(allowed)}")
+            raise PerceptionError.unknown_perception(perception, allowed)
         return dict.fromkeys(FAMILIES, spec)
     chosen = dict.fromkeys(FAMILIES, "auto")
     for part in filter(None, (p.strip() for p in spec.split(","))):
         family, _, value = part.partition("=")
         if family.strip() not in FAMILIES or value.strip() not in allowed:
-            raise PerceptionError(
-                f"bad perception setting {part!r}: write family=backend with family in {FAMILIES} and backend in {allowed}"
-            )
+            raise PerceptionError.bad_setting(part, FAMILIES, allowed)
         chosen[family.strip()] = value.strip()
     return chosen
 
@@ -97,7 +95,7 @@ def choose(context: KernelContext) -> dict[str, dict[str, str]]:
         if want != "auto":
             reason = unavailable_reason(want, family, context)
             if reason is not None:
-                raise PerceptionError(f"--perception {want} cannot serve {family}: {reason}; {_way_out(family, context, want)}")
+                raise PerceptionError.cannot_serve(want, family, reason, _way_out(family, context, want))
             result[family] = {"backend": want, "reason": "requested"}
             continue
         skipped = []
@@ -119,7 +117,7 @@ def get(family: str, context: KernelContext) -> PerceptionBackend:
         PerceptionError: no backend can serve the family for this input.
     """
     if family not in ALL_FAMILIES:
-        raise PerceptionError(f"unknown perception family {family!r}: use one of {', '.join(ALL_FAMILIES)}")
+        raise PerceptionError.unknown_family(family, ALL_FAMILIES)
     if not context.backends:
         context.backends = {f: c["backend"] for f, c in choose(context).items()}
     name = context.backends.get(family) or context.backends.get("segmentation", "none")
@@ -127,7 +125,7 @@ def get(family: str, context: KernelContext) -> PerceptionBackend:
     if backend is None or family not in backend.families:
         served = family if family in FAMILIES else "segmentation"
         reasons = "; ".join(r for b in BACKENDS if (r := unavailable_reason(b, served, context)))
-        raise PerceptionError(f"no {family} backend can run on this input ({reasons}); {_way_out(served, context)}")
+        raise PerceptionError.no_backend(family, reasons, _way_out(served, context))
     return backend
 
 

@@ -55,7 +55,7 @@ def available(family: str, context: KernelContext) -> str | None:
 
 def _root(context: KernelContext) -> Path:
     if context.source_kind != "rgbd" or context.source_path is None:
-        raise PerceptionError(f"ground-truth perception needs an RGB-D folder input, the input is {context.source_kind!r}")
+        raise PerceptionError.gt_needs_rgbd(context.source_kind)
     return Path(context.source_path)
 
 
@@ -123,7 +123,7 @@ def _read_poses(root: Path, frames: list[Frame]) -> tuple[np.ndarray, list[int]]
     bad = [k for k in range(len(frames)) if not np.isfinite(poses[k]).all()]
     good = [k for k in range(len(frames)) if k not in bad]
     if not good:
-        raise PerceptionError(f"{root} has no valid pose among the selected frames: the RGB-D export lost tracking")
+        raise PerceptionError.no_valid_pose(root)
     for k in bad:
         poses[k] = poses[min(good, key=lambda g: abs(g - k))]
     return poses, bad

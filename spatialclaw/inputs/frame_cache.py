@@ -104,7 +104,7 @@ def file_identity(path: Path) -> list[Any]:
                 f.seek(-_HASHED_BYTES, os.SEEK_END)
             digest.update(f.read(_HASHED_BYTES))
     except OSError as err:
-        raise InputError(f"cannot read {path}: {err.strerror or err}; check that it exists and is readable") from None
+        raise InputError.unreadable(path, err.strerror or err) from None
     return [path.name, st.st_size, st.st_mtime_ns, digest.hexdigest()]
 
 
@@ -115,7 +115,7 @@ def cache_path(cache_dir: Path | None, description: dict[str, Any]) -> Path:
     try:
         folder = real_folder(default_cache_dir(cache_dir) / "frames")
     except OSError as err:
-        raise InputError(f"cannot create the cache folder ({err}): set SPATIALCLAW_CACHE to a writable folder") from None
+        raise InputError.cache_folder(err) from None
     return folder / f"{key}.npz"
 
 
@@ -137,4 +137,4 @@ def store(path: Path, frames: list[Frame], meta: dict[str, float]) -> None:
     try:
         _write_npz(path, frames, meta)
     except OSError as err:
-        raise InputError(f"cannot write the frame cache {path} ({err.strerror or err}): set SPATIALCLAW_CACHE to a writable folder") from None
+        raise InputError.cache_write(path, err.strerror or err) from None

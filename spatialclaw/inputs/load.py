@@ -42,14 +42,14 @@ def _check_sampling(frames: int | None | NotGiven, fps: float | None) -> tuple[i
     the rate) when ``fps`` is given."""
     if fps is not None:
         if isinstance(fps, bool) or not isinstance(fps, numbers.Real) or not math.isfinite(fps) or fps <= 0:
-            raise InputError(f"fps={fps!r} is not a positive number of frames per second: use e.g. --fps 1")
+            raise InputError.bad_fps(fps)
         if frames is not None and frames is not NOT_GIVEN:
-            raise InputError(f"both frames={frames} and fps={fps} given: sample by count (--frames) or by rate (--fps), not both")
+            raise InputError.frames_and_fps(frames, fps)
         return None, float(fps)
     if frames is NOT_GIVEN:
         return DEFAULT_FRAMES, None
     if frames is not None and (isinstance(frames, bool) or not isinstance(frames, numbers.Integral) or frames < 1):
-        raise InputError(f"frames={frames!r} is not a positive whole number: use e.g. --frames {DEFAULT_FRAMES} (or --fps R)")
+        raise InputError.bad_frames(frames, DEFAULT_FRAMES)
     return (None if frames is None else int(frames)), None
 
 
@@ -90,7 +90,7 @@ def _list_images(folder: Path) -> list[Path]:
 
 def _check_exists(path: Path) -> None:
     if not path.exists():
-        raise InputError(f"{path} does not exist: check the path (give a video, an image, a folder of images or an RGB-D folder)")
+        raise InputError.missing(path)
 
 
 def _resolve(path: PathLike | Sequence[PathLike]) -> tuple[InputKind, list[Path]]:
@@ -100,15 +100,12 @@ def _resolve(path: PathLike | Sequence[PathLike]) -> tuple[InputKind, list[Path]
     else:
         paths = [Path(p).expanduser() for p in path]
         if not paths:
-            raise InputError("an empty list of inputs was given: pass a video, one or more images, or a folder")
+            raise InputError.no_inputs()
     if len(paths) > 1:
         for p in paths:
             _check_exists(p)
             if not p.is_file() or p.suffix.lower() not in IMAGE_SUFFIXES:
-                raise InputError(
-                    f"{p} is not an image ({', '.join(sorted(IMAGE_SUFFIXES))}): several inputs must all be images; "
-                    "pass a video or a folder on its own"
-                )
+                raise InputError.not_all_images(p, ", ".join(sorted(IMAGE_SUFFIXES)))
         return "images", paths
     p = paths[0]
     _check_exists(p)
@@ -120,17 +117,14 @@ def _resolve(path: PathLike | Sequence[PathLike]) -> tuple[InputKind, list[Path]
             return "images", images
         videos = sorted((q for q in p.iterdir() if q.suffix.lower() in VIDEO_SUFFIXES), key=_natural_key)
         if videos:
-            raise InputError(f"{p} holds no images but {len(videos)} video(s), e.g. {videos[0].name}: pass one video file instead")
-        raise InputError(f"{p} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))}): put images in it, or pass a video or an RGB-D folder")
+            raise InputError.folder_of_videos(p, len(videos), videos[0].name)
+        raise InputError.no_images_in_folder(p, ", ".join(sorted(IMAGE_SUFFIXES)))
     suffix = p.suffix.lower()
     if p.is_file() and suffix in VIDEO_SUFFIXES:
         return "video", [p]
     if p.is_file() and suffix in IMAGE_SUFFIXES:
         return "images", [p]
-    raise InputError(
-        f"{p} is not a video or an image (suffix {suffix or 'none'!r}): pass a video ({', '.join(sorted(VIDEO_SUFFIXES))}), "
-        "an image (.jpg, .png, ...), a folder of images or an RGB-D folder"
-    )
+    raise InputError.unknown_kind(p, suffix, ", ".join(sorted(VIDEO_SUFFIXES)))
 
 
 
@@ -221,9 +215,9 @@ def load_inputs(
         frames = None if fps is not None else DEFAULT_FRAMES
     paths = [Path(p).expanduser() for p in inputs]
     if not paths:
-        raise InputError("an empty list of inputs was given: pass a video, one or more images, or a folder")
+        raise InputError.no_inputs()
     if names is not None and len(names) != len(paths):
-        raise InputError(f"{len(names)} names for {len(paths)} inputs: give one name per input")
+        raise InputError.names_mismatch(len(names), len(paths))
     all_images = all(p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() for p in paths)
     return load_several(paths, load_input, all_images=all_images, names=names, frames=frames, fps=fps,
                         cache_dir=cache_dir, progress=progress)
@@ -237,7 +231,7 @@ def _is_mixed_list(path: PathLike | Sequence[PathLike]) -> bool:
 
 
 def _load_video(path: Path, n: int | None, rate: float | None, cache_dir: Path | None, progress: bool) -> LoadedInput:
-    from spatialclaw.inputs.video import decode_frames, not_decodable, probe_video
+    from spatialclaw.inputs.video import decode_frames, probe_video
 
     entry = cache_path(cache_dir, {"kind": "video", "file": file_identity(path), "frames": n, "fps": rate})
     hit = cached(entry)
@@ -254,7 +248,7 @@ def _load_video(path: Path, n: int | None, rate: float | None, cache_dir: Path |
         if not missing:
             break
         if not images:
-            raise not_decodable(path, "no frame decodes")
+            raise InputError.undecodable_video(path, "no frame decodes")
         if last + 1 < index.count and max(missing) > last:
             index = index.truncated(last + 1)  # the file ends early: sample what does decode
             continue
@@ -270,7 +264,7 @@ def _read_image(path: Path) -> np.ndarray:
 
     rgb = read_rgb(path)
     if rgb is None:
-        raise InputError(f"cannot decode the image {path}: it is damaged or not an image; replace or remove it")
+        raise InputError.undecodable_image(path)
     return rgb
 
 
@@ -281,7 +275,7 @@ def _load_images(
     so each sampled image is an input of its own (``Frame.source`` = its position among them);
     else they are one input."""
     if rate is not None:
-        raise InputError("fps sampling needs a video or an RGB-D folder (images have no times): use --frames N for images")
+        raise InputError.fps_for_images()
     plan = uniform_positions(len(paths), n)
     description: dict[str, Any] = {"kind": "images", "count": len(paths), "plan": plan, "files": [file_identity(paths[i]) for i in plan]}
     if separate:
@@ -336,7 +330,7 @@ def _image_size(path: Path) -> tuple[int, int]:
             if img.getexif().get(0x0112) in (5, 6, 7, 8):
                 width, height = height, width
     except (OSError, UnidentifiedImageError):
-        raise InputError(f"cannot decode the image {path}: it is damaged or not an image; replace or remove it") from None
+        raise InputError.undecodable_image(path) from None
     return width, height
 
 

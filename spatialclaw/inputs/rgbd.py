@@ -62,22 +62,19 @@ def scan_rgbd(root: str | Path) -> RGBDLayout:
     root = Path(root)
     colors = _stems(root / "color", ".jpg")
     if not colors:
-        raise InputError(f"{root} has no color/<i>.jpg frames: an RGB-D folder needs the ScanNet layout (color/, depth/, pose/, intrinsic/)")
+        raise InputError.no_color_frames(root)
     depths = _stems(root / "depth", ".png")
     poses = _stems(root / "pose", ".txt")
     instances = _stems(root / "instance", ".png")
     for name, have in (("depth/<i>.png", depths), ("pose/<i>.txt", poses), ("instance/<i>.png", instances)):
         if have and not colors <= have:
             missing = sorted(colors - have)
-            raise InputError(
-                f"{root} is a partial RGB-D folder: {name} is missing for {len(missing)} of {len(colors)} "
-                f"frames (first: {missing[0]}); re-export it or remove that folder to use the colour frames alone"
-            )
+            raise InputError.partial_rgbd(root, name, len(missing), len(colors), missing[0])
     has_intr = (root / "intrinsic" / "intrinsic_color.txt").is_file()
     if (depths or poses) and not has_intr:
-        raise InputError(f"{root} has depth or poses but no intrinsic/intrinsic_color.txt: add the 4×4 intrinsics file")
+        raise InputError.no_intrinsics(root)
     if instances and not (root / "instance_labels.json").is_file():
-        raise InputError(f"{root} has instance/ masks but no instance_labels.json: add {{\"<id>\": \"<label>\"}}")
+        raise InputError.no_instance_labels(root)
     fps = _read_fps(root / "meta.json") if (root / "meta.json").is_file() else DEFAULT_FPS
     return RGBDLayout(
         root=root,
@@ -95,9 +92,9 @@ def _read_fps(path: Path) -> float:
     try:
         fps = float(json.loads(path.read_text()).get("fps", DEFAULT_FPS))
     except (OSError, ValueError, TypeError, AttributeError):
-        raise InputError(f'{path} is not JSON with a number "fps": fix it (e.g. {{"fps": 30}}) or delete it') from None
+        raise InputError.bad_meta(path) from None
     if not math.isfinite(fps) or fps <= 0:
-        raise InputError(f'{path} gives fps={fps}: the frame rate must be a positive number of frames per second')
+        raise InputError.bad_meta_fps(path, fps)
     return fps
 
 
@@ -108,7 +105,7 @@ def read_color(root: Path, i: int) -> np.ndarray:
     path = Path(root) / "color" / f"{i}.jpg"
     rgb = read_rgb(path)
     if rgb is None:
-        raise InputError(f"cannot decode {path}: replace or remove that frame")
+        raise InputError.undecodable_frame(path)
     return rgb
 
 
@@ -119,7 +116,7 @@ def read_depth(root: Path, i: int) -> np.ndarray:
     path = Path(root) / "depth" / f"{i}.png"
     raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if raw is None or raw.dtype != np.uint16:
-        raise InputError(f"cannot read {path} as a uint16 depth PNG (millimetres)")
+        raise InputError.bad_depth(path)
     return raw.astype(np.float32) / 1000.0
 
 
@@ -139,7 +136,7 @@ def read_instance(root: Path, i: int) -> np.ndarray:
 
     raw = cv2.imread(str(Path(root) / "instance" / f"{i}.png"), cv2.IMREAD_UNCHANGED)
     if raw is None:
-        raise InputError(f"cannot read {Path(root) / 'instance' / f'{i}.png'}")
+        raise InputError.unreadable_instances(Path(root) / 'instance' / f'{i}.png')
     return raw.astype(np.uint16)
 
 

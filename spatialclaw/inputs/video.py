@@ -80,15 +80,6 @@ class VideoIndex:
         return int(self.keyframes[j]) if j >= 0 else 0
 
 
-def not_decodable(path: Path, detail: str = "") -> InputError:
-    """The one error for a video none of whose frames can be read."""
-    why = f" ({detail})" if detail else ""
-    return InputError(
-        f"{path} has no decodable video frames{why}: the file is truncated, corrupt or not a video; "
-        "re-export or re-download it"
-    )
-
-
 def probe_video(path: Path) -> VideoIndex:
     """Index ``path``'s frames (PyAV, else OpenCV). Reads packets only; decodes one frame for its size.
 
@@ -100,7 +91,7 @@ def probe_video(path: Path) -> VideoIndex:
     if index is None:
         index = _probe_opencv(path)
     if index is None:
-        raise not_decodable(path, "neither PyAV nor OpenCV can open it")
+        raise InputError.undecodable_video(path, "neither PyAV nor OpenCV can open it")
     return index
 
 
@@ -114,7 +105,7 @@ def _probe_pyav(path: Path) -> VideoIndex | None:
         return None
     with container:
         if not container.streams.video:
-            raise InputError(f"{path} has no video track: pass a video file with pictures in it")
+            raise InputError.no_video_track(path)
         stream = container.streams.video[0]
         stamps: list[int | None] = []
         keys: list[bool] = []
@@ -127,7 +118,7 @@ def _probe_pyav(path: Path) -> VideoIndex | None:
         except av.FFmpegError:
             damaged = True  # index what was read; decode_frames finds out what decodes
         if not stamps:
-            raise not_decodable(path, "no video packets")
+            raise InputError.undecodable_video(path, "no video packets")
         rate = stream.average_rate or stream.guessed_rate
         fps = float(rate) if rate else 0.0
         width, height = stream.codec_context.width, stream.codec_context.height
@@ -214,7 +205,7 @@ def _probe_opencv(path: Path) -> VideoIndex | None:
     finally:
         cap.release()
     if count <= 0:
-        raise not_decodable(path, "OpenCV opens it but reads no frames")
+        raise InputError.undecodable_video(path, "OpenCV opens it but reads no frames")
     return VideoIndex(path, np.arange(count) / fps, fps, width, height, "opencv")
 
 
@@ -258,7 +249,7 @@ def _decode_pyav(index: VideoIndex, need: set[int], images: dict[int, np.ndarray
     try:
         container = av.open(str(index.path))
     except (av.FFmpegError, OSError) as err:
-        raise not_decodable(index.path, f"cannot reopen it: {err}") from None
+        raise InputError.undecodable_video(index.path, f"cannot reopen it: {err}") from None
     with container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"

@@ -32,11 +32,6 @@ __all__ = ["ANSWER_MIME", "HOST_CALL_PREFIX", "answer", "host_call", "report", "
 # type is `spatialclaw.primitives.output`'s).
 HOST_CALL_PREFIX = "\x1bspatialclaw-host-call:"
 
-INPUT_DISABLED = (
-    "input() is disabled in this kernel: no one is there to type. "
-    "Work from `frames`, `question`, `options` and the preloaded functions instead."
-)
-
 
 def _ipython() -> Any:
     from IPython import get_ipython
@@ -70,7 +65,9 @@ def host_call(method: str, payload: dict) -> Any:
 
 
 def _disabled_input(*args: Any, **kwargs: Any) -> str:
-    raise RuntimeError(INPUT_DISABLED)
+    from spatialclaw.errors import INPUT_DISABLED_TEXT
+
+    raise RuntimeError(INPUT_DISABLED_TEXT)
 
 
 def _disable_input(*args: Any) -> None:

@@ -17,16 +17,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from spatialclaw.errors import (
+    BAD_HOST_CALL_TEXT,
+    CUT_MARKER,
+    HANDLER_FAILED_TEXT,
+    IMAGE_REFUSED_TEXT,
+    MALFORMED_TEXT,
+    NO_HANDLER_TEXT,
+    UNSHOWN_TEXT,
+)
 from spatialclaw.images import ImageRejected, image_size
 from spatialclaw.kernel.bootstrap import ANSWER_MIME, HOST_CALL_PREFIX
 
-CUT_MARKER = "\n[... {n} characters cut ...]\n"
-MALFORMED_TEXT = "the kernel sent a malformed {kind} message ({why}); it was ignored"
-IMAGE_REFUSED_TEXT = "an image was refused: {why}"
-UNSHOWN_TEXT = "an output of type {types} was not shown: only text/plain, image/png and image/jpeg come back"
-NO_HANDLER_TEXT = "no VLM configured for host_call({method!r}): start the session with host_handlers={{{method!r}: ...}}"
-HANDLER_FAILED_TEXT = "host_call({method!r}) failed on the host: {error}"
-BAD_HOST_CALL_TEXT = "host_call request is malformed ({why}): it needs a JSON object {{\"method\": str, \"payload\": object}}"
 MAX_NOTICES = 20
 IMAGE_MIMES = ("image/png", "image/jpeg")  # the image outputs that come back (show() sends photos as JPEG)
 MAX_ANSWER_CHARS = 100_000

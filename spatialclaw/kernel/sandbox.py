@@ -204,7 +204,7 @@ def plan_sandbox(
         host_env: the host environment to pick allowlisted variables from (``os.environ`` if None).
     """
     if mode not in SANDBOX_MODES:
-        raise ConfigError(f"unknown sandbox mode {mode!r}: use one of {', '.join(SANDBOX_MODES)}")
+        raise ConfigError.unknown_choice("sandbox mode", mode, SANDBOX_MODES)
     host_env = os.environ if host_env is None else host_env
     kind: Literal["bwrap", "none"] = "none"
     why = "--sandbox none"
@@ -213,8 +213,7 @@ def plan_sandbox(
         if works:
             kind = "bwrap"
         elif mode == "bwrap":
-            raise ConfigError(f"--sandbox bwrap, but bubblewrap does not work here ({why}): "
-                              "install it (apt-get install bubblewrap) or use --sandbox auto")
+            raise ConfigError.bwrap_broken(why)
 
 
     memory_bytes = None if memory_mb is None else int(memory_mb) * 1024 * 1024
@@ -348,7 +347,7 @@ def allocate_uid() -> int:
             pwd.getpwuid(uid)
         except KeyError:
             return uid
-    raise ConfigError("no free uid for the kernel in the sandbox's range: too many sessions are running")
+    raise ConfigError.no_free_uid()
 
 
 def _process_uids() -> Iterable[int]:

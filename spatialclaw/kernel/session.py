@@ -30,7 +30,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from spatialclaw.config import NOT_GIVEN, NotGiven
-from spatialclaw.errors import ConfigError, InputError, KernelError, PerceptionError
+from spatialclaw.errors import (
+    BUDGET_TEXT,
+    DIED_TEXT,
+    DISK_CAUSE,
+    LOST_IDLE_TEXT,
+    MEMORY_CAUSE,
+    NOT_RESTARTED_TEXT,
+    STUCK_CAUSE,
+    TIMEOUT_TEXT,
+    ConfigError,
+    InputError,
+    KernelError,
+    PerceptionError,
+)
 from spatialclaw.kernel import workspace
 from spatialclaw.kernel.messages import (
     MALFORMED_TEXT,
@@ -52,21 +65,6 @@ if TYPE_CHECKING:
 # Errors the preload raises about the user's input or settings: re-raised on the host as they are.
 _USER_ERRORS = {cls.__name__: cls for cls in (ConfigError, InputError, PerceptionError)}
 __all__ = ["CellError", "CellResult", "KernelSession", "cut_middle", "strip_ansi"]
-
-# ----------------------------------------------------------------------------- message texts
-
-TIMEOUT_TEXT = "The cell ran longer than {timeout:g} s and was interrupted; variables set before that are kept."
-DIED_TEXT = (
-    "The kernel died {when} ({cause}) and was restarted: all variables are gone. "
-    "frames, question, options and the preloaded functions are loaded again."
-)
-NOT_RESTARTED_TEXT = "The kernel died {when} ({cause}) and could not be restarted yet ({why}); the next cell tries again."
-STUCK_CAUSE = "it ignored the interrupt after the time limit, so it was killed"
-MEMORY_CAUSE = "the kernel and its child processes together passed the memory limit of {mb} MiB"
-DISK_CAUSE = "its working folder and cache passed the disk budget of {mb} MiB, so it was stopped and its files removed"
-LOST_IDLE_TEXT = ("the kernel's outputs stopped without its 'idle' message (too many messages at once, or one "
-                  "too big): some outputs of this cell may be lost")
-BUDGET_TEXT = "{n} image(s) refused: the session's image budget of {budget} images / {mb} MiB is spent"
 
 IDLE_GRACE_S = 3.0  # how long after the reply, with no output coming, the host waits for a lost 'idle'
 POLL_S = 0.2  # how long to wait for a message before checking that the kernel is alive
@@ -540,7 +538,7 @@ class KernelSession:
         try:
             self._kc.wait_for_ready(timeout=self.start_timeout)
         except RuntimeError as err:
-            raise KernelError(f"the IPython kernel did not start ({err}); {self._log_hint()}") from None
+            raise KernelError.did_not_start(err, self._log_hint()) from None
 
     def _log_hint(self) -> str:
         """The last line the kernel wrote to its stdout/stderr (printable characters only)."""
@@ -558,15 +556,13 @@ class KernelSession:
                 code, self.start_timeout, store_history=False, user_expressions={"report": REPORT_EXPRESSION}
             )
         except _KernelDied as died:
-            raise KernelError(f"the IPython kernel died while loading the input and primitives ({died.cause})") from None
+            raise KernelError.died_preloading(died.cause) from None
         if got.error is not None:
             if got.error.ename in _USER_ERRORS:  # a complete one-line message about the input or a setting
                 raise _USER_ERRORS[got.error.ename](" ".join(str(got.error.evalue).split())[:2000])
             frames = re.findall(r'File "?([^",\n]+)"?, line (\d+)', got.error.traceback)
             where = f" (at {Path(frames[-1][0]).name}:{frames[-1][1]})" if frames else ""
-            raise KernelError(
-                f"the kernel could not preload the input and primitives: {got.error.ename}: {got.error.evalue}{where}"
-            )
+            raise KernelError.preload_failed(got.error.ename, got.error.evalue, where)
         info = _report(got.user_expressions.get("report"))
         self.frame_count = int(info.get("frames", 0)) if isinstance(info.get("frames", 0), int) else 0
         self.perception_info = info.get("perception", {}) if isinstance(info.get("perception"), dict) else {}
@@ -584,7 +580,7 @@ class KernelSession:
             timeout: seconds before the cell is interrupted; the session's ``cell_timeout`` if None.
         """
         if self._km is None:
-            raise KernelError("the kernel session is not started: use `with KernelSession(...) as s:` or call start()")
+            raise KernelError.not_started()
         limit = self.cell_timeout if timeout is None else timeout
         notices: list[str] = []
         restarted = False

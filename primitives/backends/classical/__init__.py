@@ -67,7 +67,7 @@ def _camera_height(context: KernelContext) -> float:
     except (TypeError, ValueError):
         height = -1.0
     if not height > 0:
-        raise PerceptionError(f"camera_height must be a positive number of metres, got {value!r}")
+        raise PerceptionError.bad_camera_height(value)
     return height
 
 
@@ -93,11 +93,9 @@ def reconstruct(
     from spatialclaw.primitives.types import Reconstruction
 
     if len(frames) < MIN_FRAMES:
-        raise PerceptionError(
-            f"classical reconstruction needs at least {MIN_FRAMES} frames of a moving camera, got {len(frames)}: pass more frames"
-        )
+        raise PerceptionError.too_few_frames(MIN_FRAMES, len(frames))
     if len({f.image.shape for f in frames}) != 1:
-        raise PerceptionError("classical reconstruction needs frames of one size: pass frames of one video")
+        raise PerceptionError.mixed_frame_sizes()
     height = _camera_height(context)
     images = [f.image for f in frames]
     motion_findings = quality_report.motion_check(parallax.measure(images))
@@ -147,7 +145,7 @@ def _reconstruction_for(frames: list[Frame], context: KernelContext) -> tuple[Re
     """
     positions, _ = context.select_frames(frames)
     if context.reconstruct_all is None:
-        raise PerceptionError("classical segmentation needs the kernel's reconstruction: install the primitives first")
+        raise PerceptionError.needs_reconstruction()
     recon = context.reconstruct_all()
     return recon, [recon.index(p) for p in positions]
 
@@ -175,7 +173,7 @@ def segment(query: str, frames: list[Frame], context: KernelContext) -> Masks:
     from spatialclaw.primitives.types import Masks
 
     if context.host_call is None:
-        raise PerceptionError("classical segmentation needs a VLM to point at objects: run with a model (host handlers)")
+        raise PerceptionError.needs_pointing()
     if not frames:
         return Masks.empty()
     recon, entries = _reconstruction_for(frames, context)

@@ -251,10 +251,7 @@ def _structure_from_motion(
     dense = sfm.run_sfm([_resize(im, sfm_size) for im in sfm_images], min_registered=1, matcher=matcher, prior_fov_deg=prior_fov_deg)
     reported = dense.select(positions)
     if reported.n_registered < min_registered:
-        raise PerceptionError(
-            f"only {reported.n_registered} of {len(images)} frames could be registered by structure-from-motion "
-            f"(from {len(sfm_images)} frames of the video): the camera barely moved or the views share too little texture"
-        )
+        raise PerceptionError.too_few_registered_of_video(reported.n_registered, len(images), len(sfm_images))
     return reported
 
 
@@ -297,8 +294,7 @@ def _stereo_stage(
     n = len(small)
     known = np.concatenate([d[np.isfinite(d) & (d > 0)] for d in sparse])
     if len(known) == 0:
-        raise PerceptionError("classical reconstruction refused: no 3D point lies in front of the registered cameras: "
-                              "give more frames of a camera moving through the scene, or an RGB-D input")
+        raise PerceptionError.nothing_in_front()
     scene_depth = float(np.median(known))
     raw = np.full((n, *small[0].shape[:2]), np.nan, np.float32)
     # Unregistered frames get no depth: their poses are guesses, and depth placed with a guessed
@@ -442,7 +438,7 @@ def reconstruct_from_sfm(
     reg, pose = result.registered, result.pose
     sparse_points = gates.sparse_model(len(result.points), result.n_registered)
     if sparse_points is not None:
-        raise PerceptionError(f"classical reconstruction refused: {sparse_points.message}")
+        raise PerceptionError.refused(sparse_points.message)
     filled, measured_small, cloud, ratios, scene_depth = _depth_stages(images, result, sfm_hw, depth_size, neighbours, timings)
 
     t = time.perf_counter()

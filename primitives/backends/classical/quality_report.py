@@ -21,7 +21,7 @@ def _raise_refusals(findings: list[gates.Finding | None]) -> list[gates.Finding]
     found = [f for f in findings if f is not None]
     for f in found:
         if f.refuse:
-            raise PerceptionError(f"classical reconstruction refused: {f.message}")
+            raise PerceptionError.refused(f.message)
     return found
 
 

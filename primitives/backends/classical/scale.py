@@ -76,7 +76,7 @@ def gravity_hint(camera_rotations: np.ndarray) -> np.ndarray:
     """
     down = camera_rotations[:, :, 1].mean(0)
     if np.linalg.norm(down) < 1e-6:
-        raise PerceptionError("cannot tell which way is up (cameras point every way): use a video from an upright camera")
+        raise PerceptionError.no_up()
     rights = camera_rotations[:, :, 0]
     _, sv, vt = np.linalg.svd(rights, full_matrices=False)
     if len(rights) >= 2 and sv[1] > 0.2 * sv[0]:
@@ -120,8 +120,7 @@ def align_to_floor(
     heights = camera_centres @ n - d
     h_med = float(np.median(heights))
     if not h_med > 0:
-        raise PerceptionError("the scene's points are not below the cameras, so the floor cannot be placed: "
-                              "include frames that show the floor, or use an RGB-D input")
+        raise PerceptionError.no_floor_below()
     R = math3d.level_rotation(n, camera_forward[0], camera_down[0])
     scale = camera_height / h_med
     origin = scale * R @ camera_centres[0]

@@ -188,10 +188,10 @@ def run_sfm(
     import pycolmap
 
     if len(images) < 2:
-        raise PerceptionError(f"structure-from-motion needs at least 2 frames, got {len(images)}: sample more frames")
+        raise PerceptionError.sfm_too_few_frames(len(images))
     shapes = {im.shape for im in images}
     if len(shapes) != 1:
-        raise PerceptionError(f"structure-from-motion needs frames of one size, got {sorted(shapes)}: resample the input")
+        raise PerceptionError.sfm_mixed_sizes(sorted(shapes))
     pycolmap.set_random_seed(seed)
     h, w = images[0].shape[:2]
     timings: dict[str, float] = {}
@@ -204,10 +204,7 @@ def run_sfm(
         best = _best_attempt(ws, prior, len(images) <= sfm_colmap.EXHAUSTIVE_UP_TO, timings)
     if best is None or best.n_registered < min_registered:
         n_reg = 0 if best is None else best.n_registered
-        raise PerceptionError(
-            f"only {n_reg} of {len(images)} frames could be registered by structure-from-motion: "
-            "sample more frames (or more densely), or the camera barely moved / the views share too little texture"
-        )
+        raise PerceptionError.too_few_registered(n_reg, len(images))
     best.timings = timings
     best.matcher = sfm_matches.SIFT if matcher is None else matcher.name
     return best

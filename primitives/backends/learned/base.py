@@ -146,16 +146,10 @@ def find_weights(model: str | Path, *, cache_dir: str | Path | None = None) -> P
 
 
 def missing_weights_message(model: str | Path, task: Task) -> str:
-    """One line naming the missing model and how to get it."""
-    if _looks_like_path(model):
-        return (
-            f"no {TASK_WORDS[task]} model at {model}: the folder needs config.json and model.safetensors "
-            "(a transformers save_pretrained folder)"
-        )
-    return (
-        f"{TASK_WORDS[task]} model {model} is not in the local Hugging Face cache ({hub_cache_dir()}): "
-        f"run `hf download {model}` or pass a local model folder"
-    )
+    """One line naming the missing model and how to get it (`PerceptionError.missing_weights`)."""
+    is_folder = _looks_like_path(model)
+    hub_cache = None if is_folder else hub_cache_dir()
+    return str(PerceptionError.missing_weights(model, TASK_WORDS[task], is_folder=is_folder, hub_cache=hub_cache))
 
 
 def require_weights(model: str | Path, task: Task, *, cache_dir: str | Path | None = None) -> Path:
@@ -171,7 +165,7 @@ def read_model_type(folder: Path) -> str:
     try:
         return str(json.loads((folder / "config.json").read_text())["model_type"])
     except (OSError, ValueError, KeyError) as err:
-        raise PerceptionError(f"unreadable config.json in {folder} ({err}): re-download the model") from err
+        raise PerceptionError.unreadable_config(folder, err) from err
 
 
 def find_default_model(task: Task, *, cache_dir: str | Path | None = None) -> str | None:
@@ -204,7 +198,7 @@ def resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
         return dtype
     resolved = getattr(torch, str(dtype).removeprefix("torch."), None)
     if not isinstance(resolved, torch.dtype) or not resolved.is_floating_point:
-        raise PerceptionError(f"unknown dtype {dtype!r}: use float32, float16 or bfloat16")
+        raise PerceptionError.unknown_dtype(dtype)
     return resolved
 
 
@@ -304,10 +298,8 @@ class Adapter(ABC, Generic[R]):
         self.path = require_weights(model, self.task, cache_dir=cache_dir)
         self.model_type = read_model_type(self.path)
         if self.model_type not in self.model_types:
-            raise PerceptionError(
-                f"{model} is a {self.model_type!r} model; {type(self).__name__} loads "
-                f"{', '.join(self.model_types)}: pass a matching {TASK_WORDS[self.task]} model"
-            )
+            raise PerceptionError.wrong_adapter(model, self.model_type, type(self).__name__, ", ".join(self.model_types),
+                                                TASK_WORDS[self.task])
         self.device = select_device(device)
         self.dtype = resolve_dtype(dtype)
         self.batch_size = max(1, int(batch_size))

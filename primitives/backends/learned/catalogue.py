@@ -67,24 +67,22 @@ def pull(model: str, *, token: str | None = None, cache_dir: Path | None = None)
         InputError: the Hub cannot be reached.
     """
     if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}:
-        raise ConfigError(f"HF_HUB_OFFLINE is set, so {model} cannot be downloaded: unset it and rerun")
+        raise ConfigError.hub_offline(model)
     try:
         from huggingface_hub import snapshot_download
         from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
     except ImportError:
-        raise ConfigError("downloading models needs huggingface_hub: pip install huggingface_hub") from None
+        raise ConfigError.no_hub_client() from None
     cache = cache_dir if cache_dir is not None else hub_cache_dir()
     try:
         path = snapshot_download(repo_id=model, cache_dir=str(cache), token=token)
     except GatedRepoError:
         terms = GATED.get(model, "its terms")
-        raise ConfigError(
-            f"{model} is gated: accept {terms} on https://huggingface.co/{model}, then pass --token or set HF_TOKEN"
-        ) from None
+        raise ConfigError.gated_model(model, terms) from None
     except RepositoryNotFoundError:
-        raise ConfigError(f"{model} was not found on the Hub (or is private): check the name, or pass --token") from None
+        raise ConfigError.model_not_on_hub(model) from None
     except OSError as err:
-        raise InputError(f"cannot download {model} ({err}); check the network and rerun (finished files are kept)") from None
+        raise InputError.download_failed(model, err) from None
     return Path(path)
 
 

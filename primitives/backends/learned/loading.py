@@ -61,15 +61,12 @@ def adapter_class(task: Task, model: str | Path, *, cache_dir: str | Path | None
         PerceptionError: an unknown task, no weights found, or no adapter for this model type.
     """
     if task not in KNOWN_MODELS:
-        raise PerceptionError(f"unknown perception task {task!r}: use one of {', '.join(KNOWN_MODELS)}")
+        raise PerceptionError.unknown_task(task, KNOWN_MODELS)
     model_type = read_model_type(require_weights(model, task, cache_dir=cache_dir))
     adapter = ADAPTERS.get((task, model_type))
     if adapter is None:
         known = sorted(kind for t, kind in ADAPTERS if t == task)
-        raise PerceptionError(
-            f"{model} is a {model_type!r} model, not a {TASK_WORDS[task]} model this backend knows "
-            f"({', '.join(known)}): pass one of those"
-        )
+        raise PerceptionError.unknown_model_type(model, model_type, TASK_WORDS[task], ", ".join(known))
     return adapter
 
 

@@ -48,10 +48,6 @@ NO_FLOOR_TEXT = (
     "no floor was found in the image: the world is levelled by assuming an upright camera, and z = 0 is "
     "the lowest visible point rather than the floor, so heights above the floor are uncertain"
 )
-RELATIVE_MODEL_TEXT = (
-    "one image has no camera motion and the depth model on this machine is relative (no metres), so "
-    "nothing 3D can be measured: install a metric depth checkpoint (`spatialclaw models list`)"
-)
 
 
 def depth_and_focal(frame: Frame, context: KernelContext) -> tuple[np.ndarray, float | None, bool]:
@@ -93,8 +89,7 @@ def level_camera(points: np.ndarray) -> tuple[np.ndarray, Floor | None]:
         floor, up = None, image_up
         offset = float(np.percentile(points @ up, 1.0)) if len(points) else 0.0
     if not -offset > 0:
-        raise PerceptionError("nothing in this image lies below the camera, so the floor cannot be placed: "
-                              "use an image that shows the floor")
+        raise PerceptionError.no_floor_in_image()
     pose = np.eye(4)
     pose[:3, :3] = math3d.level_rotation(up, np.array([0.0, 0.0, 1.0]))
     pose[2, 3] = -offset
@@ -112,13 +107,13 @@ def reconstruct_one(frame: Frame, context: KernelContext) -> Reconstruction:
 
     depth, focal, metric = depth_and_focal(frame, context)
     if not metric:
-        raise PerceptionError(RELATIVE_MODEL_TEXT)
+        raise PerceptionError.relative_depth_only()
     h, w = frame.image.shape[:2]
     if depth.shape != (h, w):
         depth = cv2.resize(depth, (w, h), interpolation=cv2.INTER_LINEAR)
     depth = np.where(np.isfinite(depth) & (depth > 0), depth, 0.0).astype(np.float32)
     if not depth.any():
-        raise PerceptionError("the depth model sees nothing in front of the camera in this image")
+        raise PerceptionError.nothing_in_view()
     warnings = [ONE_VIEW_TEXT]
     if focal is None or not math.isfinite(focal) or focal <= 0:
         focal = 0.5 * w / math.tan(math.radians(DEFAULT_FOV_DEG) / 2)
