@@ -1,7 +1,7 @@
 """Time each perception backend on one synthetic room, uncached and from the perception cache.
 
     python benchmarks/perception.py [--frames 32] [--width 640] [--height 480] [--seed 3]
-                                    [--skip-classical] [--sfm] [--repeats 1]
+                                    [--skip-classical] [--sfm] [--repeats 1] [--service-memory] [--kernels 4]
 
 ``--sfm`` instead compares the classical backend's structure-from-motion (`sfm.run_sfm`: several
 scored attempts, motion checks, PnP) with a plain pycolmap reconstruction of the same frames
@@ -10,6 +10,13 @@ the same run (plain, ours, plain, ours, ...; the ratio of the medians, goal <= 1
 synthetic room (camera path error after a similarity alignment, focal error) and, where Debian's
 ``visp-images-data`` is installed, ViSP's hand-held desk sequence (focal error against ViSP's
 calibration, 547.7 px).
+
+``--service-memory`` instead measures host memory, in one run: ``--kernels`` kernels (4) that each
+segment with the tiny learned models (`spatialclaw.testing.tiny_models`, SAM 3) loaded in the
+kernel, against as many kernels that ask one perception service: resident memory (RSS, MiB)
+summed over each kernel's processes, plus the service's. RSS counts pages shared between
+processes once per process; the tiny models weigh a few MiB, so the difference is mostly torch
+and transformers in each kernel, and grows by one copy of the real weights per extra kernel.
 
 Renders a room with `spatialclaw.synth` (32 frames at 640×480 by default), then for each backend
 that can run here times ``reconstruct()``, ``segment("*")`` and ``objects3d("*")``:
@@ -148,6 +155,56 @@ def sfm_benchmark(args: argparse.Namespace) -> None:
     compare_sfm("ViSP hand-held desk (mbt/cube)", images, args.repeats, None, CUBE_FOCAL_PX)
 
 
+def kernels_memory(video: Path, count: int, service: Any) -> tuple[list[int], int, float]:
+    """(RSS bytes of each of ``count`` kernels after each segmented its own frame, models the
+    kernels loaded, seconds taken); all ``count`` kernels are alive when measured."""
+    from contextlib import ExitStack
+
+    from spatialclaw.kernel.session import KernelSession
+
+    start = time.perf_counter()
+    with ExitStack() as stack:
+        sessions = [stack.enter_context(KernelSession(video, frames=count, perception="segmentation=learned,reconstruction=classical",
+                                                      perception_service=service)) for _ in range(count)]
+        for k, session in enumerate(sessions):
+            result = session.execute(f"m = segment('chair', frames=[{k}])", timeout=600)
+            if result.error is not None:
+                raise RuntimeError(f"kernel {k}: {result.error.ename}: {result.error.evalue}")
+        loads = sum(sum((s.perception_info.get("model_loads") or {}).values()) for s in sessions)
+        return [s.resident_bytes() for s in sessions], loads, time.perf_counter() - start
+
+
+def service_memory_benchmark(args: argparse.Namespace) -> None:
+    """Host memory of ``args.kernels`` kernels loading the tiny models themselves vs sharing one service."""
+    import os
+
+    from spatialclaw.perception_service.client import ManagedService
+    from spatialclaw.perception_service.folder import ServiceFolder
+    from spatialclaw.synth import make_test_scene
+    from spatialclaw.testing import tiny_models
+
+    with tempfile.TemporaryDirectory(prefix="scm-") as tmp:
+        root = Path(tmp)
+        tiny_models.write_hf_cache(root / "hub", {"facebook/sam3": tiny_models.sam3})
+        os.environ.update(HF_HUB_CACHE=str(root / "hub"), HF_HUB_OFFLINE="1", SPATIALCLAW_CACHE=str(root / "cache"))
+        video = make_test_scene(root, seed=args.seed, frames=args.kernels, width=args.width, height=args.height).with_suffix(".mp4")
+        alone, alone_loads, alone_s = kernels_memory(video, args.kernels, None)
+        service = ManagedService(ServiceFolder(root / "svc" / "service.sock"), root / "cache" / "perception")
+        try:
+            shared, shared_loads, shared_s = kernels_memory(video, args.kernels, service)
+            stats = service.call("stats")
+            service_rss = int(Path(f"/proc/{stats['pid']}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        finally:
+            service.request("shutdown")
+    mib = 2**20
+    print(f"{args.kernels} kernels, segment() with a tiny SAM 3 at {args.width}x{args.height}; RSS in MiB")
+    print(f"{'':22s} {'kernels':>9s} {'service':>9s} {'total':>9s} {'per kernel':>11s} {'loads':>7s} {'wall s':>7s}")
+    print(f"{'models in each kernel':22s} {sum(alone) / mib:9.0f} {0:9.0f} {sum(alone) / mib:9.0f} "
+          f"{sum(alone) / len(alone) / mib:11.0f} {alone_loads:7d} {alone_s:7.1f}")
+    print(f"{'one service':22s} {sum(shared) / mib:9.0f} {service_rss / mib:9.0f} {(sum(shared) + service_rss) / mib:9.0f} "
+          f"{sum(shared) / len(shared) / mib:11.0f} {shared_loads + sum(stats['model_loads'].values()):7d} {shared_s:7.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=32)
@@ -157,9 +214,14 @@ def main() -> None:
     parser.add_argument("--skip-classical", action="store_true", help="do not time COLMAP + stereo (tens of seconds)")
     parser.add_argument("--sfm", action="store_true", help="compare the classical SfM with plain pycolmap instead (minutes)")
     parser.add_argument("--repeats", type=int, default=1, help="interleaved timing rounds of --sfm")
+    parser.add_argument("--service-memory", action="store_true", help="host memory of kernels with and without the perception service")
+    parser.add_argument("--kernels", type=int, default=4, help="kernels of --service-memory")
     args = parser.parse_args()
     if args.sfm:
         sfm_benchmark(args)
+        return
+    if args.service_memory:
+        service_memory_benchmark(args)
         return
 
     from spatialclaw.synth import make_test_scene

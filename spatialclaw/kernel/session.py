@@ -756,7 +756,7 @@ class KernelSession:
         usage = workspace.disk_usage(self.workdir, *writable)
         if usage.bytes > self.disk_budget_mb * 2**20 or usage.entries > workspace.MAX_WALKED:
             cause = DISK_CAUSE.format(mb=self.disk_budget_mb)
-        elif self._memory_unbounded() and self._resident_bytes() > self.memory_limit_mb * 2**20:  # type: ignore[operator]
+        elif self._memory_unbounded() and self.resident_bytes() > self.memory_limit_mb * 2**20:  # type: ignore[operator]
             cause = MEMORY_CAUSE.format(mb=self.memory_limit_mb)
         if cause is None:
             return
@@ -773,7 +773,7 @@ class KernelSession:
         plan = self._sandbox_plan
         return self.memory_limit_mb is not None and not (plan and plan.cgroups and plan.cgroups.memory_bytes)
 
-    def _resident_bytes(self) -> int:
+    def resident_bytes(self) -> int:
         """Resident memory of the kernel process and all its descendants, bytes (from /proc)."""
         from spatialclaw.kernel.cgroups import descendants
 

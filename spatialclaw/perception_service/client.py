@@ -40,6 +40,10 @@ class ServiceUnavailable(SpatialClawError):
     """The service cannot be reached, or closed the connection before it replied (one line)."""
 
 
+class ServiceTimeout(ServiceUnavailable):
+    """The service took longer than the request's time limit (it may still be computing)."""
+
+
 class ServiceClient:
     """Requests to the service whose socket is ``folder.socket``.
 
@@ -70,6 +74,8 @@ class ServiceClient:
                 sock.connect(str(self.folder.socket))
                 protocol.send_message(sock, {"token": token, "method": method, "args": args or {}})
                 reply = protocol.receive_message(sock, protocol.MAX_REPLY_BYTES)
+        except socket.timeout:
+            raise ServiceTimeout(UNREACHABLE_TEXT.format(socket=self.folder.socket, why="no reply in time")) from None
         except (OSError, protocol.Refused) as err:
             why = getattr(err, "strerror", None) or str(err) or type(err).__name__
             raise ServiceUnavailable(UNREACHABLE_TEXT.format(socket=self.folder.socket, why=why)) from None
@@ -114,8 +120,8 @@ class ManagedService(ServiceClient):
         is sent again (``stats``, ``ping`` and ``shutdown`` never start one)."""
         try:
             return super().request(method, args, timeout_s)
-        except ServiceUnavailable:
-            if method not in protocol.PERCEPTION_METHODS:
+        except ServiceUnavailable as err:
+            if method not in protocol.PERCEPTION_METHODS or isinstance(err, ServiceTimeout):
                 raise
             self.start()
             return super().request(method, args, timeout_s)

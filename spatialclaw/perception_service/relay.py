@@ -5,8 +5,9 @@ The kernel names only a family, its backend, frame positions and a query
 (`protocol.kernel_request` refuses anything else); the host adds the frames file and the
 input's source, which the kernel cannot choose. The reply to the kernel is
 ``{"key": K}`` (the shared cache entry that holds the result), ``{"perception_error": text}``
-(the backend cannot serve these frames) or ``{"unavailable": text}`` (the kernel then computes
-the result itself).
+(the backend cannot serve these frames, or the service is still computing past the cell's time
+limit: the cell does not compute it a second time) or ``{"unavailable": text}`` (the kernel then
+computes the result itself).
 """
 
 from __future__ import annotations
@@ -14,9 +15,13 @@ from __future__ import annotations
 from typing import Any
 
 from spatialclaw.perception_service import protocol
-from spatialclaw.perception_service.client import ServiceClient, ServiceUnavailable
+from spatialclaw.perception_service.client import ServiceClient, ServiceTimeout, ServiceUnavailable
 
 NO_FRAMES_TEXT = "this session has no input frames to perceive"
+TIMEOUT_TEXT = (
+    "the perception service is still computing this {family} after {seconds:g} s; ask again in a later cell "
+    "(the result is kept when it is done) or use fewer frames"
+)
 
 
 def relay(service: ServiceClient, payload: Any, frame_count: int, inputs: dict[str, Any],
@@ -36,9 +41,11 @@ def relay(service: ServiceClient, payload: Any, frame_count: int, inputs: dict[s
     request = protocol.kernel_request(payload, frame_count)
     if not inputs.get("frames_file"):
         raise protocol.Refused(NO_FRAMES_TEXT)
-    method = protocol.FAMILY_METHODS[request.pop("family")]
+    family = request.pop("family")
     try:
-        reply = service.request(method, {**request, **inputs}, timeout_s)
+        reply = service.request(protocol.FAMILY_METHODS[family], {**request, **inputs}, timeout_s)
+    except ServiceTimeout:
+        return {"perception_error": TIMEOUT_TEXT.format(family=family, seconds=timeout_s or service.timeout_s)}
     except ServiceUnavailable as err:
         return {"unavailable": str(err)}
     if reply.get("ok") is True and isinstance(reply.get("result"), dict) and isinstance(reply["result"].get("key"), str):
