@@ -45,6 +45,11 @@ def list_models(as_json: bool = typer.Option(False, "--json", help="One JSON obj
             mark = "*" if r.default else " "
             typer.echo(f"  {mark} {r.model:<58} {r.path or 'not on disk'}")
     typer.echo("* = used now (the first on disk); `spatialclaw models pull --default` fetches the first of each task")
+    from spatialclaw.primitives.backends.learned.da3 import package_available
+
+    if not package_available():
+        typer.echo("reconstruct: the depth-anything-3 package is not installed, so its checkpoints are not used "
+                   "(README: Depth Anything 3)")
 
 
 @models_app.command("pull")

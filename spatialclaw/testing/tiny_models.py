@@ -324,6 +324,22 @@ def lightglue(folder: Path) -> Path:
     return _save(folder, model)
 
 
+def da3(folder: Path) -> Path:
+    """Depth Anything 3's smallest preset (``da3-small``, 34 M parameters: the package builds its
+    networks from fixed presets only), randomly initialised, saved by the package's own
+    ``save_pretrained`` (``config.json`` naming the preset, ``model.safetensors``). Needs the
+    depth-anything-3 package (see `DA3_CHECKPOINT`)."""
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):  # its logger prints to stdout
+        from depth_anything_3.api import DepthAnything3
+
+        model = DepthAnything3(model_name="da3-small")
+    model.save_pretrained(folder)
+    return folder
+
+
 Builder = Callable[[Path], Path]
 
 DEFAULT_CHECKPOINTS: dict[str, Builder] = {
@@ -334,6 +350,18 @@ DEFAULT_CHECKPOINTS: dict[str, Builder] = {
     "ETH-CVG/lightglue_superpoint": lightglue,
 }
 """Hub id → builder of every model the learned backend uses by default (first choice per task)."""
+
+DA3_CHECKPOINT: dict[str, Builder] = {"depth-anything/DA3-BASE": da3}
+"""Depth Anything 3 (its first choice, built as the small preset): written too where the
+depth-anything-3 package is installed (an optional extra), since only then can it load."""
+
+
+def default_checkpoints() -> dict[str, Builder]:
+    """`DEFAULT_CHECKPOINTS`, with `DA3_CHECKPOINT` where depth-anything-3 is installed."""
+    import importlib.util
+
+    extra = DA3_CHECKPOINT if importlib.util.find_spec("depth_anything_3") is not None else {}
+    return {**DEFAULT_CHECKPOINTS, **extra}
 
 
 def write_hf_cache(root: Path, checkpoints: dict[str, Builder] | None = None) -> dict[str, Path]:
@@ -349,7 +377,7 @@ def write_hf_cache(root: Path, checkpoints: dict[str, Builder] | None = None) ->
     import torch
 
     written = {}
-    for repo_id, build in (checkpoints or DEFAULT_CHECKPOINTS).items():
+    for repo_id, build in (checkpoints or default_checkpoints()).items():
         repo = root / ("models--" + repo_id.replace("/", "--"))
         revision = hashlib.sha1(f"spatialclaw-tiny:{repo_id}".encode()).hexdigest()
         torch.manual_seed(0)

@@ -41,7 +41,8 @@ def test_list_says_what_is_on_disk_and_what_would_be_used(_hub: Path, capsys: py
     depth = [r for r in rows if r["task"] == "depth"]
     assert [r["model"] for r in depth if r["default"]] == ["depth-anything/Depth-Anything-V2-Metric-Indoor-Base-hf"]
     assert [r["path"] for r in depth if r["path"]] == [str(snapshot)]
-    assert {r["task"] for r in rows} == {"depth", "detect", "segment", "text_segment", "track", "match"}
+    assert {r["task"] for r in rows} == {"depth", "detect", "segment", "text_segment", "track", "match", "reconstruct"}
+    assert [r["model"] for r in rows if r["task"] == "reconstruct"] == ["depth-anything/DA3-BASE", "depth-anything/DA3-SMALL"]
     assert [r["model"] for r in rows if r["task"] == "match"] == ["ETH-CVG/lightglue_superpoint"]
     assert not any(r["default"] for r in rows if r["task"] == "track")  # SAM 3 is not on disk
     code, out, _ = run_cli(["models", "list"], capsys)
@@ -52,6 +53,8 @@ def test_pull_default_fetches_the_first_choice_of_each_task_with_the_token(
     _hub: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import huggingface_hub
+
+    from spatialclaw.primitives.backends.learned.da3 import package_available
 
     calls: list[dict[str, object]] = []
 
@@ -67,6 +70,7 @@ def test_pull_default_fetches_the_first_choice_of_each_task_with_the_token(
         "depth-anything/Depth-Anything-V2-Metric-Indoor-Small-hf", "IDEA-Research/grounding-dino-tiny",
         "facebook/sam2.1-hiera-tiny", SAM3,  # SAM 3 serves two tasks and is named again: fetched once
         "ETH-CVG/lightglue_superpoint",
+        *(["depth-anything/DA3-BASE"] if package_available() else []),  # only where its package can load it
     ]
     assert all(c["token"] == "hf_secret" and c["cache_dir"] == str(_hub) for c in calls)
     assert f"{SAM3}: " in out

@@ -5,12 +5,13 @@
   Grounding DINO / OWLv2 boxes then SAM / SAM 2 masks when SAM 3 is absent or a detector or
   box segmenter is named in the options.
 - ``track(query, frames, context) -> Masks``: SAM 3 video, one id per object over the frames.
-- ``reconstruct(frames, context)``: classical camera poses (their features matched by
-  SuperPoint + LightGlue where that checkpoint is on disk) with the learned depth
-  (`reconstruction.py`).
+- ``reconstruct(frames, context)``: Depth Anything 3's one-pass poses and depth where its
+  package and a checkpoint are here (`feedforward.py`), else classical camera poses (their
+  features matched by SuperPoint + LightGlue where that checkpoint is on disk) with the learned
+  depth (`reconstruction.py`).
 
 Models come from ``context.options`` (``text_segment_model``, ``track_model``, ``depth_model``,
-``match_model``, ``detect_model``, ``segment_model``: a local folder or a Hub id in the local cache), else the
+``match_model``, ``reconstruct_model``, ``detect_model``, ``segment_model``: a local folder or a Hub id in the local cache), else the
 first of ``KNOWN_MODELS`` found; ``device``, ``dtype``, ``segment_threshold`` (SAM 3) and
 ``detect_threshold`` are read there too. Loaded adapters live in the kernel's `ModelPool`
 (``context.loaded``) for the life of the kernel.
@@ -136,7 +137,10 @@ class LearnedBackend(BackendBase):
         return available(family, context)
 
     def checkpoints(self, family: str, context: KernelContext) -> dict[str, str]:
-        poses = () if reconstruction.is_one_image(context) else ("match",)
+        if reconstruction.is_one_image(context):
+            poses: tuple[Task, ...] = ()
+        else:
+            poses = ("reconstruct",) if reconstruction.feedforward.ready(context) else ("match",)
         tasks = {"reconstruction": ("depth", *poses), "segmentation": segmentation_tasks(context), "tracking": ("track",)}
         return {task: model for task in tasks.get(family, ()) if (model := chosen_model(task, context))}
 

@@ -30,8 +30,8 @@ from spatialclaw.images import as_rgb
 if TYPE_CHECKING:
     import torch
 
-Task = Literal["depth", "detect", "segment", "text_segment", "track", "match"]
-TASKS: tuple[Task, ...] = ("depth", "detect", "segment", "text_segment", "track", "match")
+Task = Literal["depth", "detect", "segment", "text_segment", "track", "match", "reconstruct"]
+TASKS: tuple[Task, ...] = ("depth", "detect", "segment", "text_segment", "track", "match", "reconstruct")
 
 TASK_WORDS: dict[Task, str] = {
     "depth": "metric depth",
@@ -40,6 +40,7 @@ TASK_WORDS: dict[Task, str] = {
     "text_segment": "text-prompted segmentation",
     "track": "text-prompted video tracking",
     "match": "keypoint matching",
+    "reconstruct": "feed-forward multi-view reconstruction",
 }
 
 # Checkpoints on the Hugging Face Hub that the adapters are written for, in order of preference
@@ -73,6 +74,9 @@ KNOWN_MODELS: dict[Task, tuple[str, ...]] = {
     "text_segment": ("facebook/sam3",),
     "track": ("facebook/sam3",),
     "match": ("ETH-CVG/lightglue_superpoint",),
+    # Depth Anything 3's Apache-2.0 any-view models (Large and Giant are CC BY-NC); used only where
+    # the depth-anything-3 package is installed (an optional extra, see the README).
+    "reconstruct": ("depth-anything/DA3-BASE", "depth-anything/DA3-SMALL"),
 }
 
 WEIGHT_FILES: tuple[str, ...] = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
@@ -161,10 +165,14 @@ def require_weights(model: str | Path, task: Task, *, cache_dir: str | Path | No
 
 
 def read_model_type(folder: Path) -> str:
-    """The ``model_type`` in a model folder's ``config.json``."""
+    """The ``model_type`` in a model folder's ``config.json``; ``"depth_anything_3"`` for a
+    checkpoint of the depth-anything-3 package (its config names a ``model_name`` ``da3...``)."""
     try:
-        return str(json.loads((folder / "config.json").read_text())["model_type"])
-    except (OSError, ValueError, KeyError) as err:
+        config = json.loads((folder / "config.json").read_text())
+        if "model_type" not in config and str(config.get("model_name", "")).startswith("da3"):
+            return "depth_anything_3"
+        return str(config["model_type"])
+    except (OSError, ValueError, KeyError, AttributeError) as err:
         raise PerceptionError.unreadable_config(folder, err) from err
 
 

@@ -39,9 +39,12 @@ class Checkpoint:
 
 def catalogue(cache_dir: Path | None = None) -> list[Checkpoint]:
     """Every known checkpoint, by task in preference order, with where it is on disk."""
+    from .da3 import package_available
+
     rows = []
     for task, models in KNOWN_MODELS.items():
-        chosen = find_default_model(task, cache_dir=cache_dir)
+        usable = task != "reconstruct" or package_available()  # DA3's weights load only with its package
+        chosen = find_default_model(task, cache_dir=cache_dir) if usable else None
         for model in models:
             folder = find_weights(model, cache_dir=cache_dir)
             rows.append(Checkpoint(task, model, str(folder) if folder else None, model == chosen))
@@ -49,8 +52,12 @@ def catalogue(cache_dir: Path | None = None) -> list[Checkpoint]:
 
 
 def default_models() -> list[str]:
-    """The first choice of every task (what ``models pull --default`` fetches), each once."""
-    return list(dict.fromkeys(models[0] for models in KNOWN_MODELS.values()))
+    """The first choice of every task (what ``models pull --default`` fetches), each once;
+    Depth Anything 3's only where its package is installed (without it the weights cannot load)."""
+    from .da3 import package_available
+
+    tasks = [task for task in KNOWN_MODELS if task != "reconstruct" or package_available()]
+    return list(dict.fromkeys(KNOWN_MODELS[task][0] for task in tasks))
 
 
 def task_words(task: str) -> str:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from spatialclaw.errors import PerceptionError
 from spatialclaw.primitives.types import Masks
 
-from . import depth, depth_pro, matching, sam3, sam3_video  # noqa: F401  (defining an adapter class registers it)
+from . import da3, depth, depth_pro, matching, sam3, sam3_video  # noqa: F401  (defining an adapter class registers it)
 from .base import ADAPTERS, KNOWN_MODELS, TASK_WORDS, Adapter, Task, find_default_model, missing_weights_message
 from .base import read_model_type, require_weights
 from .detect import Detector

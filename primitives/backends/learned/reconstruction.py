@@ -18,6 +18,10 @@ Scale: with a metric depth model the world is rescaled so that the depth model's
 (``quality.scale_source == "metric-depth"``), unless the classical poses came with exact scale;
 the poses are still structure-from-motion's, so its gates' warnings carry over unchanged.
 
+Depth Anything 3: where its package and a checkpoint are here, its one-pass poses, intrinsics
+and depth (`feedforward`) replace structure-from-motion and the per-frame depth; a metric depth
+model then only sets the scale (``scale_source`` ``"metric-depth"``).
+
 Focal length: a depth model that estimates it (Depth Pro) runs first, and the median of its
 per-frame estimates is the focal prior structure-from-motion starts from (instead of a 60° field
 of view). Where the views pin the focal length down and it ends more than `FOCAL_DISAGREEMENT`
@@ -40,7 +44,7 @@ from spatialclaw.inputs.frame import Frame
 from spatialclaw.primitives.quality import ReconstructionQuality
 from spatialclaw.primitives.types import Reconstruction
 
-from . import monocular
+from . import feedforward, monocular
 from .pool import adapter_for, chosen_model, missing_models
 
 if TYPE_CHECKING:
@@ -91,6 +95,8 @@ def available(context: KernelContext) -> str | None:
 
     if is_one_image(context):
         return missing_models(("depth",), context)
+    if feedforward.ready(context):
+        return None
     return missing_models(("depth",), context) or classical.available("reconstruction", context)
 
 
@@ -265,6 +271,38 @@ def _focal_warnings(quality: ReconstructionQuality, base: Reconstruction, model_
     return dataclasses.replace(quality, warnings=warnings)
 
 
+def metric_feedforward(frames: list[Frame], context: KernelContext) -> Reconstruction:
+    """Depth Anything 3's reconstruction (`feedforward.reconstruct`), its world rescaled to a
+    metric depth model's metres where one is on disk (the median ratio of the model's depth to
+    DA3's, over every frame); DA3's own depth and poses are kept."""
+    base = feedforward.reconstruct(frames, context)
+    if missing_models(("depth",), context) is not None:
+        return base
+    prediction = estimate_depth(frames, context)
+    fits = [align_depth(p, base.depth[i], prediction.metric)[1] for i, p in enumerate(prediction.depths)]
+    factor = metric_rescale(fits) if prediction.metric else None
+    if factor is None:
+        return base
+    from spatialclaw.primitives.backends.classical import gates
+
+    pose = base.pose.copy()
+    pose[:, :3, 3] *= factor
+    quality = _quality(base.quality, factor)
+    weak_floor = gates.weak_floor(base.quality.floor_confidence, float(base.info["camera_height_m"]))
+    warnings = [w for w in quality.warnings if weak_floor is None or w != weak_floor.message]  # the metres are the model's now
+    model_focal, da3_focal = prediction.focal_px, float(np.median(base.K[:, 0, 0]))
+    if model_focal is not None and abs(da3_focal / model_focal - 1.0) > FOCAL_DISAGREEMENT:
+        warnings.append(
+            f"Depth Anything 3's focal length ({da3_focal:.0f} px) differs from the depth model's estimate "
+            f"({model_focal:.0f} px) by {abs(da3_focal / model_focal - 1.0):.0%}: treat sizes and distances as approximate"
+        )
+    quality = dataclasses.replace(quality, warnings=warnings)
+    info = {**base.info, "depth_metric_model": True, "depth_fits": fits, "world_rescaled_by": factor,
+            "depth_model_focal_px": model_focal}
+    return Reconstruction(depth=(base.depth * factor).astype(np.float32), pose=pose, K=base.K, images=base.images,
+                          backend="learned", info=info, valid=base.valid, quality=quality)
+
+
 def reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction:
     """Classical poses and intrinsics with the learned model's depth, aligned per frame (one
     image alone: `monocular.reconstruct_one`, metric depth levelled by the floor it sees).
@@ -275,6 +313,8 @@ def reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction:
     """
     if is_one_image(context) and len(frames) == 1:
         return monocular.reconstruct_one(frames[0], context)
+    if feedforward.ready(context):
+        return metric_feedforward(frames, context)
     prediction = estimate_depth(frames, context)
     height, width = frames[0].image.shape[:2]
     model_focal = prediction.focal_px
