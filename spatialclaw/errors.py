@@ -433,6 +433,15 @@ class PerceptionError(SpatialClawError):
         return cls(f"unreadable config.json in {folder} ({err}): re-download the model")
 
     @classmethod
+    def da3_missing(cls) -> PerceptionError:
+        return cls("Depth Anything 3 needs its package beside a torchvision that matches torch: "
+                   "pip install --no-deps depth-anything-3==0.1.1, then pip install 'spatialclaw[da3]' (see the README)")
+
+    @classmethod
+    def da3_frame_sizes(cls) -> PerceptionError:
+        return cls("Depth Anything 3 needs frames of one size: pass frames of one video")
+
+    @classmethod
     def unknown_dtype(cls, dtype: object) -> PerceptionError:
         return cls(f"unknown dtype {dtype!r}: use float32, float16 or bfloat16")
 

@@ -31,12 +31,6 @@ MODEL_TYPE = "depth_anything_3"
 PROCESS_RESOLUTION = 504
 """The longer side (pixels) DA3 processes frames at: its own default."""
 
-PACKAGE_MISSING_TEXT = (
-    "Depth Anything 3 needs its package beside a torchvision that matches torch: "
-    "pip install --no-deps depth-anything-3==0.1.1, then pip install 'spatialclaw[da3]' (see the README)"
-)
-
-
 def package_available() -> bool:
     """Whether ``depth_anything_3`` can be imported here (checked without importing it)."""
     return importlib.util.find_spec("depth_anything_3") is not None
@@ -113,14 +107,14 @@ class DA3Reconstructor(Adapter[ViewGeometry]):
 
         frames = [as_rgb(image) for image in images]
         if len({f.shape for f in frames}) != 1:
-            raise PerceptionError("Depth Anything 3 needs frames of one size: pass frames of one video")
+            raise PerceptionError.da3_frame_sizes()
         inputs = self.preprocess(frames, [None] * len(frames))
         with torch.inference_mode():
             return self.postprocess(self._forward(inputs), inputs)[0]
 
     def _load(self, path: Path) -> tuple[Any, Any]:
         if not package_available():
-            raise PerceptionError(PACKAGE_MISSING_TEXT)
+            raise PerceptionError.da3_missing()
         with contextlib.redirect_stdout(io.StringIO()):  # its logger prints to stdout: the model's cell output
             from depth_anything_3.api import DepthAnything3
 
