@@ -245,59 +245,55 @@ class _Handler(BaseHTTPRequestHandler):
         request = ChatRequest(body=body, headers=headers, path=self.path, size_bytes=len(raw))
         if not self._authorised(request):
             return
-        vlm = self.vlm
-        if vlm.strict:
-            if "stop" in body:
-                with vlm._lock:
-                    vlm.requests.append(request)
-                self._plain(500, "Internal Server Error")
-                return
-            unknown = sorted(set(body) - KNOWN_FIELDS)
-            if unknown:
-                with vlm._lock:
-                    vlm.requests.append(request)
-                self._json(422, _error(f"unknown fields: {', '.join(unknown)}", "invalid_request_error"))
-                return
-            if body.get("model") != vlm.model:
-                with vlm._lock:
-                    vlm.requests.append(request)
-                self._json(404, _error(f"The model `{body.get('model')}` does not exist", "model_not_found"))
-                return
-        if body.get("stream"):
-            with vlm._lock:
-                vlm.requests.append(request)
-            self._json(400, _error("scripted VLM does not stream", "invalid_request_error"))
+        refusal = self._refusal(body)
+        if refusal is not None:
+            with self.vlm._lock:
+                self.vlm.requests.append(request)
+            refusal()
             return
-        item = vlm._next(request)
+        item = self.vlm._next(request)
         if isinstance(item, Fail):
             self._fail(item)
             return
         reply = item if isinstance(item, Reply) else Reply(str(item))
         if reply.delay_s:
             time.sleep(reply.delay_s)
+        self._json(200, self._completion(request, reply))
+
+    def _refusal(self, body: dict) -> Callable[[], None] | None:
+        """How a real server refuses this body (a stop list, an unknown field or model in strict
+        mode; streaming always), as a call that sends the answer; None when it is served."""
+        vlm = self.vlm
+        if vlm.strict:
+            if "stop" in body:
+                return lambda: self._plain(500, "Internal Server Error")
+            unknown = sorted(set(body) - KNOWN_FIELDS)
+            if unknown:
+                return lambda: self._json(422, _error(f"unknown fields: {', '.join(unknown)}", "invalid_request_error"))
+            if body.get("model") != vlm.model:
+                return lambda: self._json(404, _error(f"The model `{body.get('model')}` does not exist", "model_not_found"))
+        if body.get("stream"):
+            return lambda: self._json(400, _error("scripted VLM does not stream", "invalid_request_error"))
+        return None
+
+    def _completion(self, request: ChatRequest, reply: Reply) -> dict:
+        """The chat.completion body of ``reply``; tokens counted as words (and `IMAGE_TOKENS` per image)."""
         prompt_tokens = sum(len(t.split()) for t in request.texts()) + IMAGE_TOKENS * len(request.image_urls())
         completion_tokens = len(reply.text.split())
-        self._json(
-            200,
-            {
-                "id": f"chatcmpl-scripted-{len(vlm.requests)}",
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": vlm.model,
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": reply.text},
-                        "finish_reason": reply.finish_reason,
-                    }
-                ],
-                "usage": {
-                    "prompt_tokens": prompt_tokens,
-                    "completion_tokens": completion_tokens,
-                    "total_tokens": prompt_tokens + completion_tokens,
-                },
+        return {
+            "id": f"chatcmpl-scripted-{len(self.vlm.requests)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": self.vlm.model,
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": reply.text}, "finish_reason": reply.finish_reason}
+            ],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
             },
-        )
+        }
 
     def _authorised(self, request: ChatRequest | None = None) -> bool:
         key = self.vlm.api_key
