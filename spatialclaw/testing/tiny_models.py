@@ -309,12 +309,12 @@ def lightglue(folder: Path) -> Path:
 
     Every match LightGlue proposes is kept (``filter_threshold`` 0): with random weights the
     matches are wrong, but there are matches for the database and the verification to handle.
-    At most 256 keypoints per frame (the checkpoint's ``max_keypoints``): the offline SfM stays fast.
+    At most 128 keypoints per frame (the checkpoint's ``max_keypoints``): the offline SfM stays fast.
     """
     from transformers import LightGlueConfig, LightGlueForKeypointMatching, SuperPointConfig
 
     detector = SuperPointConfig(
-        encoder_hidden_sizes=[8, 8, 16, 16], decoder_hidden_size=32, descriptor_decoder_dim=32, max_keypoints=256,
+        encoder_hidden_sizes=[8, 8, 16, 16], decoder_hidden_size=32, descriptor_decoder_dim=32, max_keypoints=128,
     )
     config = LightGlueConfig(
         keypoint_detector_config=detector, descriptor_dim=32, num_hidden_layers=2, num_attention_heads=2, filter_threshold=0.0,

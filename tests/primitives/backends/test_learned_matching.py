@@ -57,7 +57,7 @@ def test_the_default_checkpoint_loads_from_the_cache_with_its_superpoint(cache):
     assert isinstance(adapter, matching.KeypointMatcher) and adapter.model_id == LIGHTGLUE
     assert adapter.device == "cpu" and adapter.name == "superpoint+lightglue"
     assert learned.find_default_model("match") == LIGHTGLUE
-    assert adapter.max_keypoints == 200 and learned.load_adapter("match").max_keypoints == 256  # the checkpoint's limit
+    assert adapter.max_keypoints == 200 and learned.load_adapter("match").max_keypoints == 128  # the checkpoint's limit
 
 
 def _rows(points: np.ndarray) -> np.ndarray:
