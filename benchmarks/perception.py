@@ -43,7 +43,7 @@ import numpy as np
 import spatialclaw.primitives as primitives
 from spatialclaw.inputs import rgbd
 from spatialclaw.inputs.frame import Frame
-from spatialclaw.primitives import backends, cache
+from spatialclaw.primitives import backends
 from spatialclaw.primitives.context import KernelContext
 
 
@@ -57,7 +57,6 @@ def run_steps(ctx_factory: Callable[[], KernelContext], steps: dict[str, Callabl
     """{step: (uncached seconds, cached seconds)}; each pass installs a new context."""
     times: dict[str, list[float]] = {name: [] for name in steps}
     for _ in range(2):
-        cache.clear_memory()
         namespace: dict = {}
         primitives.install(namespace, ctx_factory())
         for name, step in steps.items():

@@ -37,9 +37,6 @@ from spatialclaw.primitives.types import Masks, Object3D, Reconstruction, Track3
 
 CACHE_VERSION = 2
 
-_memory: dict[str, Any] = {}
-
-
 def frames_digest(frames: list[Frame]) -> str:
     """A hex digest of the frames' source indices, sizes and pixels."""
     h = hashlib.blake2b(digest_size=16)
@@ -162,17 +159,18 @@ class PerceptionCache:
         root: the shared cache folder; None keeps results in memory only.
         layer: the session's own folder: new results are written there and read back first,
             and ``root`` is only read (None: results are written to ``root``).
-        in_memory: also keep results in this process's memory (a long-lived service does not).
 
+    Results found or computed are also kept in ``memory`` for the cache's life: a kernel's cache
+    lives as long as its `KernelContext` (`for_context`), a service makes one per request.
     ``hits`` and ``misses`` count lookups, so tests and benchmarks can see what was reused;
     ``served`` counts misses a ``remote`` answered; ``skipped`` lists shared entries that could
     not be read.
     """
 
-    def __init__(self, root: Path | None, layer: Path | None = None, *, in_memory: bool = True) -> None:
+    def __init__(self, root: Path | None, layer: Path | None = None) -> None:
         self.root = Path(root) if root is not None else None
         self.layer = Path(layer) if layer is not None and root is not None else None
-        self.memory: dict[str, Any] = _memory if in_memory else {}
+        self.memory: dict[str, Any] = {}
         self.hits = 0
         self.misses = 0
         self.served = 0
@@ -279,16 +277,15 @@ def _result_or_raise(value: Any) -> Any:
 
 
 
-def clear_memory() -> None:
-    """Forget the in-memory results (the files on disk stay)."""
-    _memory.clear()
-
-
-_instances: dict[str, PerceptionCache] = {}
+def forget(context: Any) -> None:
+    """Forget the context's in-memory results (the files on disk stay), as a new kernel would start."""
+    for store in context.loaded.get("cache", {}).values():
+        store.memory.clear()
 
 
 def for_context(context: Any) -> PerceptionCache:
-    """The cache of a kernel context: ``<context.cache_dir>/perception``, else ``$SPATIALCLAW_CACHE/perception``.
+    """The cache of a kernel context: ``<context.cache_dir>/perception``, else ``$SPATIALCLAW_CACHE/perception``,
+    made once per context and kept in ``context.loaded["cache"]`` (its in-memory results with it).
 
     ``context.options["cache"] = False`` keeps results in memory only.
     """
@@ -302,6 +299,7 @@ def for_context(context: Any) -> PerceptionCache:
         root = cache_dir() / "perception"
     layer = getattr(context, "cache_layer", None)
     name = f"{root}|{layer}"
-    if name not in _instances:
-        _instances[name] = PerceptionCache(root, layer)
-    return _instances[name]
+    stores = context.loaded.setdefault("cache", {})
+    if name not in stores:
+        stores[name] = PerceptionCache(root, layer)
+    return stores[name]

@@ -43,8 +43,9 @@ class KernelContext:
         options: backend settings (e.g. ``{"camera_height": 1.5}``), free-form.
         backends: the backend chosen per perception family (``{"reconstruction": "gt", ...}``),
             set by `install`.
-        loaded: what backends loaded for this kernel and keep for its life (the learned
-            backend's model pool), by backend name.
+        loaded: what this kernel keeps for its life, by owner: the learned backend's model
+            pool (``"learned"``), the gt backend's folder (``"gt"``), the perception caches with
+            their in-memory results (``"cache"``), which checkpoints served (``"served"``).
         announced: cache keys of the reconstructions whose warnings were already printed in
             this kernel (they are printed once, in the first cell that computes them).
         reconstruct_all: ``reconstruct_all() -> Reconstruction``: the chosen backend's cached

@@ -17,10 +17,9 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
 
 @pytest.fixture
 def primitives_context():
-    """Restore the primitives' current context and forget their in-memory cache after the test."""
-    from spatialclaw.primitives import cache, context
+    """Restore the primitives' current context after the test."""
+    from spatialclaw.primitives import context
 
     saved = context._current
     yield
     context._current = saved
-    cache.clear_memory()

@@ -183,7 +183,7 @@ class PerceptionService:
     def _compute(self, job: Any, context: Any) -> None:
         from spatialclaw.primitives.cache import PerceptionCache
 
-        store = PerceptionCache(self.cache_root, in_memory=False)
+        store = PerceptionCache(self.cache_root)
         context.options.update(self.options)  # device and dtype: after the key was made
         try:
             store.get_or_compute(job.kind, job.family, job.key, job.compute, remember_failure=job.remember_failure)

@@ -283,7 +283,7 @@ wrong = Masks(np.ones((1, height, width), bool), np.array([[0.0, 0.0, 5.0, 5.0]]
               np.array([0]), np.array([7]))
 store = cache.for_context(context)
 write_npz(store.path("segmentation", job.key), cache._CODECS[Masks][0](wrong))
-cache.clear_memory()
+cache.forget(context)
 print(sorted(set(segment("chair").labels)))
 """
 

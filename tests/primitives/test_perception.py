@@ -62,7 +62,7 @@ def test_a_failure_is_cached_on_disk_and_asking_again_is_instant(context):
     stub = use(StubBackend(refuse))
     with pytest.raises(PerceptionError) as first:
         perception.run_reconstruction()
-    cache.clear_memory()  # a new kernel: only the disk remains
+    cache.forget(ctx)  # a new kernel: only the disk remains
     start = time.perf_counter()
     with pytest.raises(PerceptionError) as again:
         perception.run_reconstruction()
@@ -127,7 +127,7 @@ def test_cached_objects_still_show_the_reconstruction_warnings_in_a_new_kernel(c
 
     assert perception.run_objects("chair", fuse, {}) == []
     assert "only 4 of 5" in capsys.readouterr().out
-    cache.clear_memory()
+    cache.forget(ctx)
     ctx.announced.clear()  # a new kernel on the same cache folder
     assert perception.run_objects("chair", fuse, {}) == []
     assert "only 4 of 5" in capsys.readouterr().out and len(fused) == 1  # the objects came from the cache

@@ -20,7 +20,7 @@ from spatialclaw.errors import PerceptionError
 from spatialclaw.inputs.frame import Frame
 from spatialclaw.primitives import cache, perception
 from spatialclaw.primitives.backends.classical import parallax, quality_report
-from spatialclaw.primitives.context import KernelContext, set_current
+from spatialclaw.primitives.context import KernelContext, current, set_current
 
 BOX_VIDEO = Path("/usr/share/doc/opencv-doc/opencv4/html/box.mp4.gz")
 SIZE = (320, 240)
@@ -71,7 +71,7 @@ def _refused_quietly_and_cached(capfd: pytest.CaptureFixture[str], match: str) -
     assert out == "" and err == ""  # no COLMAP, OpenCV or ffmpeg lines
     message = str(first.value)
     assert "\n" not in message
-    cache.clear_memory()
+    cache.forget(current())
     start = time.perf_counter()
     with pytest.raises(PerceptionError) as again:
         perception.run_reconstruction()

@@ -19,7 +19,7 @@ import spatialclaw.primitives as primitives
 from spatialclaw.inputs import rgbd
 from spatialclaw.errors import PerceptionError
 from spatialclaw.inputs.frame import Frame
-from spatialclaw.primitives import backends, cache, context, fusion, math3d, perception
+from spatialclaw.primitives import backends, context, fusion, math3d, perception
 from spatialclaw.primitives.backends import gt
 from spatialclaw.primitives.context import KernelContext
 from spatialclaw.primitives.geometry import camera_motion, distance, relative_direction, room_size
@@ -279,7 +279,7 @@ def test_a_second_question_reuses_cached_perception(scene_root, tmp_path, monkey
     assert len(list((cache_dir / "perception" / "segmentation").glob("*.npz"))) == 1
     assert len(list((cache_dir / "perception" / "objects").glob("*.npz"))) == 1
 
-    cache.clear_memory()  # a new kernel: nothing in memory, the files stay
+    # a new kernel (install makes a new context): nothing in memory, the files stay
     calls: list[str] = []
     real_reconstruct, real_segment = gt.reconstruct, gt.segment
     monkeypatch.setattr(gt, "reconstruct", lambda *a, **k: calls.append("reconstruct") or real_reconstruct(*a, **k))
