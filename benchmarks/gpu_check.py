@@ -54,7 +54,19 @@ def _checks(root: Path) -> list[tuple[str, str, Path, Callable[[Any, list[np.nda
         ("SAM 3 (text)", "text_segment", built["sam3"], lambda a, f: a(f, "chair, table", threshold=0.5)),
         ("SAM 3 video (tracks)", "track", built["sam3"], lambda a, f: a.track(f, "chair")),
         ("SuperPoint + LightGlue", "match", built["lightglue"], lambda a, f: a(f, neighbours(f))),
+        *_da3_check(root),
     ]
+
+
+def _da3_check(root: Path) -> list[tuple[str, str, Path, Callable[[Any, list[np.ndarray]], Any]]]:
+    """Depth Anything 3 (all frames in one pass), where its package is installed (an optional extra)."""
+    from spatialclaw.primitives.backends.learned.da3 import package_available
+    from spatialclaw.testing import tiny_models
+
+    if not package_available():
+        print("Depth Anything 3: skipped (the depth-anything-3 package is not installed)")
+        return []
+    return [("Depth Anything 3 (poses + depth)", "reconstruct", tiny_models.da3(root / "da3"), lambda a, f: a(f))]
 
 
 def _agreement(gpu: Any, cpu: Any) -> str:
@@ -66,6 +78,9 @@ def _agreement(gpu: Any, cpu: Any) -> str:
         same = np.mean([len(pixels(g) & pixels(c)) / max(1, len(g)) for g, c in zip(gpu.keypoints, cpu.keypoints)])
         count = lambda found: sum(len(m) for m in found.matches.values())  # noqa: E731
         return f"keypoints at the CPU's pixels {same:.1%}, {count(gpu)} matches (CPU {count(cpu)})"
+    if hasattr(gpu, "pose"):  # Depth Anything 3's geometry of all frames
+        return (f"depth max |Δ| {float(np.abs(gpu.depth - cpu.depth).max()):.2e} (model units), "
+                f"pose max |Δ| {float(np.abs(gpu.pose - cpu.pose).max()):.2e}")
     if isinstance(gpu, list) and gpu and isinstance(gpu[0], np.ndarray):
         return f"depth max |Δ| {max(float(np.abs(g - c).max()) for g, c in zip(gpu, cpu)):.2e} m"
     masks = [getattr(m, "masks", None) for m in (gpu if isinstance(gpu, list) else [gpu])]
