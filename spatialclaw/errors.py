@@ -521,6 +521,34 @@ INPUT_DISABLED_TEXT = (
 )
 
 
+# ----------------------------------------------------------------------------- perception: what to do instead
+# The second half of a PerceptionError about the choice of backend (`PerceptionError.cannot_serve`,
+# `PerceptionError.no_backend`): never the setting that just failed.
+
+NO_3D_INPUT_TEXT = "give an RGB-D folder (ground truth) or a video of one moving camera"
+
+
+def use_backend_text(family: str, backend: str, *, refused: bool) -> str:
+    """Use another backend that can serve ``family`` here (per family when one was refused)."""
+    return f"use --perception {family}={backend}" if refused else f"use --perception {backend}"
+
+
+def no_motion_text(family: str, frames: int) -> str:
+    """What ``frames`` images (too few for camera motion, no weights for ``family``) still allow."""
+    images = "one image" if frames == 1 else f"{frames} images"
+    if family == "segmentation":
+        return f"segment() on {images} needs the learned backend's weights; without them 2D work still runs (frames, show, ask_vlm, locate)"
+    monocular = (
+        "with a metric depth checkpoint on this machine (spatialclaw models pull) the learned backend measures one image "
+        "in metres by monocular depth; " if frames == 1 else ""
+    )
+    return (
+        f"{images} {'has' if frames == 1 else 'have'} no camera motion, so nothing 3D (reconstruct, objects3d, distance, maps) "
+        f"can run on {'it' if frames == 1 else 'them'} without learned weights; {monocular}"
+        "2D work can run (frames, show, ask_vlm, locate); for 3D from camera motion give a video or an RGB-D folder"
+    )
+
+
 # ----------------------------------------------------------------------------- evaluation
 
 EVAL_NEEDS_ONE_SOURCE_TEXT = "give either a questions file or --benchmark NAME, not both and not neither"

@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from spatialclaw.errors import PerceptionError
+from spatialclaw.errors import NO_3D_INPUT_TEXT, PerceptionError, no_motion_text, use_backend_text
 from spatialclaw.primitives.backends.base import ALL_FAMILIES, MIN_FRAMES, BackendBase, PerceptionBackend
 
 if TYPE_CHECKING:
@@ -134,19 +134,7 @@ def _way_out(family: str, context: KernelContext, refused: str | None = None) ->
     can serve ``family`` here, else what this input allows and what input would do."""
     others = [b for b in BACKENDS if b != refused and unavailable_reason(b, family, context) is None]
     if others:
-        return f"use --perception {family}={others[0]}" if refused else f"use --perception {others[0]}"
-    n = len(context.frames)
-    if context.source_kind != "rgbd" and n < MIN_FRAMES:
-        images = "one image" if n == 1 else f"{n} images"
-        if family == "segmentation":
-            return f"segment() on {images} needs the learned backend's weights; without them 2D work still runs (frames, show, ask_vlm, locate)"
-        monocular = (
-            "with a metric depth checkpoint on this machine (spatialclaw models pull) the learned backend measures one image "
-            "in metres by monocular depth; " if n == 1 else ""
-        )
-        return (
-            f"{images} {'has' if n == 1 else 'have'} no camera motion, so nothing 3D (reconstruct, objects3d, distance, maps) "
-            f"can run on {'it' if n == 1 else 'them'} without learned weights; {monocular}"
-            "2D work can run (frames, show, ask_vlm, locate); for 3D from camera motion give a video or an RGB-D folder"
-        )
-    return "give an RGB-D folder (ground truth) or a video of one moving camera"
+        return use_backend_text(family, others[0], refused=refused is not None)
+    if context.source_kind != "rgbd" and len(context.frames) < MIN_FRAMES:
+        return no_motion_text(family, len(context.frames))
+    return NO_3D_INPUT_TEXT
