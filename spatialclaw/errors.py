@@ -29,6 +29,8 @@ class SpatialClawError(Exception):
     """Base class: ``str(err)`` is a complete one-line message for the user."""
 
     exit_code: int = 2
+    # The word a kernel's set-up report uses for this kind of refusal (see `refusal_from_report`).
+    refusal_kind: str | None = None
 
     def with_note(self, note: str) -> SpatialClawError:
         """The same kind of error with ``note`` appended to its message."""
@@ -40,6 +42,8 @@ class InputError(SpatialClawError):
 
     ``path`` in the constructors is the input, file or folder the message is about.
     """
+
+    refusal_kind = "input"
 
     # --- what was given
 
@@ -169,6 +173,8 @@ class InputError(SpatialClawError):
 
 class ConfigError(SpatialClawError):
     """A flag or environment setting is missing or inconsistent."""
+
+    refusal_kind = "config"
 
     @classmethod
     def no_api_key(cls, url: str) -> ConfigError:
@@ -321,6 +327,8 @@ class PerceptionError(SpatialClawError):
     Raised in the kernel, where the model sees the one line (no traceback): the texts say what
     to try (other frames, another ``--perception`` backend, another input).
     """
+
+    refusal_kind = "perception"
 
     # --- choosing a backend
 
@@ -582,6 +590,33 @@ def _memory(err: MemoryError) -> str:
 
 
 # Most specific first: the first row whose type matches gives the line.
+REFUSAL_KINDS: dict[str, type[SpatialClawError]] = {
+    cls.refusal_kind: cls for cls in (InputError, ConfigError, PerceptionError) if cls.refusal_kind
+}
+MAX_REFUSAL_CHARS = 2000
+
+
+def refusal_from_report(refused: object) -> SpatialClawError | None:
+    """The error a kernel's set-up report describes as ``{"kind": ..., "message": ...}``, or None.
+
+    The kernel refuses to preload with a one-line message about the input, a setting or the
+    perception backend; the report is untrusted, so only the kinds of `REFUSAL_KINDS` and a
+    string message (whitespace folded, cut to `MAX_REFUSAL_CHARS`) make an error.
+
+    >>> refusal_from_report({"kind": "input", "message": "clip.mp4 has no frames"})
+    InputError('clip.mp4 has no frames')
+    >>> refusal_from_report({"kind": "SystemExit", "message": "x"}) is None
+    True
+    """
+    if not isinstance(refused, dict):
+        return None
+    cls = REFUSAL_KINDS.get(refused.get("kind")) if isinstance(refused.get("kind"), str) else None
+    message = refused.get("message")
+    if cls is None or not isinstance(message, str) or not message.strip():
+        return None
+    return cls(" ".join(message.split())[:MAX_REFUSAL_CHARS])
+
+
 LIBRARY_ERRORS: tuple[tuple[type[BaseException], Callable[[Any], str | None]], ...] = (
     (ImportError, _missing_module),
     (MemoryError, _memory),

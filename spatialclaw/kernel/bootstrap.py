@@ -101,9 +101,20 @@ def run(manifest_path: str) -> None:
     ``source_path``, ``source_files`` (an image sequence's files, optional), ``inputs``
     (``[{"kind", "name", "frames"}]``, optional), ``perception``, ``cache_dir``, ``cache_layer``, ``perception_service`` (optional).
     """
-    ip = _ipython()
+    from spatialclaw import primitives
+    from spatialclaw.errors import SpatialClawError
+
+    try:
+        _preload(_ipython(), json.loads(Path(manifest_path).read_text()))
+    except SpatialClawError as err:
+        if err.refusal_kind is None:
+            raise
+        # the host raises it as the same kind of error (`errors.refusal_from_report`)
+        primitives.current().setup = {"frames": 0, "refused": {"kind": err.refusal_kind, "message": str(err)}}
+
+
+def _preload(ip: Any, manifest: dict[str, Any]) -> None:
     ip.run_line_magic("colors", "nocolor")
-    manifest = json.loads(Path(manifest_path).read_text())
 
     frames = []
     if manifest.get("frames_file"):

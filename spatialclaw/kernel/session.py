@@ -39,10 +39,8 @@ from spatialclaw.errors import (
     NOT_RESTARTED_TEXT,
     STUCK_CAUSE,
     TIMEOUT_TEXT,
-    ConfigError,
-    InputError,
     KernelError,
-    PerceptionError,
+    refusal_from_report,
 )
 from spatialclaw.kernel import workspace
 from spatialclaw.kernel.messages import (
@@ -63,7 +61,6 @@ if TYPE_CHECKING:
     from spatialclaw.kernel.sandbox import SandboxPlan
 
 # Errors the preload raises about the user's input or settings: re-raised on the host as they are.
-_USER_ERRORS = {cls.__name__: cls for cls in (ConfigError, InputError, PerceptionError)}
 __all__ = ["CellError", "CellResult", "KernelSession", "cut_middle", "strip_ansi"]
 
 IDLE_GRACE_S = 3.0  # how long after the reply, with no output coming, the host waits for a lost 'idle'
@@ -558,12 +555,13 @@ class KernelSession:
         except _KernelDied as died:
             raise KernelError.died_preloading(died.cause) from None
         if got.error is not None:
-            if got.error.ename in _USER_ERRORS:  # a complete one-line message about the input or a setting
-                raise _USER_ERRORS[got.error.ename](" ".join(str(got.error.evalue).split())[:2000])
             frames = re.findall(r'File "?([^",\n]+)"?, line (\d+)', got.error.traceback)
             where = f" (at {Path(frames[-1][0]).name}:{frames[-1][1]})" if frames else ""
             raise KernelError.preload_failed(got.error.ename, got.error.evalue, where)
         info = _report(got.user_expressions.get("report"))
+        refusal = refusal_from_report(info.get("refused"))
+        if refusal is not None:  # a complete one-line message about the input, a setting or the backend
+            raise refusal
         self.frame_count = int(info.get("frames", 0)) if isinstance(info.get("frames", 0), int) else 0
         self.perception_info = info.get("perception", {}) if isinstance(info.get("perception"), dict) else {}
 

@@ -424,3 +424,25 @@ def test_the_kernel_knows_the_files_of_an_image_sequence(session: KernelSession)
     prefix = "from spatialclaw.primitives.context import current\n"
     files = run_ok(session, prefix + "print([p.name for p in current().source_files])").text
     assert files.strip() == repr([Path(session.input.paths[0]).name])
+
+
+def test_a_refused_preload_is_the_same_kind_of_one_line_error(tmp_path: Path) -> None:
+    from spatialclaw.errors import PerceptionError
+
+    session = KernelSession(saved_input(tmp_path), perception="magic", start_timeout=60)
+    with pytest.raises(PerceptionError, match=r"^unknown perception 'magic': use one of") as raised:
+        session.start()
+    assert "\n" not in str(raised.value)
+    session.shutdown()
+
+
+def test_a_refusal_is_rebuilt_only_from_the_kinds_the_report_may_name() -> None:
+    from spatialclaw.errors import ConfigError, InputError, refusal_from_report
+
+    assert isinstance(refusal_from_report({"kind": "config", "message": "set  X\n now"}), ConfigError)
+    assert str(refusal_from_report({"kind": "input", "message": "a\nb"})) == "a b"
+    assert len(str(refusal_from_report({"kind": "input", "message": "x" * 10**6}))) == 2000
+    assert isinstance(refusal_from_report({"kind": "input", "message": "m"}), InputError)
+    for forged in ({"kind": "KernelError", "message": "m"}, {"kind": "input", "message": ["m"]},
+                   {"kind": ["input"], "message": "m"}, {"kind": "input", "message": "  "}, "input", None):
+        assert refusal_from_report(forged) is None
