@@ -100,3 +100,27 @@ def test_an_input_in_a_private_folder_is_read_and_its_neighbours_stay_unreadable
         assert extra.error is None and extra.text.strip() == "[(12, 16, 3), (12, 16, 3)]"
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in images)
     assert stat.S_IMODE((tmp_path / "private").stat().st_mode) == 0o700
+
+
+@root_only
+@needs_bwrap
+def test_a_private_rgbd_folder_is_mirrored_for_the_kernel(tmp_path: Path) -> None:
+    import numpy as np
+
+    from spatialclaw.inputs.rgbd import write_frame, write_intrinsics
+
+    root = tmp_path / "scan"
+    for i in range(3):
+        write_frame(root, i, np.full((12, 16, 3), 30 * i, np.uint8), depth_m=np.full((12, 16), 1.5), pose=np.eye(4))
+    write_intrinsics(root, np.array([[20.0, 0, 8], [0, 20.0, 6], [0, 0, 1]]))
+    for path in [root, *root.rglob("*")]:
+        os.chmod(path, 0o700 if path.is_dir() else 0o600)
+    with KernelSession(load_input(root, frames=2), sandbox="auto") as session:
+        code = ("from spatialclaw.inputs.rgbd import read_color, scan_rgbd\n"
+                "from spatialclaw.primitives.context import current\n"
+                "root = current().source_path\n"
+                "print(root, list(scan_rgbd(root).indices), int(read_color(root, 1)[0, 0, 0]))")
+        result = session.execute(code)
+        assert result.error is None, result.error
+        assert result.text.split() == [str(root.resolve()), "[0,", "1,", "2]", "30"]
+    assert all(stat.S_IMODE(p.stat().st_mode) in (0o700, 0o600) for p in [root, *root.rglob("*")])
