@@ -8,7 +8,9 @@ exits rather than run a kernel with privileges), applies the seccomp filter that
 user namespaces (`spatialclaw.kernel.seccomp`; bubblewrap applies it itself, so the option is
 for kernels started without it) and, with ``--landlock``, refuses TCP and reaching out of the
 session by abstract unix sockets or signals (`spatialclaw.kernel.landlock`, where the OS kernel
-has it), then runs ipykernel in the same process with
+has it; with ``--writable DIR``, any change to the file system outside those folders too). A kernel
+that has to stay uid 0 gets ``--drop-capabilities``: no capability now or after any ``execve``.
+Then it runs ipykernel in the same process with
 ``IPYKERNEL_ARGS`` (e.g. ``-f CONNECTION_FILE``). All of this happens before any model code
 runs, and is inherited by anything the kernel spawns. The kernel is also made a child
 subreaper, so orphans of its children stay its descendants and the host can find and stop them. Because they are set by the kernel's own command
@@ -39,10 +41,15 @@ import platform
 import resource
 import signal
 import sys
+from pathlib import Path
 
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
+PR_CAPBSET_DROP = 24
+PR_SET_SECUREBITS = 28
+# NOROOT, NO_SETUID_FIXUP, NO_CAP_AMBIENT_RAISE, each with its lock, and KEEP_CAPS locked off
+SECUREBITS_NO_ROOT_POWERS = 0b11101111
 KEYCTL_JOIN_SESSION_KEYRING = 1
 SYS_KEYCTL = {"x86_64": 250, "aarch64": 219, "ppc64le": 271, "s390x": 280}
 
@@ -118,6 +125,27 @@ def _clear_capabilities() -> None:
         raise OSError(ctypes.get_errno(), "capset failed")
 
 
+def drop_root_capabilities() -> None:
+    """Stay uid 0 but hold no capability, now or after any ``execve`` (securebits locked, the
+    bounding set emptied); raises PermissionError if one is left. For a kernel that cannot drop root."""
+    libc = _libc()
+    if libc.prctl(PR_SET_SECUREBITS, SECUREBITS_NO_ROOT_POWERS, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(SET_SECUREBITS) failed")
+    last = int(open("/proc/sys/kernel/cap_last_cap").read())
+    for capability in range(last + 1):
+        if libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), f"prctl(CAPBSET_DROP, {capability}) failed")
+    _clear_capabilities()
+    left = _capabilities_left(("CapInh", "CapPrm", "CapEff", "CapAmb", "CapBnd"))
+    if left:
+        raise PermissionError(f"the kernel still holds capabilities: {', '.join(left)}")
+
+
+def _capabilities_left(names: tuple[str, ...]) -> list[str]:
+    status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines() if ":" in line)
+    return [name for name in names if int(status.get(name, "0").strip() or "0", 16)]
+
+
 def drop_privileges(uid: int, gid: int) -> None:
     """Become ``uid``/``gid`` for good (no supplementary groups, no-new-privileges); raises
     PermissionError if any capability is left afterwards."""
@@ -128,8 +156,7 @@ def drop_privileges(uid: int, gid: int) -> None:
     _libc().prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # its own /proc/self files belong to it again
     if _libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(NO_NEW_PRIVS) failed")
-    status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines() if ":" in line)
-    left = [name for name in ("CapInh", "CapPrm", "CapEff", "CapAmb") if int(status.get(name, "0").strip() or "0", 16)]
+    left = _capabilities_left(("CapInh", "CapPrm", "CapEff", "CapAmb"))
     if os.getresuid() != (uid, uid, uid) or left:
         raise PermissionError(f"the kernel still holds privileges after dropping to uid {uid}: {', '.join(left)}")
 
@@ -155,6 +182,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--gid", type=int, default=None, help="and this gid (default: the uid)")
     parser.add_argument("--seccomp", action="store_true", help="refuse new user namespaces (seccomp filter)")
     parser.add_argument("--landlock", action="store_true", help="refuse TCP, outside abstract sockets and signals (Landlock)")
+    parser.add_argument("--drop-capabilities", action="store_true", help="stay uid 0 but without any capability")
+    parser.add_argument("--writable", action="append", default=[], help="with --landlock: the only folders it may change")
     parser.add_argument("--chdir", default=None, help="working directory, entered after dropping privileges")
     parser.add_argument("kernel_args", nargs=argparse.REMAINDER, help="arguments for ipykernel, after --")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
@@ -170,12 +199,14 @@ def main(argv: list[str] | None = None) -> None:
             join_new_keyring()
         if args.uid is not None:
             drop_privileges(args.uid, args.uid if args.gid is None else args.gid)
+        if args.drop_capabilities:
+            drop_root_capabilities()
         if args.seccomp:
             _block_user_namespaces()
         if args.landlock:
             from spatialclaw.kernel.landlock import restrict_self
 
-            restrict_self()
+            restrict_self([Path(p) for p in args.writable])
         if args.chdir is not None:
             os.chdir(args.chdir)
     except OSError as err:  # never run model code with the host's privileges or keyring

@@ -29,7 +29,9 @@ the kernel sees the host's file system and network. As root it still runs as a p
 (no privileges, no-new-privileges, fresh keyring, the seccomp filter, a subreaper whose
 descendants are stopped), so it reads only world-readable files (inputs it could not read are
 session copies it reads instead); if the interpreter or the working folder is not readable by
-other users, it cannot drop root and says so loudly. Not as root, it runs as the host user.
+other users, it cannot drop root and says so loudly: it stays uid 0 without any capability and,
+with Landlock, changes nothing outside its folders, but reads root's files. Not as root, it runs
+as the host user.
 Either way, where the OS kernel has Landlock, TCP and reaching out of the session by abstract
 unix sockets or signals are refused (`spatialclaw.kernel.landlock`).
 ``auto`` says loudly once per process that the kernel is not isolated.
@@ -60,9 +62,10 @@ from spatialclaw.config import hub_cache_dir
 from spatialclaw.errors import ConfigError
 from spatialclaw.kernel.cgroups import SessionCgroups
 from spatialclaw.kernel.environment import kernel_environment
+from spatialclaw.kernel.landlock import abi_version as landlock_abi
 from spatialclaw.kernel.landlock import available as landlock_available
 from spatialclaw.kernel.leftovers import remove_leftovers
-from spatialclaw.kernel.access import first_unreachable, kernel_copies
+from spatialclaw.kernel.access import first_unreachable, kernel_copies, readable_by_others
 from spatialclaw.kernel.seccomp import filter_program, native_abi
 
 SANDBOX_MODES = ("auto", "bwrap", "none")
@@ -84,9 +87,9 @@ FALLBACK_WARNING = (
 )
 
 ROOT_KERNEL_WARNING = (
-    "the kernel runs as ROOT: without bubblewrap it cannot drop to an unprivileged uid, because "
-    "{path} is not readable by other users; install bubblewrap, or keep the Python environment and "
-    "the working folder where other users can read them"
+    "the kernel runs as ROOT (without capabilities; it can read root's files): without bubblewrap "
+    "it cannot drop to an unprivileged uid, because {path} is not readable by other users; install "
+    "bubblewrap, or keep the Python environment and the working folder where other users can read them"
 )
 NO_SECCOMP_WARNING = (
     "user namespaces are NOT blocked by seccomp on the {abi} system call ABI (the filter knows "
@@ -139,6 +142,8 @@ class SandboxPlan:
         requested: the mode asked for (``"auto"``, ``"bwrap"`` or ``"none"``).
         kernel_paths: ``{input path on the host: where the kernel reads it}`` for inputs the
             kernel reads from a session copy at another path (without bubblewrap, as root).
+        kernel_cache: the cache folder the kernel is told about when it cannot read the host's
+            (an empty one of the session's), else None.
     """
 
     kind: Literal["bwrap", "none"]
@@ -151,6 +156,7 @@ class SandboxPlan:
     uid: int | None = None
     requested: str = "auto"
     kernel_paths: dict[str, str] = field(default_factory=dict)
+    kernel_cache: str | None = None
 
     def info(self) -> dict:
         """What to record about the sandbox (in ``KernelSession.sandbox_info`` and the trajectory)."""
@@ -226,7 +232,7 @@ def plan_sandbox(
         _warn_once(NO_SECCOMP_WARNING.format(abi=native_abi()))
     elif kind == "none":  # bubblewrap applies the filter itself
         launcher_args.append("--seccomp")
-    if kind == "none" and landlock_available():  # no network namespace: refuse TCP at least
+    if kind == "none" and landlock_abi() >= 1:  # no network namespace: refuse TCP at least
         launcher_args.append("--landlock")
     max_processes, notes = _process_limits(cgroups, launcher_args)
     if kind == "none":
@@ -268,17 +274,31 @@ def _plan_unisolated(
         return SandboxPlan("none", [], env, reason, launcher_args), None
     blocked = first_unreachable(runtime_paths()) or first_unreachable(
         [folders.workdir, folders.runtime, folders.sockets, folders.config], only_reach=True)
-    if blocked is not None:
-        reason = f"NOT isolated ({why}): the kernel runs as root ({blocked} is not readable by other users)"
+    if blocked is not None:  # root, but no capability and (with Landlock) no change outside the session
+        launcher_args.append("--drop-capabilities")
+        for folder in (folders.workdir, folders.sockets, folders.cache_layer, folders.config, Path("/dev/shm")):
+            launcher_args += ["--writable", str(folder)]
+        writes = "writes only its own folders" if landlock_abi() >= 1 else "can change root's files (no Landlock)"
+        reason = (f"NOT isolated ({why}): the kernel runs as root without capabilities and {writes}, "
+                  f"but reads root's files ({blocked} is not readable by other users)")
         return SandboxPlan("none", [], env, reason, launcher_args), blocked
     uid = allocate_uid()
     launcher_args += ["--uid", str(uid), "--gid", str(uid), "--chdir", str(folders.workdir.resolve())]
     inputs = [p for p in folders.inputs if not _under(Path(p).resolve(), folders.runtime.resolve())]
     copies = kernel_copies(inputs, folders.runtime / "inputs", uid, through_parents=True)
+    cache, unread = folders.shared_cache.parent, ""
+    if not readable_by_others(folders.shared_cache, through_parents=True):  # e.g. ~/.cache in a 0700 home
+        cache, unread = folders.runtime / "cache", "; the shared caches are not readable by it (it recomputes)"
+        (cache / folders.shared_cache.name).mkdir(parents=True, exist_ok=True)
+    hub_ok = hub.is_dir() and readable_by_others(hub, through_parents=True)
+    env = kernel_environment(host_env, home=folders.workdir, tmp=folders.config / "tmp", cache=cache,
+                             config=folders.config, hub_cache=hub if hub_ok else None)
     reason = (f"NOT isolated ({why}): the kernel runs as uid {uid} (no privileges, fresh keyring) but sees every "
-              "world-readable file" + _copies_note(copies))
-    return SandboxPlan("none", [], env, reason, launcher_args, uid=uid,
-                       kernel_paths={str(k): str(v) for k, v in copies.items()}), None
+              "world-readable file" + _copies_note(copies) + unread)
+    plan = SandboxPlan("none", [], env, reason, launcher_args, uid=uid,
+                       kernel_paths={str(k): str(v) for k, v in copies.items()})
+    plan.kernel_cache = str(cache) if unread else None
+    return plan, None
 
 
 def _plan_bwrap(

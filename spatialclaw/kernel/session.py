@@ -474,7 +474,7 @@ class KernelSession:
             **self._source(self._kernel_path),
             "inputs": [part.to_dict() for part in self.input.inputs] if self.input is not None else [],
             "perception": self.perception,
-            "cache_dir": str(cache_dir()),
+            "cache_dir": (self._sandbox_plan.kernel_cache if self._sandbox_plan else None) or str(cache_dir()),
             "cache_layer": str(self._runtime / "perception"),
             "perception_service": self.perception_service is not None,
         }

@@ -153,3 +153,42 @@ def test_without_bubblewrap_tcp_and_outside_abstract_sockets_are_refused() -> No
             sock.settimeout(0.1)
             with pytest.raises(TimeoutError):
                 sock.accept()  # nothing came through
+
+
+ROOT_CELL = """
+import json, os
+def attempt(fn):
+    try:
+        fn()
+        return 'done'
+    except OSError as err:
+        return type(err).__name__
+status = dict(l.split(':', 1) for l in open('/proc/self/status') if ':' in l)
+print(json.dumps({
+    'uid': os.getuid(), 'caps': [int(status[k], 16) for k in ('CapEff', 'CapPrm', 'CapBnd', 'CapAmb')],
+    'core_pattern': attempt(lambda: open('/proc/sys/kernel/core_pattern', 'ab').close()),
+    'root_file': attempt(lambda: open('/etc/passwd', 'ab').close()),
+    'root_folder': attempt(lambda: os.mkdir('/etc/spatialclaw-probe')),
+    'setuid': attempt(lambda: os.setuid(12345)),
+    'workdir': attempt(lambda: open('mine.txt', 'w').write('x')),
+    'frames': len(frames),
+}))
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or landlock.abi_version() < 1, reason="needs root and Landlock")
+def test_a_kernel_that_must_stay_root_has_no_capabilities_and_changes_only_its_folders(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(sandbox_module, "first_unreachable", lambda paths, **kw: Path("/root/.pyenv"))
+    image = tmp_path / "photo.png"
+    Image.new("RGB", (16, 12), (0, 90, 0)).save(image)
+    with KernelSession(load_input(image, frames=None), sandbox="none") as session:
+        assert session.sandbox_info["uid"] == 0 and "without capabilities" in session.sandbox_info["reason"]
+        result = session.execute(ROOT_CELL)
+        assert result.error is None, result.error
+        seen = json.loads(result.text)
+    assert seen["uid"] == 0 and seen["caps"] == [0, 0, 0, 0]
+    assert seen["core_pattern"] == seen["root_file"] == seen["root_folder"] == "PermissionError"
+    assert seen["setuid"] == "PermissionError" and seen["workdir"] == "done" and seen["frames"] == 1
+    assert not Path("/etc/spatialclaw-probe").exists()
