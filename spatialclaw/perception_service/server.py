@@ -24,7 +24,7 @@ from typing import Any
 
 from spatialclaw.errors import PerceptionError
 from spatialclaw.perception_service import protocol
-from spatialclaw.perception_service.folder import ServiceFolder, ensure_private, write_token
+from spatialclaw.perception_service.folder import ServiceFolder, ensure_private, read_token, write_token
 
 MAX_CONNECTIONS = 64  # connections served at once; more wait in the listen backlog
 ACCEPT_POLL_S = 0.5
@@ -65,7 +65,7 @@ class PerceptionService:
     # ------------------------------------------------------------------------- socket
 
     def serve(self) -> None:
-        """Listen on the socket until ``shutdown`` or the idle timeout; then remove the socket."""
+        """Listen on the socket until ``shutdown`` or the idle timeout; then remove the socket and token."""
         ensure_private(self.folder.root)
         self.cache_root.mkdir(parents=True, exist_ok=True)
         self.folder.socket.unlink(missing_ok=True)
@@ -86,6 +86,8 @@ class PerceptionService:
         finally:
             listener.close()
             self.folder.socket.unlink(missing_ok=True)
+            if read_token(self.folder) == self._token:  # not a newer service's
+                self.folder.token.unlink(missing_ok=True)
             self._executor.shutdown(wait=False, cancel_futures=True)
 
     def shutdown(self) -> None:
