@@ -171,7 +171,7 @@ def service_request(message: dict[str, Any], token: str) -> tuple[str, dict[str,
         Refused: a wrong token, an unknown method, or arguments of the wrong shape.
     """
     given = message.get("token")
-    if not isinstance(given, str) or not hmac.compare_digest(given.encode(), token.encode()):
+    if not token or not isinstance(given, str) or not hmac.compare_digest(given.encode(), token.encode()):
         raise Refused("the token is wrong: read it from the service's token file")
     method = message.get("method")
     if method in CONTROL_METHODS:

@@ -50,6 +50,8 @@ def test_the_service_takes_only_the_token_holder_and_named_methods() -> None:
         service_request({"token": "u" * 64, "method": "segment", "args": args}, TOKEN)
     with pytest.raises(Refused, match="token"):
         service_request({"method": "ping"}, TOKEN)
+    with pytest.raises(Refused, match="token"):
+        service_request({"token": "", "method": "ping"}, "")  # a service without a token yet answers no one
     with pytest.raises(Refused, match="unknown method"):
         service_request({"token": TOKEN, "method": "exec", "args": {"code": "import os"}}, TOKEN)
     with pytest.raises(Refused, match="unknown method"):

@@ -118,6 +118,22 @@ def test_a_kernel_cannot_steer_the_service_and_computes_itself_when_none_answers
     assert not list((cache_dir() / "perception").rglob("*.npz"))  # and nothing reached the shared cache
 
 
+def test_a_reconstruction_the_service_cannot_make_fails_in_the_kernel_once_for_all_sessions(
+        service: PerceptionService, folder: ServiceFolder, video: Path) -> None:
+    client = ServiceClient(folder)
+    probe = ("from spatialclaw.primitives import cache, current\n"
+             "try:\n    reconstruct(frames=[0, 1])\nexcept Exception as err:\n    print(type(err).__name__, err)\n"
+             "store = cache.for_context(current()); print('served', store.served, 'hits', store.hits)")
+    texts = []
+    for _ in range(2):
+        with KernelSession(video, frames=6, perception="reconstruction=classical,segmentation=learned",
+                           perception_service=client) as session:
+            texts.append(run_ok(session, probe).splitlines())
+    assert texts[0][0] == texts[1][0] and texts[0][0].startswith("PerceptionError")
+    assert (texts[0][1], texts[1][1]) == ("served 1 hits 0", "served 0 hits 1")  # the second read the failure from the cache
+    assert service.counts["computed"] == 1
+
+
 def perception_args(tmp: Path, video: Path, positions: list[int]) -> dict:
     from spatialclaw.inputs.frame_cache import save_frames
     from spatialclaw.inputs.load import load_input
