@@ -19,7 +19,10 @@ from pathlib import Path
 from spatialclaw.errors import ConfigError
 
 SOCKET_NAME = "service.sock"
-NOT_PRIVATE_TEXT = "{path} is not a private folder of yours (owner {owner}, mode {mode:o}): remove it, or choose another --perception-service"
+NOT_PRIVATE_TEXT = (
+    "{path} is not a private folder of yours (owner {owner}, mode {mode:o}): `chmod 700` it if it is yours, "
+    "else put the socket in another folder"
+)
 
 
 @dataclass(frozen=True)
