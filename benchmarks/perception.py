@@ -2,6 +2,7 @@
 
     python benchmarks/perception.py [--frames 32] [--width 640] [--height 480] [--seed 3]
                                     [--skip-classical] [--sfm] [--repeats 1] [--service-memory] [--kernels 4]
+                                    [--sfm-inputs synthetic,cube]
 
 ``--sfm`` instead compares the classical backend's structure-from-motion (`sfm.run_sfm`: several
 scored attempts, motion checks, PnP) with a plain pycolmap reconstruction of the same frames
@@ -141,8 +142,12 @@ def compare_sfm(name: str, images: list[np.ndarray], repeats: int, truth_centres
 def sfm_benchmark(args: argparse.Namespace) -> None:
     from spatialclaw.synth import generate_scene, render_scene
 
-    rendering = render_scene(generate_scene(args.seed), args.frames, args.width, args.height)
-    compare_sfm(f"synthetic room (seed {args.seed})", list(rendering.rgb), args.repeats, rendering.poses[:, :3, 3], float(rendering.K[0, 0]))
+    if "synthetic" in args.sfm_inputs:
+        rendering = render_scene(generate_scene(args.seed), args.frames, args.width, args.height)
+        compare_sfm(f"synthetic room (seed {args.seed})", list(rendering.rgb), args.repeats, rendering.poses[:, :3, 3],
+                    float(rendering.K[0, 0]))
+    if "cube" not in args.sfm_inputs:
+        return
     if not CUBE.is_dir():
         print("ViSP desk sequence: skipped (apt-get install visp-images-data)")
         return
@@ -215,6 +220,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1, help="interleaved timing rounds of --sfm")
     parser.add_argument("--service-memory", action="store_true", help="host memory of kernels with and without the perception service")
     parser.add_argument("--kernels", type=int, default=4, help="kernels of --service-memory")
+    parser.add_argument("--sfm-inputs", default="synthetic,cube", help="what --sfm runs on: synthetic, cube or both (comma list)")
     args = parser.parse_args()
     if args.sfm:
         sfm_benchmark(args)

@@ -9,7 +9,9 @@ model is judged by `sfm_consistency` (the verified matches of pairs up to 3 fram
 the model's relative poses) and by the motion checks of `sfm_motion`, and compared with the
 true camera path: a model is *wrong* when its camera path error (RMSE after a similarity
 alignment, as a fraction of the path) exceeds 3%. Prints one row per model: registered frames,
-path error, the frames the check contradicts, and the path error of the frames it keeps.
+path error, the frames the check contradicts and the path error of the frames it keeps, the
+frames the motion checks reject, and what both checks together keep (as `sfm.run_sfm` does) with
+its path error.
 """
 
 from __future__ import annotations
@@ -48,12 +50,16 @@ def judge(recon, db: Path, names: list[str], truth: np.ndarray) -> dict:  # noqa
     motion = pose_jumps(arrays.pose, arrays.registered)
     motion |= path_breaks(arrays.pose, arrays.registered & ~motion)
     centres = arrays.pose[:, :3, 3]
+    both = arrays.registered & ~motion
+    both &= ~sfm_consistency.contradicted_frames(both, evidence)  # as `sfm.run_sfm` checks a model
     return {
         "registered": int(arrays.registered.sum()),
         "error": path_error(centres, arrays.registered, truth),
         "contradicted": np.flatnonzero(contradicted).tolist(),
         "kept_error": path_error(centres, arrays.registered & ~contradicted, truth),
         "motion_flags": int(motion.sum()),
+        "both_kept": int(both.sum()),
+        "both_error": path_error(centres, both, truth),
     }
 
 
@@ -100,13 +106,15 @@ def main() -> None:
     else:
         seeds = [int(x) for x in args.seeds.split(",")]
     print(f"{args.frames} frames at {args.width}x{args.height}; wrong = path error > {WRONG_PATH_ERROR:.0%}")
-    print(f"{'seed':>4s} {'mapper':12s} {'reg':>5s} {'path err':>9s} {'wrong':>6s} {'flagged':>8s} {'kept err':>9s} {'motion':>7s}  contradicted frames")
+    print(f"{'seed':>4s} {'mapper':12s} {'reg':>5s} {'path err':>9s} {'wrong':>6s} {'flagged':>8s} {'kept err':>9s} {'motion':>7s} "
+          f"{'both kept':>9s} {'both err':>9s}  contradicted frames")
     for seed in seeds:
         start = time.perf_counter()
         for name, row in run_seed(seed, args.frames, args.width, args.height):
             wrong = row["error"] > WRONG_PATH_ERROR
             print(f"{seed:4d} {name:12s} {row['registered']:2d}/{args.frames:<2d} {100 * row['error']:8.2f}% {'yes' if wrong else 'no':>6s} "
-                  f"{'yes' if row['contradicted'] else 'no':>8s} {100 * row['kept_error']:8.2f}% {row['motion_flags']:7d}  {row['contradicted']}")
+                  f"{'yes' if row['contradicted'] else 'no':>8s} {100 * row['kept_error']:8.2f}% {row['motion_flags']:7d} "
+                  f"{row['both_kept']:9d} {100 * row['both_error']:8.2f}%  {row['contradicted']}")
         print(f"     (seed {seed}: {time.perf_counter() - start:.0f} s)", flush=True)
 
 
