@@ -87,7 +87,7 @@ def quiet() -> Iterator[None]:
 
 
 def build_database(
-    images: list[np.ndarray], root: Path, *, max_features: int, seed: int, matcher: Matcher | None = None
+    images: list[np.ndarray], root: Path, *, max_features: int, seed: int, matcher: Matcher | None = None, num_threads: int = -1
 ) -> tuple[Path, Path, list[str]]:
     """Write the frames, extract SIFT features (or ask ``matcher``) and match pairs into ``root/database.db``.
 
@@ -102,6 +102,8 @@ def build_database(
         seed: RANSAC seed of the geometric verification.
         matcher: keypoints and matches from outside COLMAP (`sfm_matches`), over the same
             pairs, verified the same way; None: COLMAP's SIFT.
+        num_threads: threads for matching and verification (-1: all cores; the result is the same,
+            the RANSAC of each pair is seeded); extraction stays on one thread.
 
     Returns:
         (database path, image folder, image names in frame order).
@@ -119,13 +121,13 @@ def build_database(
     f = prior_focal(w, h)
     extraction = pycolmap.FeatureExtractionOptions()
     extraction.sift.max_num_features = max_features
-    extraction.num_threads = 1  # images enter the database in a fixed order: repeatable mapping
+    extraction.num_threads = 1  # threads would enter the images into the database in varying order (ids, then matches, differ)
     reader = pycolmap.ImageReaderOptions(camera_model="SIMPLE_RADIAL", camera_params=f"{f},{w / 2},{h / 2},0")
     verification = pycolmap.TwoViewGeometryOptions()
     verification.detect_watermark = False
     verification.compute_relative_pose = True  # the global mapper starts from the relative poses
     verification.ransac.random_seed = seed
-    matching = pycolmap.FeatureMatchingOptions(num_threads=1)
+    matching = pycolmap.FeatureMatchingOptions(num_threads=num_threads)
     if matcher is not None:
         pairs = sfm_matches.match_pairs(len(images), exhaustive_up_to=EXHAUSTIVE_UP_TO, overlap=SEQUENTIAL_OVERLAP)
         features = sfm_matches.checked_matches(matcher(images, pairs), len(images))

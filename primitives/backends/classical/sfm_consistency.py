@@ -27,6 +27,15 @@ AGREE_PX = 4.0
 """A verified match agrees with the model when its Sampson distance under the model's relative
 pose is below this (pixels; COLMAP verifies matches at 4 px)."""
 
+CONTRADICTS_BELOW = 0.1
+"""A pair contradicts the model when it explains less than this fraction of the pair's verified
+matches: a wrong relative pose explains a few percent (those that fall near its epipolar lines by
+chance); a right one most of them."""
+
+SUPPORTS_FROM = 0.5
+"""A pair supports the model when it explains at least this fraction. In between (a scene that
+is not rigid, an object moved by hand before a still background) the pair does not vote."""
+
 MIN_MATCHES = 30
 """Pairs with fewer verified matches are not checked; fewer contradicting matches than this never
 break a join."""
@@ -92,9 +101,12 @@ def pair_agreement(rays_a: np.ndarray, rays_b: np.ndarray, pose_a: np.ndarray, p
 
 
 def _weights(evidence: PairEvidence) -> tuple[np.ndarray, np.ndarray]:
-    """(P,) matches each pair's model explains, and (P,) matches it contradicts."""
-    support = evidence.matches * evidence.agreement
-    return support, evidence.matches - support
+    """(P,) each pair's vote for the model's placement of its two frames (the matches it explains,
+    where it clearly supports it), and (P,) against it (the matches it does not explain, where it
+    clearly contradicts it); 0 where the pair is undecided."""
+    explained = evidence.matches * evidence.agreement
+    support = np.where(evidence.agreement >= SUPPORTS_FROM, explained, 0.0)
+    return support, np.where(evidence.agreement < CONTRADICTS_BELOW, evidence.matches - explained, 0.0)
 
 
 def _breaks(n: int, evidence: PairEvidence) -> list[int]:
@@ -122,14 +134,17 @@ def _lone_frames(n: int, evidence: PairEvidence) -> np.ndarray:
 def contradicted_frames(registered: np.ndarray, evidence: PairEvidence) -> np.ndarray:
     """Registered frames whose placement the verified matches with their neighbours contradict.
 
-    Each pair's matches vote: those the model's relative pose explains for the placement of the
-    two frames relative to each other, the rest against it. A join between frames c and c + 1 is
-    broken where the pairs across it (one frame at or before c, one after) have more matches
-    against than for (and at least `MIN_MATCHES` against): the walk falls into parts, and the
-    frames outside the part with most registered frames are contradicted (on a tie, the earlier
-    part is kept). A frame of that part most of whose pairs' matches within it are against it is
-    contradicted too (one frame placed wrongly). Without pairs across a join there is no evidence either way, and
-    nothing is marked; a few look-alike matches (a repeated texture) are outvoted by the true ones.
+    Each pair votes with its verified matches: with those the model explains for its placement of
+    the two frames relative to each other when that is at least `SUPPORTS_FROM` of them, with the
+    others against it when it explains under `CONTRADICTS_BELOW`, not at all in between. A join between frames c
+    and c + 1 is broken where the pairs across it (one frame at or before c, one after) have more
+    matches against than for (and at least `MIN_MATCHES` against): the walk falls into parts, and
+    the frames outside the part with most registered frames are contradicted (on a tie, the
+    earlier part is kept). A single frame cut off on both sides while the pairs that skip it
+    support the join is contradicted alone (one frame placed wrongly), and so is a frame of the
+    kept part most of whose pairs' matches within it are against it. Without pairs across a join there is no
+    evidence either way, and nothing is marked; a few look-alike matches (a repeated texture) are
+    outvoted by the true ones.
 
     Args:
         registered: (N,) bool; the frames the evidence was gathered over.
@@ -141,13 +156,26 @@ def contradicted_frames(registered: np.ndarray, evidence: PairEvidence) -> np.nd
     n = len(registered)
     if len(evidence.pairs) == 0:
         return np.zeros(n, bool)
-    parts = np.split(np.arange(n), [c + 1 for c in _breaks(n, evidence)])
-    keep = max(parts, key=lambda part: int(registered[part].sum()))
-    out = np.ones(n, bool)
-    out[keep] = False
+    cuts, alone = _breaks(n, evidence), np.zeros(n, bool)
+    for k in range(1, n - 1):
+        if k - 1 in cuts and k in cuts and _joined_without(k, evidence):
+            cuts = [c for c in cuts if c not in (k - 1, k)]
+            alone[k] = True
+    parts = np.split(np.arange(n), [c + 1 for c in cuts])
+    keep = max(parts, key=lambda part: int((registered & ~alone)[part].sum()))
+    out = alone.copy()
+    out[np.setdiff1d(np.arange(n), keep)] = True
     inside = ~out[evidence.pairs].any(axis=1)  # a lone frame is judged by its pairs within the kept part
     inside_evidence = PairEvidence(evidence.pairs[inside], evidence.matches[inside], evidence.agreement[inside])
     return (out | _lone_frames(n, inside_evidence)) & registered
+
+
+def _joined_without(k: int, evidence: PairEvidence) -> bool:
+    """Whether the pairs that skip frame ``k`` (one frame before it, one after) support the join."""
+    support, against = _weights(evidence)
+    i, j = evidence.pairs[:, 0], evidence.pairs[:, 1]
+    skip = (i < k) & (j > k)
+    return bool(support[skip].sum() > against[skip].sum())
 
 
 def _rays(camera, keypoints: np.ndarray) -> np.ndarray:  # noqa: ANN001 (pycolmap Camera)
