@@ -31,6 +31,9 @@ ARCHES = {
     "x86_64": (0xC000003E, 272, 56, 435),
     "aarch64": (0xC00000B7, 97, 220, 435),
 }
+# ABI → (add_key, request_key, keyctl): refused to a kernel that has to stay root (root's user
+# keyring is shared with every root process and outlives the session).
+KEYRING_CALLS = {"x86_64": (248, 249, 250), "aarch64": (217, 218, 219)}
 
 _LD_ABS_W, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
 _ALLOW = 0x7FFF0000
@@ -47,30 +50,44 @@ def native_abi(machine: str | None = None, pointer_bytes: int | None = None) -> 
     return machine
 
 
-def filter_program(abi: str | None = None) -> bytes | None:
+def filter_program(abi: str | None = None, *, refuse_keyrings: bool = False) -> bytes | None:
     """The BPF program (``struct sock_filter`` array) for ``abi`` (`native_abi` if None), or None
-    if its system call numbers are not known here."""
-    arch = ARCHES.get(abi or native_abi())
+    if its system call numbers are not known here; ``refuse_keyrings`` also refuses ``add_key``,
+    ``request_key`` and ``keyctl`` (EPERM)."""
+    abi = abi or native_abi()
+    arch = ARCHES.get(abi)
     if arch is None:
         return None
     audit_arch, unshare, clone, clone3 = arch
-    eperm, enosys = _ERRNO | errno.EPERM, _ERRNO | errno.ENOSYS
-    program = [
-        (_LD_ABS_W, 0, 0, 4),                 # 0: A = arch
-        (_JEQ, 0, 9, audit_arch),             # 1: another ABI -> EPERM (11)
-        (_LD_ABS_W, 0, 0, 0),                 # 2: A = syscall number
-        (_JGE, 7, 0, X32_SYSCALL_BIT),        # 3: x32 -> EPERM (11)
-        (_JEQ, 7, 0, clone3),                 # 4: clone3 -> ENOSYS (12)
-        (_JEQ, 2, 0, unshare),                # 5: unshare -> check flags (8)
-        (_JEQ, 1, 0, clone),                  # 6: clone -> check flags (8)
-        (_RET, 0, 0, _ALLOW),                 # 7
-        (_LD_ABS_W, 0, 0, 16),                # 8: A = low 32 bits of argument 0 (flags)
-        (_JSET, 1, 0, CLONE_NEWUSER),         # 9: CLONE_NEWUSER -> EPERM (11)
-        (_RET, 0, 0, _ALLOW),                 # 10
-        (_RET, 0, 0, eperm),                  # 11
-        (_RET, 0, 0, enosys),                 # 12
+    keyrings = KEYRING_CALLS[abi] if refuse_keyrings else ()
+    program: list[tuple[int, int | str, int | str, int]] = [
+        (_LD_ABS_W, 0, 0, 4),                    # A = arch
+        (_JEQ, 0, "eperm", audit_arch),          # another ABI -> EPERM
+        (_LD_ABS_W, 0, 0, 0),                    # A = syscall number
+        (_JGE, "eperm", 0, X32_SYSCALL_BIT),     # x32 -> EPERM
+        (_JEQ, "enosys", 0, clone3),             # clone3 -> ENOSYS (the C library falls back to clone)
+        *[(_JEQ, "eperm", 0, number) for number in keyrings],
+        (_JEQ, "flags", 0, unshare),
+        (_JEQ, "flags", 0, clone),
+        (_RET, 0, 0, _ALLOW),
+        ("flags", _LD_ABS_W, 0, 0, 16),          # A = low 32 bits of argument 0 (flags)
+        (_JSET, "eperm", 0, CLONE_NEWUSER),      # CLONE_NEWUSER -> EPERM
+        (_RET, 0, 0, _ALLOW),
+        ("eperm", _RET, 0, 0, _ERRNO | errno.EPERM),
+        ("enosys", _RET, 0, 0, _ERRNO | errno.ENOSYS),
     ]
-    return b"".join(struct.pack("<HBBI", code, jt, jf, k) for code, jt, jf, k in program)
+    return _assemble(program)
+
+
+def _assemble(program: list[tuple]) -> bytes:
+    """Pack instructions ``(code, jt, jf, k)`` (an optional label first; jumps may name a label)."""
+    labels = {item[0]: at for at, item in enumerate(program) if isinstance(item[0], str)}
+    out = []
+    for at, item in enumerate(program):
+        code, jt, jf, k = item[1:] if isinstance(item[0], str) else item
+        jt, jf = (labels[j] - at - 1 if isinstance(j, str) else j for j in (jt, jf))
+        out.append(struct.pack("<HBBI", code, jt, jf, k))
+    return b"".join(out)
 
 
 class _Program(ctypes.Structure):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import platform
 import socket
 import tempfile
 import time
@@ -156,7 +157,9 @@ def test_without_bubblewrap_tcp_and_outside_abstract_sockets_are_refused() -> No
 
 
 ROOT_CELL = """
-import json, os
+import ctypes, json, os, platform
+libc = ctypes.CDLL(None, use_errno=True)
+add_key = {'x86_64': 248, 'aarch64': 217}[platform.machine()]
 def attempt(fn):
     try:
         fn()
@@ -172,11 +175,13 @@ print(json.dumps({
     'setuid': attempt(lambda: os.setuid(12345)),
     'workdir': attempt(lambda: open('mine.txt', 'w').write('x')),
     'frames': len(frames),
+    'user_keyring': [libc.syscall(add_key, b'user', NAME.encode(), b'x', 1, -4), ctypes.get_errno()],
 }))
 """
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or landlock.abi_version() < 1, reason="needs root and Landlock")
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "aarch64"), reason="no seccomp filter here")
 def test_a_kernel_that_must_stay_root_has_no_capabilities_and_changes_only_its_folders(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -185,10 +190,12 @@ def test_a_kernel_that_must_stay_root_has_no_capabilities_and_changes_only_its_f
     Image.new("RGB", (16, 12), (0, 90, 0)).save(image)
     with KernelSession(load_input(image, frames=None), sandbox="none") as session:
         assert session.sandbox_info["uid"] == 0 and "without capabilities" in session.sandbox_info["reason"]
-        result = session.execute(ROOT_CELL)
+        name = f"spatialclaw-root-kernel-{os.getpid()}"
+        result = session.execute(f"NAME = {name!r}\n" + ROOT_CELL)
         assert result.error is None, result.error
         seen = json.loads(result.text)
     assert seen["uid"] == 0 and seen["caps"] == [0, 0, 0, 0]
     assert seen["core_pattern"] == seen["root_file"] == seen["root_folder"] == "PermissionError"
     assert seen["setuid"] == "PermissionError" and seen["workdir"] == "done" and seen["frames"] == 1
     assert not Path("/etc/spatialclaw-probe").exists()
+    assert seen["user_keyring"] == [-1, 1] and name not in Path("/proc/keys").read_text()  # root's keyring is the host's
