@@ -12,7 +12,8 @@ cache. Not the host's current folder, not ``sys.path`` or ``PYTHONPATH`` entries
 of the cache (frame cache, other sessions). It writes only to its working directory, its socket
 folder, its session layer of the perception cache, and a size-limited private ``/tmp`` and
 ``/dev/shm``. ``/proc/sys`` is read-only. No network (``--unshare-net``: nested VLM calls travel
-over the Jupyter stdin channel), its own process table, IPC and host name.
+over the Jupyter stdin channel), its own process table, IPC and host name. The command line
+itself is built by `spatialclaw.kernel.bwrap`.
 
 Never host root: when the host is root, bubblewrap keeps only CAP_SETUID/CAP_SETGID for the
 launcher, which joins a fresh session keyring, drops to a per-session uid that owns nothing on
@@ -44,15 +45,9 @@ interrupts the kernel instead of killing the sandbox (the launcher restores the 
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 import random
-import shutil
-import subprocess
-import sys
-import sysconfig
-import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,24 +55,20 @@ from typing import Literal
 
 from spatialclaw.config import hub_cache_dir
 from spatialclaw.errors import ConfigError
+from spatialclaw.kernel.access import first_unreachable, kernel_copies, readable_by_others
 from spatialclaw.kernel.cgroups import SessionCgroups
 from spatialclaw.kernel.environment import kernel_environment
 from spatialclaw.kernel.landlock import abi_version as landlock_abi
 from spatialclaw.kernel.landlock import available as landlock_available
 from spatialclaw.kernel.leftovers import remove_leftovers
-from spatialclaw.kernel.access import first_unreachable, kernel_copies, readable_by_others
+from spatialclaw.kernel.bwrap import KERNEL_TMP, bwrap_available, bwrap_words, is_within, runtime_paths
 from spatialclaw.kernel.seccomp import filter_program, native_abi
 
 SANDBOX_MODES = ("auto", "bwrap", "none")
 
 CPU_SECONDS = 4 * 3600  # RLIMIT_CPU of the kernel process (all its threads together), seconds
 FILE_SIZE_MB = 4096  # RLIMIT_FSIZE: the largest file the kernel may write, MiB
-TMPFS_SIZE = 256 * 1024 * 1024  # bytes the private /tmp may hold
-SHM_SIZE = 64 * 1024 * 1024  # bytes the private /dev/shm may hold
-PROBE_TIMEOUT_S = 10.0
 KERNEL_UIDS = (0x5C000000, 0x5C000000 + (1 << 24))  # per-session uids are drawn from this range
-SYSTEM_FOLDERS = ("/usr", "/etc", "/sys", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-KERNEL_TMP = Path("/tmp")
 KERNEL_CONFIG = Path("/tmp/.config")
 
 FALLBACK_WARNING = (
@@ -98,8 +89,6 @@ NO_SECCOMP_WARNING = (
 
 log = logging.getLogger("spatialclaw.kernel.sandbox")
 
-_probe_lock = threading.Lock()
-_probe: dict[str, tuple[bool, str]] = {}
 _warned: set[str] = set()
 
 
@@ -284,7 +273,7 @@ def _plan_unisolated(
         return SandboxPlan("none", [], env, reason, launcher_args), blocked
     uid = allocate_uid()
     launcher_args += ["--uid", str(uid), "--gid", str(uid), "--chdir", str(folders.workdir.resolve())]
-    inputs = [p for p in folders.inputs if not _under(Path(p).resolve(), folders.runtime.resolve())]
+    inputs = [p for p in folders.inputs if not is_within(Path(p).resolve(), folders.runtime.resolve())]
     copies = kernel_copies(inputs, folders.runtime / "inputs", uid, through_parents=True)
     cache, unread = folders.shared_cache.parent, ""
     if not readable_by_others(folders.shared_cache, through_parents=True):  # e.g. ~/.cache in a 0700 home
@@ -314,14 +303,16 @@ def _plan_bwrap(
                              config=KERNEL_CONFIG, hub_cache=hub if hub.is_dir() else None)
     copies: dict[Path, Path] = {}
     if uid is not None:
-        inputs = [p for p in folders.inputs if not _under(Path(p).resolve(), folders.runtime.resolve())]
+        inputs = [p for p in folders.inputs if not is_within(Path(p).resolve(), folders.runtime.resolve())]
         copies = kernel_copies(inputs, folders.runtime / "inputs", uid, through_parents=False)
     if program is not None:  # bwrap reads the filter from fd 9, opened by the wrapper
         (folders.runtime / "seccomp.bpf").write_bytes(program)
         prefix = ["/bin/sh", "-c", 'trap "" INT; exec "$@" 9<"$0"', str(folders.runtime / "seccomp.bpf")]
     else:
         prefix = ["/bin/sh", "-c", 'trap "" INT; exec "$@"', "sh"]
-    prefix += bwrap_words(folders, env, hub_cache=hub if hub.is_dir() else None, drop_uid=uid is not None,
+    read_only = [*folders.inputs, folders.shared_cache, *([hub] if hub.is_dir() else [])]
+    writable = [folders.workdir, folders.sockets, folders.cache_layer]
+    prefix += bwrap_words(read_only, writable, env, drop_uid=uid is not None,
                           seccomp_fd=9 if program is not None else None, copies=copies)
     who = f"uid {uid}" if uid is not None else f"uid {os.geteuid()}"
     reason = (f"bubblewrap as {who}: only the interpreter, packages and inputs visible, no network, no secrets"
@@ -379,167 +370,10 @@ def _process_uids() -> Iterable[int]:
                 continue
 
 
-def bwrap_available() -> tuple[bool, str]:
-    """Whether bubblewrap can start a sandbox here (probed once per process and uid) and why not."""
-    key = f"{shutil.which('bwrap')}:{os.geteuid()}"
-    with _probe_lock:
-        if key not in _probe:
-            _probe[key] = _probe_bwrap()
-        return _probe[key]
-
-
-def _probe_bwrap() -> tuple[bool, str]:
-    exe = shutil.which("bwrap")
-    if exe is None:
-        return False, "bwrap is not installed"
-    words = [exe, *_isolation_flags(drop_uid=os.geteuid() == 0), *_system_words(), "--dev", "/dev", "--proc", "/proc",
-             "--ro-bind", "/proc/sys", "/proc/sys", "--size", str(TMPFS_SIZE), "--tmpfs", "/tmp", "--", "true"]
-    try:
-        done = subprocess.run(words, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, env={"PATH": os.defpath})
-    except (OSError, subprocess.TimeoutExpired) as err:
-        return False, f"bwrap failed to run: {err}"
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
-        return False, f"bwrap cannot create a sandbox: {last}"
-    return True, "bwrap works"
-
-
-def _isolation_flags(*, drop_uid: bool) -> list[str]:
-    flags = ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-             "--die-with-parent"]
-    if os.geteuid() == 0:
-        # As root bwrap would keep every capability: keep only what the launcher needs to drop its uid.
-        flags += ["--cap-drop", "ALL"]
-        if drop_uid:
-            flags += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-    return flags
-
-
 def _warn_once(message: str) -> None:
     if message not in _warned:
         _warned.add(message)
         log.warning("spatialclaw: WARNING: %s", message)
-
-
-# ----------------------------------------------------------------------------- bubblewrap words
-
-
-def _system_words() -> list[str]:
-    """The system folders, read-only; top-level symlinks (merged /usr) recreated as links."""
-    words: list[str] = []
-    for folder in SYSTEM_FOLDERS:
-        path = Path(folder)
-        if path.is_symlink():
-            words += ["--symlink", os.readlink(path), folder]
-        elif path.is_dir():
-            words += ["--ro-bind", folder, folder]
-    return words
-
-
-def bwrap_words(
-    folders: SessionFolders, env: Mapping[str, str], *, hub_cache: Path | None, drop_uid: bool,
-    seccomp_fd: int | None = None, copies: Mapping[Path, Path] | None = None,
-) -> list[str]:
-    """The ``bwrap ... --`` words for one kernel (``seccomp_fd``: an open fd holding the filter;
-    ``copies``: input → its session copy, bound read-only where the input is)."""
-    exe = shutil.which("bwrap") or "bwrap"
-    words = [exe, *_isolation_flags(drop_uid=drop_uid), *_system_words(), "--dev", "/dev"]
-    if seccomp_fd is not None:
-        words += ["--seccomp", str(seccomp_fd)]
-    for device in _gpu_devices():
-        words += ["--dev-bind", device, device]
-    words += ["--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys"]
-    words += ["--size", str(TMPFS_SIZE), "--perms", "1777", "--tmpfs", str(KERNEL_TMP)]
-    words += ["--size", str(SHM_SIZE), "--perms", "1777", "--tmpfs", "/dev/shm"]
-    read_only = [*runtime_paths(), *_library_paths(env), *folders.inputs, folders.shared_cache]
-    if hub_cache is not None:
-        read_only.append(hub_cache)
-    writable = [folders.workdir, folders.sockets, folders.cache_layer]
-    binds = _binds(read_only, "--ro-bind", copies or {}) + _binds(writable, "--bind")
-    words += _parent_dirs(dest for _, _, dest in binds)
-    for option, source, dest in binds:
-        words += [option, source, dest]
-    words += ["--chdir", "/", "--clearenv"]  # the launcher enters the workdir as the kernel's uid
-    for key, value in env.items():
-        words += ["--setenv", key, value]
-    words.append("--")
-    return words
-
-
-def _gpu_devices() -> list[str]:
-    import glob
-
-    return sorted(glob.glob("/dev/nvidia*")) + sorted(glob.glob("/dev/dri"))
-
-
-def _binds(paths: Iterable[Path], option: str, copies: Mapping[Path, Path] | None = None) -> list[tuple[str, str, str]]:
-    """(option, source, destination) per existing path, bound where it is (and, for a symlink,
-    its target at the link too), outermost first; paths inside an already bound folder are skipped
-    (a writable bind is never hidden by a read-only one, nor the other way round). A path in
-    ``copies`` (absolute, as given) is bound from its copy instead, at both places."""
-    copies = copies or {}
-    pairs: set[tuple[Path, Path]] = set()
-    for given in paths:
-        source = Path(given).resolve()
-        if source.exists() and not _under(source, Path("/proc")):
-            origin = copies.get(Path(os.path.abspath(given)), source)
-            pairs.update({(origin, source), (origin, Path(os.path.abspath(given)))})
-    out: list[tuple[str, str, str]] = []
-    system = [Path(f) for f in SYSTEM_FOLDERS]
-    for source, dest in sorted(pairs, key=lambda pair: (len(pair[1].parts), str(pair[1]))):
-        if option == "--ro-bind" and source == dest and any(_under(dest, s) for s in system):
-            continue  # already visible read-only
-        if any(_under(dest, Path(d)) for _, _, d in out):
-            continue
-        out.append((option, str(source), str(dest)))
-    return out
-
-
-def _parent_dirs(destinations: Iterable[str]) -> list[str]:
-    """``--dir`` words (mode 0755) for every missing parent of the bind destinations, so that the
-    unprivileged kernel can traverse to them (bubblewrap would create them 0700)."""
-    made: set[Path] = {Path("/"), KERNEL_TMP, Path("/dev"), Path("/proc")}
-    words: list[str] = []
-    for dest in destinations:
-        for parent in reversed(Path(dest).parents):
-            if parent in made or any(_under(parent, Path(f)) for f in SYSTEM_FOLDERS):
-                continue
-            made.add(parent)
-            words += ["--perms", "0755", "--dir", str(parent)]
-    return words
-
-
-def _under(path: Path, root: Path) -> bool:
-    return path == root or root in path.parents
-
-
-def runtime_paths() -> list[Path]:
-    """What the kernel's interpreter needs: its prefixes, its installed packages, and the source
-    folders of SpatialClaw's packages (editable installs). Not ``sys.path`` as a whole: that
-    holds the host's current folder when run as ``python -m``."""
-    paths = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent.parent}
-    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
-        location = sysconfig.get_paths().get(key)
-        if location:
-            paths.add(Path(location))
-    for name in ("spatialclaw", "spatialclaw.primitives", "spatialclaw.prompts"):
-        try:
-            spec = importlib.util.find_spec(name)
-        except (ImportError, ValueError):
-            spec = None
-        if spec is not None and spec.submodule_search_locations:
-            paths.update(Path(p) for p in spec.submodule_search_locations)
-    return sorted(p for p in paths if p != Path("/"))
-
-
-def _library_paths(env: Mapping[str, str]) -> list[Path]:
-    """Folders of ``LD_LIBRARY_PATH`` and ``CUDA_HOME``/``CUDA_PATH`` that exist (GPU libraries)."""
-    found: list[Path] = []
-    for name in ("LD_LIBRARY_PATH", "CUDA_HOME", "CUDA_PATH"):
-        for entry in env.get(name, "").split(":"):
-            if entry and os.path.isabs(entry) and Path(entry).is_dir() and Path(entry) != Path("/"):
-                found.append(Path(entry))
-    return found
 
 
 # ----------------------------------------------------------------------------- process limits

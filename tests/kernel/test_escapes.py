@@ -205,7 +205,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_tmp_and_shm_are_small_and_private(session: KernelSession) -> None:
-    from spatialclaw.kernel.sandbox import SHM_SIZE, TMPFS_SIZE
+    from spatialclaw.kernel.bwrap import SHM_SIZE, TMPFS_SIZE
 
     sizes = json.loads(run_ok(session, "import os, json\nprint(json.dumps([os.statvfs(p).f_blocks * os.statvfs(p).f_frsize for p in ('/tmp', '/dev/shm')]))"))
     assert sizes[0] <= TMPFS_SIZE and sizes[1] <= SHM_SIZE

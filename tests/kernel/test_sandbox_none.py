@@ -19,7 +19,8 @@ from spatialclaw.inputs.load import load_input
 from spatialclaw.kernel import landlock
 from spatialclaw.kernel import sandbox as sandbox_module
 from spatialclaw.kernel.access import first_unreachable
-from spatialclaw.kernel.sandbox import SessionFolders, plan_sandbox, runtime_paths
+from spatialclaw.kernel.bwrap import runtime_paths
+from spatialclaw.kernel.sandbox import SessionFolders, plan_sandbox
 from spatialclaw.kernel.session import KernelSession
 
 BLOCKED = first_unreachable([*runtime_paths(), Path(tempfile.gettempdir())])
