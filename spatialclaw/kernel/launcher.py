@@ -164,7 +164,7 @@ def drop_privileges(uid: int, gid: int) -> None:
 def _block_user_namespaces() -> None:
     from spatialclaw.kernel.seccomp import filter_program, install_filter, native_abi
 
-    program = filter_program(refuse_keyrings=os.geteuid() == 0)  # root's user keyring is the host's
+    program = filter_program(stays_root=os.geteuid() == 0)  # root's keyring and IPC are the host's
     if program is None:
         raise OSError(f"no seccomp filter for the {native_abi()} system call ABI")
     install_filter(program)

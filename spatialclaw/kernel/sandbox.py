@@ -265,7 +265,7 @@ def _plan_unisolated(
         [folders.workdir, folders.runtime, folders.sockets, folders.config], only_reach=True)
     if blocked is not None:  # root, but no capability and (with Landlock) no change outside the session
         launcher_args.append("--drop-capabilities")
-        for folder in (folders.workdir, folders.sockets, folders.cache_layer, folders.config, Path("/dev/shm")):
+        for folder in (folders.workdir, folders.sockets, folders.cache_layer, folders.config):
             launcher_args += ["--writable", str(folder)]
         writes = "writes only its own folders" if landlock_abi() >= 1 else "can change root's files (no Landlock)"
         reason = (f"NOT isolated ({why}): the kernel runs as root without capabilities and {writes}, "

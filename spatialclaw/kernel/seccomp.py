@@ -31,9 +31,11 @@ ARCHES = {
     "x86_64": (0xC000003E, 272, 56, 435),
     "aarch64": (0xC00000B7, 97, 220, 435),
 }
-# ABI → (add_key, request_key, keyctl): refused to a kernel that has to stay root (root's user
-# keyring is shared with every root process and outlives the session).
-KEYRING_CALLS = {"x86_64": (248, 249, 250), "aarch64": (217, 218, 219)}
+# ABI → add_key, request_key, keyctl, shmget, semget, msgget, mq_open: refused to a kernel that has
+# to stay root. Root's user keyring is every root process's, and what it would create in System V
+# IPC or the message-queue file system belongs to root like the host's own, so nothing could tell
+# it apart at the end of the session to remove it.
+HOST_WIDE_CALLS = {"x86_64": (248, 249, 250, 29, 64, 68, 240), "aarch64": (217, 218, 219, 194, 190, 186, 180)}
 
 _LD_ABS_W, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
 _ALLOW = 0x7FFF0000
@@ -50,23 +52,23 @@ def native_abi(machine: str | None = None, pointer_bytes: int | None = None) -> 
     return machine
 
 
-def filter_program(abi: str | None = None, *, refuse_keyrings: bool = False) -> bytes | None:
+def filter_program(abi: str | None = None, *, stays_root: bool = False) -> bytes | None:
     """The BPF program (``struct sock_filter`` array) for ``abi`` (`native_abi` if None), or None
-    if its system call numbers are not known here; ``refuse_keyrings`` also refuses ``add_key``,
-    ``request_key`` and ``keyctl`` (EPERM)."""
+    if its system call numbers are not known here; ``stays_root`` also refuses (EPERM) keyrings,
+    System V IPC and message queues (`HOST_WIDE_CALLS`)."""
     abi = abi or native_abi()
     arch = ARCHES.get(abi)
     if arch is None:
         return None
     audit_arch, unshare, clone, clone3 = arch
-    keyrings = KEYRING_CALLS[abi] if refuse_keyrings else ()
+    host_wide = HOST_WIDE_CALLS[abi] if stays_root else ()
     program: list[tuple[int, int | str, int | str, int]] = [
         (_LD_ABS_W, 0, 0, 4),                    # A = arch
         (_JEQ, 0, "eperm", audit_arch),          # another ABI -> EPERM
         (_LD_ABS_W, 0, 0, 0),                    # A = syscall number
         (_JGE, "eperm", 0, X32_SYSCALL_BIT),     # x32 -> EPERM
         (_JEQ, "enosys", 0, clone3),             # clone3 -> ENOSYS (the C library falls back to clone)
-        *[(_JEQ, "eperm", 0, number) for number in keyrings],
+        *[(_JEQ, "eperm", 0, number) for number in host_wide],
         (_JEQ, "flags", 0, unshare),
         (_JEQ, "flags", 0, clone),
         (_RET, 0, 0, _ALLOW),

@@ -70,6 +70,7 @@ INTERRUPT_GRACE_S = 5.0  # how long an interrupted cell may take to stop before 
 START_TIMEOUT_S = 60.0  # kernel start + bootstrap (imports of the primitives included)
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024  # largest Jupyter message frame the host accepts from the kernel
 REPORT_EXPRESSION = "__import__('spatialclaw.kernel.bootstrap').kernel.bootstrap.report()"
+MAX_REPORT_CHARS = 1 << 20  # longest set-up report (a user expression) the host parses
 MAX_MODELS_REPORT = 4096  # characters of the kernel's report of loaded models that the host keeps
 
 
@@ -806,6 +807,8 @@ def _report(expression: Any) -> dict:
 
     try:
         text = expression["data"]["text/plain"]
+        if not isinstance(text, str) or len(text) > MAX_REPORT_CHARS:  # a forged report: not worth parsing
+            return {}
         value = json.loads(ast.literal_eval(text))
     except (KeyError, TypeError, ValueError, SyntaxError, MemoryError, RecursionError):
         return {}

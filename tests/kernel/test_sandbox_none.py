@@ -177,6 +177,9 @@ print(json.dumps({
     'workdir': attempt(lambda: open('mine.txt', 'w').write('x')),
     'frames': len(frames),
     'user_keyring': [libc.syscall(add_key, b'user', NAME.encode(), b'x', 1, -4), ctypes.get_errno()],
+    'sysv': [libc.shmget(0, 4096, 0o1600), libc.msgget(0, 0o1600), libc.semget(0, 1, 0o1600)],
+    'shm_file': attempt(lambda: open('/dev/shm/' + NAME, 'w').close()),
+    'tmp_file': attempt(lambda: open('/tmp/' + NAME, 'w').close()),
 }))
 """
 
@@ -200,3 +203,4 @@ def test_a_kernel_that_must_stay_root_has_no_capabilities_and_changes_only_its_f
     assert seen["setuid"] == "PermissionError" and seen["workdir"] == "done" and seen["frames"] == 1
     assert not Path("/etc/spatialclaw-probe").exists()
     assert seen["user_keyring"] == [-1, 1] and name not in Path("/proc/keys").read_text()  # root's keyring is the host's
+    assert seen["sysv"] == [-1, -1, -1] and seen["shm_file"] == seen["tmp_file"] == "PermissionError"  # nothing outlives it

@@ -33,14 +33,14 @@ def test_the_abi_is_the_interpreters_not_only_the_machines(machine: str, pointer
         audit, unshare, clone, clone3 = seccomp.ARCHES[abi]
         constants = [k for _, _, _, k in _instructions(program)]
         assert constants[1] == audit and {unshare, clone, clone3} <= set(constants)
-        keyrings = set(seccomp.KEYRING_CALLS[abi])
-        assert not keyrings & set(constants)
-        assert keyrings <= {k for _, _, _, k in _instructions(seccomp.filter_program(abi, refuse_keyrings=True))}
+        host_wide = set(seccomp.HOST_WIDE_CALLS[abi])
+        assert not host_wide & set(constants)
+        assert host_wide <= {k for _, _, _, k in _instructions(seccomp.filter_program(abi, stays_root=True))}
 
 
 def test_the_program_jumps_stay_inside_it() -> None:
-    for abi, keyrings in ((abi, keyrings) for abi in seccomp.ARCHES for keyrings in (False, True)):
-        program = _instructions(seccomp.filter_program(abi, refuse_keyrings=keyrings))
+    for abi, stays_root in ((abi, stays_root) for abi in seccomp.ARCHES for stays_root in (False, True)):
+        program = _instructions(seccomp.filter_program(abi, stays_root=stays_root))
         for at, (code, jt, jf, _) in enumerate(program):
             if code & 0x07 == 0x05:  # a jump
                 assert at + 1 + max(jt, jf) < len(program)
