@@ -99,9 +99,9 @@ class RunConfig:
         vlm_calls_per_cell: nested ``ask_vlm``/``locate`` calls one cell may make (the prompt states it).
         vlm_calls_per_run: nested calls the whole run may make.
         perception_service: where the kernel's perception is computed and shared
-            (`spatialclaw.perception_service.client.service_for`): ``"auto"`` (this machine's
-            service, started on demand; the default), ``"off"`` (in the kernel, never shared) or a
-            socket path (> ``$SPATIALCLAW_PERCEPTION_SERVICE``).
+            (`spatialclaw.perception_service.address.service_for`): ``"auto"`` (this machine's
+            service, started on demand; the default), ``"off"`` (in the kernel, never shared),
+            ``"ray:APP"`` (a Ray Serve application) or a socket path (> ``$SPATIALCLAW_PERCEPTION_SERVICE``).
     """
 
     model: str | None = None

@@ -29,6 +29,7 @@ EXTRA_FILES = {
     "learned": ("primitives/backends/learned/", "spatialclaw/models/hf_local.py", "spatialclaw/models/local_default.py",
                 "spatialclaw/testing/tiny_vlm.py", "spatialclaw/testing/tiny_models.py"),
     "ray": ("spatialclaw/eval/executors.py",),
+    "ray-serve": ("spatialclaw/perception_service/ray_deployment.py", "spatialclaw/perception_service/ray_client.py"),
     "da3": ("primitives/backends/learned/da3.py", "spatialclaw/testing/tiny_models.py"),
 }
 # Installed by hand without its own pins (README, Depth Anything 3), so no extra can name it.

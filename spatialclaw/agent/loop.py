@@ -555,8 +555,8 @@ def ask(
 
 
 def _perception_service(config: RunConfig) -> Any:
-    """The run's perception service client (`spatialclaw.perception_service.client.service_for`), or None."""
+    """The run's perception service client (`spatialclaw.perception_service.address.service_for`), or None."""
     from spatialclaw.config import cache_dir
-    from spatialclaw.perception_service.client import service_for
+    from spatialclaw.perception_service.address import service_for
 
     return service_for(config.perception_service, cache_dir() / "perception")

@@ -199,7 +199,7 @@ def exec_command(
     records = []
     out_dir = out
     from spatialclaw.config import cache_dir
-    from spatialclaw.perception_service.client import service_for
+    from spatialclaw.perception_service.address import service_for
 
     service = service_for(perception_service, cache_dir() / "perception")
     with KernelSession(

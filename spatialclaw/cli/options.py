@@ -23,7 +23,8 @@ MODEL_HELP = "Served model name, or hf:PATH_OR_ID for a local model. [env: SPATI
 BASE_URL_HELP = "OpenAI-compatible API root, e.g. http://127.0.0.1:8000/v1. [env: OPENAI_BASE_URL]"
 PERCEPTION_SERVICE_HELP = (
     "Where perception is computed and shared: auto (this machine's perception service, started on demand), "
-    "off (in the kernel, never shared), or the socket of `spatialclaw perception serve`."
+    "off (in the kernel, never shared), the socket of `spatialclaw perception serve`, or ray:APP "
+    "(the Ray Serve application of `spatialclaw perception serve --ray`, for several GPUs or machines)."
 )
 API_KEY_HELP = "API key for the server. [env: OPENAI_API_KEY]"
 

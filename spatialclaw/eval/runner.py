@@ -353,7 +353,7 @@ def _add_model_loads(summary: dict[str, Any], kernel_loads: dict[str, int], sett
     """``summary["perception"]["model_loads"]``: checkpoint → times loaded in this run, summed over
     the perception service (stopped here when it was started on demand) and the kernels."""
     from spatialclaw.config import cache_dir
-    from spatialclaw.perception_service.client import finish_run
+    from spatialclaw.perception_service.address import finish_run
 
     loads = dict(kernel_loads)
     for checkpoint, times in finish_run(settings.perception_service, cache_dir() / "perception").items():

@@ -1,14 +1,6 @@
 """The host's side of the perception service: `ServiceClient` talks to a running one;
-`ManagedService` also starts it on demand, and again when it died.
-
-`service_for` turns the ``--perception-service`` setting into one of them:
-
-- ``"auto"`` (``ask`` and ``eval``'s default, unless ``$SPATIALCLAW_PERCEPTION_SERVICE`` says
-  otherwise): the machine's shared service for this perception cache, started by the first
-  request that needs it and stopping itself after `DEFAULT_IDLE_S` seconds without requests;
-- ``"off"``: no service (the kernel computes everything itself, nothing is shared);
-- a socket path: a service started elsewhere (``spatialclaw perception serve --socket PATH``);
-  its token is read from the ``token`` file next to the socket.
+`ManagedService` also starts it on demand, and again when it died (`address.service_for`
+picks one from the ``--perception-service`` setting).
 """
 
 from __future__ import annotations
@@ -23,10 +15,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from spatialclaw.config import ENV_PERCEPTION_SERVICE
 from spatialclaw.errors import SpatialClawError
 from spatialclaw.perception_service import protocol
-from spatialclaw.perception_service.folder import ServiceFolder, default_folder, ensure_private, read_token
+from spatialclaw.perception_service.folder import ServiceFolder, ensure_private, read_token
 
 DEFAULT_IDLE_S = 120.0  # a service started on demand exits after this long without requests
 START_TIMEOUT_S = 120.0
@@ -163,30 +154,3 @@ class ManagedService(ServiceClient):
                                        start_new_session=True, env=dict(os.environ))
         threading.Thread(target=process.wait, daemon=True, name="perception-service-reaper").start()
         return process
-
-
-def service_for(setting: str | None, cache_root: Path, *, idle_timeout_s: float = DEFAULT_IDLE_S) -> ServiceClient | None:
-    """The service a run uses: ``"auto"`` (start on demand), ``"off"``, or a socket path; None
-    means ``$SPATIALCLAW_PERCEPTION_SERVICE``, else ``"auto"``."""
-    value = (setting or os.environ.get(ENV_PERCEPTION_SERVICE) or "auto").strip()
-    if value.lower() in OFF:
-        return None
-    if value.lower() == "auto":
-        return ManagedService(default_folder(cache_root), cache_root, idle_timeout_s=idle_timeout_s)
-    return ServiceClient(ServiceFolder(Path(value).expanduser().absolute()))
-
-
-def finish_run(setting: str | None, cache_root: Path) -> dict[str, int]:
-    """At the end of a run (eval): the service's model loads (checkpoint → times), and a service
-    started on demand is stopped (a later request starts it again). {} without a service."""
-    service = service_for(setting, cache_root)
-    stats = service.stats() if service is not None else None
-    if stats is None:
-        return {}
-    if isinstance(service, ManagedService):
-        try:
-            service.request("shutdown")
-        except ServiceUnavailable:
-            pass
-    loads = stats.get("model_loads")
-    return {str(k): int(v) for k, v in loads.items() if isinstance(v, int)} if isinstance(loads, dict) else {}

@@ -13,8 +13,9 @@ Two checks, both raising `Refused` with a one-line reason:
 
 - `kernel_request`: what a kernel asked its host for (``host_call("perception", payload)``),
   untrusted: a family, frame positions, a query and the backend the kernel chose, nothing else.
-- `service_request`: what reaches the service from a host: the method allowlist, the token,
-  and the perception arguments' types and sizes.
+- `service_request`: what reaches the service's socket from a host: the token (`check_token`),
+  then the method allowlist and the perception arguments' types and sizes (`checked_request`,
+  also all a Ray Serve replica checks: see `ray_deployment`).
 """
 
 from __future__ import annotations
@@ -164,15 +165,22 @@ def perception_args(method: str, args: Any) -> dict[str, Any]:
     }
 
 
-def service_request(message: dict[str, Any], token: str) -> tuple[str, dict[str, Any]]:
-    """(method, checked arguments) of a request that reached the service.
-
-    Raises:
-        Refused: a wrong token, an unknown method, or arguments of the wrong shape.
-    """
+def check_token(message: dict[str, Any], token: str) -> None:
+    """Raises `Refused` unless ``message["token"]`` is ``token`` (compared in constant time)."""
     given = message.get("token")
     if not token or not isinstance(given, str) or not hmac.compare_digest(given.encode(), token.encode()):
         raise Refused("the token is wrong: read it from the service's token file")
+
+
+def checked_request(message: Any) -> tuple[str, dict[str, Any]]:
+    """(method, checked arguments) of a request whose sender is already trusted: the method
+    allowlist and the arguments' types and sizes (the token is `check_token`'s).
+
+    Raises:
+        Refused: not an object, an unknown method, or arguments of the wrong shape.
+    """
+    if not isinstance(message, dict):
+        raise Refused("a request is an object {method, args}")
     method = message.get("method")
     if method in CONTROL_METHODS:
         return method, {}
@@ -180,3 +188,13 @@ def service_request(message: dict[str, Any], token: str) -> tuple[str, dict[str,
         known = sorted(PERCEPTION_METHODS) + list(CONTROL_METHODS)
         raise Refused(f"unknown method {str(method)[:40]!r}: the service serves {', '.join(known)}")
     return method, perception_args(method, message.get("args"))
+
+
+def service_request(message: dict[str, Any], token: str) -> tuple[str, dict[str, Any]]:
+    """(method, checked arguments) of a request that reached the service's socket.
+
+    Raises:
+        Refused: a wrong token, an unknown method, or arguments of the wrong shape.
+    """
+    check_token(message, token)
+    return checked_request(message)

@@ -35,7 +35,8 @@ class PerceptionService:
     """The service behind one socket.
 
     Args:
-        folder: where its socket, token and log live (made private if missing).
+        folder: where its socket, token and log live (made private if missing); None for a
+            service without a socket that `answer` alone reaches (a Ray Serve replica).
         cache_root: the shared perception cache it writes (``$SPATIALCLAW_CACHE/perception``).
         workers: computations run at once (the queue's worker threads).
         idle_timeout_s: exit after this many seconds with no request and nothing running
@@ -44,7 +45,7 @@ class PerceptionService:
             enter cache keys.
     """
 
-    def __init__(self, folder: ServiceFolder, cache_root: Path, *, workers: int = 2,
+    def __init__(self, folder: ServiceFolder | None, cache_root: Path, *, workers: int = 2,
                  idle_timeout_s: float | None = None, options: dict[str, Any] | None = None) -> None:
         from spatialclaw.primitives.backends.learned.pool import ModelPool
 
@@ -66,6 +67,8 @@ class PerceptionService:
 
     def serve(self) -> None:
         """Listen on the socket until ``shutdown`` or the idle timeout; then remove the socket and token."""
+        if self.folder is None:
+            raise ValueError("this service has no socket folder to serve on")
         ensure_private(self.folder.root)
         self.cache_root.mkdir(parents=True, exist_ok=True)
         self.folder.socket.unlink(missing_ok=True)
@@ -124,10 +127,21 @@ class PerceptionService:
     # ------------------------------------------------------------------------- requests
 
     def handle(self, message: dict[str, Any]) -> dict[str, Any]:
-        """The reply to one request (never raises)."""
+        """The reply to one request that came through the socket: its token checked, then `answer` (never raises)."""
+        try:
+            protocol.check_token(message, self._token)
+        except protocol.Refused as err:
+            self._last_request = time.monotonic()
+            self._count("refused")
+            return _error("refused", str(err))
+        return self.answer(message)
+
+    def answer(self, message: dict[str, Any]) -> dict[str, Any]:
+        """The reply to one request from a trusted sender (its token checked, or a caller inside
+        the Ray cluster): the method and its arguments are checked here (never raises)."""
         self._last_request = time.monotonic()
         try:
-            method, args = protocol.service_request(message, self._token)
+            method, args = protocol.checked_request(message)
         except protocol.Refused as err:
             self._count("refused")
             return _error("refused", str(err))
