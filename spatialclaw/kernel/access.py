@@ -68,6 +68,44 @@ def first_unreachable(paths: Iterable[Path], *, through_parents: bool = True, on
     return None
 
 
+def world_readable_parts(root: Path, *, limit: int = 20_000) -> list[Path]:
+    """The fewest paths under ``root`` that cover exactly what other users can read there: ``root``
+    itself when all of it is readable, else its readable files and the parts of its folders (a
+    0600 ``/etc/shadow`` or a 0700 ``/etc/ssl/private`` is left out). Symlinks need no cover (what
+    they point to is judged where it is). Empty past ``limit`` entries."""
+    found: list[str] = []
+    seen = 0
+
+    def cover(path: str, mode: int) -> bool:
+        """Add what is readable under ``path``; True if all of it is (the caller may take ``path``)."""
+        nonlocal seen
+        seen += 1
+        if stat.S_ISLNK(mode):
+            return True
+        wanted = stat.S_IROTH | (stat.S_IXOTH if stat.S_ISDIR(mode) else 0)
+        if seen > limit or mode & wanted != wanted:
+            return False
+        if not stat.S_ISDIR(mode):
+            return True
+        try:
+            with os.scandir(path) as entries:
+                children = [(entry.path, entry.stat(follow_symlinks=False).st_mode) for entry in entries]
+        except OSError:
+            return False
+        whole = [child for child, child_mode in children if cover(child, child_mode)]
+        if len(whole) == len(children):
+            return True
+        found.extend(child for child in whole if not os.path.islink(child))
+        return False
+
+    try:
+        if cover(str(root), os.lstat(root).st_mode):
+            found.append(str(root))
+    except OSError:
+        return []
+    return [] if seen > limit else [Path(p) for p in found]
+
+
 def kernel_copies(paths: Iterable[Path], folder: Path, gid: int, *, through_parents: bool) -> dict[Path, Path]:
     """Session copies of the inputs the kernel's uid cannot read (the others are not copied).
 

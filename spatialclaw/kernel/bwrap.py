@@ -102,7 +102,7 @@ def bwrap_words(
     words += ["--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys"]
     words += ["--size", str(TMPFS_SIZE), "--perms", "1777", "--tmpfs", str(KERNEL_TMP)]
     words += ["--size", str(SHM_SIZE), "--perms", "1777", "--tmpfs", "/dev/shm"]
-    read_only = [*runtime_paths(), *_library_paths(env), *read_only]
+    read_only = [*runtime_paths(), *library_paths(env), *read_only]
     binds = _binds(read_only, "--ro-bind", copies or {}) + _binds(writable, "--bind")
     words += _parent_dirs(dest for _, _, dest in binds)
     for option, source, dest in binds:
@@ -181,7 +181,7 @@ def runtime_paths() -> list[Path]:
     return sorted(p for p in paths if p != Path("/"))
 
 
-def _library_paths(env: Mapping[str, str]) -> list[Path]:
+def library_paths(env: Mapping[str, str]) -> list[Path]:
     """Folders of ``LD_LIBRARY_PATH`` and ``CUDA_HOME``/``CUDA_PATH`` that exist (GPU libraries)."""
     found: list[Path] = []
     for name in ("LD_LIBRARY_PATH", "CUDA_HOME", "CUDA_PATH"):

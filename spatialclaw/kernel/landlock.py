@@ -22,6 +22,7 @@ first; call it while the process runs one thread (Landlock applies to the callin
 from __future__ import annotations
 
 import ctypes
+import glob
 import os
 import stat
 import struct
@@ -30,7 +31,9 @@ from pathlib import Path
 
 SYS_CREATE_RULESET, SYS_ADD_RULE, SYS_RESTRICT_SELF = 444, 445, 446  # the same on every architecture (Linux 5.13+)
 RULE_PATH_BENEATH = 1
-ACCESS_FS_WRITE_FILE, ACCESS_FS_REFER, ACCESS_FS_TRUNCATE = 1 << 1, 1 << 13, 1 << 14
+ACCESS_FS_EXECUTE, ACCESS_FS_WRITE_FILE, ACCESS_FS_READ_FILE, ACCESS_FS_READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
+ACCESS_FS_REFER, ACCESS_FS_TRUNCATE = 1 << 13, 1 << 14
+READ_RIGHTS = ACCESS_FS_EXECUTE | ACCESS_FS_READ_FILE | ACCESS_FS_READ_DIR
 WRITABLE_DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/tty", "/dev/ptmx", "/dev/pts", "/dev/random", "/dev/urandom")
 CREATE_RULESET_VERSION = 1
 ACCESS_NET_BIND_TCP, ACCESS_NET_CONNECT_TCP = 1, 2
@@ -51,19 +54,21 @@ def available(abi: int | None = None) -> list[str]:
     return (["TCP"] if abi >= NET_ABI else []) + (["abstract unix sockets", "signals"] if abi >= SCOPE_ABI else [])
 
 
-def restrict_self(writable: Sequence[Path] = ()) -> list[str]:
+def restrict_self(writable: Sequence[Path] = (), readable: Sequence[Path] = ()) -> list[str]:
     """Refuse TCP and out-of-session abstract sockets and signals to this process and its children;
     with ``writable``, also every change to the file system outside those folders (and the few
-    device files every program writes, such as ``/dev/null``).
+    device files every program writes, such as ``/dev/null``); with ``readable``, also reading
+    or running anything outside them and ``writable``.
 
     Returns what is refused (empty where Landlock cannot); raises OSError if Landlock is there but
     refuses to apply (e.g. no-new-privileges is not set).
     """
     abi = abi_version()
     covered = available(abi) + (["file system writes outside the session"] if writable and abi >= 1 else [])
+    covered += ["file system reads outside its view"] if readable and abi >= 1 else []
     if not covered:
         return []
-    fs = _write_rights(abi) if writable else 0
+    fs = (_write_rights(abi) if writable else 0) | (READ_RIGHTS if readable else 0)
     net = ACCESS_NET_BIND_TCP | ACCESS_NET_CONNECT_TCP if abi >= NET_ABI else 0
     if abi >= SCOPE_ABI:
         attr = struct.pack("<QQQ", fs, net, SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL)
@@ -78,7 +83,7 @@ def restrict_self(writable: Sequence[Path] = ()) -> list[str]:
         raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
     try:
         if fs:
-            _allow_writes(libc, ruleset, fs, writable)
+            _allow(libc, ruleset, fs, writable, readable)
         if libc.syscall(SYS_RESTRICT_SELF, ruleset, 0) != 0:
             raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
     finally:
@@ -98,10 +103,13 @@ def _write_rights(abi: int) -> int:
     return rights
 
 
-def _allow_writes(libc: ctypes.CDLL, ruleset: int, rights: int, writable: Sequence[Path]) -> None:
-    """Rules: all ``rights`` beneath each folder of ``writable``; writing the usual device files."""
-    file_rights = rights & (ACCESS_FS_WRITE_FILE | ACCESS_FS_TRUNCATE)
-    targets = [(Path(p), rights) for p in writable] + [(Path(p), file_rights) for p in WRITABLE_DEVICES]
+def _allow(libc: ctypes.CDLL, ruleset: int, rights: int, writable: Sequence[Path], readable: Sequence[Path]) -> None:
+    """Rules: all ``rights`` beneath each of ``writable``, the read rights beneath each of
+    ``readable``, reading and writing the usual device files (and GPUs)."""
+    file_rights = rights & (ACCESS_FS_EXECUTE | ACCESS_FS_WRITE_FILE | ACCESS_FS_READ_FILE | ACCESS_FS_TRUNCATE)
+    devices = [*WRITABLE_DEVICES, *glob.glob("/dev/nvidia*"), *glob.glob("/dev/dri/*")]
+    targets = [(Path(p), rights) for p in writable] + [(Path(p), rights & READ_RIGHTS) for p in readable]
+    targets += [(Path(p), file_rights & ~ACCESS_FS_EXECUTE) for p in devices]
     for path, allowed in targets:
         try:
             fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
@@ -111,7 +119,7 @@ def _allow_writes(libc: ctypes.CDLL, ruleset: int, rights: int, writable: Sequen
             is_dir = stat.S_ISDIR(os.fstat(fd).st_mode)
             rule = struct.pack("<Qi", allowed if is_dir else allowed & file_rights, fd)
             buffer = ctypes.create_string_buffer(rule, len(rule))
-            if libc.syscall(SYS_ADD_RULE, ruleset, RULE_PATH_BENEATH, buffer, 0) != 0:
+            if allowed and libc.syscall(SYS_ADD_RULE, ruleset, RULE_PATH_BENEATH, buffer, 0) != 0:
                 raise OSError(ctypes.get_errno(), f"landlock_add_rule({path}) failed")
         finally:
             os.close(fd)

@@ -8,7 +8,8 @@ exits rather than run a kernel with privileges), applies the seccomp filter that
 user namespaces (`spatialclaw.kernel.seccomp`; bubblewrap applies it itself, so the option is
 for kernels started without it) and, with ``--landlock``, refuses TCP and reaching out of the
 session by abstract unix sockets or signals (`spatialclaw.kernel.landlock`, where the OS kernel
-has it; with ``--writable DIR``, any change to the file system outside those folders too). A kernel
+has it; with ``--writable DIR``, any change to the file system outside those folders too, and
+with ``--readable PATH``, reading outside those paths and the writable ones). A kernel
 that has to stay uid 0 gets ``--drop-capabilities``: no capability now or after any ``execve``.
 Then it runs ipykernel in the same process with
 ``IPYKERNEL_ARGS`` (e.g. ``-f CONNECTION_FILE``). All of this happens before any model code
@@ -184,6 +185,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--landlock", action="store_true", help="refuse TCP, outside abstract sockets and signals (Landlock)")
     parser.add_argument("--drop-capabilities", action="store_true", help="stay uid 0 but without any capability")
     parser.add_argument("--writable", action="append", default=[], help="with --landlock: the only folders it may change")
+    parser.add_argument("--readable", action="append", default=[], help="with --landlock: the only paths it may read, besides")
     parser.add_argument("--chdir", default=None, help="working directory, entered after dropping privileges")
     parser.add_argument("kernel_args", nargs=argparse.REMAINDER, help="arguments for ipykernel, after --")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
@@ -206,7 +208,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.landlock:
             from spatialclaw.kernel.landlock import restrict_self
 
-            restrict_self([Path(p) for p in args.writable])
+            restrict_self([Path(p) for p in args.writable], [Path(p) for p in args.readable])
         if args.chdir is not None:
             os.chdir(args.chdir)
     except OSError as err:  # never run model code with the host's privileges or keyring

@@ -31,7 +31,8 @@ the kernel sees the host's file system and network. As root it still runs as a p
 descendants are stopped), so it reads only world-readable files (inputs it could not read are
 session copies it reads instead); if the interpreter or the working folder is not readable by
 other users, it cannot drop root and says so loudly: it stays uid 0 without any capability and,
-with Landlock, changes nothing outside its folders, but reads root's files. Not as root, it runs
+with Landlock, reads only what bubblewrap would show it and changes nothing outside its folders
+(without Landlock it reads and writes root's files). Not as root, it runs
 as the host user.
 Either way, where the OS kernel has Landlock, TCP and reaching out of the session by abstract
 unix sockets or signals are refused (`spatialclaw.kernel.landlock`).
@@ -55,13 +56,15 @@ from typing import Literal
 
 from spatialclaw.config import hub_cache_dir
 from spatialclaw.errors import ConfigError
-from spatialclaw.kernel.access import first_unreachable, kernel_copies, readable_by_others
+from spatialclaw.kernel.access import first_unreachable, kernel_copies, readable_by_others, world_readable_parts
 from spatialclaw.kernel.cgroups import SessionCgroups
 from spatialclaw.kernel.environment import kernel_environment
 from spatialclaw.kernel.landlock import abi_version as landlock_abi
 from spatialclaw.kernel.landlock import available as landlock_available
 from spatialclaw.kernel.leftovers import remove_leftovers
-from spatialclaw.kernel.bwrap import KERNEL_TMP, bwrap_available, bwrap_words, is_within, runtime_paths
+from spatialclaw.kernel.bwrap import (
+    KERNEL_TMP, SYSTEM_FOLDERS, bwrap_available, bwrap_words, is_within, library_paths, runtime_paths,
+)
 from spatialclaw.kernel.seccomp import filter_program, native_abi
 
 SANDBOX_MODES = ("auto", "bwrap", "none")
@@ -78,7 +81,7 @@ FALLBACK_WARNING = (
 )
 
 ROOT_KERNEL_WARNING = (
-    "the kernel runs as ROOT (without capabilities; it can read root's files): without bubblewrap "
+    "the kernel runs as ROOT (without capabilities{view}): without bubblewrap "
     "it cannot drop to an unprivileged uid, because {path} is not readable by other users; install "
     "bubblewrap, or keep the Python environment and the working folder where other users can read them"
 )
@@ -238,7 +241,8 @@ def plan_sandbox(
 
 def _warn_unisolated(mode: str, why: str, blocked: Path | None) -> None:
     """Say loudly (once per process) that ``auto`` found no bubblewrap, or that the kernel keeps root."""
-    root = ROOT_KERNEL_WARNING.format(path=blocked) if blocked is not None else None
+    view = "; Landlock limits what it reads and writes" if landlock_abi() >= 1 else "; it can read and write root's files"
+    root = ROOT_KERNEL_WARNING.format(path=blocked, view=view) if blocked is not None else None
     if mode == "auto":
         who = "any user" if os.geteuid() == 0 and blocked is None else ("root" if blocked else "you")
         net = "" if landlock_available() else " (TCP included: this OS kernel has no Landlock)"
@@ -267,9 +271,12 @@ def _plan_unisolated(
         launcher_args.append("--drop-capabilities")
         for folder in (folders.workdir, folders.sockets, folders.cache_layer, folders.config):
             launcher_args += ["--writable", str(folder)]
-        writes = "writes only its own folders" if landlock_abi() >= 1 else "can change root's files (no Landlock)"
-        reason = (f"NOT isolated ({why}): the kernel runs as root without capabilities and {writes}, "
-                  f"but reads root's files ({blocked} is not readable by other users)")
+        for path in _root_kernel_view(folders, env, hub):
+            launcher_args += ["--readable", str(path)]
+        files = ("reads only its view and writes only its folders (Landlock)" if landlock_abi() >= 1
+                 else "reads and writes root's files (no Landlock)")
+        reason = (f"NOT isolated ({why}): the kernel runs as root without capabilities and {files} "
+                  f"({blocked} is not readable by other users)")
         return SandboxPlan("none", [], env, reason, launcher_args), blocked
     uid = allocate_uid()
     launcher_args += ["--uid", str(uid), "--gid", str(uid), "--chdir", str(folders.workdir.resolve())]
@@ -288,6 +295,19 @@ def _plan_unisolated(
                        kernel_paths={str(k): str(v) for k, v in copies.items()})
     plan.kernel_cache = str(cache) if unread else None
     return plan, None
+
+
+def _root_kernel_view(folders: SessionFolders, env: Mapping[str, str], hub: Path) -> list[Path]:
+    """What a kernel that has to stay root may read (with Landlock): what it would see under
+    bubblewrap. The system folders, of ``/etc`` only what other users may read (not
+    ``/etc/shadow``), ``/proc`` and ``/sys``, the interpreter and its packages, the session's
+    folders and inputs, the shared caches; not ``/tmp`` (other sessions), not ``/root`` or ``/home``."""
+    view = [Path(f) for f in SYSTEM_FOLDERS if f != "/etc"] + world_readable_parts(Path("/etc"))
+    view += [Path("/proc"), Path("/sys"), *runtime_paths(), *library_paths(env), folders.runtime, folders.shared_cache]
+    view += [hub] if hub.is_dir() else []
+    for given in folders.inputs:
+        view += [Path(os.path.abspath(given)), Path(given).resolve()]
+    return list(dict.fromkeys(view))
 
 
 def _plan_bwrap(

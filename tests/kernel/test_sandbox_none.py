@@ -180,13 +180,15 @@ print(json.dumps({
     'sysv': [libc.shmget(0, 4096, 0o1600), libc.msgget(0, 0o1600), libc.semget(0, 1, 0o1600)],
     'shm_file': attempt(lambda: open('/dev/shm/' + NAME, 'w').close()),
     'tmp_file': attempt(lambda: open('/tmp/' + NAME, 'w').close()),
+    'shadow': attempt(lambda: open('/etc/shadow').read(1)), 'root_home': attempt(lambda: os.listdir('/root')),
+    'passwd': attempt(lambda: open('/etc/passwd').read(1)), 'numpy': attempt(lambda: __import__('numpy')),
 }))
 """
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or landlock.abi_version() < 1, reason="needs root and Landlock")
 @pytest.mark.skipif(platform.machine() not in ("x86_64", "aarch64"), reason="no seccomp filter here")
-def test_a_kernel_that_must_stay_root_has_no_capabilities_and_changes_only_its_folders(
+def test_a_kernel_that_must_stay_root_has_no_capabilities_and_sees_only_its_view(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setattr(sandbox_module, "first_unreachable", lambda paths, **kw: Path("/root/.pyenv"))
@@ -203,4 +205,5 @@ def test_a_kernel_that_must_stay_root_has_no_capabilities_and_changes_only_its_f
     assert seen["setuid"] == "PermissionError" and seen["workdir"] == "done" and seen["frames"] == 1
     assert not Path("/etc/spatialclaw-probe").exists()
     assert seen["user_keyring"] == [-1, 1] and name not in Path("/proc/keys").read_text()  # root's keyring is the host's
+    assert seen["shadow"] == seen["root_home"] == "PermissionError" and seen["passwd"] == seen["numpy"] == "done"
     assert seen["sysv"] == [-1, -1, -1] and seen["shm_file"] == seen["tmp_file"] == "PermissionError"  # nothing outlives it
