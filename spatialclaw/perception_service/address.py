@@ -18,24 +18,33 @@ import os
 from pathlib import Path
 
 from spatialclaw.config import ENV_PERCEPTION_SERVICE
+from spatialclaw.errors import ConfigError
 from spatialclaw.perception_service.client import DEFAULT_IDLE_S, OFF, ManagedService, ServiceClient, ServiceUnavailable
 from spatialclaw.perception_service.folder import ServiceFolder, default_folder
 
 RAY_SCHEME = "ray:"
+NO_APP_NAME_TEXT = "--perception-service ray:APP needs the Ray Serve application's name, e.g. ray:perception"
 
 
 def service_for(setting: str | None, cache_root: Path, *, idle_timeout_s: float = DEFAULT_IDLE_S) -> ServiceClient | None:
     """The service a run uses: ``"auto"`` (start on demand), ``"off"``, ``"ray:APP"`` or a socket
-    path; None means ``$SPATIALCLAW_PERCEPTION_SERVICE``, else ``"auto"``."""
+    path; None means ``$SPATIALCLAW_PERCEPTION_SERVICE``, else ``"auto"``.
+
+    Raises:
+        ConfigError: ``"ray:"`` without an application name.
+    """
     value = (setting or os.environ.get(ENV_PERCEPTION_SERVICE) or "auto").strip()
     if value.lower() in OFF:
         return None
     if value.lower() == "auto":
         return ManagedService(default_folder(cache_root), cache_root, idle_timeout_s=idle_timeout_s)
-    if value.startswith(RAY_SCHEME) and value[len(RAY_SCHEME):].strip("/"):
+    if value.startswith(RAY_SCHEME):
         from spatialclaw.perception_service.ray_client import RayServiceClient
 
-        return RayServiceClient(value[len(RAY_SCHEME):].strip("/"))
+        app_name = value[len(RAY_SCHEME):].strip("/ ")
+        if not app_name:
+            raise ConfigError(NO_APP_NAME_TEXT)
+        return RayServiceClient(app_name)
     return ServiceClient(ServiceFolder(Path(value).expanduser().absolute()))
 
 

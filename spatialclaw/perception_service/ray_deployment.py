@@ -64,17 +64,21 @@ def cluster_gpus() -> int:
     return int(ray.cluster_resources().get("GPU", 0))
 
 
+def deployment_options(gpus: int, replicas: int | None = None, workers: int = 2) -> dict[str, Any]:
+    """``serve.deployment`` options for a cluster with ``gpus`` whole GPUs: ``replicas`` replicas
+    (default one per GPU, else 1), each on one GPU where there are any, else on one CPU."""
+    resources = {"num_gpus": 1, "num_cpus": 1} if gpus else {"num_cpus": 1}
+    return {"name": DEPLOYMENT_NAME, "num_replicas": replicas or max(1, gpus), "ray_actor_options": resources,
+            "max_ongoing_requests": max(8, 4 * workers)}
+
+
 def application(cache_root: Path, *, replicas: int | None = None, workers: int = 2,
                 options: dict[str, Any] | None = None) -> Any:
-    """The Ray Serve application (``serve.run`` it): one replica per GPU of the cluster, or
-    ``replicas`` of them; each on one GPU where the cluster has any, else on one CPU."""
+    """The Ray Serve application (``serve.run`` it), laid out by `deployment_options` for the
+    cluster this process is connected to."""
     from ray import serve
 
-    gpus = cluster_gpus()
-    count = replicas or max(1, gpus)
-    resources = {"num_gpus": 1, "num_cpus": 1} if gpus else {"num_cpus": 1}
-    deployment = serve.deployment(PerceptionReplica, name=DEPLOYMENT_NAME, num_replicas=count,
-                                  ray_actor_options=resources, max_ongoing_requests=max(8, 4 * workers))
+    deployment = serve.deployment(PerceptionReplica, **deployment_options(cluster_gpus(), replicas, workers))
     return deployment.bind(str(Path(cache_root).absolute()), workers, dict(options or {}))
 
 
@@ -93,7 +97,7 @@ def serve_on_ray(cache_root: Path, *, app_name: str = DEFAULT_APP, address: str 
                  workers: int = 2, options: dict[str, Any] | None = None) -> int:
     """``spatialclaw perception serve --ray``: connect to the cluster at ``address`` (else
     ``$RAY_ADDRESS``, else start a local Ray), deploy, and serve until SIGTERM or SIGINT; then
-    delete the application. Returns 0."""
+    delete the application from a cluster it joined, or stop the Ray it started. Returns 0."""
     from spatialclaw.errors import ConfigError
 
     try:
@@ -115,8 +119,9 @@ def serve_on_ray(cache_root: Path, *, app_name: str = DEFAULT_APP, address: str 
         start(cache_root, app_name=app_name, replicas=replicas, workers=workers, options=options)
         stop.wait()
     finally:
-        serve.delete(app_name)
-        if started:
+        if started:  # its own Ray goes, Serve with it (Ctrl-C may have stopped Ray's processes already)
             ray.shutdown()
+        else:
+            serve.delete(app_name)
     return 0
 

@@ -115,3 +115,31 @@ def test_a_runs_ray_setting_reaches_the_application_through_the_relay(app: RaySe
     assert (world["cache"] / "segmentation" / f"{reply['key']}.npz").is_file()
     missing = relay(RayServiceClient("no-such-app"), payload, 6, inputs)
     assert "no Ray Serve application 'no-such-app'" in missing["unavailable"]
+
+
+def test_a_ray_worker_in_the_cluster_reaches_it_as_an_eval_worker_does(app: RayServiceClient, world: dict[str, Path]) -> None:
+    import ray
+
+    @ray.remote(num_cpus=1)
+    def worker_relay(setting: str, cache: str, payload: dict, inputs: dict) -> dict:
+        from spatialclaw.perception_service.address import service_for
+        from spatialclaw.perception_service.relay import relay
+
+        return relay(service_for(setting, Path(cache)), payload, 6, inputs)
+
+    inputs = {"frames_file": str(world["frames"]), "source_kind": "video", "source_path": str(world["video"]), "source_files": []}
+    payload = {"family": "segmentation", "backend": "learned", "positions": [4, 5], "query": "chair"}
+    reply = ray.get(worker_relay.remote(f"ray:{APP}", str(world["cache"]), payload, inputs), timeout=240)
+    assert (world["cache"] / "segmentation" / f"{reply['key']}.npz").is_file()
+    assert app.call("stats")["model_loads"] == {SAM3: 1}  # the replica's one load served the worker too
+
+
+def test_one_replica_per_gpu_unless_told_and_one_cpu_replica_without_gpus() -> None:
+    from spatialclaw.perception_service.ray_deployment import deployment_options
+
+    four = deployment_options(4)
+    assert four["num_replicas"] == 4 and four["ray_actor_options"]["num_gpus"] == 1
+    assert deployment_options(4, replicas=2)["num_replicas"] == 2
+    none = deployment_options(0)
+    assert none["num_replicas"] == 1 and "num_gpus" not in none["ray_actor_options"]
+    assert deployment_options(0, replicas=3)["num_replicas"] == 3
