@@ -501,6 +501,26 @@ def missing_extra(err: ImportError, what: str) -> ConfigError | None:
     return ConfigError(f"{what} needs {module}, which is not installed: pip install 'spatialclaw[{extra}]'")
 
 
+# ----------------------------------------------------------------------------- sandbox warnings
+# What the host logs, once per process, when it cannot isolate the kernel fully.
+
+FALLBACK_WARNING = (
+    "the kernel is NOT ISOLATED ({why}): model-written code can read every file {who} can read "
+    "and reach the network{net}; only its uid, resource limits and process cleanup hold it. Install "
+    "bubblewrap (apt-get install bubblewrap), or pass --sandbox none to accept this without the warning"
+)
+
+ROOT_KERNEL_WARNING = (
+    "the kernel runs as ROOT (without capabilities{view}): without bubblewrap "
+    "it cannot drop to an unprivileged uid, because {path} is not readable by other users; install "
+    "bubblewrap, or keep the Python environment and the working folder where other users can read them"
+)
+NO_SECCOMP_WARNING = (
+    "user namespaces are NOT blocked by seccomp on the {abi} system call ABI (the filter knows "
+    "x86_64 and aarch64 only); the kernel still has no capabilities"
+)
+
+
 # ----------------------------------------------------------------------------- kernel observations
 # What the host tells the model about its cell (in the cell's observation), as templates.
 

@@ -55,7 +55,7 @@ from pathlib import Path
 from typing import Literal
 
 from spatialclaw.config import hub_cache_dir
-from spatialclaw.errors import ConfigError
+from spatialclaw.errors import FALLBACK_WARNING, NO_SECCOMP_WARNING, ROOT_KERNEL_WARNING, ConfigError
 from spatialclaw.kernel.access import first_unreachable, kernel_copies, readable_by_others, world_readable_parts
 from spatialclaw.kernel.cgroups import SessionCgroups
 from spatialclaw.kernel.environment import kernel_environment
@@ -73,22 +73,6 @@ CPU_SECONDS = 4 * 3600  # RLIMIT_CPU of the kernel process (all its threads toge
 FILE_SIZE_MB = 4096  # RLIMIT_FSIZE: the largest file the kernel may write, MiB
 KERNEL_UIDS = (0x5C000000, 0x5C000000 + (1 << 24))  # per-session uids are drawn from this range
 KERNEL_CONFIG = Path("/tmp/.config")
-
-FALLBACK_WARNING = (
-    "the kernel is NOT ISOLATED ({why}): model-written code can read every file {who} can read "
-    "and reach the network{net}; only its uid, resource limits and process cleanup hold it. Install "
-    "bubblewrap (apt-get install bubblewrap), or pass --sandbox none to accept this without the warning"
-)
-
-ROOT_KERNEL_WARNING = (
-    "the kernel runs as ROOT (without capabilities{view}): without bubblewrap "
-    "it cannot drop to an unprivileged uid, because {path} is not readable by other users; install "
-    "bubblewrap, or keep the Python environment and the working folder where other users can read them"
-)
-NO_SECCOMP_WARNING = (
-    "user namespaces are NOT blocked by seccomp on the {abi} system call ABI (the filter knows "
-    "x86_64 and aarch64 only); the kernel still has no capabilities"
-)
 
 log = logging.getLogger("spatialclaw.kernel.sandbox")
 
