@@ -105,23 +105,25 @@ def serve_on_ray(cache_root: Path, *, app_name: str = DEFAULT_APP, address: str 
         from ray import serve
     except ImportError:
         raise ConfigError(NOT_INSTALLED_TEXT) from None
-    started = not ray.is_initialized()
-    if started:
-        address = address or os.environ.get("RAY_ADDRESS")
+    connected_here = not ray.is_initialized()
+    address = address or os.environ.get("RAY_ADDRESS")
+    own_ray = connected_here and not address  # a local Ray this process starts, and stops
+    if connected_here:
         try:
             ray.init(address=address, log_to_driver=False, **({} if address else {"include_dashboard": False}))
         except (ConnectionError, RuntimeError, ValueError) as err:
             raise ConfigError.ray_unreachable(address, err) from None
     stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
     try:
         start(cache_root, app_name=app_name, replicas=replicas, workers=workers, options=options)
-        stop.wait()
+        for signum in (signal.SIGTERM, signal.SIGINT):  # ray.init's own handler exits at once
+            signal.signal(signum, lambda *_: stop.set())
+        while not stop.wait(1.0):
+            pass
     finally:
-        if started:  # its own Ray goes, Serve with it (Ctrl-C may have stopped Ray's processes already)
-            ray.shutdown()
-        else:
+        if not own_ray:  # a cluster it joined keeps running: take the application off it
             serve.delete(app_name)
+        if connected_here:  # its own Ray goes with Serve in it (Ctrl-C may have stopped Ray's processes already)
+            ray.shutdown()
     return 0
 
