@@ -23,7 +23,7 @@ def reconstruct(frames: list[Frame] | list[int] | None = None) -> Reconstruction
     their pose measured (`r.valid[i]` False: pose guessed, depth 0: skip that entry);
     `r.quality.scale_source`: "gt" or "metric-depth" (metres are real),
     "floor+camera-height" (metres assume the camera was carried 1.5 m above the floor: as
-    right as that guess), "unknown" (only ratios of lengths and directions are meaningful;
+    right as that guess, and a warning says so), "unknown" (only ratios of lengths and directions are meaningful;
     say the answer is an estimate); also `reprojection_px`, `fov_deg`, `path_m`.
 
     Args:

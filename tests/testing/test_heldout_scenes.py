@@ -115,6 +115,19 @@ def test_the_rule_measures_path_scale_and_depth():
     assert Verdict(None, refusal="no parallax").right_or_flagged
 
 
+def test_the_camera_height_caveat_speaks_for_the_scale_and_nothing_else():
+    from spatialclaw.primitives.backends.classical.gates import assumed_camera_height
+
+    caveat = [assumed_camera_height(1.5, given=False).message]
+    off_scale = Accuracy(16, 16, 0.01, 1.24, 0.3, 0.8, 0.3, 3.0)  # metres 24 % long, depth's shape right
+    assert Verdict(off_scale).silently_wrong() == ["scale", "depth"]
+    assert Verdict(off_scale, warnings=caveat).right_or_flagged
+    assert Verdict(off_scale, scale_source="unknown").right_or_flagged
+    off_path = Accuracy(16, 16, 0.10, 1.0, 0.3, 0.3, 0.3, 3.0)  # a wrong join, depth wrong in shape too
+    assert Verdict(off_path, warnings=caveat).silently_wrong() == ["path", "depth"]
+    assert Verdict(off_path, warnings=caveat + ["frames [3, 4] contradict their neighbours"]).right_or_flagged
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2])
 def test_classical_reconstruction_of_a_held_out_walk_is_right_or_flagged(seed, tmp_path):

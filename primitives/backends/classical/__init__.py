@@ -107,7 +107,9 @@ def reconstruct(
         prior_fov_deg=prior_fov_deg,
     )
     times = np.array([f.time for f in frames], np.float64) if context.source_kind in ("video", "rgbd") else None
-    quality = quality_report.assess(result, motion_findings=motion_findings, times=times)
+    quality = quality_report.assess(
+        result, motion_findings=motion_findings, times=times, camera_height_given="camera_height" in context.options
+    )
     not_registered = [int(i) for i in np.flatnonzero(~result.registered)]
     info: dict[str, Any] = dict(result.info)
     info.update(

@@ -27,6 +27,13 @@ FOV_REFUSE_DEG = (8.0, 160.0)
 MAX_SPEED_M_S = 3.0
 """Faster than a brisk walk (metres per second) between two frames is implausible hand-held."""
 
+ASSUMED_HEIGHT_TEXT = (
+    "the metres assume the camera was carried {height:g} m above the floor, which was not measured: a camera held "
+    "at h m makes every length {height:g}/h times too long (at {low:g} m, {error:.0%} too long), so treat distances "
+    "and sizes as estimates and prefer ratios of lengths where the answer allows"
+)
+"""The caveat of a scale that rests on the camera-height prior alone (`assumed_camera_height`)."""
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -288,6 +295,28 @@ def camera_heights(heights_m: np.ndarray, floor_found: bool) -> Finding | None:
             scale_unknown=True,
         )
     return None
+
+
+def assumed_camera_height(height_m: float, given: bool) -> Finding | None:
+    """Say that the metres rest on an assumed camera height, unless the height was given.
+
+    A confident floor fixes the scale only up to the camera's real height above it: a 1.5 m prior
+    is within 15% for cameras carried 1.30-1.76 m high, and nothing in the images says which.
+
+    >>> assumed_camera_height(1.5, given=True) is None
+    True
+    >>> assumed_camera_height(1.5, given=False).message[:44]
+    'the metres assume the camera was carried 1.5'
+    """
+    if given:
+        return None
+    low = round(0.8 * height_m, 1)
+    return Finding(ASSUMED_HEIGHT_TEXT.format(height=height_m, low=low, error=height_m / low - 1.0))
+
+
+def is_assumed_height_warning(message: str) -> bool:
+    """True for the caveat `assumed_camera_height` writes (dropped where metric depth sets the metres)."""
+    return message.startswith(ASSUMED_HEIGHT_TEXT.split("{", 1)[0])
 
 
 def weak_floor(confidence: float | None, camera_height: float, min_confidence: float = 0.5) -> Finding | None:

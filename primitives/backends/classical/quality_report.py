@@ -39,6 +39,7 @@ def assess(
     *,
     motion_findings: list[gates.Finding] | None = None,
     times: np.ndarray | None = None,
+    camera_height_given: bool = False,
 ) -> ReconstructionQuality:
     """Run the geometric gates over a classical reconstruction.
 
@@ -47,6 +48,8 @@ def assess(
         motion_findings: warnings `motion_check` returned for the same frames.
         times: (N,) frame times in seconds for a video (enables the speed gate); None for
             images without a real clock.
+        camera_height_given: the camera height was told (``context.options["camera_height"]``),
+            not assumed; else the quality says the metres rest on the prior.
 
     Raises:
         PerceptionError: a gate found that nothing useful can be said.
@@ -74,6 +77,9 @@ def assess(
     if times is not None:
         findings.append(gates.implausible_speed(centres, np.asarray(times, dtype=np.float64)[reg]))
     found = _raise_refusals(findings)
+    if not any(f.scale_unknown for f in found):  # the metres are the floor's and the camera height's
+        height = gates.assumed_camera_height(result.camera_height, camera_height_given)
+        found += [height] if height is not None else []
     warnings = list(dict.fromkeys(f.message for f in found))
     quality = ReconstructionQuality(
         registered=int(reg.sum()),

@@ -62,13 +62,16 @@ def _path_length(centres: np.ndarray) -> float:
     return float(np.linalg.norm(np.diff(centres, axis=0), axis=1).sum()) if len(centres) > 1 else 0.0
 
 
-def to_world(geometry: ViewGeometry, images: np.ndarray, camera_height: float) -> Reconstruction:
+def to_world(
+    geometry: ViewGeometry, images: np.ndarray, camera_height: float, camera_height_given: bool = False
+) -> Reconstruction:
     """A `Reconstruction` of DA3's geometry, levelled and scaled by the floor it shows.
 
     Args:
         geometry: DA3's output at the frames' pixels.
         images: (N, H, W, 3) uint8 frames.
         camera_height: the assumed median camera height above the floor (metres).
+        camera_height_given: the height was told, not assumed (no caveat about it then).
 
     Raises:
         PerceptionError: the points show nothing below the cameras to stand on.
@@ -84,6 +87,8 @@ def to_world(geometry: ViewGeometry, images: np.ndarray, camera_height: float) -
     floor = gates.weak_floor(confidence, camera_height)
     if floor is not None:
         warnings.append(floor.message)
+    elif (height := gates.assumed_camera_height(camera_height, camera_height_given)) is not None:
+        warnings.append(height.message)
     doubtful = [i for i, c in enumerate(geometry.confidence) if float(np.mean(c >= median)) < MIN_CONFIDENT_SHARE]
     if doubtful:
         warnings.append(f"Depth Anything 3 is unsure of the depth of frames {doubtful}: their poses and depth may be off")
@@ -106,4 +111,5 @@ def reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction:
     from spatialclaw.primitives.backends.classical import _camera_height
 
     geometry = adapter_for("reconstruct", context)([f.image for f in frames])
-    return to_world(geometry, np.stack([f.image for f in frames]), _camera_height(context))
+    images = np.stack([f.image for f in frames])
+    return to_world(geometry, images, _camera_height(context), "camera_height" in context.options)

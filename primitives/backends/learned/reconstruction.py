@@ -189,7 +189,9 @@ def _quality(base: ReconstructionQuality, factor: float | None) -> Reconstructio
     """The classical quality with the scale taken from the metric depth model (when ``factor``)."""
     if factor is None or base.scale_source == "gt":
         return base
-    warnings = list(base.warnings)
+    from spatialclaw.primitives.backends.classical import gates
+
+    warnings = [w for w in base.warnings if not gates.is_assumed_height_warning(w)]  # the metres are the model's
     if base.scale_source == "floor+camera-height" and abs(factor - 1.0) > SCALE_DISAGREEMENT:
         warnings.append(
             f"the depth model's metric scale differs from the floor and camera-height estimate by {abs(factor - 1.0):.0%}: "

@@ -4,8 +4,12 @@ The rule (issue 11, "Done when", synthetic rooms): a reconstruction is *right* w
 path error (RMSE of the camera centres after a similarity alignment, Umeyama) is at most 3 % of
 the true path, its metric scale is within 15 % (the alignment's scale factor, either way), and
 its depth is within 15 % (AbsRel per pixel) of the truth on at least 60 % of the pixels; it is
-*flagged* when it was refused (a `PerceptionError`) or its quality report is not ok. Every
+*flagged* when it was refused (a `PerceptionError`) or a warning speaks for what is wrong. Every
 reconstruction must be right or flagged; one that is neither is silently wrong.
+
+A warning speaks for a wrong scale (or metric depth whose shape is right) whatever it says, and
+``scale_source == "unknown"`` does too; the caveat that the metres rest on an assumed camera
+height speaks for nothing else, so a wrong camera path or a badly shaped depth needs another one.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from spatialclaw.primitives.backends.classical.gates import is_assumed_height_warning
 from spatialclaw.primitives.backends.classical.sfm_motion import similarity_align
 
 MAX_PATH_ERROR = 0.03
@@ -126,7 +131,17 @@ class Verdict:
     def flagged(self) -> bool:
         return self.refusal is not None or bool(self.warnings)
 
+    def silently_wrong(self) -> list[str]:
+        """The wrong quantities (of `Accuracy.wrong`) that no refusal or warning speaks for."""
+        if self.refusal is not None or self.accuracy is None:
+            return []
+        any_warning = bool(self.warnings) or self.scale_source == "unknown"
+        specific = any(not is_assumed_height_warning(w) for w in self.warnings)
+        depth_is_scale = self.accuracy.depth_fraction_up_to_scale >= MIN_DEPTH_FRACTION
+        spoken = {"path": specific, "scale": any_warning, "depth": any_warning if depth_is_scale else specific}
+        return [q for q in self.accuracy.wrong() if not spoken[q]]
+
     @property
     def right_or_flagged(self) -> bool:
         """The rule: every reconstruction is right, or says that it may not be."""
-        return self.right or self.flagged
+        return self.right or not self.silently_wrong()

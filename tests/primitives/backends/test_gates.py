@@ -131,3 +131,14 @@ def test_frames_contradicted_by_their_neighbours_are_named():
     found = gates.contradicted_registrations([14, 12, 13])
     assert "[12, 13, 14]" in found.message and "r.valid" in found.message and not found.refuse
     assert gates.contradicted_registrations([]) is None
+
+
+def test_an_assumed_camera_height_is_a_caveat_and_a_told_one_is_not():
+    from spatialclaw.primitives.backends.classical import gates
+
+    finding = gates.assumed_camera_height(1.5, given=False)
+    assert finding is not None and not finding.scale_unknown and not finding.refuse
+    assert "1.5 m" in finding.message and "25%" in finding.message  # at 1.2 m every length is 25 % long
+    assert gates.is_assumed_height_warning(finding.message)
+    assert not gates.is_assumed_height_warning(gates.weak_floor(None, 1.5).message)
+    assert gates.assumed_camera_height(1.5, given=True) is None
