@@ -11,7 +11,8 @@ frames registered, camera path error after a similarity alignment (% of the path
 (estimated / true lengths), the fraction of pixels whose depth is within 15 % (also up to scale,
 and over the valid frames only), the quality report (ok, scale source, the first words of each
 warning), seconds, and the verdict of the "right or flagged" rule (issue 11): right = path error <= 3 %, scale within 15 %, depth right on >= 60 % of the pixels;
-flagged = refused or warned; SILENT = neither (a pipeline bug to fix). ``--tell-height`` passes the
+flagged = refused, or a warning speaks for each wrong quantity (the assumed-camera-height caveat
+speaks for the scale only); SILENT = neither (a pipeline bug to fix). ``--tell-height`` passes the
 true camera height as the ``camera_height`` option (the pipeline otherwise assumes 1.5 m).
 """
 
@@ -32,7 +33,8 @@ def verdict_word(trial: Trial) -> str:
         return "right" + (" (flagged)" if v.flagged else "")
     if v.refusal is not None:
         return "refused"
-    return "flagged" if v.flagged else "SILENT"
+    silent = v.silently_wrong()
+    return f"SILENT ({', '.join(silent)})" if silent else "flagged"
 
 
 def row(seed: int, camera_height: float, trial: Trial) -> str:
