@@ -55,7 +55,8 @@ def served(tmp_path_factory: pytest.TempPathFactory):
                 time.sleep(0.5)
         yield base_url, str(model_dir)
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
 
 
