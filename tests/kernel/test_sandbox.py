@@ -227,14 +227,6 @@ def test_an_interrupted_cell_keeps_the_sandboxed_kernel(session: KernelSession) 
 # ----------------------------------------------------------------------------- plans (no kernel)
 
 
-@pytest.fixture()
-def folders(tmp_path: Path) -> SessionFolders:
-    paths = {name: tmp_path / name for name in ("work", "runtime", "sockets", "shared", "layer", "config")}
-    for path in paths.values():
-        path.mkdir()
-    return SessionFolders(paths["work"], paths["sockets"], paths["runtime"], paths["shared"], paths["layer"], paths["config"])
-
-
 def _no_bwrap(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sandbox_module, "bwrap_available", lambda: (False, "bwrap is not installed"))
 

@@ -89,14 +89,6 @@ def test_none_as_root_drops_to_an_unprivileged_uid_and_cleans_up(tmp_path: Path)
     assert not Path(f"/proc/{seen['sleeper']}").exists() or "Z" in Path(f"/proc/{seen['sleeper']}/stat").read_text().split()[2]
 
 
-@pytest.fixture()
-def folders(tmp_path: Path) -> SessionFolders:
-    paths = {name: tmp_path / name for name in ("work", "runtime", "sockets", "shared", "layer", "config")}
-    for path in paths.values():
-        path.mkdir()
-    return SessionFolders(paths["work"], paths["sockets"], paths["runtime"], paths["shared"], paths["layer"], paths["config"])
-
-
 @pytest.mark.skipif(os.geteuid() != 0, reason="as another user the kernel runs as that user")
 def test_a_none_plan_as_root_asks_the_launcher_to_drop_root(folders: SessionFolders, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sandbox_module, "first_unreachable", lambda paths, **kw: None)

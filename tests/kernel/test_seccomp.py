@@ -8,7 +8,6 @@ import platform
 import struct
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -45,14 +44,6 @@ def test_the_program_jumps_stay_inside_it() -> None:
             if code & 0x07 == 0x05:  # a jump
                 assert at + 1 + max(jt, jf) < len(program)
         assert program[-1][0] == program[-2][0] == 0x06  # ends in returns
-
-
-@pytest.fixture()
-def folders(tmp_path: Path) -> SessionFolders:
-    paths = {name: tmp_path / name for name in ("work", "runtime", "sockets", "shared", "layer", "config")}
-    for path in paths.values():
-        path.mkdir()
-    return SessionFolders(paths["work"], paths["sockets"], paths["runtime"], paths["shared"], paths["layer"], paths["config"])
 
 
 def test_an_unknown_architecture_gets_no_filter_and_one_loud_line(
