@@ -90,8 +90,9 @@ class SfmResult:
         point_error: M float64 mean reprojection error of each point (pixels).
         observations: per frame, an (n_i×2 float64 pixel uv, n_i int64 index into ``points``)
             pair: the sparse points that frame saw. Empty for unregistered frames.
-        focal_refined: True when bundle adjustment refined the focal length; False when it is
-            the 60° prior (the views could not pin it down) or the refinement was implausible.
+        focal_refined: True when bundle adjustment refined the focal length (in this attempt, or
+            in the earlier one whose focal length it started from); False when it is the 60°
+            prior (the views could not pin it down) or the refinement was implausible.
         quality: the chosen attempt's `AttemptQuality` (its ``score`` chose it).
         attempts: every attempt's quality, in the order they ran.
         timings: seconds per stage (``features``, then ``attempt:<name>`` per attempt).
@@ -151,6 +152,7 @@ class _Attempt:
     mapper: str  # "incremental" or "global"
     camera: CameraGuess
     max_gap: int | None = None
+    focal_measured: bool = False  # the camera starts from a focal length an earlier attempt refined
 
 
 @dataclass(frozen=True)
@@ -215,11 +217,13 @@ def _attempt_plan(prior: float, exhaustive: bool, frames: int, best_focal: Calla
     yield _Attempt("incremental", "incremental", CameraGuess("SIMPLE_RADIAL", prior, fixed=True))
     focal, refined = best_focal()
     if refined and abs(focal / prior - 1.0) > REFOCUS_RATIO:
-        yield _Attempt("incremental-refocused", "incremental", CameraGuess("SIMPLE_RADIAL", focal, fixed=True))
-    yield _Attempt("global", "global", CameraGuess("SIMPLE_RADIAL", best_focal()[0], fixed=True))
+        yield _Attempt("incremental-refocused", "incremental", CameraGuess("SIMPLE_RADIAL", focal, fixed=True), None, True)
+    focal, refined = best_focal()
+    yield _Attempt("global", "global", CameraGuess("SIMPLE_RADIAL", focal, fixed=True), None, refined)
     if exhaustive:
         gap = max(3, frames // 10)
-        yield _Attempt("incremental-neighbours", "incremental", CameraGuess("SIMPLE_RADIAL", best_focal()[0], fixed=True), gap)
+        focal, refined = best_focal()
+        yield _Attempt("incremental-neighbours", "incremental", CameraGuess("SIMPLE_RADIAL", focal, fixed=True), gap, refined)
     yield _Attempt("incremental-free", "incremental", CameraGuess("RADIAL", prior, fixed=False))
 
 
@@ -262,7 +266,8 @@ def _run_attempt(attempt: _Attempt, ws: _Workspace) -> list[SfmResult]:
         refined = False
         if attempt.camera.fixed:
             recon, refined = _refine_intrinsics(recon, ws.width)
-        results.append(_checked_result(recon, db, ws, attempt.name, refined if attempt.camera.fixed else True))
+        measured = refined or attempt.focal_measured or not attempt.camera.fixed
+        results.append(_checked_result(recon, db, ws, attempt.name, measured))
     return results
 
 

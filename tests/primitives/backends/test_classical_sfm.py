@@ -144,3 +144,20 @@ def test_rooms_unlike_the_fixture_get_the_path_scale_and_depth_right(room):
         good.append(np.mean(rel <= 0.15))
     assert np.mean(good) >= 0.6
     assert recon.K[0][0, 0] == pytest.approx(rendering.K[0, 0], rel=0.1)
+
+
+def test_attempts_that_start_from_a_refined_focal_count_it_as_measured():
+    found = {"focal": 500.0, "refined": False}
+    plan = sfm._attempt_plan(500.0, True, 32, lambda: (found["focal"], found["refined"]))
+    first = next(plan)
+    assert first.name == "incremental" and not first.focal_measured
+    found.update(focal=640.0, refined=True)  # the first attempt's bundle adjustment moved the focal by 28 %
+    later = list(plan)
+    assert [a.name for a in later] == ["incremental-refocused", "global", "incremental-neighbours", "incremental-free"]
+    assert all(a.focal_measured and a.camera.focal == 640.0 for a in later[:3])
+    assert not later[3].focal_measured and not later[3].camera.fixed  # free intrinsics measure their own focal
+
+    found.update(focal=500.0, refined=False)
+    unrefined = list(sfm._attempt_plan(500.0, False, 32, lambda: (found["focal"], found["refined"])))
+    assert [a.name for a in unrefined] == ["incremental", "global", "incremental-free"]
+    assert not any(a.focal_measured for a in unrefined)
