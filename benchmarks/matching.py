@@ -25,20 +25,15 @@ from pathlib import Path
 
 import numpy as np
 
+from spatialclaw.testing.heldout.accuracy import path_accuracy
+
 CUBE = Path("/usr/share/visp-images-data/ViSP-images/mbt/cube")
 CUBE_FOCAL_PX = 0.5 * (547.74 + 542.07)
 
 
-def path_error(centres: np.ndarray, registered: np.ndarray, truth: np.ndarray) -> float:
-    """RMSE of the registered camera centres after a similarity alignment, as a fraction of the path."""
-    from spatialclaw.primitives.backends.classical.sfm import similarity_align
-
-    if registered.sum() < 3:
-        return float("nan")
-    s, R, t = similarity_align(centres[registered], truth[registered])
-    path = np.linalg.norm(np.diff(truth, axis=0), axis=1).sum()
-    moved = s * centres[registered] @ R.T + t
-    return float(np.sqrt(np.mean(np.sum((moved - truth[registered]) ** 2, axis=1))) / path)
+def path_error(centres: np.ndarray, mask: np.ndarray, truth: np.ndarray) -> float:
+    """Camera path error over the ``mask`` frames as a fraction of the true path (`heldout.accuracy.path_accuracy`)."""
+    return path_accuracy(centres, truth, mask)[0]
 
 
 def compare(name: str, images: list[np.ndarray], matcher, truth_focal: float, truth_centres: np.ndarray | None) -> None:  # noqa: ANN001

@@ -42,6 +42,7 @@ from typing import Any, Callable
 import numpy as np
 
 import spatialclaw.primitives as primitives
+from spatialclaw.testing.heldout.accuracy import path_accuracy
 from spatialclaw.inputs import rgbd
 from spatialclaw.inputs.frame import Frame
 from spatialclaw.primitives import backends
@@ -100,16 +101,9 @@ def plain_pycolmap(images: list[np.ndarray]) -> tuple[int, float, np.ndarray, np
     return best.num_reg_images(), float(next(iter(best.cameras.values())).focal_length), centres, registered
 
 
-def path_error(centres: np.ndarray, registered: np.ndarray, truth: np.ndarray) -> float:
-    """Camera path error: RMSE after a similarity alignment, as a fraction of the true path length."""
-    from spatialclaw.primitives.backends.classical.sfm import similarity_align
-
-    if registered.sum() < 3:
-        return float("nan")
-    est, gt = centres[registered], truth[registered]
-    s, R, t = similarity_align(est, gt)
-    path = np.linalg.norm(np.diff(truth, axis=0), axis=1).sum()
-    return float(np.sqrt(np.mean(np.sum((s * est @ R.T + t - gt) ** 2, axis=1))) / path)
+def path_error(centres: np.ndarray, mask: np.ndarray, truth: np.ndarray) -> float:
+    """Camera path error over the ``mask`` frames as a fraction of the true path (`heldout.accuracy.path_accuracy`)."""
+    return path_accuracy(centres, truth, mask)[0]
 
 
 def compare_sfm(name: str, images: list[np.ndarray], repeats: int, truth_centres: np.ndarray | None, truth_focal: float) -> None:

@@ -23,19 +23,15 @@ from pathlib import Path
 
 import numpy as np
 
+from spatialclaw.testing.heldout.accuracy import path_accuracy
+
 WRONG_PATH_ERROR = 0.03
 """A model whose camera path error exceeds this fraction of the path is wrong."""
 
 
-def path_error(centres: np.ndarray, keep: np.ndarray, truth: np.ndarray) -> float:
-    """RMSE of the kept camera centres after a similarity alignment, as a fraction of the true path length."""
-    from spatialclaw.primitives.backends.classical.sfm_motion import similarity_align
-
-    if keep.sum() < 3:
-        return float("nan")
-    s, R, t = similarity_align(centres[keep], truth[keep])
-    rmse = np.sqrt(np.mean(np.sum((s * centres[keep] @ R.T + t - truth[keep]) ** 2, axis=1)))
-    return float(rmse / np.linalg.norm(np.diff(truth, axis=0), axis=1).sum())
+def path_error(centres: np.ndarray, mask: np.ndarray, truth: np.ndarray) -> float:
+    """Camera path error over the ``mask`` frames as a fraction of the true path (`heldout.accuracy.path_accuracy`)."""
+    return path_accuracy(centres, truth, mask)[0]
 
 
 def judge(recon, db: Path, names: list[str], truth: np.ndarray) -> dict:  # noqa: ANN001 (pycolmap type)
