@@ -17,12 +17,11 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from spatialclaw.errors import PerceptionError
+from spatialclaw.errors import SERVICE_FALLBACK_TEXT, PerceptionError
 from spatialclaw.primitives.context import KernelContext
 
 SERVED = frozenset({("reconstruction", "learned"), ("reconstruction", "classical"),
                     ("segmentation", "learned"), ("tracking", "learned")})
-FALLBACK_TEXT = "perception service unavailable ({why}); computing {family} in this kernel (not shared with later sessions)"
 
 
 def service_call(
@@ -57,5 +56,5 @@ def _fall_back(context: KernelContext, family: str, why: str) -> None:
     said = context.loaded.setdefault("service_fallbacks", set())
     if family not in said:
         said.add(family)
-        print(FALLBACK_TEXT.format(why=" ".join(why.split())[:300], family=family))
+        print(SERVICE_FALLBACK_TEXT.format(why=" ".join(why.split())[:300], family=family))
     return None

@@ -539,6 +539,9 @@ BUDGET_TEXT = "{n} image(s) refused: the session's image budget of {budget} imag
 CUT_MARKER = "\n[... {n} characters cut ...]\n"
 MALFORMED_TEXT = "the kernel sent a malformed {kind} message ({why}); it was ignored"
 IMAGE_REFUSED_TEXT = "an image was refused: {why}"
+SERVICE_FALLBACK_TEXT = (
+    "perception service unavailable ({why}); computing {family} in this kernel (not shared with later sessions)"
+)
 UNSHOWN_TEXT = "an output of type {types} was not shown: only text/plain, image/png and image/jpeg come back"
 NO_HANDLER_TEXT = "no VLM configured for host_call({method!r}): start the session with host_handlers={{{method!r}: ...}}"
 HANDLER_FAILED_TEXT = "host_call({method!r}) failed on the host: {error}"
