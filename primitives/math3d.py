@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from spatialclaw.primitives import lens
+
 
 def as_points(points: np.ndarray, name: str = "points") -> np.ndarray:
     """``points`` as an (N, 3) float64 array; a single (3,) point becomes (1, 3).
@@ -30,6 +32,7 @@ def backproject(
     pose: np.ndarray,
     mask: np.ndarray | None = None,
     stride: int = 1,
+    distortion: np.ndarray | None = None,
 ) -> np.ndarray:
     """World points of the valid depth pixels of one frame.
 
@@ -39,6 +42,7 @@ def backproject(
         pose: 4×4 camera-to-world.
         mask: optional H×W bool; only these pixels.
         stride: take every ``stride``-th pixel in x and y.
+        distortion: the lens's radial (k1, k2) (`lens`); None = pinhole.
 
     Returns:
         (N, 3) float64 world points, row-major pixel order.
@@ -63,24 +67,31 @@ def backproject(
     v, u = np.nonzero(valid)
     z = depth[v, u].astype(np.float64)
     K = np.asarray(K, dtype=np.float64)
-    x = (u - K[0, 2]) / K[0, 0] * z
-    y = (v - K[1, 2]) / K[1, 1] * z
+    if lens.radial_terms(distortion) is None:
+        x = (u - K[0, 2]) / K[0, 0] * z
+        y = (v - K[1, 2]) / K[1, 1] * z
+    else:
+        rays = lens.pixel_rays(np.stack([u, v], axis=1), K, distortion)
+        x, y = rays[:, 0] * z, rays[:, 1] * z
     cam = np.stack([x, y, z], axis=1)
     pose = np.asarray(pose, dtype=np.float64)
     return cam @ pose[:3, :3].T + pose[:3, 3]
 
 
-def project(points: np.ndarray, K: np.ndarray, pose: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def project(
+    points: np.ndarray, K: np.ndarray, pose: np.ndarray, distortion: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Pixel coordinates of world points in one camera.
 
     Args:
         points: (N, 3) world points, metres.
         K: 3×3 intrinsics.
         pose: 4×4 camera-to-world.
+        distortion: the lens's radial (k1, k2) (`lens`); None = pinhole.
 
     Returns:
         ``(uv, z)``: (N, 2) pixel coordinates (x right, y down; NaN for points at or behind the
-        camera) and (N,) depth along the camera's z axis in metres.
+        camera, or past a barrel lens's fold) and (N,) depth along the camera's z axis in metres.
     """
     pts = as_points(points)
     pose = np.asarray(pose, dtype=np.float64)
@@ -90,8 +101,11 @@ def project(points: np.ndarray, K: np.ndarray, pose: np.ndarray) -> tuple[np.nda
     uv = np.full((len(pts), 2), np.nan)
     front = z > 1e-9
     K = np.asarray(K, dtype=np.float64)
-    uv[front, 0] = K[0, 0] * cam[front, 0] / z[front] + K[0, 2]
-    uv[front, 1] = K[1, 1] * cam[front, 1] / z[front] + K[1, 2]
+    if lens.radial_terms(distortion) is None:
+        uv[front, 0] = K[0, 0] * cam[front, 0] / z[front] + K[0, 2]
+        uv[front, 1] = K[1, 1] * cam[front, 1] / z[front] + K[1, 2]
+    else:
+        uv[front] = lens.ray_pixels(cam[front, :2] / z[front, None], K, distortion)
     return uv, z
 
 
