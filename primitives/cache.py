@@ -35,7 +35,10 @@ from spatialclaw.inputs.frame import Frame
 from spatialclaw.primitives.quality import ReconstructionQuality
 from spatialclaw.primitives.types import Masks, Object3D, Reconstruction, Track3D
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
+"""Part of every key: raised when stored results of the same inputs would now be wrong (3: a
+Reconstruction carries its lens distortion; version-2 entries of distorted cameras would load as
+pinhole ones, so they are recomputed rather than read)."""
 
 def frames_digest(frames: list[Frame]) -> str:
     """A hex digest of the frames' source indices, sizes and pixels."""
@@ -60,12 +63,14 @@ def _reconstruction_arrays(r: Reconstruction) -> dict[str, np.ndarray]:
               "info": np.array(json.dumps(r.info, default=str)), "quality": np.array(r.quality.to_json())}
     if r.images is not None:
         arrays["images"] = r.images
+    if r.distortion is not None:
+        arrays["distortion"] = r.distortion
     return arrays
 
 
 def _reconstruction_from(d: dict[str, np.ndarray]) -> Reconstruction:
     return Reconstruction(
-        depth=d["depth"], pose=d["pose"], K=d["K"], images=d.get("images"), valid=d.get("valid"),
+        depth=d["depth"], pose=d["pose"], K=d["K"], images=d.get("images"), valid=d.get("valid"), distortion=d.get("distortion"),
         backend=str(d["backend"]), info=json.loads(str(d["info"])),
         quality=ReconstructionQuality.from_dict(json.loads(str(d["quality"]))),
     )

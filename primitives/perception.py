@@ -112,7 +112,7 @@ def reconstruction_job(selected: list[Frame], context: KernelContext) -> Percept
 
     def compute() -> Reconstruction:
         r = _run_backend(backend.name, backend.reconstruct, selected, context)
-        _freeze(r.depth, r.pose, r.K, r.images, r.valid)
+        _freeze(r.depth, r.pose, r.K, r.images, r.valid, r.distortion)
         return r
 
     return PerceptionJob("reconstruction", backend.name, key, Reconstruction, compute, remember_failure=True)
@@ -148,7 +148,7 @@ def run_reconstruction(frames: Sequence[Frame | int] | None = None, context: Ker
     positions, selected = _selected(frames, context)
     job = reconstruction_job(selected, context)
     result = _get(job, positions, None, context)
-    _freeze(result.depth, result.pose, result.K, result.images, result.valid)
+    _freeze(result.depth, result.pose, result.K, result.images, result.valid, result.distortion)
     _announce(result, job.key, context)
     return dataclasses.replace(result, frame_ids=np.asarray(positions, np.int64), info=dict(result.info))
 

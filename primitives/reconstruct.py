@@ -33,6 +33,8 @@ def reconstruct(frames: list[Frame] | list[int] | None = None) -> Reconstruction
         Reconstruction `r` with, for entry i (i-th requested frame):
         `r.depth[i]` H×W float32 metres (0 = unknown); `r.pose[i]` 4×4 camera-to-world;
         `r.K[i]` 3×3 intrinsics; `r.frame_ids[i]` its position in `frames`; `r.valid[i]`;
+        `r.distortion` None or (N, 2) radial lens terms k1, k2 (pixels → rays need them as well
+        as K: use `r.points` / `r.project`, which apply them);
         `r.points(i, mask=None)` -> (N, 3) world points of the pixels (inside an H×W bool mask);
         `r.project(points, i)` -> (N, 2) pixel x, y of world points (NaN behind the camera);
         `r.camera_centers()` -> (N, 3); `r.point_cloud(stride=4)` -> (M, 3);

@@ -49,6 +49,10 @@ class Reconstruction:
         quality: how far it can be trusted (`ReconstructionQuality`: frames registered,
             reprojection error, where the metric scale came from, warnings, ``ok``). Backends
             always fill it in; one built by hand gets a report saying it was not checked.
+        distortion: None (pinhole lens) or (N, 2) float64 radial lens terms k1, k2 (COLMAP's
+            RADIAL model): the ray with normalised coordinates x = (X/Z, Y/Z), r = |x|, is seen
+            at x·(1 + k1·r² + k2·r⁴), which ``K`` maps to pixels. ``points`` and ``project``
+            apply it (``K`` alone is then not the pixel → ray map; `lens` is).
 
     >>> r = Reconstruction(depth=np.full((1, 4, 4), 2.0, np.float32), pose=np.eye(4)[None],
     ...                    K=np.array([[[2.0, 0, 2], [0, 2.0, 2], [0, 0, 1]]]))
@@ -67,6 +71,7 @@ class Reconstruction:
     info: dict[str, Any] = field(default_factory=dict)
     valid: np.ndarray | None = None
     quality: ReconstructionQuality | None = None
+    distortion: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.depth = np.asarray(self.depth, dtype=np.float32)
@@ -77,6 +82,12 @@ class Reconstruction:
         _check(bool(np.isfinite(self.pose).all()), "Reconstruction.pose has non-finite entries (lost tracking?)")
         self.K = np.asarray(self.K, dtype=np.float64)
         _check(self.K.shape == (n, 3, 3), f"Reconstruction.K must be ({n}, 3, 3) intrinsics, got {self.K.shape}")
+        if self.distortion is not None:
+            self.distortion = np.asarray(self.distortion, dtype=np.float64)
+            _check(
+                self.distortion.shape == (n, 2) and bool(np.isfinite(self.distortion).all()),
+                f"Reconstruction.distortion must be None or ({n}, 2) finite radial k1, k2, got {self.distortion.shape}",
+            )
         if self.frame_ids is None:
             self.frame_ids = np.arange(n, dtype=np.int64)
         self.frame_ids = np.asarray(self.frame_ids, dtype=np.int64).reshape(-1)
@@ -119,7 +130,7 @@ class Reconstruction:
 
     def points(self, i: int, mask: np.ndarray | None = None, stride: int = 1) -> np.ndarray:
         """World points (N, 3), metres, of entry ``i``'s valid depth pixels, optionally inside an H×W bool mask."""
-        return math3d.backproject(self.depth[i], self.K[i], self.pose[i], mask=mask, stride=stride)
+        return math3d.backproject(self.depth[i], self.K[i], self.pose[i], mask=mask, stride=stride, distortion=self.lens(i))
 
     def colors(self, i: int, mask: np.ndarray | None = None, stride: int = 1) -> np.ndarray:
         """(N, 3) uint8 RGB of the same pixels as ``points(i, mask, stride)`` (grey without images)."""
@@ -142,8 +153,13 @@ class Reconstruction:
         return math3d.voxel_downsample(cloud, voxel) if voxel > 0 else cloud
 
     def project(self, points: np.ndarray, i: int) -> np.ndarray:
-        """Pixel coordinates (N, 2) (x right, y down) of world points in entry ``i``; NaN behind the camera."""
-        return math3d.project(points, self.K[i], self.pose[i])[0]
+        """Pixel coordinates (N, 2) (x right, y down) of world points in entry ``i``; NaN behind the camera
+        (or past the edge of a barrel lens's view)."""
+        return math3d.project(points, self.K[i], self.pose[i], self.lens(i))[0]
+
+    def lens(self, i: int) -> np.ndarray | None:
+        """Entry ``i``'s radial lens terms (2,) ``k1, k2``, None for a pinhole lens."""
+        return None if self.distortion is None else self.distortion[i]
 
     def camera_centers(self) -> np.ndarray:
         """(N, 3) camera positions in the world, metres."""

@@ -71,6 +71,43 @@ def test_reconstruction_validity_per_frame_is_typed():
         Reconstruction(depth, pose, K, valid=np.array([True]))
 
 
+def _distorted_downward_camera(k1: float) -> tuple[Reconstruction, np.ndarray]:
+    """`downward_camera` 2 m above the floor through a lens with ``k1``, and the true floor point (N, 3)
+    each pixel sees (its ray from OpenCV's undistortion, not `lens`)."""
+    import cv2
+
+    plain = downward_camera(2.0, w=320, h=240, f=300.0)  # corners at r 0.67, inside the fold (0.86)
+    r = Reconstruction(plain.depth, plain.pose, plain.K, distortion=np.array([[k1, 0.0]]))
+    v, u = np.nonzero(r.depth[0] > 0)
+    rays = cv2.undistortPoints(np.c_[u, v].astype(np.float64).reshape(-1, 1, 2), r.K[0], np.array([k1, 0, 0, 0.0]),
+                               criteria=(cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 100, 1e-14)).reshape(-1, 2)
+    cam = np.c_[rays * 2.0, np.full(len(rays), 2.0)]
+    return r, cam @ r.pose[0, :3, :3].T + r.pose[0, :3, 3]
+
+
+def test_points_of_a_distorted_camera_land_on_the_true_points():
+    r, truth = _distorted_downward_camera(-0.2)
+    assert np.linalg.norm(r.points(0) - truth, axis=1).max() < 1e-3  # within a millimetre everywhere
+    pinhole = Reconstruction(r.depth, r.pose, r.K)
+    assert np.linalg.norm(pinhole.points(0) - truth, axis=1).max() > 0.1  # K alone puts the corners decimetres off
+
+
+def test_project_of_points_gives_back_the_distorted_pixels():
+    r, _ = _distorted_downward_camera(-0.2)
+    v, u = np.nonzero(r.depth[0] > 0)
+    assert np.abs(r.project(r.points(0), 0) - np.c_[u, v]).max() < 1e-6
+
+
+def test_reconstruction_distortion_is_checked():
+    good = downward_camera(1.0)
+    assert good.distortion is None and good.lens(0) is None
+    with pytest.raises(ValueError, match="distortion must be"):
+        Reconstruction(good.depth, good.pose, good.K, distortion=np.array([-0.1, 0.0]))
+    with pytest.raises(ValueError, match="distortion must be"):
+        Reconstruction(good.depth, good.pose, good.K, distortion=np.array([[np.nan, 0.0]]))
+    assert Reconstruction(good.depth, good.pose, good.K, distortion=[[-0.1, 0.01]]).lens(0).tolist() == [-0.1, 0.01]
+
+
 def test_reconstruction_index_maps_frame_positions():
     r = downward_camera(1.0)
     r2 = Reconstruction(depth=np.repeat(r.depth, 2, 0), pose=np.repeat(r.pose, 2, 0), K=np.repeat(r.K, 2, 0), frame_ids=[5, 9])
