@@ -190,7 +190,7 @@ def multiview_support(
     seen = np.zeros(len(points), np.int32)
     supported = np.zeros(len(points), np.int32)
     for entry, mask in views:
-        uv, z = math3d.project(points, recon.K[entry], recon.pose[entry])
+        uv, z = math3d.project(points, recon.K[entry], recon.pose[entry], recon.lens(entry))
         h, w = mask.shape
         inside = np.isfinite(uv[:, 0])
         u = np.where(inside, np.floor(np.nan_to_num(uv[:, 0])), -1).astype(np.int64)

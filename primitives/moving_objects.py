@@ -28,14 +28,14 @@ def seen_through(recon: Reconstruction, clouds: list[np.ndarray], entries: list[
     """Median, over pairs of views, of the fraction of one view's points (world, metres) the other sees through."""
     fractions = []
     pick = np.unique(np.linspace(0, len(clouds) - 1, min(len(clouds), MAX_VIEWS)).astype(np.int64))
-    depths = {entries[k]: view_evidence.nearest_depth(recon.depth[entries[k]]) for k in pick}
+    views = {entries[k]: view_evidence.depth_view(recon, entries[k]) for k in pick}
     for a in pick:
         cloud = clouds[a]
         pts = cloud if len(cloud) <= SAMPLE else cloud[np.linspace(0, len(cloud) - 1, SAMPLE).astype(np.int64)]
         for b in pick:
             e = entries[b]
             if a != b and entries[a] != e:
-                fractions.append(view_evidence.free_space_violation(pts, (depths[e], recon.K[e], recon.pose[e])))
+                fractions.append(view_evidence.free_space_violation(pts, views[e]))
     return float(np.median(fractions)) if fractions else 0.0
 
 
@@ -46,7 +46,7 @@ def first_position(recon: Reconstruction, clouds: list[np.ndarray], entries: lis
         return None
     order = np.argsort(times, kind="stable")
     views = [
-        track_fit.View(clouds[k], float(times[k]), 1.0, (view_evidence.nearest_depth(recon.depth[entries[k]]), recon.K[entries[k]], recon.pose[entries[k]]))
+        track_fit.View(clouds[k], float(times[k]), 1.0, view_evidence.depth_view(recon, entries[k]))
         for k in order
     ]
     fit = track_fit.fit_track(views)

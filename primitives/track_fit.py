@@ -27,7 +27,7 @@ import numpy as np
 
 from spatialclaw.primitives import math3d
 from spatialclaw.primitives.surface_icp import INLIER_M, PLANE_M, Surface, matches, oriented_normals, register, thin
-from spatialclaw.primitives.view_evidence import free_space_violation
+from spatialclaw.primitives.view_evidence import DepthView, free_space_violation
 
 SOURCE_POINTS = 1000
 """At most this many points of a view are registered."""
@@ -71,21 +71,20 @@ class View:
         points: (N, 3) world points seen, metres.
         time: seconds.
         prior: confidence in [0, 1] (`view_evidence.observation_weight`).
-        camera: ``(depth (H, W) metres, K (3, 3), camera-to-world pose (4, 4))`` of the frame,
-            for the free-space test (`view_evidence.nearest_depth` of the frame's depth) and the normals'
-            orientation; None skips both.
+        camera: the frame's `DepthView` (`view_evidence.depth_view`), for the free-space test
+            and the normals' orientation; None skips both.
     """
 
     points: np.ndarray
     time: float
     prior: float = 1.0
-    camera: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    camera: DepthView | None = None
 
     def surface(self) -> Surface:
         """Its points thinned to `SOURCE_POINTS`, with normals facing its camera."""
         pts = np.asarray(self.points, dtype=np.float64)
         pts = pts[thin(pts, SOURCE_POINTS)]
-        eye = None if self.camera is None else np.asarray(self.camera[2])[:3, 3]
+        eye = None if self.camera is None else np.asarray(self.camera.pose)[:3, 3]
         return Surface(pts, oriented_normals(pts, eye))
 
 

@@ -67,7 +67,7 @@ def build_track(masks: Masks, rows: np.ndarray, recon: Reconstruction, exact: bo
     priors = np.array([view_evidence.observation_weight(c, o) for c, o in zip(cut, occluded)])
     all_times = np.array([frames[int(f)].time if int(f) < len(frames) else float(f) for f in masks.frame_ids[rows]])
     views = [
-        track_fit.View(p, t, w, (view_evidence.nearest_depth(recon.depth[e]), recon.K[e], recon.pose[e])) for p, t, w, e in zip(points, all_times, priors, entries)
+        track_fit.View(p, t, w, view_evidence.depth_view(recon, e)) for p, t, w, e in zip(points, all_times, priors, entries)
     ]
     fit = track_fit.fit_track(views)
     keep = fit.kept

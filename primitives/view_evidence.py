@@ -4,9 +4,30 @@ behind something nearer, or placed where the camera sees straight through it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, NamedTuple
+
 import numpy as np
 
 from spatialclaw.primitives import math3d
+
+if TYPE_CHECKING:
+    from spatialclaw.primitives.types import Reconstruction
+
+
+class DepthView(NamedTuple):
+    """What a frame's camera sees, for the free-space test: its H×W depth (metres; 0 = unknown),
+    3×3 intrinsics ``K`` (pixels), 4×4 camera-to-world ``pose`` and radial lens ``distortion``
+    ((2,) k1, k2; None = pinhole)."""
+
+    depth: np.ndarray
+    K: np.ndarray
+    pose: np.ndarray
+    distortion: np.ndarray | None = None
+
+
+def depth_view(recon: Reconstruction, entry: int) -> DepthView:
+    """Entry ``entry`` of ``recon`` as a `DepthView`, its depth the `nearest_depth` (so thin parts are not seen through)."""
+    return DepthView(nearest_depth(recon.depth[entry]), recon.K[entry], recon.pose[entry], recon.lens(entry))
 
 
 def cut_by_border(mask: np.ndarray, margin: int = 2) -> bool:
@@ -68,7 +89,7 @@ def nearest_depth(depth: np.ndarray, radius: int = 1) -> np.ndarray:
     return np.where(np.isfinite(near), near, 0.0).astype(np.float32)
 
 
-def free_space_violation(shape: np.ndarray, camera: tuple[np.ndarray, np.ndarray, np.ndarray] | None, max_points: int = 800) -> float:
+def free_space_violation(shape: np.ndarray, camera: DepthView | None, max_points: int = 800) -> float:
     """Fraction of ``shape``'s world points (N, 3) the camera sees straight through.
 
     A point inside the image that is nearer than the surface the depth map shows there (by
@@ -78,9 +99,9 @@ def free_space_violation(shape: np.ndarray, camera: tuple[np.ndarray, np.ndarray
     """
     if camera is None or len(shape) == 0:
         return 0.0
-    depth, K, pose = camera
     pts = shape if len(shape) <= max_points else shape[np.linspace(0, len(shape) - 1, max_points).astype(np.int64)]
-    uv, z = math3d.project(pts, K, pose)
+    uv, z = math3d.project(pts, camera.K, camera.pose, camera.distortion)
+    depth = camera.depth
     h, w = depth.shape
     ok = np.isfinite(uv[:, 0]) & (z > 0)
     u = np.floor(np.nan_to_num(uv[:, 0], nan=-1.0)).astype(np.int64)

@@ -152,12 +152,12 @@ def _reconstruction_for(frames: list[Frame], context: KernelContext) -> tuple[Re
     return recon, [recon.index(p) for p in positions]
 
 
-def heights_above_floor(depth: np.ndarray, K: np.ndarray, pose: np.ndarray) -> np.ndarray:
-    """H×W world height (z, metres) of each pixel's surface point; NaN where depth is unknown."""
-    h, w = depth.shape
-    v, u = np.indices((h, w), dtype=np.float64)
-    z = np.where(depth > 0, depth, np.nan)
-    cam = np.stack([(u - K[0, 2]) / K[0, 0] * z, (v - K[1, 2]) / K[1, 1] * z, z], -1)
+def heights_above_floor(depth: np.ndarray, K: np.ndarray, pose: np.ndarray, distortion: np.ndarray | None = None) -> np.ndarray:
+    """H×W world height (z, metres) of each pixel's surface point; NaN where depth is unknown.
+    ``distortion``: the lens's radial (k1, k2) (`lens`); None = pinhole."""
+    from spatialclaw.primitives.lens import camera_points
+
+    cam = camera_points(np.where(depth > 0, depth, np.nan), K, distortion)
     return cam @ pose[2, :3] + pose[2, 3]
 
 
@@ -185,8 +185,8 @@ def segment(query: str, frames: list[Frame], context: KernelContext) -> Masks:
         if point is None:
             continue
         x, y = float(point[0]), float(point[1])
-        depth, K, pose = recon.depth[e], recon.K[e], recon.pose[e]
-        mask = grow_region(frame.image, depth, K, (x, y), height=heights_above_floor(depth, K, pose))
+        depth, K, pose, lens = recon.depth[e], recon.K[e], recon.pose[e], recon.lens(e)
+        mask = grow_region(frame.image, depth, K, (x, y), height=heights_above_floor(depth, K, pose, lens), distortion=lens)
         if mask.any():
             masks.append(mask)
             frame_ids.append(k)

@@ -11,22 +11,23 @@ from __future__ import annotations
 
 import numpy as np
 
+from spatialclaw.primitives.lens import camera_points
 
-def surface_normals(depth: np.ndarray, K: np.ndarray, step: int = 2) -> np.ndarray:
+
+def surface_normals(depth: np.ndarray, K: np.ndarray, step: int = 2, distortion: np.ndarray | None = None) -> np.ndarray:
     """Unit surface normals (camera axes) from a depth map by central differences.
 
     Args:
         depth: H×W z-depth (metres; NaN or 0 = unknown).
         K: 3×3 intrinsics (pixels).
         step: pixel distance of the differences (larger is smoother).
+        distortion: the lens's radial (k1, k2) (`lens`); None = pinhole.
 
     Returns:
         H×W×3 float32 unit normals facing the camera; NaN where undefined.
     """
-    h, w = depth.shape
-    v, u = np.indices((h, w), dtype=np.float64)
     z = np.where(depth > 0, depth, np.nan).astype(np.float64)
-    pts = np.stack([(u - K[0, 2]) / K[0, 0] * z, (v - K[1, 2]) / K[1, 1] * z, z], -1)
+    pts = camera_points(z, K, distortion)
     du = np.full_like(pts, np.nan)
     dv = np.full_like(pts, np.nan)
     du[:, step:-step] = pts[:, 2 * step :] - pts[:, : -2 * step]
@@ -38,7 +39,9 @@ def surface_normals(depth: np.ndarray, K: np.ndarray, step: int = 2) -> np.ndarr
     return n.astype(np.float32)
 
 
-def _geometry_edges(depth: np.ndarray, K: np.ndarray, depth_tol: float, normal_tol_deg: float) -> np.ndarray:
+def _geometry_edges(
+    depth: np.ndarray, K: np.ndarray, depth_tol: float, normal_tol_deg: float, distortion: np.ndarray | None
+) -> np.ndarray:
     """H×W bool: pixels on a depth jump or a normal crease."""
     z = np.where(depth > 0, depth, np.nan)
     edges = ~np.isfinite(z)
@@ -51,7 +54,7 @@ def _geometry_edges(depth: np.ndarray, K: np.ndarray, depth_tol: float, normal_t
     edges[:-1] |= jump_y
     if normal_tol_deg >= 180.0:
         return edges
-    n = surface_normals(depth, K)
+    n = surface_normals(depth, K, distortion=distortion)
     cos_tol = np.cos(np.radians(normal_tol_deg))
     with np.errstate(invalid="ignore"):
         crease_x = (n[:, 2:] * n[:, :-2]).sum(-1) < cos_tol
@@ -61,11 +64,9 @@ def _geometry_edges(depth: np.ndarray, K: np.ndarray, depth_tol: float, normal_t
     return edges
 
 
-def _within(depth: np.ndarray, K: np.ndarray, seed: tuple[int, int], radius: float) -> np.ndarray:
+def _within(depth: np.ndarray, K: np.ndarray, seed: tuple[int, int], radius: float, distortion: np.ndarray | None) -> np.ndarray:
     """H×W bool: pixels whose back-projected point lies within ``radius`` metres of the seed pixel's."""
-    h, w = depth.shape
-    v, u = np.indices((h, w), dtype=np.float64)
-    pts = np.stack([(u - K[0, 2]) / K[0, 0] * depth, (v - K[1, 2]) / K[1, 1] * depth, depth], -1)
+    pts = camera_points(depth, K, distortion)
     x, y = seed
     return (np.linalg.norm(pts - pts[y, x], axis=-1) <= radius) & (depth > 0)
 
@@ -82,6 +83,7 @@ def grow_region(
     normal_tol_deg: float = 35.0,
     floor_margin: float = 0.03,
     max_extent: float | None = 1.2,
+    distortion: np.ndarray | None = None,
 ) -> np.ndarray:
     """The mask of the surface region around ``seed``.
 
@@ -99,6 +101,7 @@ def grow_region(
         floor_margin: pixels lower than this above the floor count as floor (metres).
         max_extent: pixels whose surface point is farther than this from the seed's (metres)
             are excluded (None: no limit); stops leaks into walls of a similar colour.
+        distortion: the lens's radial (k1, k2) (`lens`); None = pinhole.
 
     Returns:
         H×W bool mask; all False if the seed is outside the image.
@@ -119,11 +122,11 @@ def grow_region(
     if height is not None and height[y, x] > floor_margin:
         allowed &= ~(height <= floor_margin)
     if max_extent is not None and depth[y, x] > 0:
-        allowed &= _within(depth, K, (x, y), max_extent)
+        allowed &= _within(depth, K, (x, y), max_extent, distortion)
     # With the floor known, creases are not needed to stop at the floor, and they would split an
     # object into its faces (a sofa's seat from its arm); without it, they are the only stop.
     crease_tol = 180.0 if height is not None else normal_tol_deg
-    passable = allowed & ~_geometry_edges(depth, K, depth_tol, crease_tol)
+    passable = allowed & ~_geometry_edges(depth, K, depth_tol, crease_tol, distortion)
     passable[y, x] = True
     labels, _ = ndimage.label(passable)
     region = labels == labels[y, x]

@@ -302,7 +302,7 @@ def metric_feedforward(frames: list[Frame], context: KernelContext) -> Reconstru
     info = {**base.info, "depth_metric_model": True, "depth_fits": fits, "world_rescaled_by": factor,
             "depth_model_focal_px": model_focal}
     return Reconstruction(depth=(base.depth * factor).astype(np.float32), pose=pose, K=base.K, images=base.images,
-                          backend="learned", info=info, valid=base.valid, quality=quality)
+                          backend="learned", info=info, valid=base.valid, quality=quality, distortion=base.distortion)
 
 
 def reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction:
@@ -339,4 +339,4 @@ def reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction:
                  "sfm_prior_fov_deg": prior})
     quality = _focal_warnings(_quality(base.quality, factor), base, model_focal, prior is not None)
     return Reconstruction(depth=depth, pose=pose, K=base.K, images=base.images, backend="learned", info=info,
-                          valid=base.valid, quality=quality)
+                          valid=base.valid, quality=quality, distortion=base.distortion)
