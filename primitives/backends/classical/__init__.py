@@ -3,7 +3,7 @@
 Backend entry points (see `spatialclaw.primitives.backends`):
 
 - ``reconstruct(frames, context) -> Reconstruction``: structure-from-motion poses and
-  intrinsics, dense depth from plane-sweep and rectified SGBM stereo between registered
+  intrinsics (one camera for all frames, its radial lens terms in ``distortion``), dense depth from plane-sweep and rectified SGBM stereo between registered
   neighbours (checked against each other and the sparse points, holes filled plane-wise), and a
   metric, gravity-aligned world from the floor plane and the camera-height prior
   ``context.options["camera_height"]`` (metres, default 1.5). ``quality`` says what the gates
@@ -132,6 +132,7 @@ def reconstruct(
         depth=result.depth,
         pose=result.pose,
         K=np.repeat(result.K[None], n, axis=0),
+        distortion=None if result.distortion is None else np.repeat(result.distortion[None], n, axis=0),
         images=np.stack([f.image for f in frames]),
         backend="classical",
         info=info,

@@ -29,6 +29,7 @@ import numpy as np
 from spatialclaw.errors import PerceptionError
 from spatialclaw.primitives.backends.classical import densify, gates, scale, sfm, stereo, sweep, undistort
 from spatialclaw.primitives.backends.classical.sfm_matches import Matcher
+from spatialclaw.primitives.lens import radial_terms
 
 
 @dataclass
@@ -55,6 +56,9 @@ class ClassicalResult:
             to stereo depth; 1 is perfect), ``measured_fraction``, ``floor_inliers``,
             ``floor_confidence`` (None without a floor), ``sparse_points``, ``reprojection_px``
             (median over the sparse points), ``scene_depth_m`` (median sparse depth), ``timings``.
+        distortion: (2,) float64 radial lens terms k1, k2 of the frames (the SfM camera's,
+            COLMAP's convention, `lens`); None for a pinhole camera. ``depth`` is on the frames'
+            own (distorted) pixels, so points need it as well as ``K``.
     """
 
     depth: np.ndarray
@@ -67,6 +71,7 @@ class ClassicalResult:
     camera_height: float
     sfm: sfm.SfmResult | None = None
     info: dict = field(default_factory=dict)
+    distortion: np.ndarray | None = None
 
 
 def _resize(image: np.ndarray, max_side: int) -> np.ndarray:
@@ -464,4 +469,5 @@ def reconstruct_from_sfm(
     return ClassicalResult(
         depth=depth.astype(np.float32), measured=measured, pose=world_pose, K=_scaled_K(result.K, sfm_hw, hw), registered=reg,
         points=align.apply_points(result.points), scale=align.scale, camera_height=camera_height, sfm=result, info=info,
+        distortion=radial_terms(result.distortion),
     )

@@ -84,3 +84,42 @@ def test_depth_from_a_distorted_camera_improves_when_the_lens_is_undistorted():
     ignoring = pipeline.reconstruct_from_sfm(images, sfm.SfmResult(**{**true_sfm.__dict__, "distortion": np.zeros(1)}), hw, depth_size=160)
     assert _good_fraction(with_lens, truth) > 0.8
     assert _good_fraction(with_lens, truth) > _good_fraction(ignoring, truth) + 0.15
+
+
+def _camera_points(recon, i: int, scale: float, distortion) -> np.ndarray:
+    """Entry ``i``'s points (every pixel with depth) in its camera's frame, in the true poses' units."""
+    from spatialclaw.primitives import math3d
+
+    return math3d.backproject(recon.depth[i] / scale, recon.K[i], np.eye(4), distortion=distortion)
+
+
+def test_the_classical_backend_carries_the_lens_so_its_points_land_on_the_scene(monkeypatch):
+    """The backend's Reconstruction says the lens; where its depth is right (within 1%), its points
+    near the image border land on the scene only with the lens applied."""
+    import cv2
+
+    from spatialclaw.inputs.frame import Frame
+    from spatialclaw.primitives.backends import classical
+    from spatialclaw.primitives.context import KernelContext
+
+    hw = (120, 160)
+    images, truth, true_sfm = _distorted_room(5, hw)
+    result = pipeline.reconstruct_from_sfm(images, true_sfm, hw, depth_size=160)
+    monkeypatch.setattr(pipeline, "reconstruct_images", lambda *args, **kwargs: result)  # the true SfM: no COLMAP here
+    frames = [Frame(i, i / 10, im) for i, im in enumerate(images)]
+    recon = classical.reconstruct(frames, KernelContext(frames=frames, source_kind="images", perception="reconstruction=classical"))
+    assert recon.distortion.tolist() == [[K1, 0.0]] * len(frames)
+    errors = {"lens": [], "pinhole": []}
+    for i in range(len(frames)):
+        v, u = np.nonzero(recon.depth[i] > 0)
+        z = truth[i][v, u]
+        rays = cv2.undistortPoints(np.c_[u, v].astype(np.float64).reshape(-1, 1, 2), recon.K[i], np.array([K1, 0, 0, 0.0])).reshape(-1, 2)
+        true_points = np.c_[rays * z[:, None], z]
+        right = np.abs(recon.depth[i][v, u] / result.scale - z) < 0.01 * z
+        border = (np.hypot(u - hw[1] / 2, v - hw[0] / 2) > 0.35 * np.hypot(*hw)) & right
+        for name, distortion in (("lens", recon.lens(i)), ("pinhole", None)):
+            # the same depth, so the difference is the rays alone; relative to the depth
+            err = np.linalg.norm(_camera_points(recon, i, result.scale, distortion) - true_points, axis=1) / z
+            errors[name].append(err[border])
+    lens, pinhole = (float(np.median(np.concatenate(e))) for e in (errors["lens"], errors["pinhole"]))
+    assert lens < 0.01 and pinhole > 3 * lens, (lens, pinhole)
