@@ -7,6 +7,9 @@ check all assume straight pixel rays, so the frames are first resampled to the p
 the same intrinsics (`Undistortion.image`), depth is computed there, and the depth maps are
 resampled back onto the frames' own (distorted) pixels (`Undistortion.depth_to_frame`): depth is
 the z of the point each frame pixel sees, in either geometry.
+
+The lens model and its inverse are `spatialclaw.primitives.lens`'s, the one that
+``Reconstruction.points`` applies to that depth afterwards.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from spatialclaw.primitives import lens
 
 NEGLIGIBLE = 1e-4
 """Distortion that moves the image corner by less than this fraction of its distance from the
@@ -51,12 +56,8 @@ class Undistortion:
 
     def points(self, uv: np.ndarray) -> np.ndarray:
         """(n, 2) frame pixels → their positions in the pinhole image."""
-        import cv2
-
-        if len(uv) == 0:
-            return np.zeros((0, 2))
-        src = np.ascontiguousarray(uv, dtype=np.float64).reshape(-1, 1, 2)
-        return cv2.undistortPoints(src, self.K, self.coefficients, P=self.K).reshape(-1, 2)
+        uv = np.asarray(uv, dtype=np.float64).reshape(-1, 2)
+        return lens.ray_pixels(lens.pixel_rays(uv, self.K, self.coefficients[:2]), self.K)
 
     def depth_to_frame(self, depth: np.ndarray) -> np.ndarray:
         """An H×W depth map of the pinhole camera (NaN = unknown) on the frame's pixels.
@@ -86,8 +87,6 @@ def undistortion(K: np.ndarray, distortion: np.ndarray, hw: tuple[int, int]) -> 
     Returns:
         None when the distortion is negligible over the image (nothing to resample).
     """
-    import cv2
-
     h, w = hw
     coefficients = _cv_coefficients(np.asarray(distortion, dtype=np.float64).reshape(-1))
     corner = np.array([max(K[0, 2], w - K[0, 2]) / K[0, 0], max(K[1, 2], h - K[1, 2]) / K[1, 1]])
@@ -95,8 +94,9 @@ def undistortion(K: np.ndarray, distortion: np.ndarray, hw: tuple[int, int]) -> 
     if abs(coefficients[0]) * r2 + abs(coefficients[1]) * r2 * r2 < NEGLIGIBLE:
         return None
     K = np.asarray(K, dtype=np.float64)
-    map_x, map_y = cv2.initUndistortRectifyMap(K, coefficients, None, K, (w, h), cv2.CV_32FC1)
     v, u = np.indices((h, w), dtype=np.float64)
-    grid = np.column_stack([u.ravel(), v.ravel()]).reshape(-1, 1, 2)
-    back = cv2.undistortPoints(grid, K, coefficients, P=K).reshape(h, w, 2).astype(np.float32)
-    return Undistortion(K=K, coefficients=coefficients, pinhole_from_frame=back, frame_from_pinhole=np.dstack([map_x, map_y]))
+    grid = np.stack([u, v], axis=-1)
+    back = lens.ray_pixels(lens.pixel_rays(grid, K, coefficients[:2]), K).astype(np.float32)
+    # Pinhole pixels whose ray lies past a barrel lens's fold see nothing of the frame (-1: outside).
+    forward = np.nan_to_num(lens.ray_pixels(lens.pixel_rays(grid, K), K, coefficients[:2]), nan=-1.0).astype(np.float32)
+    return Undistortion(K=K, coefficients=coefficients, pinhole_from_frame=back, frame_from_pinhole=forward)
