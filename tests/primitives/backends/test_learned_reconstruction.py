@@ -142,6 +142,22 @@ def test_learned_quality_says_where_the_metres_come_from(monkeypatch, scale_sour
         assert np.allclose(r.pose, base.pose)
 
 
+def test_learned_depth_keeps_the_classical_lens_it_was_aligned_on(monkeypatch):
+    """The depth model sees the frames as they are (distorted), and its depth is aligned to the
+    classical depth of those pixels: the reconstruction keeps the classical lens."""
+    from spatialclaw.primitives.backends.learned import reconstruction as learned_reconstruction
+    from spatialclaw.primitives.types import Reconstruction
+
+    plain, exact = _classical_reconstruction(4, "floor+camera-height", [])
+    lens = np.tile([-0.15, 0.01], (4, 1))
+    base = Reconstruction(plain.depth, plain.pose, plain.K, backend="classical", quality=plain.quality, distortion=lens)
+    monkeypatch.setattr(classical, "reconstruct", lambda frames, ctx, **options: base)
+    monkeypatch.setattr(learned_reconstruction, "estimate_depth", lambda frames, ctx: DepthPrediction(list(exact), True, [None] * 4))
+    frames = [Frame(i, i / 10, np.zeros((60, 80, 3), np.uint8)) for i in range(4)]
+    r = learned_reconstruction.reconstruct(frames, KernelContext(frames=frames))
+    assert np.array_equal(r.distortion, lens)
+
+
 # --- the depth model's focal length (Depth Pro) as structure-from-motion's prior and check ---------
 
 
