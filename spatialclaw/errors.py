@@ -32,6 +32,11 @@ class SpatialClawError(Exception):
     # The word a kernel's set-up report uses for this kind of refusal (see `refusal_from_report`).
     refusal_kind: str | None = None
 
+    @classmethod
+    def recorded(cls, error_type: str, error: str) -> SpatialClawError:
+        """A failure known only by its recorded type name and message (a worker's), raised again."""
+        return cls(f"{error_type}: {error}")
+
     def with_note(self, note: str) -> SpatialClawError:
         """The same kind of error with ``note`` appended to its message."""
         return type(self)(f"{self}{note}")
@@ -166,9 +171,160 @@ class InputError(SpatialClawError):
     def unreadable_instances(cls, path: object) -> InputError:
         return cls(f"cannot read {path}")
 
+    # --- downloads (checkpoints and benchmark datasets)
+
     @classmethod
-    def download_failed(cls, model: str, err: object) -> InputError:
-        return cls(f"cannot download {model} ({err}); check the network and rerun (finished files are kept)")
+    def download_failed(cls, repo: str, err: object) -> InputError:
+        return cls(f"cannot download {repo} ({err}); check the network and rerun (finished files are kept)")
+
+    # --- evaluation: files of rows (`spatialclaw.eval.table_files`); ``fix`` says what to do
+
+    @classmethod
+    def unreadable_parquet(cls, path: object, err: object, fix: str) -> InputError:
+        return cls(f"cannot read {path} as parquet ({err}); {fix}")
+
+    @classmethod
+    def not_json(cls, path: object, msg: str, line: int, fix: str) -> InputError:
+        return cls(f"{path} is not valid JSON ({msg} at line {line}); {fix}")
+
+    @classmethod
+    def not_json_line(cls, path: object, number: int, msg: str, fix: str) -> InputError:
+        """Line ``number`` (from 1) of a JSONL file does not parse."""
+        return cls(f"{path}:{number} is not valid JSON ({msg}); {fix}")
+
+    @classmethod
+    def unknown_table_type(cls, path: object, suffix: str, suffixes: tuple[str, ...]) -> InputError:
+        listed = f"{', '.join(suffixes[:-1])} or {suffixes[-1]}" if len(suffixes) > 1 else suffixes[0]
+        return cls(f"{path}: unknown question-file type {suffix!r}; give a {listed} file")
+
+    # --- evaluation: VSI-Bench question files (`spatialclaw.eval.records`)
+
+    @classmethod
+    def no_question_file(cls, path: object) -> InputError:
+        return cls(f"question file {path} not found; give the path of a VSI-Bench .jsonl, .json or .parquet file")
+
+    @classmethod
+    def not_records(cls, path: object) -> InputError:
+        return cls(f"{path} holds neither a list of records nor {{\"data\": [...]}}; give a VSI-Bench records file")
+
+    @classmethod
+    def not_a_record(cls, where: str, fields: tuple[str, ...]) -> InputError:
+        return cls(f"{where}: a record must be an object with fields {', '.join(fields)}")
+
+    @classmethod
+    def record_lacks(cls, where: str, missing: list[str], fields: tuple[str, ...]) -> InputError:
+        return cls(f"{where}: record lacks field(s) {', '.join(missing)}; VSI-Bench records need {', '.join(fields)}")
+
+    @classmethod
+    def field_not_text(cls, where: str, name: str, value: object) -> InputError:
+        return cls(f"{where}: field {name!r} must be text, got {value!r}")
+
+    @classmethod
+    def bad_options(cls, where: str, value: object) -> InputError:
+        return cls(f"{where}: 'options' must be a list of strings, got {value!r}")
+
+    @classmethod
+    def no_options(cls, where: str, question_type: str) -> InputError:
+        return cls(f"{where}: {question_type} is multiple choice but the record has no options")
+
+    @classmethod
+    def bad_ground_truth(cls, where: str, err: object) -> InputError:
+        return cls(f"{where}: {err}; fix the record")
+
+    @classmethod
+    def repeated_record_id(cls, where: str, record_id: str) -> InputError:
+        return cls(f"{where}: id {record_id!r} appears twice; ids must be unique")
+
+    @classmethod
+    def no_records(cls, path: object) -> InputError:
+        return cls(f"{path} holds no records")
+
+    @classmethod
+    def no_data_root(cls, root: object, *, released: bool) -> InputError:
+        """``--data-root`` is not a folder: of a benchmark's released files (``released``), else of question files' videos."""
+        holding = ("the benchmark's files (spatialclaw benchmarks download NAME --data-root DIR)" if released
+                   else "<dataset>/<scene_name>.mp4 files under it")
+        return cls(f"data root {root} is not a folder; pass --data-root with {holding}")
+
+    @classmethod
+    def no_scene(cls, scene: str, dataset: str, question: str, video: object, folder: object) -> InputError:
+        return cls(
+            f"scene {scene!r} of dataset {dataset!r} (question {question}) not found: expected "
+            f"{video} or the folder {folder}/; put the benchmark's videos under --data-root as "
+            f"<data-root>/<dataset>/<scene_name>.mp4"
+        )
+
+    @classmethod
+    def scenes_missing(cls, first: InputError, scenes: int) -> InputError:
+        """The first missing scene's error, and how many scenes are missing when more than one."""
+        more = f" ({scenes} scenes missing in all)" if scenes > 1 else ""
+        return cls(f"{first}{more}")
+
+    # --- evaluation: a benchmark's released files (`spatialclaw.eval.benchmarks`); ``expected`` names them
+
+    @classmethod
+    def none_of(cls, root: object, patterns: tuple[str, ...], expected: str) -> InputError:
+        return cls(f"{root} holds none of {', '.join(patterns)}; expected {expected}")
+
+    @classmethod
+    def no_parquet(cls, patterns: tuple[str, ...], root: object, expected: str) -> InputError:
+        return cls(f"no parquet file matching {', '.join(patterns)} under {root}; expected {expected}")
+
+    @classmethod
+    def no_question_list(cls, path: object, expected: str) -> InputError:
+        return cls(f"{path} holds no list of questions; expected {expected}")
+
+    @classmethod
+    def no_image(cls, what: str, cell: object) -> InputError:
+        return cls(f"{what} holds no image ({type(cell).__name__}); the file does not have the released layout")
+
+    @classmethod
+    def not_under_root(cls, rel: object, root: object, expected: str) -> InputError:
+        return cls(f"{rel} not found under {root} (nor in its .zip archives); expected {expected}")
+
+    @classmethod
+    def bad_zip(cls, archive: object) -> InputError:
+        return cls(f"{archive} is not a readable zip archive; {DOWNLOAD_AGAIN_FIX}")
+
+    @classmethod
+    def unsafe_member(cls, archive: object, member: str) -> InputError:
+        return cls(f"{archive} holds an unsafe member path {member!r}; refusing to extract it")
+
+    @classmethod
+    def bad_row(cls, benchmark: str, position: int, err: BaseException, expected: str) -> InputError:
+        return cls(f"{benchmark}: row {position} does not have the released layout ({type(err).__name__}: {err}); "
+                   f"expected {expected}")
+
+    @classmethod
+    def repeated_benchmark_id(cls, benchmark: str, record_id: str) -> InputError:
+        return cls(f"{benchmark}: id {record_id!r} appears twice; check that --data-root holds one copy of the files")
+
+    @classmethod
+    def no_questions(cls, benchmark: str, data_root: object, expected: str) -> InputError:
+        return cls(f"{benchmark}: no questions found under {data_root}; expected {expected}")
+
+    # --- predictions, finished runs and their trajectories
+
+    @classmethod
+    def no_predictions_file(cls, path: object) -> InputError:
+        return cls(f"predictions file {path} not found; give a .jsonl file with one {{\"id\", \"prediction\"}} per line")
+
+    @classmethod
+    def prediction_lacks(cls, path: object, number: int) -> InputError:
+        return cls(f"{path}:{number} lacks \"id\" or \"prediction\"; each line must be {{\"id\", \"prediction\"}}")
+
+    @classmethod
+    def bad_prediction_line(cls, path: object, number: int, msg: str) -> InputError:
+        return cls.not_json_line(path, number, msg, 'each line must be {"id", "prediction"}')
+
+    @classmethod
+    def repeated_prediction(cls, path: object, number: int, key: str) -> InputError:
+        return cls(f"{path}:{number}: id {key!r} appears twice; give one prediction per question")
+
+    @classmethod
+    def not_a_run(cls, path: object) -> InputError:
+        return cls(f"{path} is missing or not JSON: give run folders written by spatialclaw eval")
+
 
 
 class ConfigError(SpatialClawError):
@@ -221,7 +377,8 @@ class ConfigError(SpatialClawError):
 
     @classmethod
     def no_hub_client(cls) -> ConfigError:
-        return cls("downloading models needs huggingface_hub: pip install huggingface_hub")
+        """``huggingface_hub`` is missing for a download (of checkpoints or of a benchmark's dataset)."""
+        return cls("downloading needs huggingface_hub: pip install huggingface_hub")
 
     @classmethod
     def gated_model(cls, model: str, terms: str) -> ConfigError:
@@ -235,6 +392,44 @@ class ConfigError(SpatialClawError):
     def no_model(cls, served: list[str]) -> ConfigError:
         listed = f" (the server lists: {', '.join(served[:8])})" if served else ""
         return cls(f"no model given: pass --model or set {ENV_MODEL}{listed}")
+
+    # --- evaluation and benchmarks
+
+    @classmethod
+    def eval_needs_one_source(cls) -> ConfigError:
+        return cls("give either a questions file or --benchmark NAME, not both and not neither")
+
+    @classmethod
+    def ray_missing(cls) -> ConfigError:
+        return cls("--executor ray needs Ray: pip install 'spatialclaw[ray]'")
+
+    @classmethod
+    def ray_address_without_ray(cls) -> ConfigError:
+        return cls("--ray-address needs --executor ray")
+
+    @classmethod
+    def predictions_need_benchmark(cls) -> ConfigError:
+        return cls("--predictions needs --benchmark NAME: the benchmark's rules score them")
+
+    @classmethod
+    def predictions_out_has_results(cls, out: object) -> ConfigError:
+        return cls(f"{out} already holds results; choose another --out")
+
+    @classmethod
+    def benchmark_not_supported(cls, name: str, hf_id: str, missing: str) -> ConfigError:
+        return cls(f"benchmark {name!r} ({hf_id}) is not supported yet: {missing}")
+
+    @classmethod
+    def unknown_benchmark(cls, name: str, names: list[str]) -> ConfigError:
+        return cls(f"unknown benchmark {name!r}: choose one of {', '.join(names)} (spatialclaw benchmarks lists them)")
+
+    @classmethod
+    def gated_dataset(cls, hf_id: str) -> ConfigError:
+        return cls(f"{hf_id} is gated: accept its terms on https://huggingface.co/datasets/{hf_id}, then pass --token or set HF_TOKEN")
+
+    @classmethod
+    def dataset_not_on_hub(cls, hf_id: str) -> ConfigError:
+        return cls(f"{hf_id} was not found on the Hub (or is private): check the name, or pass --token with access")
 
 
 class ModelError(SpatialClawError):
@@ -582,11 +777,17 @@ def no_motion_text(family: str, frames: int) -> str:
 
 # ----------------------------------------------------------------------------- evaluation
 
-EVAL_NEEDS_ONE_SOURCE_TEXT = "give either a questions file or --benchmark NAME, not both and not neither"
-RAY_MISSING_TEXT = "--executor ray needs Ray: pip install 'spatialclaw[ray]'"
-RAY_ADDRESS_WITHOUT_RAY_TEXT = "--ray-address needs --executor ray"
 EVAL_ALL_FAILED_TEXT = " (the first {count} questions all failed; fix this and rerun with --resume)"
 WORKER_DIED_TEXT = "the worker process died while running this question"
+
+# What to do about a file of rows that does not parse (the ``fix`` of `InputError.not_json` and its
+# kin, as `spatialclaw.eval.table_files.RowFiles` passes it): a question file the user wrote, or a
+# benchmark's released file.
+QUESTION_FILE_FIX = "give a VSI-Bench .parquet, .jsonl or .json file"
+QUESTION_JSON_FIX = "fix the file"
+RECORD_LINE_FIX = "each line must be one record"
+DOWNLOAD_AGAIN_FIX = "download it again"
+
 
 
 # ----------------------------------------------------------------------------- library errors

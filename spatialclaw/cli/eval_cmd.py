@@ -139,7 +139,7 @@ def eval_command(
 def _score_predictions(benchmark: Optional[str], data_root: Path, predictions: Path, out: Path) -> None:
     """``--predictions``: score answers made elsewhere by the benchmark's rules, no model."""
     if benchmark is None:
-        raise ConfigError("--predictions needs --benchmark NAME: the benchmark's rules score them")
+        raise ConfigError.predictions_need_benchmark()
     from spatialclaw.eval.report import summary_markdown
     from spatialclaw.eval.score_only import score_file
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from spatialclaw.config import RunConfig
-from spatialclaw.errors import RAY_ADDRESS_WITHOUT_RAY_TEXT, RAY_MISSING_TEXT, WORKER_DIED_TEXT, ConfigError, SpatialClawError
+from spatialclaw.errors import WORKER_DIED_TEXT, ConfigError, SpatialClawError
 from spatialclaw.models.clients import ModelClients
 
 
@@ -347,7 +347,7 @@ class RayExecutor:
         try:
             import ray
         except ImportError:
-            raise ConfigError(RAY_MISSING_TEXT) from None
+            raise ConfigError.ray_missing() from None
         self._ray = ray
         self.workers = workers
         self.job_fn = job_fn
@@ -415,7 +415,7 @@ def make_executor(kind: str, workers: int, ray_address: str | None = None, job_f
     """The executor named by ``--executor`` (``"local"`` or ``"ray"``)."""
     if kind == "local":
         if ray_address:
-            raise ConfigError(RAY_ADDRESS_WITHOUT_RAY_TEXT)
+            raise ConfigError.ray_address_without_ray()
         return LocalExecutor(workers, job_fn)
     if kind == "ray":
         return RayExecutor(workers, ray_address, job_fn)

@@ -14,11 +14,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spatialclaw.errors import InputError
+from spatialclaw.errors import QUESTION_FILE_FIX, QUESTION_JSON_FIX, RECORD_LINE_FIX, InputError
 from spatialclaw.eval.scoring import normalise_ground_truth, task_kind
+from spatialclaw.eval.table_files import RowFiles, unique_ids
 
 REQUIRED_FIELDS: tuple[str, ...] = ("id", "dataset", "scene_name", "question_type", "question", "ground_truth")
 VIDEO_SUFFIX = ".mp4"
+QUESTION_FILES = RowFiles(
+    suffixes=(".jsonl", ".json", ".parquet"),
+    wrappers=("data",),
+    object_values=False,
+    parquet_fix=QUESTION_FILE_FIX,
+    json_fix=QUESTION_JSON_FIX,
+    line_fix=RECORD_LINE_FIX,
+    not_rows=InputError.not_records,
+)
+"""A VSI-Bench question file: JSONL, a JSON list of records (or ``{"data": [...]}``), or parquet."""
 
 
 @dataclass(frozen=True)
@@ -65,44 +76,7 @@ class BenchmarkRecord:
             return folder
         if video.is_file():
             return video
-        raise InputError(
-            f"scene {self.scene_name!r} of dataset {self.dataset!r} (question {self.id}) not found: expected "
-            f"{video} or the folder {folder}/; put the benchmark's videos under --data-root as "
-            f"<data-root>/<dataset>/<scene_name>.mp4"
-        )
-
-
-def _load_rows(path: Path) -> list[Any]:
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        try:
-            import pyarrow.parquet as pq
-
-            return pq.read_table(path).to_pylist()
-        except Exception as err:  # pyarrow raises several types for unreadable files
-            raise InputError(f"cannot read {path} as parquet ({err}); give a VSI-Bench .parquet, .jsonl or .json file") from None
-    text = path.read_text(encoding="utf-8")
-    if suffix == ".jsonl":
-        rows = []
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as err:
-                raise InputError(f"{path}:{number} is not valid JSON ({err.msg}); each line must be one record") from None
-        return rows
-    if suffix == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise InputError(f"{path} is not valid JSON ({err.msg} at line {err.lineno}); fix the file") from None
-        if isinstance(data, dict) and isinstance(data.get("data"), list):
-            return data["data"]
-        if isinstance(data, list):
-            return data
-        raise InputError(f"{path} holds neither a list of records nor {{\"data\": [...]}}; give a VSI-Bench records file")
-    raise InputError(f"{path}: unknown question-file type {suffix!r}; give a .jsonl, .json or .parquet file")
+        raise InputError.no_scene(self.scene_name, self.dataset, self.id, video, folder)
 
 
 def _options(value: Any, where: str) -> list[str] | None:
@@ -114,9 +88,9 @@ def _options(value: Any, where: str) -> list[str] | None:
         try:
             value = json.loads(value)
         except json.JSONDecodeError:
-            raise InputError(f"{where}: 'options' must be a list of strings, got {value!r}") from None
+            raise InputError.bad_options(where, value) from None
     if not isinstance(value, (list, tuple)) or not all(isinstance(o, str) for o in value):
-        raise InputError(f"{where}: 'options' must be a list of strings, got {value!r}")
+        raise InputError.bad_options(where, value)
     return list(value) or None
 
 
@@ -131,13 +105,13 @@ def parse_record(row: Any, where: str) -> BenchmarkRecord:
         InputError: a field is missing or malformed, or the ground truth does not fit the question type.
     """
     if not isinstance(row, dict):
-        raise InputError(f"{where}: a record must be an object with fields {', '.join(REQUIRED_FIELDS)}")
+        raise InputError.not_a_record(where, REQUIRED_FIELDS)
     missing = [name for name in REQUIRED_FIELDS if row.get(name) is None or str(row.get(name)).strip() == ""]
     if missing:
-        raise InputError(f"{where}: record lacks field(s) {', '.join(missing)}; VSI-Bench records need {', '.join(REQUIRED_FIELDS)}")
+        raise InputError.record_lacks(where, missing, REQUIRED_FIELDS)
     for name in ("dataset", "scene_name", "question_type", "question"):
         if not isinstance(row[name], str):
-            raise InputError(f"{where}: field {name!r} must be text, got {row[name]!r}")
+            raise InputError.field_not_text(where, name, row[name])
     options = _options(row.get("options"), where)
     record = BenchmarkRecord(
         id=str(row["id"]),
@@ -150,11 +124,11 @@ def parse_record(row: Any, where: str) -> BenchmarkRecord:
         extra={k: v for k, v in row.items() if k not in REQUIRED_FIELDS and k != "options"},
     )
     if task_kind(record.question_type, options) == "multiple_choice" and not options:
-        raise InputError(f"{where}: {record.question_type} is multiple choice but the record has no options")
+        raise InputError.no_options(where, record.question_type)
     try:
         normalise_ground_truth(record.ground_truth, record.question_type, options)
     except ValueError as err:
-        raise InputError(f"{where}: {err}; fix the record") from None
+        raise InputError.bad_ground_truth(where, err) from None
     return record
 
 
@@ -170,18 +144,14 @@ def read_records(path: str | Path) -> list[BenchmarkRecord]:
     """
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"question file {path} not found; give the path of a VSI-Bench .jsonl, .json or .parquet file")
-    rows = _load_rows(path)
-    records: list[BenchmarkRecord] = []
-    seen: set[str] = set()
-    for number, row in enumerate(rows, start=1):
-        record = parse_record(row, f"{path.name} record {number}")
-        if record.id in seen:
-            raise InputError(f"{path.name} record {number}: id {record.id!r} appears twice; ids must be unique")
-        seen.add(record.id)
-        records.append(record)
+        raise InputError.no_question_file(path)
+    rows = QUESTION_FILES.read(path)
+    records = unique_ids(
+        (parse_record(row, f"{path.name} record {number}") for number, row in enumerate(rows, start=1)),
+        lambda position, record_id: InputError.repeated_record_id(f"{path.name} record {position + 1}", record_id),
+    )
     if not records:
-        raise InputError(f"{path} holds no records")
+        raise InputError.no_records(path)
     return records
 
 
@@ -197,7 +167,7 @@ def check_inputs(records: Sequence[BenchmarkRecord], data_root: str | Path) -> d
     """
     root = Path(data_root)
     if not root.is_dir():
-        raise InputError(f"data root {root} is not a folder; pass --data-root with <dataset>/<scene_name>.mp4 files under it")
+        raise InputError.no_data_root(root, released=False)
     resolved: dict[str, Path] = {}
     missing: list[InputError] = []
     missing_scenes: set[tuple[str, str]] = set()
@@ -208,6 +178,5 @@ def check_inputs(records: Sequence[BenchmarkRecord], data_root: str | Path) -> d
             missing.append(err)
             missing_scenes.add((record.dataset, record.scene_name))
     if missing:
-        more = f" ({len(missing_scenes)} scenes missing in all)" if len(missing_scenes) > 1 else ""
-        raise InputError(f"{missing[0]}{more}")
+        raise InputError.scenes_missing(missing[0], len(missing_scenes))
     return resolved

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spatialclaw.errors import EVAL_ALL_FAILED_TEXT, EVAL_NEEDS_ONE_SOURCE_TEXT, ConfigError, SpatialClawError
+from spatialclaw.errors import EVAL_ALL_FAILED_TEXT, ConfigError, SpatialClawError
 from spatialclaw.config import RunConfig
 from spatialclaw.eval.executors import Executor, JobOutcome, QuestionJob, make_executor
 from spatialclaw.eval.records import BenchmarkRecord, check_inputs, read_records
@@ -257,7 +257,7 @@ def run_eval(
     from spatialclaw.eval.report import write_report
 
     if (config.questions is None) == (config.benchmark is None):
-        raise ConfigError(EVAL_NEEDS_ONE_SOURCE_TEXT)
+        raise ConfigError.eval_needs_one_source()
     suite = _questions_suite(config) if config.benchmark is None else _benchmark_suite(config)
     out = config.out
     out.mkdir(parents=True, exist_ok=True)
@@ -388,4 +388,4 @@ def _raise_first(failures: list[JobOutcome]) -> None:
     note = EVAL_ALL_FAILED_TEXT.format(count=len(failures))
     if first.exception is not None:
         raise first.exception.with_note(note)
-    raise SpatialClawError(f"{first.error_type}: {first.error}{note}")
+    raise SpatialClawError.recorded(first.error_type, first.error).with_note(note)

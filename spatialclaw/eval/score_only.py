@@ -32,7 +32,7 @@ def score_file(benchmark: str, data_root: Path, predictions: Path, out: Path) ->
     out.mkdir(parents=True, exist_ok=True)
     results = out / "results.jsonl"
     if results.exists() and results.stat().st_size > 0:
-        raise ConfigError(f"{out} already holds results; choose another --out")
+        raise ConfigError.predictions_out_has_results(out)
     results.write_text("".join(json.dumps(r, default=str, ensure_ascii=False) + "\n" for r in rows))
     summary["predictions"] = str(predictions.resolve())
     write_report(out, summary)

@@ -20,7 +20,7 @@ def read_run(run_dir: Path) -> dict[str, Any]:
     try:
         summary = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
-        raise InputError(f"{path} is missing or not JSON: give run folders written by spatialclaw eval") from None
+        raise InputError.not_a_run(path) from None
     summary.setdefault("benchmark", "vsibench")
     return summary
 

@@ -24,6 +24,7 @@ from spatialclaw.errors import InputError
 from spatialclaw.eval.benchmarks.rules import choice_score
 from spatialclaw.eval.benchmarks.storage import DataRoot
 from spatialclaw.eval.scoring import Score
+from spatialclaw.eval.table_files import unique_ids
 
 MediaKind = Literal["image", "video"]
 
@@ -143,22 +144,22 @@ class Benchmark(ABC):
         """
         data = DataRoot(Path(data_root), cache_dir, self.files)
         data.defer = not extract
-        records, seen = [], set()
-        for position, row in enumerate(self.rows(data)):
-            try:
-                record = self.record(row, position, data)
-            except (KeyError, TypeError, ValueError, IndexError) as err:
-                raise InputError(f"{self.name}: row {position} does not have the released layout ({type(err).__name__}: {err}); "
-                                 f"expected {self.files}") from None
-            if record.id in seen:
-                raise InputError(f"{self.name}: id {record.id!r} appears twice; check that --data-root holds one copy of the files")
-            seen.add(record.id)
-            records.append(record)
+        records = unique_ids(
+            (self._checked_record(row, position, data) for position, row in enumerate(self.rows(data))),
+            lambda _position, record_id: InputError.repeated_benchmark_id(self.name, record_id),
+        )
         if not records:
-            raise InputError(f"{self.name}: no questions found under {data_root}; expected {self.files}")
+            raise InputError.no_questions(self.name, data_root, self.files)
         if data.pending:  # only when extract is False: find() defers archive members then
             records = [replace(r, inputs=[_in_archive(m, data.pending) for m in r.inputs]) for r in records]
         return records
+
+    def _checked_record(self, row: dict[str, Any], position: int, data: DataRoot) -> Record:
+        """`record`, with a row that does not fit the released layout as a one-line InputError."""
+        try:
+            return self.record(row, position, data)
+        except (KeyError, TypeError, ValueError, IndexError) as err:
+            raise InputError.bad_row(self.name, position, err, self.files) from None
 
     def score(self, record: Record, prediction: object) -> Score:
         """Score one prediction (default: exact option letter)."""

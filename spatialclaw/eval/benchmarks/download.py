@@ -20,13 +20,13 @@ def download(hf_id: str, data_root: Path, token: str | None = None) -> Path:
         from huggingface_hub import snapshot_download
         from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
     except ImportError:
-        raise ConfigError("downloading needs huggingface_hub: pip install huggingface_hub") from None
+        raise ConfigError.no_hub_client() from None
     try:
         path = snapshot_download(repo_id=hf_id, repo_type="dataset", local_dir=str(data_root), token=token)
     except GatedRepoError:
-        raise ConfigError(f"{hf_id} is gated: accept its terms on https://huggingface.co/datasets/{hf_id}, then pass --token or set HF_TOKEN") from None
+        raise ConfigError.gated_dataset(hf_id) from None
     except RepositoryNotFoundError:
-        raise ConfigError(f"{hf_id} was not found on the Hub (or is private): check the name, or pass --token with access") from None
+        raise ConfigError.dataset_not_on_hub(hf_id) from None
     except OSError as err:
-        raise InputError(f"cannot download {hf_id} ({err}); check the network and rerun (finished files are kept)") from None
+        raise InputError.download_failed(hf_id, err) from None
     return Path(path)

@@ -57,8 +57,8 @@ def get_benchmark(name: str) -> Benchmark:
             return cls()
     if name in NOT_SUPPORTED:
         hf_id, missing = NOT_SUPPORTED[name]
-        raise ConfigError(f"benchmark {name!r} ({hf_id}) is not supported yet: {missing}")
-    raise ConfigError(f"unknown benchmark {name!r}: choose one of {', '.join(benchmark_names())} (spatialclaw benchmarks lists them)")
+        raise ConfigError.benchmark_not_supported(name, hf_id, missing)
+    raise ConfigError.unknown_benchmark(name, benchmark_names())
 
 
 def all_benchmarks() -> list[Benchmark]:

@@ -38,7 +38,7 @@ def read_predictions(path: Path) -> dict[str, Any]:
         InputError: the file is missing, a line is not such an object, or an id repeats.
     """
     if not path.is_file():
-        raise InputError(f"predictions file {path} not found; give a .jsonl file with one {{\"id\", \"prediction\"}} per line")
+        raise InputError.no_predictions_file(path)
     predictions: dict[str, Any] = {}
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
@@ -46,12 +46,12 @@ def read_predictions(path: Path) -> dict[str, Any]:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as err:
-            raise InputError(f"{path}:{number} is not valid JSON ({err.msg}); each line must be {{\"id\", \"prediction\"}}") from None
+            raise InputError.bad_prediction_line(path, number, err.msg) from None
         if not isinstance(row, dict) or "id" not in row or "prediction" not in row:
-            raise InputError(f"{path}:{number} lacks \"id\" or \"prediction\"; each line must be {{\"id\", \"prediction\"}}")
+            raise InputError.prediction_lacks(path, number)
         key = str(row["id"])
         if key in predictions:
-            raise InputError(f"{path}:{number}: id {key!r} appears twice; give one prediction per question")
+            raise InputError.repeated_prediction(path, number, key)
         predictions[key] = row["prediction"]
     return predictions
 

@@ -9,15 +9,15 @@ archives either as shipped or unpacked. Embedded images are written once into th
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import json
 import os
 import zipfile
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from spatialclaw.errors import InputError
+from spatialclaw.errors import DOWNLOAD_AGAIN_FIX, InputError
+from spatialclaw.eval.table_files import RowFiles
 
 _IMAGE_MAGIC = ((b"\x89PNG", ".png"), (b"\xff\xd8", ".jpg"), (b"GIF8", ".gif"), (b"BM", ".bmp"), (b"RIFF", ".webp"))
 
@@ -33,9 +33,18 @@ class DataRoot:
 
     def __init__(self, root: Path, cache_dir: Path | None = None, expected: str = "") -> None:
         if not root.is_dir():
-            raise InputError(f"data root {root} is not a folder; pass --data-root with the benchmark's files (spatialclaw benchmarks download NAME --data-root DIR)")
+            raise InputError.no_data_root(root, released=True)
         self.root = root
         self.expected = expected
+        self._tables = RowFiles(
+            suffixes=(".parquet", ".json", ".jsonl", ".csv"),
+            wrappers=("data", "questions"),
+            object_values=True,
+            parquet_fix=DOWNLOAD_AGAIN_FIX,
+            json_fix=DOWNLOAD_AGAIN_FIX,
+            line_fix=DOWNLOAD_AGAIN_FIX,
+            not_rows=partial(InputError.no_question_list, expected=expected),
+        )
         self._cache_dir = cache_dir
         self._archives: list[Path] | None = None
         self._members: dict[Path, dict[str, list[str]]] = {}
@@ -74,7 +83,7 @@ class DataRoot:
                 found_member = self.find(pattern, required=False, lazy=False)
                 if found_member is not None:
                     return found_member
-        raise InputError(f"{self.root} holds none of {', '.join(patterns)}; expected {self.expected}")
+        raise InputError.none_of(self.root, patterns, self.expected)
 
     def parquet_rows(self, *patterns: str) -> list[dict[str, Any]]:
         """Rows of every parquet file matching the first pattern that matches anything."""
@@ -84,45 +93,20 @@ class DataRoot:
             if files:
                 break
         if not files:
-            raise InputError(f"no parquet file matching {', '.join(patterns)} under {self.root}; expected {self.expected}")
+            raise InputError.no_parquet(patterns, self.root, self.expected)
         rows: list[dict[str, Any]] = []
         for path in files:
             rows.extend(self.table_rows(path))
         return rows
 
     def table_rows(self, path: Path) -> list[dict[str, Any]]:
-        """Rows of one table file, by its suffix: .parquet, .json, .jsonl or .csv."""
-        suffix = path.suffix.lower()
-        if suffix == ".parquet":
-            import pyarrow.parquet as pq
+        """Rows of one table file, by its suffix: .parquet, .json (a list of rows, or
+        ``{"data": [...]}``, ``{"questions": [...]}``, or rows keyed by id), .jsonl or .csv (header line first).
 
-            try:
-                return pq.read_table(path).to_pylist()
-            except Exception as err:  # pyarrow raises several types for unreadable files
-                raise InputError(f"cannot read {path} as parquet ({err}); download it again") from None
-        if suffix == ".csv":
-            return self.csv_rows(path)
-        return self.json_rows(path)
-
-    def json_rows(self, path: Path) -> list[dict[str, Any]]:
-        """A JSON list of rows, or ``{"data": [...]}``, or a JSONL file."""
-        text = path.read_text(encoding="utf-8")
-        try:
-            if path.suffix.lower() == ".jsonl":
-                return [json.loads(line) for line in text.splitlines() if line.strip()]
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise InputError(f"{path} is not valid JSON ({err.msg} at line {err.lineno}); download it again") from None
-        if isinstance(data, dict):
-            data = data.get("data", data.get("questions", list(data.values())))
-        if not isinstance(data, list):
-            raise InputError(f"{path} holds no list of questions; expected {self.expected}")
-        return data
-
-    def csv_rows(self, path: Path) -> list[dict[str, Any]]:
-        """A CSV file's rows (header line first)."""
-        with open(path, newline="", encoding="utf-8") as f:
-            return list(csv.DictReader(f))
+        Raises:
+            InputError: another suffix, or the file does not parse or holds no list of rows.
+        """
+        return self._tables.read(path)
 
     # ------------------------------------------------------------------ media
 
@@ -142,7 +126,7 @@ class DataRoot:
             return self.store_bytes(bytes(cell))
         if isinstance(cell, str) and cell:
             return self.find(cell)
-        raise InputError(f"{what} holds no image ({type(cell).__name__}); the file does not have the released layout")
+        raise InputError.no_image(what, cell)
 
     def store_bytes(self, data: bytes) -> Path:
         """Write image bytes into the cache once, named by their SHA-256."""
@@ -185,7 +169,7 @@ class DataRoot:
                     return target
                 return self._extract(archive, member, target)
         if required:
-            raise InputError(f"{rel} not found under {self.root} (nor in its .zip archives); expected {self.expected}")
+            raise InputError.not_under_root(rel, self.root, self.expected)
         return None  # type: ignore[return-value]
 
     def extract_pending(self) -> None:
@@ -210,7 +194,7 @@ class DataRoot:
                 with zipfile.ZipFile(archive) as z:
                     names = sorted(n for n in z.namelist() if not n.endswith("/"))
             except (zipfile.BadZipFile, OSError):
-                raise InputError(f"{archive} is not a readable zip archive; download it again") from None
+                raise InputError.bad_zip(archive) from None
             by_name = {}
             for name in names:
                 by_name.setdefault(name.rsplit("/", 1)[-1], []).append(name)
@@ -222,7 +206,7 @@ class DataRoot:
 
     def _target(self, archive: Path, member: str) -> Path:
         if Path(member).is_absolute() or ".." in Path(member).parts:
-            raise InputError(f"{archive} holds an unsafe member path {member!r}; refusing to extract it")
+            raise InputError.unsafe_member(archive, member)
         st = archive.stat()
         key = hashlib.sha256(f"{archive.resolve()}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:24]
         return self.media_dir / "zip" / key / member
