@@ -25,6 +25,10 @@ from typing import Any
 from spatialclaw.config import ENV_API_KEY, ENV_BASE_URL, ENV_MODEL
 
 
+# What the default local model's notices and errors end with (`spatialclaw.models.local_default`).
+CHOOSE_ANOTHER_MODEL_TEXT = "choose another with --model hf:PATH_OR_ID, or a server with --base-url and --model"
+
+
 class SpatialClawError(Exception):
     """Base class: ``str(err)`` is a complete one-line message for the user."""
 
@@ -325,6 +329,9 @@ class InputError(SpatialClawError):
     def not_a_run(cls, path: object) -> InputError:
         return cls(f"{path} is missing or not JSON: give run folders written by spatialclaw eval")
 
+    @classmethod
+    def no_trajectory_page(cls, page: object) -> InputError:
+        return cls(f"{page} not found: pass a folder written by `spatialclaw ask --out DIR`")
 
 
 class ConfigError(SpatialClawError):
@@ -392,6 +399,96 @@ class ConfigError(SpatialClawError):
     def no_model(cls, served: list[str]) -> ConfigError:
         listed = f" (the server lists: {', '.join(served[:8])})" if served else ""
         return cls(f"no model given: pass --model or set {ENV_MODEL}{listed}")
+
+    # --- the CLI's arguments and flags
+
+    @classmethod
+    def flag_as_input(cls, word: str) -> ConfigError:
+        return cls(f"{word!r} is not an input: flags such as --json take no value (write --json alone)")
+
+    @classmethod
+    def input_before_more(cls, no_input: str) -> ConfigError:
+        return cls(f"--input adds inputs after INPUT: give INPUT first instead of `{no_input}`")
+
+    @classmethod
+    def bad_perception_flag(cls, err: object) -> ConfigError:
+        return cls(f"--perception: {err}")
+
+    @classmethod
+    def unreadable_cell_file(cls, path: object, strerror: object) -> ConfigError:
+        return cls(f"cannot read cell file {path}: {strerror}; pass an existing Python file to --file")
+
+    @classmethod
+    def no_cells(cls) -> ConfigError:
+        return cls("no cells to run: give code with -c CODE or a file with --file cell.py")
+
+    @classmethod
+    def exec_no_model(cls, method: str) -> ConfigError:
+        """``spatialclaw exec`` ran a cell that calls the VLM (``method``: ``ask_vlm``, ``locate``) without one."""
+        return cls(
+            f"spatialclaw exec was given no model for {method}: pass --model and --base-url (as for `spatialclaw ask`) "
+            "or set SPATIALCLAW_MODEL / OPENAI_BASE_URL"
+        )
+
+    @classmethod
+    def port_in_use(cls, port: int, strerror: object) -> ConfigError:
+        return cls(f"cannot serve on 127.0.0.1:{port} ({strerror}): pick another --port")
+
+    @classmethod
+    def nothing_to_pull(cls) -> ConfigError:
+        return cls("name the checkpoints to fetch (see `spatialclaw models list`) or pass --default")
+
+    # --- the default local model (`spatialclaw.models.local_default`)
+
+    @classmethod
+    def default_model_offline(cls, model: str, cache: object) -> ConfigError:
+        return cls(
+            f"no model endpoint configured and HF_HUB_OFFLINE is set, but the default local model {model} "
+            f"is not in the Hugging Face cache ({cache}): unset HF_HUB_OFFLINE to download it once, or {CHOOSE_ANOTHER_MODEL_TEXT}"
+        )
+
+    @classmethod
+    def default_model_download_failed(cls, model: str, detail: str) -> ConfigError:
+        return cls(f"could not download the default local model {model} ({detail}): {CHOOSE_ANOTHER_MODEL_TEXT}")
+
+    # --- the perception service
+
+    @classmethod
+    def no_service(cls, socket: object) -> ConfigError:
+        return cls(f"no perception service answers at {socket}: start one with `spatialclaw perception serve`")
+
+    @classmethod
+    def service_folder(cls, folder: object, strerror: object) -> ConfigError:
+        return cls(f"cannot make the perception service folder {folder}: {strerror}")
+
+    @classmethod
+    def service_folder_not_private(cls, path: object, owner: int, mode: int) -> ConfigError:
+        return cls(
+            f"{path} is not a private folder of yours (owner {owner}, mode {mode:o}): `chmod 700` it if it is yours, "
+            "else put the socket in another folder"
+        )
+
+    @classmethod
+    def no_app_name(cls) -> ConfigError:
+        return cls("--perception-service ray:APP needs the Ray Serve application's name, e.g. ray:perception")
+
+    @classmethod
+    def no_ray_serve(cls) -> ConfigError:
+        return cls("--ray needs Ray Serve: pip install -e '.[ray-serve]'")
+
+    # --- synthetic benchmarks (`spatialclaw synth`)
+
+    @classmethod
+    def bad_moving(cls, moving: int) -> ConfigError:
+        return cls(f"--moving must be 0 or more objects per room, got {moving}")
+
+    @classmethod
+    def too_small_synth(cls, scenes: int, frames: int) -> ConfigError:
+        return cls(f"need at least 1 scene and 2 frames per scene, got --scenes {scenes} --frames {frames}")
+
+    @classmethod
+    def bad_image_size(cls, width: int, height: int) -> ConfigError:
+        return cls(f"image size {width}x{height} must be even and at least 16x16 (H.264 uses 4:2:0 chroma)")
 
     # --- evaluation and benchmarks
 
@@ -607,6 +704,14 @@ class PerceptionError(SpatialClawError):
         return cls(f"structure-from-motion needs frames of one size, got {shapes}: resample the input")
 
     @classmethod
+    def matcher_keypoint_count(cls, got: int, frames: int) -> PerceptionError:
+        return cls(f"the matcher returned keypoints for {got} of {frames} frames")
+
+    @classmethod
+    def matcher_keypoint_shape(cls, shape: tuple[int, ...]) -> PerceptionError:
+        return cls(f"the matcher returned keypoints of shape {shape} (want (K, 2) finite pixels)")
+
+    @classmethod
     def too_few_registered(cls, registered: int, frames: int) -> PerceptionError:
         return cls(
             f"only {registered} of {frames} frames could be registered by structure-from-motion: "
@@ -659,6 +764,17 @@ class PerceptionError(SpatialClawError):
     @classmethod
     def unknown_model_type(cls, model: object, model_type: str, task_words: str, known: str) -> PerceptionError:
         return cls(f"{model} is a {model_type!r} model, not a {task_words} model this backend knows ({known}): pass one of those")
+
+    @classmethod
+    def lightglue_too_old(cls, model: object) -> PerceptionError:
+        return cls(
+            f"the installed transformers' LightGlue has no pair matching step (_match_image_pair): "
+            f"pip install 'transformers>=5,<6' to use {model}"
+        )
+
+    @classmethod
+    def not_detector_and_segmenter(cls, detector: object, segmenter: object) -> PerceptionError:
+        return cls(f"segment_with_text needs a detector and a segmenter, got {detector!r} and {segmenter!r}")
 
     @classmethod
     def no_floor_in_image(cls) -> PerceptionError:
@@ -788,6 +904,16 @@ QUESTION_JSON_FIX = "fix the file"
 RECORD_LINE_FIX = "each line must be one record"
 DOWNLOAD_AGAIN_FIX = "download it again"
 
+
+# ----------------------------------------------------------------------------- the CLI, interrupted
+# What a command stopped by Ctrl-C (exit 130) says on stderr about what it kept.
+
+INTERRUPTED_TEXT = "interrupted"
+INTERRUPTED_ASK_TEXT = "interrupted: the trajectory so far is in {out} (spatialclaw view {out})"
+INTERRUPTED_ASK_UNSAVED_TEXT = "interrupted: nothing was saved"
+INTERRUPTED_EVAL_TEXT = (
+    "interrupted: finished questions are saved in {results}; rerun the same command with --resume to go on from there"
+)
 
 
 # ----------------------------------------------------------------------------- library errors

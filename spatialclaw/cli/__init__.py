@@ -22,7 +22,7 @@ import typer
 from spatialclaw.cli import (
     ask_cmd, benchmarks_cmd, eval_cmd, eval_report_cmd, exec_cmd, models_cmd, perception_cmd, synth_cmd, view_cmd,
 )
-from spatialclaw.errors import SpatialClawError, library_error_message
+from spatialclaw.errors import INTERRUPTED_TEXT, SpatialClawError, library_error_message
 
 DEBUG_ENV = "SPATIALCLAW_DEBUG"
 
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> None:
             raise
         fail(str(err), err.exit_code)
     except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
+        typer.echo(INTERRUPTED_TEXT, err=True)
         raise SystemExit(130) from None
     except Exception as err:  # noqa: BLE001 - a library's error: one line if we know it, else the traceback
         message = library_error_message(err)

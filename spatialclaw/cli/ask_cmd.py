@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from spatialclaw.errors import ConfigError
+from spatialclaw.errors import INTERRUPTED_ASK_TEXT, INTERRUPTED_ASK_UNSAVED_TEXT, ConfigError
 from spatialclaw.cli.options import (
     API_KEY_HELP,
     BASE_URL_HELP,
@@ -106,7 +106,7 @@ def ask_command(
     source: str | list[str] | None = None if input_path == NO_INPUT else input_path
     if also:
         if source is None:
-            raise ConfigError(f"--input adds inputs after INPUT: give INPUT first instead of `{NO_INPUT}`")
+            raise ConfigError.input_before_more(NO_INPUT)
         source = [input_path, *also]
     if source is not None:
         progress.console.print(f"[dim]loading {source} and starting the kernel ...[/dim]")
@@ -117,8 +117,8 @@ def ask_command(
         result = agent.run(source, question, option or None, out=out)
     except KeyboardInterrupt:
         progress.close()
-        saved = f"the trajectory so far is in {out} (spatialclaw view {out})" if (out / "trajectory.json").is_file() else "nothing was saved"
-        typer.echo(f"interrupted: {saved}", err=True)
+        saved = (out / "trajectory.json").is_file()
+        typer.echo(INTERRUPTED_ASK_TEXT.format(out=out) if saved else INTERRUPTED_ASK_UNSAVED_TEXT, err=True)
         raise SystemExit(130) from None
     if as_json:
         typer.echo(json.dumps(result.to_json()))

@@ -24,7 +24,7 @@ from spatialclaw.cli.options import (
     check_perception,
 )
 from spatialclaw.config import ENV_API_KEY, ENV_BASE_URL, ENV_MODEL, RunConfig
-from spatialclaw.errors import ConfigError
+from spatialclaw.errors import INTERRUPTED_EVAL_TEXT, ConfigError
 
 EXECUTOR_CHOICES = ("local", "ray")
 
@@ -126,11 +126,7 @@ def eval_command(
         with ProgressDisplay() as display:
             summary = run_eval(config, on_progress=display.update)
     except KeyboardInterrupt:
-        typer.echo(
-            f"interrupted: finished questions are saved in {out / 'results.jsonl'}; "
-            "rerun the same command with --resume to go on from there",
-            err=True,
-        )
+        typer.echo(INTERRUPTED_EVAL_TEXT.format(results=out / "results.jsonl"), err=True)
         raise SystemExit(130) from None
     typer.echo(summary_markdown(summary), nl=False)
     typer.echo(f"results: {out / 'results.jsonl'}  summary: {out / 'summary.json'}")

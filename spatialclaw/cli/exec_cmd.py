@@ -57,11 +57,6 @@ Examples:
     spatialclaw exec room.mp4 --perception classical -c "print(objects3d('sofa'))" --model qwen2.5-vl-7b --base-url http://127.0.0.1:8000/v1
 """
 
-NO_MODEL_TEXT = (
-    "spatialclaw exec was given no model for {method}: pass --model and --base-url (as for `spatialclaw ask`) "
-    "or set SPATIALCLAW_MODEL / OPENAI_BASE_URL"
-)
-
 INFO_HELP = """Describe INPUT: its kind, frame count, resolution, frame rate, and whether depth, camera
 poses and instance masks are present.
 
@@ -77,7 +72,7 @@ def _inputs(inputs: list[str]) -> str | list[str]:
     """The INPUT arguments as `load_input` takes them; a stray ``true``/``false`` is a flag written with a value."""
     for word in inputs:
         if word.lower() in ("true", "false") and not Path(word).exists():
-            raise ConfigError(f"{word!r} is not an input: flags such as --json take no value (write --json alone)")
+            raise ConfigError.flag_as_input(word)
     return inputs[0] if len(inputs) == 1 else inputs
 
 
@@ -87,9 +82,9 @@ def _cells(code: list[str], files: list[Path]) -> list[str]:
         try:
             cells.append(path.read_text())
         except OSError as err:
-            raise ConfigError(f"cannot read cell file {path}: {err.strerror}; pass an existing Python file to --file")
+            raise ConfigError.unreadable_cell_file(path, err.strerror)
     if not cells:
-        raise ConfigError("no cells to run: give code with -c CODE or a file with --file cell.py")
+        raise ConfigError.no_cells()
     return cells
 
 
@@ -100,7 +95,7 @@ def _nested_handlers(model: str | None, base_url: str | None, api_key: str | Non
 
         def refuse(method: str) -> Any:
             def handler(_payload: dict) -> Any:
-                raise ConfigError(NO_MODEL_TEXT.format(method=method))
+                raise ConfigError.exec_no_model(method)
 
             return handler
 

@@ -64,7 +64,7 @@ def pull_models(
 
     wanted = list(dict.fromkeys([*(default_models() if default else []), *(names or [])]))
     if not wanted:
-        raise ConfigError("name the checkpoints to fetch (see `spatialclaw models list`) or pass --default")
+        raise ConfigError.nothing_to_pull()
     for model in wanted:
         path = pull(model, token=token or os.environ.get("HF_TOKEN") or None)
         typer.echo(f"{model}: {path}")

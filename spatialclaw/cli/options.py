@@ -45,4 +45,4 @@ def check_perception(value: str | None) -> None:
     try:
         parse_perception(value)
     except PerceptionError as err:
-        raise ConfigError(f"--perception: {err}") from None
+        raise ConfigError.bad_perception_flag(err) from None

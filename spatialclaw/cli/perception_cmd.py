@@ -75,7 +75,7 @@ def stats_command(
     folder = _folder(socket, cache)
     stats = ServiceClient(folder).stats()
     if stats is None:
-        raise ConfigError(f"no perception service answers at {folder.socket}: start one with `spatialclaw perception serve`")
+        raise ConfigError.no_service(folder.socket)
     typer.echo(json.dumps(stats, indent=1))
 
 

@@ -47,7 +47,7 @@ def serve(folder: Path, port: int, *, announce=typer.echo) -> None:  # noqa: ANN
     try:
         server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     except OSError as err:
-        raise ConfigError(f"cannot serve on 127.0.0.1:{port} ({err.strerror}): pick another --port") from None
+        raise ConfigError.port_in_use(port, err.strerror) from None
     with server:
         announce(f"serving {folder} at http://127.0.0.1:{server.server_address[1]}/{HTML_NAME} (Ctrl-C stops)")
         try:
@@ -63,7 +63,7 @@ def view_command(
     """Open or serve a run's trajectory page."""
     page = folder / HTML_NAME
     if not page.is_file():
-        raise InputError(f"{page} not found: pass a folder written by `spatialclaw ask --out DIR`")
+        raise InputError.no_trajectory_page(page)
     import webbrowser
 
     if _still_running(folder):

@@ -15,13 +15,12 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from spatialclaw.errors import ConfigError
+from spatialclaw.errors import CHOOSE_ANOTHER_MODEL_TEXT, ConfigError
 
 # Qwen2.5-VL-7B-Instruct: Apache-2.0 (its model card); 8.3 B parameters, ~16.6 GB of bf16 weights,
 # so one 24 GB GPU holds it with room for the ~10k-token first request.
 DEFAULT_LOCAL_VLM = "Qwen/Qwen2.5-VL-7B-Instruct"
 DEFAULT_LOCAL_VLM_GB = 16.6
-CHOOSE_ANOTHER = "choose another with --model hf:PATH_OR_ID, or a server with --base-url and --model"
 
 
 def local_accelerator() -> str | None:
@@ -56,23 +55,20 @@ def fetch(model_id: str, device: str, announce: Callable[[str], None]) -> str:
     cache = hub_cache_dir()
     try:
         folder = huggingface_hub.snapshot_download(model_id, cache_dir=cache, local_files_only=True)
-        announce(f"no model endpoint configured: using the local default model {model_id} on {device} ({CHOOSE_ANOTHER})")
+        announce(f"no model endpoint configured: using the local default model {model_id} on {device} ({CHOOSE_ANOTHER_MODEL_TEXT})")
         return folder
     except LocalEntryNotFoundError:
         if hub_offline():
-            raise ConfigError(
-                f"no model endpoint configured and HF_HUB_OFFLINE is set, but the default local model {model_id} "
-                f"is not in the Hugging Face cache ({cache}): unset HF_HUB_OFFLINE to download it once, or {CHOOSE_ANOTHER}"
-            ) from None
+            raise ConfigError.default_model_offline(model_id, cache) from None
     announce(
         f"no model endpoint configured and a {device} device found: downloading the default local model {model_id} "
-        f"(about {DEFAULT_LOCAL_VLM_GB:g} GB, once, into {cache}); {CHOOSE_ANOTHER}"
+        f"(about {DEFAULT_LOCAL_VLM_GB:g} GB, once, into {cache}); {CHOOSE_ANOTHER_MODEL_TEXT}"
     )
     try:
         return huggingface_hub.snapshot_download(model_id, cache_dir=cache)
     except (OSError, ValueError) as err:  # network, disk, or the hub refusing
         detail = " ".join(str(err).split())[:160]
-        raise ConfigError(f"could not download the default local model {model_id} ({detail}): {CHOOSE_ANOTHER}") from None
+        raise ConfigError.default_model_download_failed(model_id, detail) from None
 
 
 def default_local_client(announce: Callable[[str], None]) -> Any | None:

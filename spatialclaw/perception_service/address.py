@@ -23,7 +23,6 @@ from spatialclaw.perception_service.client import DEFAULT_IDLE_S, OFF, ManagedSe
 from spatialclaw.perception_service.folder import ServiceFolder, default_folder
 
 RAY_SCHEME = "ray:"
-NO_APP_NAME_TEXT = "--perception-service ray:APP needs the Ray Serve application's name, e.g. ray:perception"
 
 
 def service_for(setting: str | None, cache_root: Path, *, idle_timeout_s: float = DEFAULT_IDLE_S) -> ServiceClient | None:
@@ -43,7 +42,7 @@ def service_for(setting: str | None, cache_root: Path, *, idle_timeout_s: float 
 
         app_name = value[len(RAY_SCHEME):].strip("/ ")
         if not app_name:
-            raise ConfigError(NO_APP_NAME_TEXT)
+            raise ConfigError.no_app_name()
         return RayServiceClient(app_name)
     return ServiceClient(ServiceFolder(Path(value).expanduser().absolute()))
 

@@ -19,10 +19,6 @@ from pathlib import Path
 from spatialclaw.errors import ConfigError
 
 SOCKET_NAME = "service.sock"
-NOT_PRIVATE_TEXT = (
-    "{path} is not a private folder of yours (owner {owner}, mode {mode:o}): `chmod 700` it if it is yours, "
-    "else put the socket in another folder"
-)
 
 
 @dataclass(frozen=True)
@@ -66,10 +62,10 @@ def ensure_private(*folders: Path) -> None:
         except FileExistsError:
             pass
         except OSError as err:
-            raise ConfigError(f"cannot make the perception service folder {folder}: {err.strerror}") from None
+            raise ConfigError.service_folder(folder, err.strerror) from None
         info = os.lstat(folder)
         if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
-            raise ConfigError(NOT_PRIVATE_TEXT.format(path=folder, owner=info.st_uid, mode=stat.S_IMODE(info.st_mode)))
+            raise ConfigError.service_folder_not_private(folder, info.st_uid, stat.S_IMODE(info.st_mode))
 
 
 def write_token(folder: ServiceFolder) -> str:

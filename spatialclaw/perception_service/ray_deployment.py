@@ -30,7 +30,6 @@ from typing import Any
 
 DEFAULT_APP = "perception"
 DEPLOYMENT_NAME = "PerceptionService"
-NOT_INSTALLED_TEXT = "--ray needs Ray Serve: pip install -e '.[ray-serve]'"
 SHUTDOWN_TEXT = "a Ray Serve perception service is stopped by its `spatialclaw perception serve --ray` (Ctrl-C), not by a request"
 
 
@@ -104,7 +103,7 @@ def serve_on_ray(cache_root: Path, *, app_name: str = DEFAULT_APP, address: str 
         import ray
         from ray import serve
     except ImportError:
-        raise ConfigError(NOT_INSTALLED_TEXT) from None
+        raise ConfigError.no_ray_serve() from None
     connected_here = not ray.is_initialized()
     address = address or os.environ.get("RAY_ADDRESS")
     own_ray = connected_here and not address  # a local Ray this process starts, and stops

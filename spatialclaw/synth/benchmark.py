@@ -83,11 +83,11 @@ def make_benchmark(
         ConfigError: a size or count is out of range.
     """
     if moving < 0:
-        raise ConfigError(f"--moving must be 0 or more objects per room, got {moving}")
+        raise ConfigError.bad_moving(moving)
     if scenes < 1 or frames < 2:
-        raise ConfigError(f"need at least 1 scene and 2 frames per scene, got --scenes {scenes} --frames {frames}")
+        raise ConfigError.too_small_synth(scenes, frames)
     if width < 16 or height < 16 or width % 2 or height % 2:
-        raise ConfigError(f"image size {width}x{height} must be even and at least 16x16 (H.264 uses 4:2:0 chroma)")
+        raise ConfigError.bad_image_size(width, height)
     out = Path(out_dir)
     (out / DATASET).mkdir(parents=True, exist_ok=True)
     records: list[dict] = []

@@ -83,12 +83,12 @@ def checked_matches(features: MatchedFeatures, count: int) -> MatchedFeatures:
         PerceptionError: not one keypoint array per frame, or a malformed array.
     """
     if len(features.keypoints) != count:
-        raise PerceptionError(f"the matcher returned keypoints for {len(features.keypoints)} of {count} frames")
+        raise PerceptionError.matcher_keypoint_count(len(features.keypoints), count)
     keypoints = []
     for points in features.keypoints:
         points = np.asarray(points, dtype=np.float32)
         if points.ndim != 2 or points.shape[1] != 2 or not np.isfinite(points).all():
-            raise PerceptionError(f"the matcher returned keypoints of shape {points.shape} (want (K, 2) finite pixels)")
+            raise PerceptionError.matcher_keypoint_shape(points.shape)
         keypoints.append(np.ascontiguousarray(points))
     matches: dict[tuple[int, int], np.ndarray] = {}
     for (i, j), rows in features.matches.items():

@@ -94,7 +94,7 @@ def segment_with_text(
     detector = detector if detector is not None else load_adapter("detect")
     segmenter = segmenter if segmenter is not None else load_adapter("segment")
     if not isinstance(detector, Detector) or not isinstance(segmenter, Segmenter):
-        raise PerceptionError(f"segment_with_text needs a detector and a segmenter, got {detector!r} and {segmenter!r}")
+        raise PerceptionError.not_detector_and_segmenter(detector, segmenter)
     detections = detector(images, query, threshold=threshold)
     masks = segmenter(images, [d.boxes for d in detections])
     labelled = [

@@ -124,10 +124,7 @@ class KeypointMatcher(Adapter[FrameKeypoints]):
         self.input_size = int(input_size)
         super().__init__(model, **kwargs)
         if not callable(getattr(self.model, "_match_image_pair", None)):
-            raise PerceptionError(
-                f"the installed transformers' LightGlue has no pair matching step (_match_image_pair): "
-                f"pip install 'transformers>=5,<6' to use {model}"
-            )
+            raise PerceptionError.lightglue_too_old(model)
         if match_threshold is not None:
             self.model.filter_threshold = float(match_threshold)
         own = int(self.model.config.keypoint_detector_config.max_keypoints)
