@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import errno
 
 import pytest
 from cli_runner import run_cli
+from source_modules import our_modules
 
 from spatialclaw.errors import ConfigError, ModelError, library_error_message
 
@@ -22,6 +24,57 @@ def test_constructors_give_one_line_that_says_what_to_check() -> None:
         assert "\n" not in str(err) and ("check" in str(err) or "pass" in str(err) or "gave up" in str(err))
     assert "6 attempts" in str(ModelError.http_status(where, 503, "busy", retried=True, attempts=6))
     assert "(the server lists: a, b)" in str(ConfigError.no_model(["a", "b"]))
+
+
+ERROR_CLASSES = frozenset({"SpatialClawError", "InputError", "ConfigError", "ModelError", "KernelError", "PerceptionError"})
+
+
+def _writes_text(node: ast.expr) -> bool:
+    """Whether ``node`` writes a message in place: a string, an f-string, ``"..." + x`` or ``TEMPLATE.format(...)``."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str)
+    if isinstance(node, ast.BinOp):
+        return _writes_text(node.left) or _writes_text(node.right)
+    if isinstance(node, ast.Call):
+        return isinstance(node.func, ast.Attribute) and node.func.attr == "format"
+    return isinstance(node, ast.JoinedStr)
+
+
+def inline_messages(source: str) -> list[int]:
+    """Lines where one of our error classes is made with a text written there, not by a constructor
+    of `spatialclaw.errors` (passing on a message made elsewhere, ``PerceptionError(reply["error"])``, is fine)."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+        if name in ERROR_CLASSES and _writes_text(node.args[0]):
+            lines.append(node.lineno)
+    return sorted(lines)
+
+
+def test_the_scan_finds_texts_written_in_place() -> None:
+    source = (
+        'raise InputError(f"{path} is missing")\n'
+        'raise errors.ConfigError("no cells to run")\n'
+        'raise PerceptionError(TEXT.format(n=1))\n'
+        'raise ModelError("cannot reach " + where)\n'
+        "raise InputError.missing(path)\n"
+        'raise PerceptionError(reply["perception_error"])\n'
+        "raise KernelError(str(err))\n"
+    )
+    assert inline_messages(source) == [1, 2, 3, 4]
+
+
+def test_message_texts_live_in_errors_py() -> None:
+    """Issue #10, item 7: every user-facing error's text comes from a constructor or template in errors.py."""
+    found = [
+        f"{path}:{line}"
+        for module, path in our_modules().items()
+        if module != "spatialclaw.errors"
+        for line in inline_messages(path.read_text(encoding="utf-8"))
+    ]
+    assert found == [], "add a constructor to spatialclaw/errors.py for each of these: " + ", ".join(found)
 
 
 def test_with_note_keeps_the_kind() -> None:
