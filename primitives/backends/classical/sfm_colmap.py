@@ -5,8 +5,10 @@ attempts. All calls run inside `quiet`: COLMAP writes through glog and Ceres str
 process's file descriptors, which a Jupyter kernel forwards to the cell; nothing of it may reach
 the model.
 
-Repeatability: extraction, matching and mapping run single-threaded with a fixed seed (COLMAP's
-RANSAC and multi-threaded bundle adjustment are not repeatable otherwise).
+Repeatability: mapping and bundle adjustment run single-threaded with a fixed seed (COLMAP's
+multi-threaded bundle adjustment is not repeatable). Extraction and matching use all cores and
+still write the same database: each image's features do not depend on the threads, the images
+enter in frame order (`_extract_in_frame_order`) and each pair's RANSAC is seeded.
 """
 
 from __future__ import annotations
@@ -121,7 +123,6 @@ def build_database(
     f = prior_focal(w, h)
     extraction = pycolmap.FeatureExtractionOptions()
     extraction.sift.max_num_features = max_features
-    extraction.num_threads = 1  # threads would enter the images into the database in varying order (ids, then matches, differ)
     reader = pycolmap.ImageReaderOptions(camera_model="SIMPLE_RADIAL", camera_params=f"{f},{w / 2},{h / 2},0")
     verification = pycolmap.TwoViewGeometryOptions()
     verification.detect_watermark = False
@@ -135,10 +136,7 @@ def build_database(
             sfm_matches.write_matches(db, image_dir, names, reader, features, verification)
         return db, image_dir, names
     with quiet():
-        pycolmap.extract_features(
-            db, image_dir, image_names=names, camera_mode=pycolmap.CameraMode.SINGLE,
-            reader_options=reader, extraction_options=extraction, device=pycolmap.Device.cpu,
-        )
+        _extract_in_frame_order(db, image_dir, names, reader, extraction)
         if len(images) <= EXHAUSTIVE_UP_TO:
             pycolmap.match_exhaustive(db, matching_options=matching, verification_options=verification, device=pycolmap.Device.cpu)
         else:
@@ -147,6 +145,36 @@ def build_database(
                 db, matching_options=matching, pairing_options=pairing, verification_options=verification, device=pycolmap.Device.cpu
             )
     return db, image_dir, names
+
+
+def _extract_in_frame_order(db: Path, image_dir: Path, names: list[str], reader, extraction) -> None:  # noqa: ANN001 (pycolmap types)
+    """SIFT of every frame on all cores, written to a new database ``db`` with image ids in frame order.
+
+    Threaded extraction enters the images into its database in whatever order the threads finish
+    (the features themselves do not depend on it), and the mappers' choices depend on image ids.
+    So it extracts into a scratch database, and ``db`` gets the images imported in ``names``
+    order with those features: the same database a single-threaded extraction writes.
+    """
+    import pycolmap
+
+    scratch = db.with_name("extracted.db")
+    extraction.num_threads = -1
+    pycolmap.extract_features(
+        scratch, image_dir, image_names=names, camera_mode=pycolmap.CameraMode.SINGLE,
+        reader_options=reader, extraction_options=extraction, device=pycolmap.Device.cpu,
+    )
+    pycolmap.Database.open(str(db)).close()  # import_images wants the database file to exist
+    pycolmap.import_images(db, image_dir, camera_mode=pycolmap.CameraMode.SINGLE, image_names=names, options=reader)
+    source, target = pycolmap.Database.open(str(scratch)), pycolmap.Database.open(str(db))
+    try:
+        extracted = {image.name: image.image_id for image in source.read_all_images()}
+        for image in target.read_all_images():
+            target.write_keypoints(image.image_id, source.read_keypoints(extracted[image.name]))
+            target.write_descriptors(image.image_id, source.read_descriptors(extracted[image.name]))
+    finally:
+        source.close()
+        target.close()
+    scratch.unlink()
 
 
 def database_copy(db: Path, out: Path, camera: CameraGuess, *, max_gap: int | None = None) -> Path:

@@ -161,3 +161,40 @@ def test_attempts_that_start_from_a_refined_focal_count_it_as_measured():
     unrefined = list(sfm._attempt_plan(500.0, False, 32, lambda: (found["focal"], found["refined"])))
     assert [a.name for a in unrefined] == ["incremental", "global", "incremental-free"]
     assert not any(a.focal_measured for a in unrefined)
+
+
+def test_threaded_extraction_writes_the_database_a_single_thread_writes(tmp_path, monkeypatch):
+    import pycolmap
+
+    from spatialclaw.primitives.backends.classical import sfm_colmap
+    from spatialclaw.synth import generate_scene, render_scene
+
+    images = list(render_scene(generate_scene(2), 8, 160, 120).rgb)
+
+    def contents(root):
+        db, _, names = sfm_colmap.build_database(images, root, max_features=512, seed=0)
+        database = pycolmap.Database.open(str(db))
+        try:
+            ids = {image.name: image.image_id for image in database.read_all_images()}
+            features = [(np.asarray(database.read_keypoints(ids[n])), np.asarray(database.read_descriptors(ids[n]).data)) for n in names]
+            pairs, geometries = database.read_two_view_geometries()
+            verified = {int(p): np.asarray(g.inlier_matches) for p, g in zip(pairs, geometries)}
+        finally:
+            database.close()
+        return [ids[n] for n in names], features, verified
+
+    (tmp_path / "threads").mkdir()
+    threaded = contents(tmp_path / "threads")
+
+    def one_thread(db, image_dir, names, reader, extraction):
+        extraction.num_threads = 1
+        pycolmap.extract_features(db, image_dir, image_names=names, camera_mode=pycolmap.CameraMode.SINGLE,
+                                  reader_options=reader, extraction_options=extraction, device=pycolmap.Device.cpu)
+
+    monkeypatch.setattr(sfm_colmap, "_extract_in_frame_order", one_thread)
+    (tmp_path / "one").mkdir()
+    single = contents(tmp_path / "one")
+    assert threaded[0] == single[0] == list(range(1, 9))  # image ids in frame order
+    assert all(np.array_equal(a, b) for fa, fb in zip(threaded[1], single[1]) for a, b in zip(fa, fb))
+    assert threaded[2].keys() == single[2].keys() and len(single[2]) > 0
+    assert all(np.array_equal(threaded[2][k], single[2][k]) for k in single[2])
