@@ -35,6 +35,12 @@ EXHAUSTIVE_UP_TO = 48
 SEQUENTIAL_OVERLAP = 12
 """Following frames each frame is matched with when matching is sequential (plus quadratic steps)."""
 
+BA_FUNCTION_TOLERANCE = 1e-6
+"""`bundle_adjust` stops once an iteration lowers the cost by less than this fraction (Ceres'
+default; COLMAP's 0 runs all 100 iterations). On the 640×480 synthetic room (32 frames, 21k
+points) that is 2.3-2.7× less CPU for the same reprojection error (to 1e-4 px) and focal length
+(to 0.01 px)."""
+
 
 @dataclass(frozen=True)
 class CameraGuess:
@@ -259,6 +265,7 @@ def bundle_adjust(recon, *, refine_focal: bool, refine_distortion: bool) -> None
     options.refine_principal_point = False
     options.ceres.loss_function_type = pycolmap.LossFunctionType.CAUCHY
     options.ceres.solver_options.num_threads = 1
+    options.ceres.solver_options.function_tolerance = BA_FUNCTION_TOLERANCE
     with quiet():
         pycolmap.bundle_adjustment(recon, options)
 
