@@ -2,7 +2,7 @@
 
     python benchmarks/perception.py [--frames 32] [--width 640] [--height 480] [--seed 3]
                                     [--skip-classical] [--sfm] [--repeats 1] [--service-memory] [--kernels 4]
-                                    [--sfm-inputs synthetic,cube]
+                                    [--sfm-inputs synthetic,cube] [--sfm-effort normal|thorough]
 
 ``--sfm`` instead compares the classical backend's structure-from-motion (`sfm.run_sfm`: several
 scored attempts, motion checks, PnP) with a plain pycolmap reconstruction of the same frames
@@ -10,7 +10,8 @@ scored attempts, motion checks, PnP) with a plain pycolmap reconstruction of the
 the same run (plain, ours, plain, ours, ...; the ratio of the medians, goal <= 1.5x), on a
 synthetic room (camera path error after a similarity alignment, focal error) and, where Debian's
 ``visp-images-data`` is installed, ViSP's hand-held desk sequence (focal error against ViSP's
-calibration, 547.7 px).
+calibration, 547.7 px). It prints the stages' seconds, each attempt's score and the attempts the
+time budget left out (`sfm.SEARCH_BUDGET`; ``--sfm-effort thorough`` runs them all).
 
 ``--service-memory`` instead measures host memory, in one run: ``--kernels`` kernels (4) that each
 segment with the tiny learned models (`spatialclaw.testing.tiny_models`, SAM 3) loaded in the
@@ -106,7 +107,8 @@ def path_error(centres: np.ndarray, mask: np.ndarray, truth: np.ndarray) -> floa
     return path_accuracy(centres, truth, mask)[0]
 
 
-def compare_sfm(name: str, images: list[np.ndarray], repeats: int, truth_centres: np.ndarray | None, truth_focal: float) -> None:
+def compare_sfm(name: str, images: list[np.ndarray], repeats: int, truth_centres: np.ndarray | None, truth_focal: float,
+                effort: str = "normal") -> None:
     """Time ours against plain pycolmap, interleaved, and print registration and accuracy."""
     from spatialclaw.primitives.backends.classical.sfm import run_sfm
 
@@ -114,7 +116,7 @@ def compare_sfm(name: str, images: list[np.ndarray], repeats: int, truth_centres
     for _ in range(repeats):
         seconds, plain = timed(lambda: plain_pycolmap(images))
         plain_t.append(seconds)
-        seconds, ours = timed(lambda: run_sfm(images))
+        seconds, ours = timed(lambda: run_sfm(images, effort=effort))
         ours_t.append(seconds)
     ratio = float(np.median(ours_t) / np.median(plain_t))
     print(f"{name}: {len(images)} frames {images[0].shape[1]}x{images[0].shape[0]}: plain pycolmap {np.median(plain_t):.1f} s, "
@@ -122,6 +124,7 @@ def compare_sfm(name: str, images: list[np.ndarray], repeats: int, truth_centres
     print("  stages (s): " + ", ".join(f"{k} {v:.1f}" for k, v in ours.timings.items()))
     print("  attempts: " + ", ".join(f"{q.attempt} score {q.score:.2f} ({q.registered_fraction:.0%} registered, {q.reprojection_px:.2f} px, "
                                      f"fov {q.fov_deg:.0f}°)" for q in ours.attempts))
+    print(f"  skipped for time ({effort} effort): " + (", ".join(ours.skipped) or "none"))
     n_plain, f_plain, c_plain, r_plain = plain
     rows = [("plain pycolmap", n_plain, f_plain, c_plain, r_plain),
             (f"classical ({ours.quality.attempt}, score {ours.quality.score:.2f})", ours.n_registered, ours.focal,
@@ -139,7 +142,7 @@ def sfm_benchmark(args: argparse.Namespace) -> None:
     if "synthetic" in args.sfm_inputs:
         rendering = render_scene(generate_scene(args.seed), args.frames, args.width, args.height)
         compare_sfm(f"synthetic room (seed {args.seed})", list(rendering.rgb), args.repeats, rendering.poses[:, :3, 3],
-                    float(rendering.K[0, 0]))
+                    float(rendering.K[0, 0]), args.sfm_effort)
     if "cube" not in args.sfm_inputs:
         return
     if not CUBE.is_dir():
@@ -150,7 +153,7 @@ def sfm_benchmark(args: argparse.Namespace) -> None:
     files = sorted(CUBE.glob("image*.pgm"))
     picks = np.round(np.linspace(0, len(files) - 1, args.frames)).astype(int)
     images = [cv2.cvtColor(cv2.imread(str(files[i]), cv2.IMREAD_GRAYSCALE), cv2.COLOR_GRAY2RGB) for i in picks]
-    compare_sfm("ViSP hand-held desk (mbt/cube)", images, args.repeats, None, CUBE_FOCAL_PX)
+    compare_sfm("ViSP hand-held desk (mbt/cube)", images, args.repeats, None, CUBE_FOCAL_PX, args.sfm_effort)
 
 
 def kernels_memory(video: Path, count: int, service: Any) -> tuple[list[int], int, float]:
@@ -215,6 +218,8 @@ def main() -> None:
     parser.add_argument("--service-memory", action="store_true", help="host memory of kernels with and without the perception service")
     parser.add_argument("--kernels", type=int, default=4, help="kernels of --service-memory")
     parser.add_argument("--sfm-inputs", default="synthetic,cube", help="what --sfm runs on: synthetic, cube or both (comma list)")
+    parser.add_argument("--sfm-effort", default="normal", choices=["normal", "thorough"],
+                        help="how hard --sfm's classical SfM searches: within its time budget, or every attempt")
     args = parser.parse_args()
     if args.sfm:
         sfm_benchmark(args)

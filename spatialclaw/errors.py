@@ -669,6 +669,10 @@ class PerceptionError(SpatialClawError):
         return cls(f"camera_height must be a positive number of metres, got {value!r}")
 
     @classmethod
+    def bad_sfm_effort(cls, value: object, allowed: tuple[str, ...]) -> PerceptionError:
+        return cls(f"sfm_effort must be one of {', '.join(repr(a) for a in allowed)}, got {value!r}")
+
+    @classmethod
     def too_few_frames(cls, needed: int, got: int) -> PerceptionError:
         return cls(f"classical reconstruction needs at least {needed} frames of a moving camera, got {got}: pass more frames")
 

@@ -6,7 +6,9 @@ Backend entry points (see `spatialclaw.primitives.backends`):
   intrinsics (one camera for all frames, its radial lens terms in ``distortion``), dense depth from plane-sweep and rectified SGBM stereo between registered
   neighbours (checked against each other and the sparse points, holes filled plane-wise), and a
   metric, gravity-aligned world from the floor plane and the camera-height prior
-  ``context.options["camera_height"]`` (metres, default 1.5). ``quality`` says what the gates
+  ``context.options["camera_height"]`` (metres, default 1.5). Structure-from-motion searches
+  for a better model within a time budget; ``context.options["sfm_effort"] = "thorough"`` lifts
+  it (every attempt runs; ``"normal"`` is the default). ``quality`` says what the gates
   (`gates`, `quality_report`) found: frames not registered, an implausible focal length or
   camera path, no confident floor (then the scale is ``"unknown"``), ...; inputs that carry no
   3D information (a slideshow, a pan over a photo, no 3D points) are refused with a
@@ -71,6 +73,15 @@ def _camera_height(context: KernelContext) -> float:
     return height
 
 
+def _sfm_effort(context: KernelContext) -> str:
+    from spatialclaw.primitives.backends.classical.sfm import EFFORTS
+
+    value = context.options.get("sfm_effort", EFFORTS[0])
+    if value not in EFFORTS:
+        raise PerceptionError.bad_sfm_effort(value, EFFORTS)
+    return str(value)
+
+
 def reconstruct(
     frames: list[Frame], context: KernelContext, *, matcher: Matcher | None = None, prior_fov_deg: float | None = None
 ) -> Reconstruction:
@@ -97,6 +108,7 @@ def reconstruct(
     if len({f.image.shape for f in frames}) != 1:
         raise PerceptionError.mixed_frame_sizes()
     height = _camera_height(context)
+    effort = _sfm_effort(context)
     images = [f.image for f in frames]
     motion_findings = quality_report.motion_check(parallax.measure(images))
     sample = sfm_sample(frames, context)
@@ -104,7 +116,7 @@ def reconstruct(
     result = reconstruct_images(
         images, camera_height=height,
         sfm_images=sample.images if dense else None, positions=sample.positions if dense else None, matcher=matcher,
-        prior_fov_deg=prior_fov_deg,
+        prior_fov_deg=prior_fov_deg, sfm_effort=effort,
     )
     times = np.array([f.time for f in frames], np.float64) if context.source_kind in ("video", "rgbd") else None
     quality = quality_report.assess(

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from spatialclaw.primitives.backends.classical.parallax import PairMotion
+from spatialclaw.primitives.backends.classical.sfm_quality import GOOD_SCORE
 
 FOV_WARN_DEG = (20.0, 140.0)
 """A horizontal field of view outside this range (degrees) is implausible for a video camera."""
@@ -33,6 +34,13 @@ ASSUMED_HEIGHT_TEXT = (
     "and sizes as estimates and prefer ratios of lengths where the answer allows"
 )
 """The caveat of a scale that rests on the camera-height prior alone (`assumed_camera_height`)."""
+
+SEARCH_CUT_TEXT = (
+    "structure-from-motion stopped looking for a better model to save time (the best scored {score:.2f}, a good one "
+    "{good:.2f}; not tried: {skipped}): frames it could not place stay invalid; the context option sfm_effort='thorough' "
+    "tries every way, at several times the cost"
+)
+"""The caveat of a search the time budget cut short (`search_cut_short`)."""
 
 
 @dataclass(frozen=True)
@@ -160,6 +168,24 @@ def contradicted_registrations(frames: list[int]) -> Finding | None:
         "(part of the video was joined in the wrong place): those frames are marked invalid, with interpolated poses "
         "and no depth; use the frames where r.valid is True"
     )
+
+
+def search_cut_short(skipped: list[str], score: float | None) -> Finding | None:
+    """Warn when structure-from-motion left mapping attempts out for time (`sfm.SEARCH_BUDGET`).
+
+    Args:
+        skipped: the attempts the budget left out (``info["sfm"]["skipped"]``).
+        score: the chosen attempt's score (`sfm_quality.score_attempt`).
+
+    >>> search_cut_short([], 0.3) is None
+    True
+    >>> found = search_cut_short(["global", "incremental-free"], 0.31)
+    >>> "scored 0.31, a good one 0.70; not tried: global, incremental-free)" in found.message
+    True
+    """
+    if not skipped:
+        return None
+    return Finding(SEARCH_CUT_TEXT.format(score=float(score or 0.0), good=GOOD_SCORE, skipped=", ".join(skipped)))
 
 
 def reprojection(error_px: float | None, warn_above: float = 2.0) -> Finding | None:

@@ -245,15 +245,16 @@ def _borrow_depth(depths: np.ndarray, i: int, registered: np.ndarray, K: np.ndar
 
 def _structure_from_motion(
     images: list[np.ndarray], sfm_images: list[np.ndarray] | None, positions: list[int] | None, sfm_size: int, min_registered: int,
-    matcher: Matcher | None = None, prior_fov_deg: float | None = None,
+    matcher: Matcher | None = None, prior_fov_deg: float | None = None, effort: str = "normal",
 ) -> sfm.SfmResult:
     """SfM on ``sfm_images`` (else ``images``) at ``sfm_size``, reported for ``images``."""
     if sfm_images is None:
         return sfm.run_sfm([_resize(im, sfm_size) for im in images], min_registered=min_registered, matcher=matcher,
-                           prior_fov_deg=prior_fov_deg)
+                           prior_fov_deg=prior_fov_deg, effort=effort)
     if positions is None or len(positions) != len(images):
         raise ValueError("sfm_images needs positions: where each of images is in sfm_images")
-    dense = sfm.run_sfm([_resize(im, sfm_size) for im in sfm_images], min_registered=1, matcher=matcher, prior_fov_deg=prior_fov_deg)
+    dense = sfm.run_sfm([_resize(im, sfm_size) for im in sfm_images], min_registered=1, matcher=matcher, prior_fov_deg=prior_fov_deg,
+                        effort=effort)
     reported = dense.select(positions)
     if reported.n_registered < min_registered:
         raise PerceptionError.too_few_registered_of_video(reported.n_registered, len(images), len(sfm_images))
@@ -264,7 +265,8 @@ def sfm_summary(result: sfm.SfmResult, *, sfm_frames: int) -> dict:
     """JSON-ready numbers of a structure-from-motion result, for ``info["sfm"]``.
 
     Keys: ``matcher`` (``"sift"`` or the learned matcher's name), ``attempt`` and ``score``
-    (the chosen attempt), ``attempts`` ({name: score}),
+    (the chosen attempt), ``attempts`` ({name: score}), ``skipped`` (attempts the time budget
+    left out, `sfm.SEARCH_BUDGET`),
     ``sfm_frames`` (frames the SfM ran on), ``focal_px``, ``focal_refined``, ``fov_deg``,
     ``camera_model``, ``distortion``, ``points``, ``reprojection_px`` (mean),
     ``image_error_px`` (per reported frame; None where unregistered), ``posed_by_pnp``
@@ -277,6 +279,7 @@ def sfm_summary(result: sfm.SfmResult, *, sfm_frames: int) -> dict:
         "attempt": q.attempt,
         "score": round(q.score, 4),
         "attempts": {a.attempt: round(a.score, 4) for a in result.attempts},
+        "skipped": list(result.skipped),
         "sfm_frames": sfm_frames,
         "focal_px": result.focal,
         "focal_refined": result.focal_refined,
@@ -359,6 +362,7 @@ def reconstruct_images(
     positions: list[int] | None = None,
     matcher: Matcher | None = None,
     prior_fov_deg: float | None = None,
+    sfm_effort: str = "normal",
 ) -> ClassicalResult:
     """Reconstruct a metric, gravity-aligned scene from ordered frames of a moving camera.
 
@@ -377,6 +381,8 @@ def reconstruct_images(
             (`sfm_matches.Matcher`, e.g. the learned backend's SuperPoint + LightGlue).
         prior_fov_deg: the field of view across the longer image side (degrees) structure-from-motion
             starts its focal length from (e.g. Depth Pro's estimate); None: a 60° prior.
+        sfm_effort: how hard structure-from-motion searches (`sfm.EFFORTS`): ``"normal"``
+            within a time budget (`sfm.SEARCH_BUDGET`), ``"thorough"`` every attempt.
 
     Raises:
         PerceptionError: too few frames registered, or a model with (almost) no 3D points.
@@ -384,7 +390,7 @@ def reconstruct_images(
     n = len(images)
     if min_registered is None:
         min_registered = max(3, n // 4)
-    result = _structure_from_motion(images, sfm_images, positions, sfm_size, min_registered, matcher, prior_fov_deg)
+    result = _structure_from_motion(images, sfm_images, positions, sfm_size, min_registered, matcher, prior_fov_deg, sfm_effort)
     sfm_frames = len(sfm_images) if sfm_images is not None else n
     return reconstruct_from_sfm(images, result, _resize(images[0], sfm_size).shape[:2],
                                 camera_height=camera_height, depth_size=depth_size, neighbours=neighbours, sfm_frames=sfm_frames)

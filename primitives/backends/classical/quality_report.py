@@ -69,6 +69,7 @@ def assess(
         gates.small_baseline(centres, scene_depth),
         gates.few_registered(reg),
         gates.contradicted_registrations(info.get("sfm", {}).get("rejected", [])),
+        gates.search_cut_short(info.get("sfm", {}).get("skipped", []), info.get("sfm", {}).get("score")),
         gates.reprojection(info.get("reprojection_px")),
         gates.path_breaks(centres, positions, scene_depth),
         gates.weak_floor(info.get("floor_confidence"), result.camera_height),

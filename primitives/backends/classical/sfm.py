@@ -22,6 +22,11 @@ What it does with N ordered frames of one video (`run_sfm`):
      closures: look-alike views from opposite sides of a room can fold the walk);
    - ``incremental-free``: COLMAP's default behaviour, a ``RADIAL`` camera refined throughout.
 
+   With ``effort="normal"`` the search is held to a time budget (`SEARCH_BUDGET`): a later
+   attempt starts only while it is expected to end within a multiple of what the features and
+   the first attempt took; the attempts left out are named in ``SfmResult.skipped`` (the quality
+   report warns). ``effort="thorough"`` runs every attempt until one is good.
+
 4. Every model is checked against the video's motion (`sfm_motion`): a frame registered far
    from its neighbours' motion, or a stretch of the walk joined to the rest by an impossible
    step, is rejected; so is a part of the walk whose placement the verified matches with its
@@ -66,6 +71,19 @@ REFOCUS_RATIO = 0.15
 PNP_ANCHORS = 6
 """Registered frames nearest in time whose matches place an unregistered frame by PnP."""
 
+EFFORTS = ("normal", "thorough")
+"""How hard `run_sfm` searches: within `SEARCH_BUDGET`, or every attempt until one is good."""
+
+SEARCH_BUDGET = 1.5
+"""With ``effort="normal"``, an attempt after the first starts only while the time spent so far
+(features included) plus its expected cost (the mean of the attempts so far) stays within this
+multiple of the time the features and the first attempt took. A plain pycolmap reconstruction
+costs about as much as those two, so the search stays near 1.5× of it on any input."""
+
+BUDGET_FROM_KEPT = 0.5
+"""The budget cuts the search only once the best model keeps at least this fraction of the
+frames: below that every attempt runs, however long (a failure costs more than the wait)."""
+
 
 @dataclass
 class SfmResult:
@@ -96,6 +114,8 @@ class SfmResult:
         quality: the chosen attempt's `AttemptQuality` (its ``score`` chose it).
         attempts: every attempt's quality, in the order they ran.
         timings: seconds per stage (``features``, then ``attempt:<name>`` per attempt).
+        skipped: attempts the time budget left out (`SEARCH_BUDGET`), in plan order; empty when
+            the search ended because an attempt was good or every attempt ran.
         matcher: what found and matched the features (``"sift"``: COLMAP's own; else the
             `sfm_matches.Matcher`'s ``name``).
     """
@@ -116,6 +136,7 @@ class SfmResult:
     attempts: list[AttemptQuality] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     matcher: str = sfm_matches.SIFT
+    skipped: list[str] = field(default_factory=list)
 
     @property
     def n_registered(self) -> int:
@@ -155,6 +176,32 @@ class _Attempt:
     focal_measured: bool = False  # the camera starts from a focal length an earlier attempt refined
 
 
+@dataclass
+class _Budget:
+    """When the search for a better model stops for time (`SEARCH_BUDGET`).
+
+    Attributes:
+        multiple: `SEARCH_BUDGET`, or None for no budget (``effort="thorough"``).
+        start: ``clock()`` when `run_sfm` began (seconds).
+        features: seconds the feature database took.
+        clock: the time source (seconds; ``time.perf_counter``).
+        spent: seconds each attempt took, in order (the first is the budget's base).
+    """
+
+    multiple: float | None
+    start: float
+    features: float
+    clock: Callable[[], float] = time.perf_counter
+    spent: list[float] = field(default_factory=list)
+
+    def allows_another(self, best: SfmResult | None) -> bool:
+        """Whether the next attempt may start, given the best result so far."""
+        if self.multiple is None or not self.spent or best is None or best.quality.registered_fraction < BUDGET_FROM_KEPT:
+            return True
+        expected_end = self.clock() - self.start + float(np.mean(self.spent))
+        return expected_end <= self.multiple * (self.features + self.spent[0])
+
+
 @dataclass(frozen=True)
 class _Workspace:
     root: Path
@@ -167,7 +214,7 @@ class _Workspace:
 
 def run_sfm(
     images: list[np.ndarray], *, max_features: int = 4096, min_registered: int = 3, seed: int = 0, matcher: Matcher | None = None,
-    prior_fov_deg: float | None = None,
+    prior_fov_deg: float | None = None, effort: str = "normal",
 ) -> SfmResult:
     """Estimate one shared camera and a camera-to-world pose per image (see the module doc).
 
@@ -179,6 +226,9 @@ def run_sfm(
         matcher: keypoints and matches instead of COLMAP's SIFT (`sfm_matches.Matcher`); None: SIFT.
         prior_fov_deg: the field of view across the longer image side (degrees) that the focal
             length starts from, e.g. a depth model's estimate; None: `sfm_colmap.PRIOR_FOV_DEG`.
+        effort: one of `EFFORTS`: ``"normal"`` holds the search for a better model to
+            `SEARCH_BUDGET` (``SfmResult.skipped`` names what it left out); ``"thorough"`` runs
+            every attempt until one scores `sfm_quality.GOOD_SCORE`.
 
     Returns:
         The best-scoring attempt's reconstruction, in COLMAP's arbitrary scale and orientation.
@@ -186,8 +236,12 @@ def run_sfm(
     Raises:
         PerceptionError: fewer than 2 frames, frames of different sizes, or fewer than
             ``min_registered`` frames registered.
+        ValueError: ``effort`` is not one of `EFFORTS`.
     """
     import pycolmap
+
+    if effort not in EFFORTS:
+        raise ValueError(f"effort must be one of {EFFORTS}, got {effort!r}")
 
     if len(images) < 2:
         raise PerceptionError.sfm_too_few_frames(len(images))
@@ -198,12 +252,13 @@ def run_sfm(
     h, w = images[0].shape[:2]
     timings: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="spatialclaw-sfm-") as tmp:
-        t = time.perf_counter()
+        start = time.perf_counter()
         db, image_dir, names = sfm_colmap.build_database(images, Path(tmp), max_features=max_features, seed=seed, matcher=matcher)
-        timings["features"] = time.perf_counter() - t
+        timings["features"] = time.perf_counter() - start
         ws = _Workspace(Path(tmp), db, image_dir, names, w, seed)
         prior = sfm_colmap.prior_focal(w, h, sfm_colmap.PRIOR_FOV_DEG if prior_fov_deg is None else prior_fov_deg)
-        best = _best_attempt(ws, prior, len(images) <= sfm_colmap.EXHAUSTIVE_UP_TO, timings)
+        budget = _Budget(SEARCH_BUDGET if effort == "normal" else None, start, timings["features"])
+        best = _best_attempt(ws, prior, len(images) <= sfm_colmap.EXHAUSTIVE_UP_TO, timings, budget)
     if best is None or best.n_registered < min_registered:
         n_reg = 0 if best is None else best.n_registered
         raise PerceptionError.too_few_registered(n_reg, len(images))
@@ -227,25 +282,31 @@ def _attempt_plan(prior: float, exhaustive: bool, frames: int, best_focal: Calla
     yield _Attempt("incremental-free", "incremental", CameraGuess("RADIAL", prior, fixed=False))
 
 
-def _best_attempt(ws: _Workspace, prior: float, exhaustive: bool, timings: dict[str, float]) -> SfmResult | None:
-    """Run the attempts until one scores `sfm_quality.GOOD_SCORE`; the best-scoring result."""
+def _best_attempt(ws: _Workspace, prior: float, exhaustive: bool, timings: dict[str, float], budget: _Budget) -> SfmResult | None:
+    """Run the attempts until one scores `sfm_quality.GOOD_SCORE` or ``budget`` runs out; the
+    best-scoring result, its ``skipped`` naming the attempts the budget left out."""
     best: SfmResult | None = None
     qualities: list[AttemptQuality] = []
+    skipped: list[str] = []
 
     def best_focal() -> tuple[float, bool]:
         return (prior, False) if best is None else (best.focal, best.focal_refined)
 
     for attempt in _attempt_plan(prior, exhaustive, len(ws.names), best_focal):
-        t = time.perf_counter()
+        if skipped or not budget.allows_another(best):
+            skipped.append(attempt.name)
+            continue
+        t = budget.clock()
         for candidate in _run_attempt(attempt, ws):
             qualities.append(candidate.quality)
             if best is None or candidate.quality.score > best.quality.score:
                 best = candidate
-        timings[f"attempt:{attempt.name}"] = time.perf_counter() - t
+        budget.spent.append(budget.clock() - t)
+        timings[f"attempt:{attempt.name}"] = budget.spent[-1]
         if best is not None and best.quality.score >= sfm_quality.GOOD_SCORE:
             break
     if best is not None:
-        best.attempts = qualities
+        best.attempts, best.skipped = qualities, skipped
     return best
 
 

@@ -198,3 +198,90 @@ def test_threaded_extraction_writes_the_database_a_single_thread_writes(tmp_path
     assert all(np.array_equal(a, b) for fa, fb in zip(threaded[1], single[1]) for a, b in zip(fa, fb))
     assert threaded[2].keys() == single[2].keys() and len(single[2]) > 0
     assert all(np.array_equal(threaded[2][k], single[2][k]) for k in single[2])
+
+
+# --- the time budget of the search (fake attempts on a fake clock) --------------------------------
+
+
+def _fake_result(name: str, score: float, registered_fraction: float) -> sfm.SfmResult:
+    n = 8
+    quality = sfm_quality.AttemptQuality(name, registered_fraction, 0.5, 200.0, 60.0, 0.0, score)
+    return sfm.SfmResult(
+        K=np.eye(3), camera_model="SIMPLE_RADIAL", distortion=np.zeros(1), pose=np.tile(np.eye(4), (n, 1, 1)),
+        registered=np.arange(n) < round(registered_fraction * n), posed_by_pnp=np.zeros(n, bool), rejected=np.zeros(n, bool),
+        image_error=np.zeros(n), points=np.zeros((0, 3)), point_error=np.zeros(0), observations=[], focal_refined=False,
+        quality=quality,
+    )
+
+
+def _search(monkeypatch, multiple, *, score: float = 0.3, fraction: float = 0.5, attempt_s: float = 20.0):
+    """`sfm._best_attempt` over fake attempts that each take ``attempt_s`` on a fake clock, after
+    10 s of features; (names of the attempts that ran, the result)."""
+    clock = {"now": 10.0}
+    ran: list[str] = []
+
+    def attempt(plan, ws):
+        ran.append(plan.name)
+        clock["now"] += attempt_s
+        return [_fake_result(plan.name, score, fraction)]
+
+    monkeypatch.setattr(sfm, "_run_attempt", attempt)
+    budget = sfm._Budget(multiple, 0.0, 10.0, clock=lambda: clock["now"])
+    ws = sfm._Workspace(None, None, None, [f"{i}" for i in range(32)], 640, 0)
+    return ran, sfm._best_attempt(ws, 500.0, True, {}, budget)
+
+
+def test_the_budget_skips_attempts_that_would_end_past_it_and_names_them(monkeypatch):
+    # 10 s features + 20 s first attempt: the budget is 1.5 × 30 = 45 s; a second would end at 50 s
+    ran, best = _search(monkeypatch, sfm.SEARCH_BUDGET)
+    assert ran == ["incremental"]
+    assert best.skipped == ["global", "incremental-neighbours", "incremental-free"]
+    # cheaper attempts fit: 10 + 10 = 20 s, budget 30 s, the second ends at 30 s, the third would at 40 s
+    ran, best = _search(monkeypatch, sfm.SEARCH_BUDGET, attempt_s=10.0)
+    assert ran == ["incremental", "global"] and best.skipped == ["incremental-neighbours", "incremental-free"]
+
+
+def test_a_thorough_search_a_good_attempt_or_a_poor_model_ignore_the_budget(monkeypatch):
+    ran, best = _search(monkeypatch, None)  # effort="thorough"
+    assert ran == ["incremental", "global", "incremental-neighbours", "incremental-free"] and best.skipped == []
+    ran, best = _search(monkeypatch, sfm.SEARCH_BUDGET, fraction=0.25)  # under half the frames kept: keep looking
+    assert len(ran) == 4 and best.skipped == []
+    ran, best = _search(monkeypatch, sfm.SEARCH_BUDGET, score=0.9, fraction=1.0)  # good: nothing more to look for
+    assert ran == ["incremental"] and best.skipped == []
+
+
+def test_an_unknown_effort_is_refused():
+    with pytest.raises(ValueError, match="effort"):
+        sfm.run_sfm([np.zeros((8, 8, 3), np.uint8)] * 2, effort="fast")
+
+
+def test_a_search_cut_short_is_a_quality_warning():
+    from spatialclaw.primitives.backends.classical import quality_report
+    from spatialclaw.primitives.backends.classical.pipeline import ClassicalResult
+
+    n = 6
+    pose = np.tile(np.eye(4), (n, 1, 1))
+    pose[:, 0, 3] = np.arange(n) * 0.3
+    pose[:, 2, 3] = 1.5
+
+    def warnings(skipped):
+        result = ClassicalResult(
+            depth=np.full((n, 12, 16), 2.0, np.float32), measured=np.ones((n, 12, 16), bool), pose=pose,
+            K=np.array([[14.0, 0, 8], [0, 14.0, 6], [0, 0, 1]]), registered=np.ones(n, bool), points=np.random.default_rng(0).normal(size=(500, 3)),
+            scale=1.0, camera_height=1.5,
+            info={"sfm": {"skipped": skipped, "score": 0.31, "focal_refined": True}, "sparse_points": 500, "scene_depth_m": 2.0},
+        )
+        return quality_report.assess(result).warnings
+
+    cut = [w for w in warnings(["global", "incremental-free"]) if "stopped looking" in w]
+    assert len(cut) == 1 and "not tried: global, incremental-free" in cut[0] and "sfm_effort='thorough'" in cut[0]
+    assert not any("stopped looking" in w for w in warnings([]))
+
+
+def test_the_effort_option_is_read_from_the_context():
+    from spatialclaw.primitives.backends import classical
+
+    assert classical._sfm_effort(KernelContext(frames=[])) == "normal"
+    assert classical._sfm_effort(KernelContext(frames=[], options={"sfm_effort": "thorough"})) == "thorough"
+    with pytest.raises(PerceptionError, match="sfm_effort must be one of 'normal', 'thorough', got 'fast'"):
+        classical._sfm_effort(KernelContext(frames=[], options={"sfm_effort": "fast"}))
