@@ -78,7 +78,9 @@ SEARCH_BUDGET = 1.5
 """With ``effort="normal"``, an attempt after the first starts only while the time spent so far
 (features included) plus its expected cost (the mean of the attempts so far) stays within this
 multiple of the time the features and the first attempt took. A plain pycolmap reconstruction
-costs about as much as those two, so the search stays near 1.5× of it on any input."""
+costs about as much as those two, so the search stays near 1.5× of it on any input. The times are
+wall-clock seconds: on a busier or quieter machine the same input can run a different number of
+attempts (``SfmResult.skipped`` says which did not); with ``effort="thorough"`` a seed repeats exactly."""
 
 BUDGET_FROM_KEPT = 0.5
 """The budget cuts the search only once the best model keeps at least this fraction of the
@@ -222,7 +224,8 @@ def run_sfm(
         images: N H×W×3 uint8 RGB images, in temporal order, all the same size.
         max_features: SIFT features per image.
         min_registered: fewer registered frames than this raises `PerceptionError`.
-        seed: COLMAP's random seed (results are repeatable for a given seed).
+        seed: COLMAP's random seed (results are repeatable for a given seed, as long as the same
+            attempts run: see `SEARCH_BUDGET`).
         matcher: keypoints and matches instead of COLMAP's SIFT (`sfm_matches.Matcher`); None: SIFT.
         prior_fov_deg: the field of view across the longer image side (degrees) that the focal
             length starts from, e.g. a depth model's estimate; None: `sfm_colmap.PRIOR_FOV_DEG`.
