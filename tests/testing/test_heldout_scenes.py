@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from spatialclaw.testing.heldout import read_truth, render_heldout, write_heldout
-from spatialclaw.testing.heldout.accuracy import Accuracy, Verdict, depth_fraction, path_accuracy
+from spatialclaw.testing.heldout.accuracy import Accuracy, Verdict, depth_fraction, path_accuracy, ray_error_deg
 from spatialclaw.testing.heldout.render import RoomScene
 
 W, H = 96, 72
@@ -137,3 +137,13 @@ def test_classical_reconstruction_of_a_held_out_walk_is_right_or_flagged(seed, t
     v = trial.verdict
     assert v.right_or_flagged, f"seed {seed} silently wrong ({v.accuracy.wrong()}): {v.accuracy}, quality {trial.quality}"
     assert "Traceback" not in trial.printed
+
+
+def test_the_ray_error_is_zero_for_the_true_camera_and_grows_without_its_lens():
+    from spatialclaw.testing.heldout.walk import Camera
+
+    K = np.array([[100.0, 0.0, 48.0], [0.0, 100.0, 35.0], [0.0, 0.0, 1.0]])
+    camera = Camera(K, (-0.1, 0.01), W, H)
+    assert ray_error_deg(K, np.array(camera.distortion), camera) < 1e-6
+    assert ray_error_deg(K, None, camera) > 0.1  # measured: 0.19° (median over the image)
+

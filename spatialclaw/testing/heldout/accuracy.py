@@ -145,3 +145,21 @@ class Verdict:
     def right_or_flagged(self) -> bool:
         """The rule: every reconstruction is right, or says that it may not be."""
         return self.right or not self.silently_wrong()
+
+
+def ray_error_deg(K: np.ndarray, distortion: np.ndarray | None, camera, stride: int = 4) -> float:  # noqa: ANN001 (walk.Camera)
+    """Median angle (degrees) between the pixel rays of an estimated camera and the true ``camera``'s.
+
+    A diagnosis of the intrinsics and the lens alone (not part of the rule): every ``stride``-th
+    pixel's ray through ``K`` (3×3 pixels) and radial ``distortion`` ((2,) k1, k2; None = pinhole,
+    `spatialclaw.primitives.lens`) against the ray the renderer cast through that pixel.
+    """
+    from spatialclaw.primitives import lens
+    from spatialclaw.testing.heldout.render import pixel_rays
+
+    truth = pixel_rays(camera)[::stride, ::stride].reshape(-1, 3)
+    v, u = np.mgrid[0 : camera.height : stride, 0 : camera.width : stride]
+    est = np.c_[lens.pixel_rays(np.c_[u.ravel(), v.ravel()], K, distortion), np.ones(u.size)]
+    cos = (est * truth).sum(axis=1) / np.linalg.norm(est, axis=1) / np.linalg.norm(truth, axis=1)
+    return float(np.degrees(np.median(np.arccos(np.clip(cos, -1.0, 1.0)))))
+

@@ -20,15 +20,17 @@ import numpy as np
 
 from spatialclaw.errors import PerceptionError
 from spatialclaw.testing.heldout import HeldoutScene, write_heldout
-from spatialclaw.testing.heldout.accuracy import Verdict, measure
+from spatialclaw.testing.heldout.accuracy import Verdict, measure, ray_error_deg
 
 
 @dataclass
 class Trial:
     """One reconstruction of a held-out walk: the verdict, the seconds it took, what it printed,
     the quality report's numbers (``quality``: `ReconstructionQuality.to_dict`, or None), and
-    ``diagnosis``: ``focal_ratio`` (estimated / true focal length), ``measured_fraction`` (depth
-    from stereo rather than filling) and ``sparse_agreement`` from the backend's info."""
+    ``diagnosis``: ``focal_ratio`` (estimated / true focal length), ``ray_error_deg`` (median
+    angle between the estimated and the true pixel rays, lens included: `accuracy.ray_error_deg`),
+    ``measured_fraction`` (depth from stereo rather than filling) and ``sparse_agreement`` from
+    the backend's info."""
 
     verdict: Verdict
     seconds: float
@@ -75,6 +77,7 @@ def judge(scene: HeldoutScene, folder: Path, frames: int, *, options: dict[str, 
     verdict = Verdict(accuracy, warnings=list(quality.warnings), scale_source=quality.scale_source)
     diagnosis = {
         "focal_ratio": float(np.asarray(result.K)[0, 0, 0] / scene.camera.K[0, 0]),
+        "ray_error_deg": ray_error_deg(np.asarray(result.K)[0], result.lens(0), scene.camera),
         "measured_fraction": float(result.info.get("measured_fraction", np.nan)),
         "sparse_agreement": float(result.info.get("sparse_agreement", np.nan)),
     }
