@@ -52,7 +52,7 @@ class Reconstruction:
         distortion: None (pinhole lens) or (N, 2) float64 radial lens terms k1, k2 (COLMAP's
             RADIAL model): the ray with normalised coordinates x = (X/Z, Y/Z), r = |x|, is seen
             at x·(1 + k1·r² + k2·r⁴), which ``K`` maps to pixels. ``points`` and ``project``
-            apply it (``K`` alone is then not the pixel → ray map; `lens` is).
+            apply it; ``K`` alone is then not the pixel → ray map (`spatialclaw.primitives.lens` is).
 
     >>> r = Reconstruction(depth=np.full((1, 4, 4), 2.0, np.float32), pose=np.eye(4)[None],
     ...                    K=np.array([[[2.0, 0, 2], [0, 2.0, 2], [0, 0, 1]]]))
