@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from spatialclaw.primitives.context import KernelContext, current, set_current
-from spatialclaw.primitives.registry import MODULES, load_all, primitive, registered, render_prompt_section
+from spatialclaw.primitives.registry import MODULES, bind, load_all, primitive, registered, render_prompt_section
 
 __all__ = [
     "MODULES", "KernelContext", "current", "install", "load_all", "models_report", "primitive", "registered",
@@ -20,7 +20,8 @@ __all__ = [
 
 
 def install(namespace: dict[str, Any], context: KernelContext) -> dict[str, Any]:
-    """Make ``context`` current and put every registered primitive into ``namespace``.
+    """Make ``context`` current and put every registered primitive into ``namespace``, bound to
+    ``context`` (`registry.bind`).
 
     Returns a description of the set-up that the kernel reports to the host and the trajectory
     records: ``primitives`` (names), ``perception`` (as requested) and ``backends``
@@ -40,7 +41,7 @@ def install(namespace: dict[str, Any], context: KernelContext) -> dict[str, Any]
     load_all()
     names = []
     for p in registered():
-        namespace[p.name] = p.func
+        namespace[p.name] = bind(p, context)
         names.append(p.name)
     return {"primitives": names, "perception": context.perception, "backends": chosen}
 

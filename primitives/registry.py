@@ -5,14 +5,23 @@ rendered from the registered signatures and docstrings (`render_prompt_section`)
 drift from the code. A primitive without a docstring, a type hint on every parameter and the
 return, or an ``Args:`` entry for every parameter (and for no parameter it lacks) is refused
 when its module is imported. `describe` builds the prompt entry of any function the same way.
+
+A primitive that needs the kernel (its frames, backends, cache, host) declares a keyword-only
+parameter ``context: KernelContext`` (without a default, left out of its ``Args:``). The model
+never passes it: `bind` gives it, per kernel, and the prompt's signature leaves it out.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
+import types
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
+
+if TYPE_CHECKING:
+    from spatialclaw.primitives.context import KernelContext
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,13 +36,18 @@ class PrimitiveDefinitionError(TypeError):
 
 @dataclass(frozen=True)
 class Primitive:
-    """One registered primitive: its function and the text the prompt shows for it."""
+    """One registered primitive: its function and the text the prompt shows for it.
+
+    ``needs_context``: ``func`` takes the keyword-only ``context`` (`bind` gives it); ``signature``
+    leaves it out.
+    """
 
     name: str
     func: Callable[..., Any]
     group: str
     signature: str
     doc: str
+    needs_context: bool = False
 
     def to_prompt(self) -> str:
         """``def name(sig):`` followed by the indented docstring."""
@@ -79,14 +93,28 @@ def _format_parameter(p: inspect.Parameter) -> str:
     return text
 
 
+CONTEXT = "context"
+"""The name of the parameter by which a primitive takes the kernel context."""
+
+
+def model_signature(func: Callable[..., Any]) -> inspect.Signature:
+    """``func``'s signature as the model calls it: without the ``context`` parameter."""
+    sig = inspect.signature(func)
+    return sig.replace(parameters=[p for p in sig.parameters.values() if p.name != CONTEXT])
+
+
 def format_signature(func: Callable[..., Any]) -> str:
-    """``(a: int, *, b: str = 'x') -> float``, written from the function's parameter objects.
+    """``(a: int, *, b: str = 'x') -> float``, written from the parameter objects of
+    `model_signature` (``context`` left out).
 
     >>> def f(a: int, /, b: str = "x", *rest: float, c: bool = False, **kw: int) -> None: ...
     >>> format_signature(f)
     "(a: int, /, b: str = 'x', *rest: float, c: bool = False, **kw: int) -> None"
+    >>> def g(frames: list | None = None, *, context: KernelContext) -> int: ...
+    >>> format_signature(g)
+    '(frames: list | None = None) -> int'
     """
-    sig = inspect.signature(func)
+    sig = model_signature(func)
     parts: list[str] = []
     params = list(sig.parameters.values())
     for i, p in enumerate(params):
@@ -101,6 +129,20 @@ def format_signature(func: Callable[..., Any]) -> str:
     return text
 
 
+def _takes_context(func: Callable[..., Any], where: str) -> bool:
+    """Whether ``func`` declares ``*, context: KernelContext``; any other ``context`` parameter is refused."""
+    p = inspect.signature(func).parameters.get(CONTEXT)
+    if p is None:
+        return False
+    annotation = p.annotation if isinstance(p.annotation, str) else getattr(p.annotation, "__name__", None)
+    if p.kind != p.KEYWORD_ONLY or p.default is not p.empty or annotation != "KernelContext":
+        raise PrimitiveDefinitionError(
+            f"{where}: the kernel context is passed as a keyword-only parameter without a default, "
+            f"`*, context: KernelContext`; got `{_format_parameter(p)}`"
+        )
+    return True
+
+
 def describe(func: Callable[..., Any], group: str, name: str | None = None) -> Primitive:
     """The registry entry of ``func`` (checked as `primitive` checks it), without registering it."""
     pname = name or func.__name__
@@ -108,7 +150,8 @@ def describe(func: Callable[..., Any], group: str, name: str | None = None) -> P
     doc = inspect.getdoc(func)
     if not doc:
         raise PrimitiveDefinitionError(f"{where} has no docstring")
-    sig = inspect.signature(func)
+    needs_context = _takes_context(func, where)
+    sig = model_signature(func)
     if sig.return_annotation is inspect.Signature.empty:
         raise PrimitiveDefinitionError(f"{where} has no return type hint")
     for p in sig.parameters.values():
@@ -120,15 +163,35 @@ def describe(func: Callable[..., Any], group: str, name: str | None = None) -> P
         raise PrimitiveDefinitionError(f"{where}: Args: does not describe {sorted(missing)}")
     unknown = documented - set(sig.parameters)
     if unknown:
-        raise PrimitiveDefinitionError(f"{where}: Args: describes {sorted(unknown)}, which it has no parameter for")
-    return Primitive(pname, func, group, format_signature(func), doc)
+        hidden = " (the model never passes context: leave it out)" if CONTEXT in unknown and needs_context else ""
+        raise PrimitiveDefinitionError(f"{where}: Args: describes {sorted(unknown)}, which it has no parameter for{hidden}")
+    return Primitive(pname, func, group, format_signature(func), doc, needs_context)
+
+
+def bind(entry: Primitive, context: KernelContext) -> Callable[..., Any]:
+    """``entry.func`` as the model calls it in the kernel of ``context``: the function itself, or
+    for a primitive that `needs_context`, a copy of it whose ``context`` defaults to ``context``.
+
+    A copy of the function, not a wrapper around it: the model's tracebacks show no frame of
+    ours, and a wrong call raises Python's own TypeError, which counts the arguments the model
+    sees. ``help()`` and ``inspect.signature`` show `model_signature`.
+    """
+    func = entry.func
+    if not entry.needs_context:
+        return func
+    bound = types.FunctionType(func.__code__, func.__globals__, func.__name__, func.__defaults__, func.__closure__)
+    functools.update_wrapper(bound, func)
+    bound.__kwdefaults__ = {**(func.__kwdefaults__ or {}), CONTEXT: context}
+    bound.__signature__ = model_signature(func)
+    return bound
 
 
 def primitive(func: F | None = None, *, group: str = "geometry", name: str | None = None) -> Any:
     """Register ``func`` as a primitive the model can call.
 
     Usage: ``@primitive(group="objects")`` above a function with a docstring, type hints on
-    every parameter and the return value, and an ``Args:`` section naming every parameter.
+    every parameter and the return value, and an ``Args:`` section naming every parameter but
+    the kernel context (``*, context: KernelContext``, for a primitive that needs one).
     """
     if group not in GROUPS:
         raise PrimitiveDefinitionError(f"unknown primitive group {group!r}; use one of {GROUPS}")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from golden_files import check_golden
 
 import spatialclaw.primitives as primitives
 from spatialclaw.primitives import context, registry
+from spatialclaw.inputs.frame import Frame
 from spatialclaw.primitives.context import KernelContext
 from spatialclaw.primitives.registry import PrimitiveDefinitionError, primitive, render_prompt_section
 
@@ -159,3 +161,44 @@ def test_show_and_answer_are_registered_primitives():
     names = [p.name for p in registry.registered()]
     assert names[:2] == ["show", "answer"]
     assert "def show(*items: Any, caption: str | None = None) -> None:" in render_prompt_section()
+
+
+# -- the kernel context, bound per kernel -----------------------------------------------------
+
+def _frames(n: int, seconds_apart: float, height: int = 6, width: int = 8) -> list[Frame]:
+    return [Frame(i, i * seconds_apart, np.full((height, width, 3), 10 * i, np.uint8)) for i in range(n)]
+
+
+def test_a_context_parameter_must_be_keyword_only_typed_and_without_default():
+    for bad in ("context: KernelContext, x: int", "x: int, context: KernelContext = None", "x: int, *, context: dict"):
+        namespace: dict = {}
+        exec(f"def odd({bad}) -> int:\n    \"\"\"Do it.\n\n    Args:\n        x: a thing.\n    \"\"\"\n", namespace)
+        with pytest.raises(PrimitiveDefinitionError, match=r"keyword-only parameter without a default, `\*, context: KernelContext`"):
+            primitive(group="geometry")(namespace["odd"])
+
+
+def test_the_context_is_not_documented_to_the_model():
+    with pytest.raises(PrimitiveDefinitionError, match="the model never passes context"):
+
+        @primitive(group="geometry")
+        def documented(x: int, *, context: KernelContext) -> int:
+            """Do it.
+
+            Args:
+                x: a thing.
+                context: the kernel.
+            """
+            return x
+
+    @primitive(group="geometry")
+    def frames_count(x: int, *, context: KernelContext) -> int:
+        """Do it.
+
+        Args:
+            x: a thing.
+        """
+        return x + len(context.frames)
+
+    entry = next(p for p in registry.registered() if p.name == "frames_count")
+    assert entry.needs_context and entry.signature == "(x: int) -> int"
+    assert registry.bind(entry, KernelContext(frames=_frames(3, 1.0)))(1) == 4
