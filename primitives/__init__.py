@@ -1,7 +1,10 @@
 """Kernel-side toolbox: the perception and geometry primitives the model calls.
 
 Installed as ``spatialclaw.primitives``. Modules listed in `MODULES` register their functions
-with ``@primitive`` (see `registry`); `install` puts them all into the kernel's namespace.
+with ``@primitive`` (see `registry`); `install` puts them all into the kernel's namespace, each
+one that takes the kernel context bound to that kernel's (`registry.bind`). Nothing here holds
+a current context: a primitive reaches the kernel only through the ``context`` it is given, so
+two kernels' contexts in one process never see each other's frames.
 Modules here import only numpy at top level: open3d, cv2, pycolmap and torch are imported
 inside the functions that need them, so a kernel starts fast.
 """
@@ -10,18 +13,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from spatialclaw.primitives.context import KernelContext, current, set_current
+from spatialclaw.primitives.context import KernelContext
 from spatialclaw.primitives.registry import MODULES, bind, load_all, primitive, registered, render_prompt_section
 
 __all__ = [
-    "MODULES", "KernelContext", "current", "install", "load_all", "models_report", "primitive", "registered",
-    "render_prompt_section",
+    "MODULES", "KernelContext", "install", "load_all", "models_report", "primitive", "registered", "render_prompt_section",
 ]
 
 
 def install(namespace: dict[str, Any], context: KernelContext) -> dict[str, Any]:
-    """Make ``context`` current and put every registered primitive into ``namespace``, bound to
-    ``context`` (`registry.bind`).
+    """Put every registered primitive into ``namespace``, bound to ``context`` (`registry.bind`).
 
     Returns a description of the set-up that the kernel reports to the host and the trajectory
     records: ``primitives`` (names), ``perception`` (as requested) and ``backends``
@@ -37,7 +38,6 @@ def install(namespace: dict[str, Any], context: KernelContext) -> dict[str, Any]
     chosen = backends.choose(context)
     context.backends = {family: c["backend"] for family, c in chosen.items()}
     context.reconstruct_all = partial(perception.run_reconstruction, None, context)
-    set_current(context)
     load_all()
     names = []
     for p in registered():

@@ -1,8 +1,11 @@
 """The kernel-side context every primitive reads: the frames, the input and the backends' settings.
 
 The bootstrap builds one `KernelContext` at kernel start and hands it to
-`spatialclaw.primitives.install`; primitives call `current()` to reach it. The kernel side knows
-nothing about the agent: nested VLM questions go through ``host_call``, a hook the host installs.
+`spatialclaw.primitives.install`, which binds it to every primitive that declares a ``context``
+parameter (`registry.bind`); what those primitives call below them gets it (or the frames it
+needs) as an argument. There is no current context: each kernel's lives in its namespace's
+functions. The kernel side knows nothing about the agent: nested VLM questions go through
+``host_call``, a hook the host installs.
 """
 
 from __future__ import annotations
@@ -102,19 +105,3 @@ class KernelContext:
             positions.append(pos)
         return positions, [self.frames[p] for p in positions]
 
-
-_current: KernelContext | None = None
-
-
-def set_current(context: KernelContext) -> None:
-    """Make ``context`` the one primitives see (called by `install`)."""
-    global _current
-    _current = context
-
-
-def current() -> KernelContext:
-    """The active context; an empty one (no frames) when nothing was installed."""
-    global _current
-    if _current is None:
-        _current = KernelContext(frames=[])
-    return _current

@@ -14,11 +14,12 @@ from spatialclaw.primitives.registry import primitive
 from spatialclaw.primitives.pictures import CEILING_CUT_M, PALETTE, look_at, perspective_view, top_down
 
 if TYPE_CHECKING:
+    from spatialclaw.primitives.context import KernelContext
     from spatialclaw.primitives.types import Object3D, Reconstruction
 
 
 def _checked(
-    objects: list[Object3D] | Object3D | Reconstruction | None, recon: Reconstruction | None
+    objects: list[Object3D] | Object3D | Reconstruction | None, recon: Reconstruction | None, context: KernelContext
 ) -> tuple[list[Object3D] | None, Reconstruction]:
     """The objects and the reconstruction to draw (``reconstruct()`` by default), after checking
     the arguments' types. A reconstruction passed first (``top_down_map(r)``) is taken as ``recon``;
@@ -36,11 +37,11 @@ def _checked(
         raise TypeError("objects must be a list of Object3D (from objects3d); pass the reconstruction as recon=")
     if recon is not None and not isinstance(recon, Reconstruction):
         raise TypeError(f"recon must be a Reconstruction (from reconstruct()), got {type(recon).__name__}")
-    return (None if objects is None else list(objects)), (run_reconstruction() if recon is None else recon)
+    return (None if objects is None else list(objects)), (run_reconstruction(None, context) if recon is None else recon)
 
 
 @primitive(group="drawing")
-def top_down_map(objects: list[Object3D] | None = None, recon: Reconstruction | None = None) -> np.ndarray:
+def top_down_map(objects: list[Object3D] | None = None, recon: Reconstruction | None = None, *, context: KernelContext) -> np.ndarray:
     """A top-down map of the room: points (below 2 m) in their colours, the camera path with
     heading arrows and frame numbers (f<i> = frames[i]), and each object's box labelled
     "<list index>:<label>". Axes in metres (world x, y). Pass it to `show()`.
@@ -52,12 +53,14 @@ def top_down_map(objects: list[Object3D] | None = None, recon: Reconstruction | 
     Returns:
         H×W×3 uint8 RGB image.
     """
-    objects, recon = _checked(objects, recon)
+    objects, recon = _checked(objects, recon, context)
     return top_down(recon, objects=objects)
 
 
 @primitive(group="drawing")
-def point_cloud_image(objects: list[Object3D] | None = None, recon: Reconstruction | None = None) -> np.ndarray:
+def point_cloud_image(
+    objects: list[Object3D] | None = None, recon: Reconstruction | None = None, *, context: KernelContext
+) -> np.ndarray:
     """A 3D view of the coloured point cloud from above and behind the first camera, with object
     boxes drawn as wireframes labelled "<list index>:<label>". Pass it to `show()`.
 
@@ -72,7 +75,7 @@ def point_cloud_image(objects: list[Object3D] | None = None, recon: Reconstructi
 
     from spatialclaw.primitives import math3d
 
-    objects, r = _checked(objects, recon)
+    objects, r = _checked(objects, recon, context)
     pts = np.concatenate([r.points(i, stride=4) for i in range(len(r))])
     cols = np.concatenate([r.colors(i, stride=4) for i in range(len(r))])
     keep = pts[:, 2] < CEILING_CUT_M

@@ -28,6 +28,7 @@ described where it was first seen, with a note in ``Object3D.notes``.
 from __future__ import annotations
 
 from collections import Counter
+from typing import Sequence
 
 import numpy as np
 
@@ -212,14 +213,16 @@ def _stand_on_floor(obj: Object3D) -> Object3D:
     return Object3D(obj.label, obj.points, center, size, obj.yaw, obj.frames, obj.score, obj.instance_id)
 
 
-def _first_position(recon: Reconstruction, clouds: list[np.ndarray], frame_ids: list[int]) -> tuple[np.ndarray, float] | None:
-    """`moving_objects.first_position` of one identified object's views (frame times from the kernel)."""
-    from spatialclaw.primitives.context import current
+def _first_position(
+    recon: Reconstruction, clouds: list[np.ndarray], frame_ids: list[int], times: Sequence[float] | None
+) -> tuple[np.ndarray, float] | None:
+    """`moving_objects.first_position` of one identified object's views, dated by ``times[frame id]``
+    (seconds; a frame id stands for its time where ``times`` is None or too short)."""
     from spatialclaw.primitives.moving_objects import first_position
 
-    frames = current().frames
-    times = [frames[f].time if f < len(frames) else float(f) for f in frame_ids]
-    return first_position(recon, clouds, [recon.index(f) for f in frame_ids], times)
+    known = len(times) if times is not None else 0
+    seconds = [float(times[f]) if f < known else float(f) for f in frame_ids]
+    return first_position(recon, clouds, [recon.index(f) for f in frame_ids], seconds)
 
 
 def fuse(
@@ -231,6 +234,7 @@ def fuse(
     point_voxel: float = 0.01,
     min_points: int = 50,
     tracked: bool = False,
+    times: Sequence[float] | None = None,
 ) -> list[Object3D]:
     """One `Object3D` per physical object seen in ``masks``.
 
@@ -246,6 +250,8 @@ def fuse(
             identified are always kept.
         tracked: ``instance_ids`` come from a video tracker, not ground truth: masks are
             cleaned and the identities checked in 3D.
+        times: seconds of each of the kernel's frames (``times[frame id]``), which date the views
+            of an object that moves; None: frame ids stand for times.
 
     Returns:
         Objects sorted by first appearance (then by label).
@@ -298,7 +304,7 @@ def fuse(
         instance = Counter(ids[k] for k in members).most_common(1)[0][0] if (exact or tracked) else -1
         notes = []
         if exact or tracked:
-            moving = _first_position(recon, [clouds[k] for k in members], [frames[k] for k in members])
+            moving = _first_position(recon, [clouds[k] for k in members], [frames[k] for k in members], times)
             if moving is not None:
                 pts = math3d.voxel_downsample(moving[0], point_voxel)
                 first = min(frames[k] for k in members)

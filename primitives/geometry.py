@@ -12,7 +12,7 @@ import numpy as np
 
 from spatialclaw.inputs.frame import Frame
 from spatialclaw.primitives import math3d
-from spatialclaw.primitives.context import current
+from spatialclaw.primitives.context import KernelContext
 from spatialclaw.primitives.perception import run_reconstruction
 from spatialclaw.primitives.registry import primitive
 from spatialclaw.primitives.types import Object3D, Reconstruction
@@ -58,12 +58,12 @@ def distance(a: Object3D | np.ndarray, b: Object3D | np.ndarray) -> float:
     return float(d.min())
 
 
-def _recon(recon: Reconstruction | None) -> Reconstruction:
-    return run_reconstruction() if recon is None else recon
+def _recon(recon: Reconstruction | None, context: KernelContext) -> Reconstruction:
+    return run_reconstruction(None, context) if recon is None else recon
 
 
 @primitive(group="geometry")
-def ground_plane(recon: Reconstruction | None = None) -> dict[str, Any]:
+def ground_plane(recon: Reconstruction | None = None, *, context: KernelContext) -> dict[str, Any]:
     """Fit the floor plane to the reconstruction's points (a check of the world frame).
 
     In a good reconstruction the floor is z = 0 with normal (0, 0, 1). Also gives each camera's
@@ -79,7 +79,7 @@ def ground_plane(recon: Reconstruction | None = None) -> dict[str, Any]:
     """
     from spatialclaw.primitives.floor import find_floor
 
-    r = _recon(recon)
+    r = _recon(recon, context)
     cloud = r.point_cloud(stride=8)
     floor = find_floor(cloud, np.array([0.0, 0.0, 1.0]), max_tilt_deg=25.0)
     if floor is None:
@@ -96,13 +96,14 @@ def ground_plane(recon: Reconstruction | None = None) -> dict[str, Any]:
     }
 
 
-def _frame_position(item: Frame | int) -> int:
-    positions, _ = current().select_frames([item])
+def _frame_position(item: Frame | int, context: KernelContext) -> int:
+    positions, _ = context.select_frames([item])
     return positions[0]
 
 
 def _motion_poses(
-    i: Frame | int | None, j: Frame | int | None, t0: float | None, t1: float | None, r: Reconstruction
+    i: Frame | int | None, j: Frame | int | None, t0: float | None, t1: float | None, r: Reconstruction,
+    context: KernelContext,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The start and end camera poses (4×4) of `camera_motion`, from frames or from times."""
     from spatialclaw.primitives.timeline import pose_at
@@ -111,8 +112,9 @@ def _motion_poses(
     if by_frames == by_times or (by_frames and (i is None or j is None)) or (by_times and (t0 is None or t1 is None)):
         raise ValueError("camera_motion needs two frames (camera_motion(i, j)) or two times in seconds (camera_motion(t0=..., t1=...))")
     if by_frames:
-        return r.pose[r.index(_frame_position(i))], r.pose[r.index(_frame_position(j))]
-    return pose_at(r, t0), pose_at(r, t1)
+        return r.pose[r.index(_frame_position(i, context))], r.pose[r.index(_frame_position(j, context))]
+    times = [f.time for f in context.frames]
+    return pose_at(r, t0, times), pose_at(r, t1, times)
 
 
 @primitive(group="geometry")
@@ -122,6 +124,8 @@ def camera_motion(
     recon: Reconstruction | None = None,
     t0: float | None = None,
     t1: float | None = None,
+    *,
+    context: KernelContext,
 ) -> dict[str, Any]:
     """How the camera moved from frame i to frame j, or from time t0 to time t1 (seconds):
     translation in metres, turn in degrees.
@@ -142,8 +146,8 @@ def camera_motion(
         `turn_deg` (change of heading, positive = turned left, in (-180, 180]),
         `turn` ("left", "right" or "straight" if under 5°).
     """
-    r = _recon(recon)
-    start, end = _motion_poses(i, j, t0, t1, r)
+    r = _recon(recon, context)
+    start, end = _motion_poses(i, j, t0, t1, r, context)
     delta = end[:3, 3] - start[:3, 3]
     fwd = start[:3, 2].copy()
     fwd[2] = 0.0
@@ -205,7 +209,7 @@ def relative_direction(standing_at: Object3D | np.ndarray, facing: Object3D | np
 
 
 @primitive(group="geometry")
-def room_size(recon: Reconstruction | None = None, cell: float = 0.05) -> dict[str, Any]:
+def room_size(recon: Reconstruction | None = None, cell: float = 0.05, *, context: KernelContext) -> dict[str, Any]:
     """Estimate the room's floor area and extents from the reconstructed points.
 
     The points' footprint on the floor is rasterised (cells of `cell` metres), gaps are closed
@@ -223,7 +227,7 @@ def room_size(recon: Reconstruction | None = None, cell: float = 0.05) -> dict[s
     """
     from scipy import ndimage
 
-    r = _recon(recon)
+    r = _recon(recon, context)
     cloud = r.point_cloud(stride=max(1, int(np.sqrt(r.depth.size / ROOM_POINTS))))
     cloud = cloud[cloud[:, 2] > -0.2]
     if len(cloud) < 10:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import partial
+
+from spatialclaw.primitives.context import KernelContext
 from spatialclaw.primitives.fusion import FUSION_VERSION, fuse
 from spatialclaw.primitives.perception import object_masks, run_objects
 from spatialclaw.primitives.registry import primitive
@@ -9,7 +12,7 @@ from spatialclaw.primitives.types import Object3D, Reconstruction
 
 
 @primitive(group="objects")
-def objects3d(query: str, recon: Reconstruction | None = None) -> list[Object3D]:
+def objects3d(query: str, recon: Reconstruction | None = None, *, context: KernelContext) -> list[Object3D]:
     """The physical objects named by `query`, in 3D: one entry per object, not per frame.
 
     Masks from `segment(query)` are lifted to 3D with the reconstruction's depth and poses and
@@ -32,7 +35,8 @@ def objects3d(query: str, recon: Reconstruction | None = None) -> list[Object3D]
         chairs = objects3d("chair")
         print(len(chairs), [round(max(c.size) * 100) for c in chairs])   # count, longest side in cm
     """
+    times = [f.time for f in context.frames]
     if recon is None:
-        return run_objects(query, fuse, {"fusion": FUSION_VERSION})
-    masks, tracked = object_masks(query, [int(i) for i in recon.frame_ids])
-    return fuse(masks, recon, tracked=tracked)
+        return run_objects(query, partial(fuse, times=times), {"fusion": FUSION_VERSION}, context)
+    masks, tracked = object_masks(query, [int(i) for i in recon.frame_ids], context)
+    return fuse(masks, recon, tracked=tracked, times=times)

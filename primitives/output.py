@@ -1,8 +1,9 @@
 """What the model hands back from a cell: images to look at (`show`) and the answer (`answer`).
 
 Registered like every other primitive, so their prompt text is generated from these signatures
-and docstrings; the kernel's bootstrap preloads them. Images become PNG, or JPEG for photo-like
-pictures, by `spatialclaw.images`' one rule (`to_image`).
+and docstrings; `spatialclaw.primitives.install` puts them into the kernel (``show`` bound to the
+kernel context, which draws masks over the kernel's frames: `in_context`). Images
+become PNG, or JPEG for photo-like pictures, by `spatialclaw.images`' one rule (`to_image`).
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ from __future__ import annotations
 import base64
 import io
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from spatialclaw.primitives.registry import primitive
+
+if TYPE_CHECKING:
+    from spatialclaw.primitives.context import KernelContext
 
 # Shared with the host (`spatialclaw.kernel.session`): how an answer travels out of the kernel.
 ANSWER_MIME = "application/vnd.spatialclaw.answer+json"
@@ -47,13 +51,29 @@ def to_image(item: Any, *, lossless: bool = False) -> tuple[str, bytes]:
     )
 
 
+def in_context(item: Any, context: KernelContext) -> Any:
+    """What ``show(item)`` and ``ask_vlm(images=[item])`` display in the kernel of ``context``:
+    Masks drawn over the kernel's frames, a Track3D over the kernel's reconstruction of all its
+    frames (when it has frames); anything else as it is (an image, or a result whose own
+    ``render()`` needs nothing more)."""
+    from spatialclaw.primitives.tracks_types import Track3D
+    from spatialclaw.primitives.types import Masks
+
+    if isinstance(item, Masks):
+        return item.render(images=[f.image for f in context.frames])
+    if isinstance(item, Track3D):
+        room = context.reconstruct_all() if context.frames and context.reconstruct_all is not None else None
+        return item.render(recon=room)
+    return item
+
+
 def to_png(item: Any) -> bytes:
     """PNG bytes of anything `to_image` takes, lossless (e.g. for a ``host_call`` payload, which wants PNG)."""
     return to_image(item, lossless=True)[1]
 
 
 @primitive(group="output")
-def show(*items: Any, caption: str | None = None) -> None:
+def show(*items: Any, caption: str | None = None, context: KernelContext) -> None:
     """Attach images to what you see after this cell.
 
     Args:
@@ -63,7 +83,7 @@ def show(*items: Any, caption: str | None = None) -> None:
     """
     from IPython.display import publish_display_data
 
-    images = [to_image(item) for item in items]
+    images = [to_image(in_context(item, context)) for item in items]
     if caption:
         print(caption, flush=True)
     for mime, data in images:

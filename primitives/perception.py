@@ -1,9 +1,10 @@
 """Running a perception backend for a primitive: frame selection, the cache, frame numbering.
 
-The primitives `reconstruct` and `segment` call `run_reconstruction` / `run_segmentation`, which
-resolve the ``frames`` argument, ask the chosen backend (`backends.get`) unless the cache has the
-result, and map the backend's frame numbering (0..n-1 over the frames it was given) to positions
-in the kernel's ``frames``. Cached arrays are read-only so one cell cannot corrupt another's.
+The primitives `reconstruct` and `segment` call `run_reconstruction` / `run_segmentation` with
+their kernel's context; these resolve the ``frames`` argument, ask the chosen backend
+(`backends.get`) unless the cache has the result, and map the backend's frame numbering (0..n-1
+over the frames it was given) to positions in the kernel's ``frames``. Cached arrays are
+read-only so one cell cannot corrupt another's.
 
 A reconstruction is quiet and fails in one line: native libraries' console output is dropped
 while a backend runs (`quiet`), an unexpected exception in a backend becomes a `PerceptionError`
@@ -23,7 +24,7 @@ from spatialclaw.errors import PerceptionError
 from spatialclaw.inputs.frame import Frame
 from spatialclaw.primitives import backends, cache, remote
 from spatialclaw.primitives.quiet import native_output_silenced
-from spatialclaw.primitives.context import KernelContext, current
+from spatialclaw.primitives.context import KernelContext
 from spatialclaw.primitives.types import Masks, Object3D, Reconstruction, Track3D
 
 
@@ -137,14 +138,12 @@ def _get(job: PerceptionJob, positions: list[int], query: str | None, context: K
     )
 
 
-def run_reconstruction(frames: Sequence[Frame | int] | None = None, context: KernelContext | None = None) -> Reconstruction:
-    """The chosen backend's Reconstruction of ``frames`` (all by default) in ``context`` (the
-    current one by default), cached (failures too).
+def run_reconstruction(frames: Sequence[Frame | int] | None, context: KernelContext) -> Reconstruction:
+    """The chosen backend's Reconstruction of ``frames`` (all when None) of ``context``, cached (failures too).
 
     Raises:
         PerceptionError: the backend cannot reconstruct these frames (one line saying what to try).
     """
-    context = current() if context is None else context
     positions, selected = _selected(frames, context)
     job = reconstruction_job(selected, context)
     result = _get(job, positions, None, context)
@@ -153,28 +152,27 @@ def run_reconstruction(frames: Sequence[Frame | int] | None = None, context: Ker
     return dataclasses.replace(result, frame_ids=np.asarray(positions, np.int64), info=dict(result.info))
 
 
-def run_segmentation(query: str, frames: Sequence[Frame | int] | None = None) -> Masks:
-    """The chosen backend's Masks for ``query`` on ``frames`` (all by default), cached."""
+def run_segmentation(query: str, frames: Sequence[Frame | int] | None, context: KernelContext) -> Masks:
+    """The chosen backend's Masks for ``query`` on ``frames`` (all when None) of ``context``, cached."""
     if not isinstance(query, str) or not query.strip():
         raise ValueError("segment() needs a non-empty text query such as 'chair' or 'chairs, tables'")
-    return _run_masks("segmentation", query, frames)
+    return _run_masks("segmentation", query, frames, context)
 
 
-def run_tracking(query: str, frames: Sequence[Frame | int] | None = None) -> Masks:
-    """The chosen backend's tracked Masks for ``query`` on ``frames`` (all by default), cached.
+def run_tracking(query: str, frames: Sequence[Frame | int] | None, context: KernelContext) -> Masks:
+    """The chosen backend's tracked Masks for ``query`` on ``frames`` (all when None) of ``context``, cached.
 
     ``instance_ids`` are identities across the frames (one id per followed object); the frames
     are taken in time order as given.
     """
     if not isinstance(query, str) or not query.strip():
         raise ValueError("tracking needs a non-empty text query such as 'chair' or 'chairs, tables'")
-    return _run_masks("tracking", query, frames)
+    return _run_masks("tracking", query, frames, context)
 
 
-def _run_masks(family: str, query: str, frames: Sequence[Frame | int] | None) -> Masks:
+def _run_masks(family: str, query: str, frames: Sequence[Frame | int] | None, context: KernelContext) -> Masks:
     """Masks of ``family`` (``"segmentation"`` or ``"tracking"``) from the chosen backend, cached,
     with frame ids as positions in the kernel's frames."""
-    context = current()
     positions, selected = _selected(frames, context)
     result = _get(masks_job(family, query, selected, context), positions, query, context)
     _freeze(result.masks)
@@ -188,15 +186,15 @@ def _fuses_tracks(context: KernelContext) -> bool:
     return backend.identities == "tracked" and backend.available("tracking", context) is None
 
 
-def object_masks(query: str, positions: list[int]) -> tuple[Masks, bool]:
+def object_masks(query: str, positions: list[int], context: KernelContext) -> tuple[Masks, bool]:
     """The masks `objects3d` fuses for ``query`` on frames ``positions``, and whether they are tracked."""
-    if _fuses_tracks(current()):
-        return run_tracking(query, positions), True
-    return run_segmentation(query, positions), False
+    if _fuses_tracks(context):
+        return run_tracking(query, positions, context), True
+    return run_segmentation(query, positions, context), False
 
 
-def run_objects(query: str, fuse: Callable[..., list[Object3D]], params: dict[str, Any]) -> list[Object3D]:
-    """``fuse(masks, reconstruct())`` over all frames, cached like the perception results.
+def run_objects(query: str, fuse: Callable[..., list[Object3D]], params: dict[str, Any], context: KernelContext) -> list[Object3D]:
+    """``fuse(masks, reconstruct())`` over all frames of ``context``, cached like the perception results.
 
     The masks are `object_masks`: the tracked ones (``fuse(..., tracked=True)``) where the
     segmentation backend tracks (learned: SAM 3 video), else ``segment(query)``'s.
@@ -205,10 +203,10 @@ def run_objects(query: str, fuse: Callable[..., list[Object3D]], params: dict[st
         query: the objects to find.
         fuse: turns masks and a reconstruction into objects.
         params: what else the result depends on (the fusion's settings and version).
+        context: the kernel's.
     """
-    context = current()
     positions, selected = _selected(None, context)
-    recon = run_reconstruction()  # first, so its warnings show even when the objects are cached
+    recon = run_reconstruction(None, context)  # first, so its warnings show even when the objects are cached
     rec, seg = backends.get("reconstruction", context), backends.get("segmentation", context)
     rec_name, seg_name = rec.name, seg.name
     tracked = _fuses_tracks(context)
@@ -220,7 +218,7 @@ def run_objects(query: str, fuse: Callable[..., list[Object3D]], params: dict[st
     key = cache.make_key("objects", f"{rec_name}+{seg_name}", selected, key_params)
 
     def compute() -> list[Object3D]:
-        masks, from_tracks = object_masks(query, positions)
+        masks, from_tracks = object_masks(query, positions, context)
         objects = fuse(masks, recon, tracked=from_tracks)
         _freeze(*(o.points for o in objects))
         return objects
@@ -230,15 +228,17 @@ def run_objects(query: str, fuse: Callable[..., list[Object3D]], params: dict[st
     return [dataclasses.replace(o) for o in objects]
 
 
-def run_tracks(query: str, follow: Callable[[Masks, Reconstruction], list[Track3D]], params: dict[str, Any]) -> list[Track3D]:
-    """``follow(tracked masks of query, reconstruct())`` over all frames, cached like `run_objects`.
+def run_tracks(
+    query: str, follow: Callable[[Masks, Reconstruction], list[Track3D]], params: dict[str, Any], context: KernelContext
+) -> list[Track3D]:
+    """``follow(tracked masks of query, reconstruct())`` over all frames of ``context``, cached like `run_objects`.
 
     Args:
         query: the objects to follow.
         follow: turns tracked masks and a reconstruction into tracks.
         params: what else the result depends on (the fitting's settings and version).
+        context: the kernel's.
     """
-    context = current()
     positions, selected = _selected(None, context)
     rec_name = backends.get("reconstruction", context).name
     seg_name = backends.get("tracking", context).name
@@ -246,7 +246,7 @@ def run_tracks(query: str, follow: Callable[[Masks, Reconstruction], list[Track3
     key = cache.make_key("tracks", f"{rec_name}+{seg_name}", selected, key_params)
 
     def compute() -> list[Track3D]:
-        return follow(run_tracking(query, positions), run_reconstruction())
+        return follow(run_tracking(query, positions, context), run_reconstruction(None, context))
 
     tracks = cache.for_context(context).get_or_compute(Track3D, "tracks", key, compute)
     for t in tracks:

@@ -2,18 +2,16 @@
 
 Every function returns an H×W×3 uint8 RGB image. Matplotlib draws off-screen (an Agg canvas,
 not pyplot), so nothing appears by itself and no figure leaks. Nothing here computes a
-perception result: what a picture needs (a reconstruction, the kernel's frames) is passed in or
-read from the kernel context, so the result types can draw themselves without reaching up into
-the primitives that make them.
+perception result: what a picture needs (a reconstruction, the kernel's frames' images) is
+passed in, so the result types draw themselves without reaching up into the primitives that
+make them (`spatialclaw.primitives.output.in_context` passes them what the kernel has).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
-
-from spatialclaw.primitives.context import current
 
 if TYPE_CHECKING:
     from spatialclaw.primitives.types import Masks, Object3D, Reconstruction, Track3D
@@ -107,24 +105,24 @@ def _draw_tracks(ax, tracks: list[Track3D], first_colour: int = 0) -> None:
 
 
 def tracks_map(tracks: list[Track3D], recon: Reconstruction | None = None, size: int = 640) -> np.ndarray:
-    """Tracks' paths over the room seen from above (by default over the kernel's reconstruction of
-    all its frames, when it has frames), H×W×3 uint8; tracks numbered in list order, labelled with
-    their start time."""
-    context = current()
-    if recon is None and context.frames and context.reconstruct_all is not None:
-        recon = context.reconstruct_all()
+    """Tracks' paths seen from above, over the room's points and camera path when ``recon`` is
+    given, H×W×3 uint8; tracks numbered in list order, labelled with their start time."""
     return top_down(recon, objects=None, size=size, tracks=tracks)
 
 
-def masks_overlay(masks: Masks, max_frames: int = 4) -> np.ndarray:
-    """The first ``max_frames`` frames with masks, each mask tinted and boxed, side by side."""
-    frames = current().frames
+def masks_overlay(masks: Masks, images: Sequence[np.ndarray] | None = None, max_frames: int = 4) -> np.ndarray:
+    """The first ``max_frames`` frames with masks, each mask tinted and boxed, side by side.
+
+    ``images``: the kernel's frames' H×W×3 uint8 images (``images[frame id]``); a frame without
+    one (None, or a frame id beyond them) is drawn black.
+    """
+    images = [] if images is None else images
     ids = list(dict.fromkeys(masks.frame_ids.tolist()))[:max_frames]
     if not ids:
         return np.full((64, 256, 3), 255, np.uint8)
     tiles = []
     for fid in ids:
-        img = frames[fid].image.astype(np.float32) if fid < len(frames) else np.zeros((*masks.masks.shape[1:], 3), np.float32)
+        img = images[fid].astype(np.float32) if fid < len(images) else np.zeros((*masks.masks.shape[1:], 3), np.float32)
         for k in np.nonzero(masks.frame_ids == fid)[0]:
             color = PALETTE[k % len(PALETTE)].astype(np.float32)
             m = masks.masks[k]

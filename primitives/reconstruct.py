@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from spatialclaw.inputs.frame import Frame
+from spatialclaw.primitives.context import KernelContext
 from spatialclaw.primitives.perception import run_reconstruction
 from spatialclaw.primitives.registry import primitive
 from spatialclaw.primitives.types import Reconstruction
 
 
 @primitive(group="reconstruction")
-def reconstruct(frames: list[Frame] | list[int] | None = None) -> Reconstruction:
+def reconstruct(frames: list[Frame] | list[int] | None = None, *, context: KernelContext) -> Reconstruction:
     """Metric 3D reconstruction: per-frame depth and camera poses in one world frame.
 
     The world frame is metric (metres) and gravity-aligned: +z up, the floor at z = 0.
@@ -46,4 +47,4 @@ def reconstruct(frames: list[Frame] | list[int] | None = None) -> Reconstruction
         p = r.points(0)                       # world points seen in frames[0]
         print(r.camera_centers()[-1] - r.camera_centers()[0])
     """
-    return run_reconstruction(frames)
+    return run_reconstruction(frames, context)

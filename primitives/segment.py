@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from spatialclaw.inputs.frame import Frame
+from spatialclaw.primitives.context import KernelContext
 from spatialclaw.primitives.perception import run_segmentation
 from spatialclaw.primitives.registry import primitive
 from spatialclaw.primitives.types import Masks
 
 
 @primitive(group="segmentation")
-def segment(query: str, frames: list[Frame] | list[int] | None = None) -> Masks:
+def segment(query: str, frames: list[Frame] | list[int] | None = None, *, context: KernelContext) -> Masks:
     """Instance masks of the objects named by `query`, in each frame.
 
     One mask per object per frame it is visible in (the same chair in 5 frames gives 5 masks;
@@ -26,4 +27,4 @@ def segment(query: str, frames: list[Frame] | list[int] | None = None) -> Masks:
         `m.areas` (N,) pixels. Filter like numpy: `m[m.frame_ids == 3]`, `m[m.scores > 0.5]`.
         `len(m)` counts masks; `show(m)` draws them over their frames.
     """
-    return run_segmentation(query, frames)
+    return run_segmentation(query, frames, context)

@@ -5,9 +5,11 @@ Times are seconds from the start of the source (``Frame.time``).
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 
-from spatialclaw.primitives.context import current
+from spatialclaw.primitives.context import KernelContext
 from spatialclaw.primitives.registry import primitive
 from spatialclaw.primitives.types import Reconstruction
 
@@ -19,7 +21,7 @@ def _seconds(t: float, name: str) -> float:
 
 
 @primitive(group="frames")
-def frame_at(t: float) -> int:
+def frame_at(t: float, *, context: KernelContext) -> int:
     """The position in `frames` of the frame nearest to time `t` (seconds from the start of the video).
 
     Args:
@@ -32,34 +34,35 @@ def frame_at(t: float) -> int:
         i = frame_at(4.5); print(i, frames[i].time)
     """
     seconds = _seconds(t, "t")
-    frames = current().frames
+    frames = context.frames
     if not frames:
         raise ValueError("there are no frames in this kernel")
     times = np.array([f.time for f in frames])
     return int(np.argmin(np.abs(times - seconds)))
 
 
-def pose_at(recon: Reconstruction, t: float) -> np.ndarray:
+def pose_at(recon: Reconstruction, t: float, times: Sequence[float]) -> np.ndarray:
     """4×4 camera-to-world pose at time ``t`` seconds, interpolated between the reconstruction's frames.
 
-    Positions are interpolated linearly and rotations spherically between the two entries
-    around ``t``; outside the reconstruction's time span the first / last pose is returned.
+    ``times``: seconds of each of the kernel's frames (``times[frame id]``; a frame id beyond
+    them stands for its time). Positions are interpolated linearly and rotations spherically
+    between the two entries around ``t``; outside the reconstruction's time span the first /
+    last pose is returned.
     """
     from scipy.spatial.transform import Rotation, Slerp
 
     seconds = _seconds(t, "t")
-    frames = current().frames
-    times = np.array([frames[int(i)].time if int(i) < len(frames) else float(i) for i in recon.frame_ids])
-    order = np.argsort(times, kind="stable")
-    times, poses = times[order], recon.pose[order]
-    if seconds <= times[0] or len(times) == 1:
+    dated = np.array([float(times[int(i)]) if int(i) < len(times) else float(i) for i in recon.frame_ids])
+    order = np.argsort(dated, kind="stable")
+    stamps, poses = dated[order], recon.pose[order]
+    if seconds <= stamps[0] or len(stamps) == 1:
         return poses[0].copy()
-    if seconds >= times[-1]:
+    if seconds >= stamps[-1]:
         return poses[-1].copy()
-    b = int(np.searchsorted(times, seconds, side="right"))
+    b = int(np.searchsorted(stamps, seconds, side="right"))
     a = b - 1
-    span = times[b] - times[a]
-    w = 0.0 if span <= 0 else (seconds - times[a]) / span
+    span = stamps[b] - stamps[a]
+    w = 0.0 if span <= 0 else (seconds - stamps[a]) / span
     out = np.eye(4)
     out[:3, 3] = (1 - w) * poses[a, :3, 3] + w * poses[b, :3, 3]
     slerp = Slerp([0.0, 1.0], Rotation.from_matrix(np.stack([poses[a, :3, :3], poses[b, :3, :3]])))

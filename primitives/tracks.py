@@ -9,11 +9,12 @@ per frame is fitted by `track_fit` (the object's fused shape registered to each 
 from __future__ import annotations
 
 from collections import Counter
+from typing import Sequence
 
 import numpy as np
 
 from spatialclaw.primitives import backends, track_fit, view_evidence
-from spatialclaw.primitives.context import current
+from spatialclaw.primitives.context import KernelContext
 from spatialclaw.primitives.fusion import FLOOR_MARGIN, _mask_points, main_components
 from spatialclaw.primitives.perception import run_tracking, run_tracks
 from spatialclaw.primitives.registry import primitive
@@ -50,12 +51,15 @@ def _warnings(label: str, n: int, fit: track_fit.ViewFit, cut: np.ndarray, occlu
     return notes
 
 
-def build_track(masks: Masks, rows: np.ndarray, recon: Reconstruction, exact: bool = False) -> Track3D | None:
+def build_track(
+    masks: Masks, rows: np.ndarray, recon: Reconstruction, times: Sequence[float], exact: bool = False
+) -> Track3D | None:
     """The `Track3D` of one identity from its masks ``rows`` (indices into ``masks``), None if nothing fits.
 
-    ``exact``: the masks are ground truth (no cleaning of stray pixels needed).
+    ``times``: seconds of each of the kernel's frames (``times[frame id]``; a frame id beyond
+    them stands for its time). ``exact``: the masks are ground truth (no cleaning of stray
+    pixels needed).
     """
-    frames = current().frames
     rows = rows[np.argsort(masks.frame_ids[rows], kind="stable")]
     rows = np.array([k for k in rows if int(masks.frame_ids[k]) in set(recon.frame_ids.tolist())], np.int64)
     if len(rows) == 0:
@@ -65,7 +69,7 @@ def build_track(masks: Masks, rows: np.ndarray, recon: Reconstruction, exact: bo
     cut = np.array([view_evidence.cut_by_border(masks.masks[k]) for k in rows])
     occluded = np.array([view_evidence.occluded_fraction(recon.depth[e], masks.masks[k]) for k, e in zip(rows, entries)])
     priors = np.array([view_evidence.observation_weight(c, o) for c, o in zip(cut, occluded)])
-    all_times = np.array([frames[int(f)].time if int(f) < len(frames) else float(f) for f in masks.frame_ids[rows]])
+    all_times = np.array([float(times[int(f)]) if int(f) < len(times) else float(f) for f in masks.frame_ids[rows]])
     views = [
         track_fit.View(p, t, w, view_evidence.depth_view(recon, e)) for p, t, w, e in zip(points, all_times, priors, entries)
     ]
@@ -89,7 +93,7 @@ def build_track(masks: Masks, rows: np.ndarray, recon: Reconstruction, exact: bo
 
 
 @primitive(group="objects")
-def tracks3d(query: str, recon: Reconstruction | None = None) -> list[Track3D]:
+def tracks3d(query: str, recon: Reconstruction | None = None, *, context: KernelContext) -> list[Track3D]:
     """The physical objects named by `query`, followed through time: one track per object
     (static ones included), identity kept by tracking across frames.
 
@@ -116,22 +120,24 @@ def tracks3d(query: str, recon: Reconstruction | None = None) -> list[Track3D]:
     """
     if not isinstance(query, str) or not query.strip():
         raise ValueError("tracks3d() needs a non-empty text query such as 'chair' or 'chairs, tables'")
-    exact = backends.get("tracking", current()).identities == "exact"
+    exact = backends.get("tracking", context).identities == "exact"
+    times = [f.time for f in context.frames]
     if recon is None:
-        return run_tracks(query, lambda m, r: follow(m, r, exact), {"tracks": TRACKS_VERSION})
-    return follow(run_tracking(query, [int(i) for i in recon.frame_ids]), recon, exact)
+        return run_tracks(query, lambda m, r: follow(m, r, times, exact), {"tracks": TRACKS_VERSION}, context)
+    return follow(run_tracking(query, [int(i) for i in recon.frame_ids], context), recon, times, exact)
 
 
-def follow(masks: Masks, recon: Reconstruction, exact: bool = False) -> list[Track3D]:
+def follow(masks: Masks, recon: Reconstruction, times: Sequence[float], exact: bool = False) -> list[Track3D]:
     """One `Track3D` per identity in tracked ``masks`` (``instance_ids`` >= 0), sorted by first sighting.
 
-    ``exact``: the masks are ground truth (used as they are); else they are cleaned first.
+    ``times``: seconds of each of the kernel's frames (`build_track`). ``exact``: the masks are
+    ground truth (used as they are); else they are cleaned first.
     """
     tracks = []
     for identity in dict.fromkeys(masks.instance_ids.tolist()):
         if identity < 0:
             continue
-        track = build_track(masks, np.nonzero(masks.instance_ids == identity)[0], recon, exact)
+        track = build_track(masks, np.nonzero(masks.instance_ids == identity)[0], recon, times, exact)
         if track is not None:
             tracks.append(track)
     tracks.sort(key=lambda t: (int(t.frame_ids[0]), t.label, t.instance_id))

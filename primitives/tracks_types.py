@@ -6,8 +6,12 @@ World frame as everywhere: metres, +z up, floor at z = 0; times in seconds (``Fr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from spatialclaw.primitives.types import Reconstruction
 
 MOVED_M = 0.2
 """An object whose (smoothed) centre ever gets this far from where it was first seen has moved, metres."""
@@ -176,8 +180,10 @@ class Track3D:
             f"start=({start}) m, {state}{note})"
         )
 
-    def render(self) -> np.ndarray:
-        """What ``show(track)`` displays: its path on the top-down map, H×W×3 uint8."""
+    def render(self, recon: Reconstruction | None = None) -> np.ndarray:
+        """Its path on a top-down map, over ``recon``'s points and camera path when given, H×W×3
+        uint8. ``show(track)`` draws it over the kernel's reconstruction of all frames
+        (`output.in_context`)."""
         from spatialclaw.primitives import pictures
 
-        return pictures.tracks_map([self])
+        return pictures.tracks_map([self], recon)

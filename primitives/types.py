@@ -309,11 +309,16 @@ class Masks:
         """(N,) pixel count of each mask."""
         return self.masks.reshape(len(self), -1).sum(axis=1)
 
-    def render(self, max_frames: int = 4) -> np.ndarray:
-        """Masks drawn over their frames (up to ``max_frames`` frames side by side), H×W×3 uint8."""
+    def render(self, max_frames: int = 4, images: Sequence[np.ndarray] | None = None) -> np.ndarray:
+        """Masks drawn over their frames (up to ``max_frames`` frames side by side), H×W×3 uint8.
+
+        ``images``: the frames' H×W×3 uint8 images, indexed by ``frame_ids`` (the kernel's frames'
+        images: ``show(m)`` passes them, `output.in_context`); without them the masks are
+        drawn on black.
+        """
         from spatialclaw.primitives import pictures
 
-        return pictures.masks_overlay(self, max_frames=max_frames)
+        return pictures.masks_overlay(self, images, max_frames=max_frames)
 
 
 @dataclass(eq=False)

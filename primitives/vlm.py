@@ -1,7 +1,7 @@
 """Nested questions to the vision-language model: `ask_vlm` and `locate`.
 
-The kernel knows no model: both go through ``context.host_call`` (JSON in and out, images as
-base64 PNG), which the host answers with its own handlers.
+The kernel knows no model: both go through their kernel context's ``host_call`` (JSON in and
+out, images as base64 PNG), which the host answers with its own handlers.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import numpy as np
 
 from spatialclaw.images import as_rgb, png_base64
 from spatialclaw.inputs.frame import Frame
-from spatialclaw.primitives.context import current
+from spatialclaw.primitives.context import KernelContext
+from spatialclaw.primitives.output import in_context
 from spatialclaw.primitives.registry import primitive
 
 
@@ -24,15 +25,15 @@ def to_image(item: Any) -> np.ndarray:
     return as_rgb(item, what="ask_vlm/locate")
 
 
-def _host(method: str, payload: dict) -> Any:
-    call = current().host_call
+def _host(method: str, payload: dict, context: KernelContext) -> Any:
+    call = context.host_call
     if call is None:
         raise RuntimeError(f"no VLM configured for nested calls ({method}): answer from the frames and primitives instead")
     return call(method, payload)
 
 
 @primitive(group="vlm")
-def ask_vlm(prompt: str, images: list[Any] | None = None) -> str:
+def ask_vlm(prompt: str, images: list[Any] | None = None, *, context: KernelContext) -> str:
     """Ask the vision-language model a question about some images; returns its text answer.
 
     Useful for what geometry cannot tell: colours, materials, text, what an object is.
@@ -42,12 +43,12 @@ def ask_vlm(prompt: str, images: list[Any] | None = None) -> str:
         prompt: the question.
         images: Frames, H×W×3 uint8 arrays, or results with `.render()`; none by default.
     """
-    encoded = [png_base64(to_image(im)) for im in (images or [])]
-    return str(_host("ask_vlm", {"prompt": str(prompt), "images": encoded}))
+    encoded = [png_base64(to_image(in_context(im, context))) for im in (images or [])]
+    return str(_host("ask_vlm", {"prompt": str(prompt), "images": encoded}, context))
 
 
 @primitive(group="vlm")
-def locate(description: str, frame: Frame | int) -> tuple[float, float] | None:
+def locate(description: str, frame: Frame | int, *, context: KernelContext) -> tuple[float, float] | None:
     """Ask the vision-language model to point at an object in one frame.
 
     Args:
@@ -57,8 +58,8 @@ def locate(description: str, frame: Frame | int) -> tuple[float, float] | None:
     Returns:
         (x, y) pixel coordinates in that frame (x right, y down), or None if not found.
     """
-    image = frame.image if isinstance(frame, Frame) else current().frames[int(frame)].image
-    reply = _host("locate", {"description": str(description), "image": png_base64(image)})
+    image = frame.image if isinstance(frame, Frame) else context.frames[int(frame)].image
+    reply = _host("locate", {"description": str(description), "image": png_base64(image)}, context)
     if reply is None:
         return None
     x, y = (float(v) for v in list(reply)[:2])

@@ -14,12 +14,3 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "SPATIALCLAW_MODEL"):
         monkeypatch.delenv(name, raising=False)
 
-
-@pytest.fixture
-def primitives_context():
-    """Restore the primitives' current context after the test."""
-    from spatialclaw.primitives import context
-
-    saved = context._current
-    yield
-    context._current = saved

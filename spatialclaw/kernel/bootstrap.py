@@ -6,7 +6,10 @@ The host (`spatialclaw.kernel.KernelSession`) writes a manifest (JSON) and runs
 - ``frames`` (list of `Frame`, read from the input's frames file), ``inputs`` (list of
   `InputInfo`: the question's inputs, which ``Frame.source`` indexes), ``question``, ``options``;
 - every registered primitive, via ``spatialclaw.primitives.install``, ``show(*items, caption=None)``
-  and ``answer(value)`` (`spatialclaw.primitives.output`) among them.
+  and ``answer(value)`` (`spatialclaw.primitives.output`) among them;
+- ``_spatialclaw_context`` (`CONTEXT_NAME`): the kernel's `KernelContext`, which the primitives
+  are bound to and `report` reads. The prompt does not mention it (nor does ``%who``: the name
+  starts with an underscore); tests and tools running cells reach the kernel's state through it.
 
 It also disables ``input()`` (no one can type), turns traceback colours off, shows a
 `SpatialClawError` raised in a cell as its one-line message (no traceback), and gives the
@@ -24,13 +27,16 @@ import json
 from pathlib import Path
 from typing import Any
 
-from spatialclaw.primitives.output import ANSWER_MIME, answer, show, to_png
+from spatialclaw.primitives.output import ANSWER_MIME, answer, to_png
 
-__all__ = ["ANSWER_MIME", "HOST_CALL_PREFIX", "answer", "host_call", "report", "run", "show", "to_png"]
+__all__ = ["ANSWER_MIME", "CONTEXT_NAME", "HOST_CALL_PREFIX", "answer", "host_call", "report", "run", "to_png"]
 
 # Shared with the host (kernel.py): the protocol between the two processes (the answer's MIME
 # type is `spatialclaw.primitives.output`'s).
 HOST_CALL_PREFIX = "\x1bspatialclaw-host-call:"
+
+CONTEXT_NAME = "_spatialclaw_context"
+"""The kernel namespace's name for its `KernelContext` (private: the model is not told of it)."""
 
 
 def _ipython() -> Any:
@@ -104,13 +110,15 @@ def run(manifest_path: str) -> None:
     from spatialclaw import primitives
     from spatialclaw.errors import SpatialClawError
 
+    ip = _ipython()
     try:
-        _preload(_ipython(), json.loads(Path(manifest_path).read_text()))
+        _preload(ip, json.loads(Path(manifest_path).read_text()))
     except SpatialClawError as err:
         if err.refusal_kind is None:
             raise
         # the host raises it as the same kind of error (`errors.refusal_from_report`)
-        primitives.current().setup = {"frames": 0, "refused": {"kind": err.refusal_kind, "message": str(err)}}
+        refused = {"frames": 0, "refused": {"kind": err.refusal_kind, "message": str(err)}}
+        ip.user_ns[CONTEXT_NAME] = primitives.KernelContext(frames=[], setup=refused)
 
 
 def _preload(ip: Any, manifest: dict[str, Any]) -> None:
@@ -131,7 +139,6 @@ def _preload(ip: Any, manifest: dict[str, Any]) -> None:
         inputs=inputs,
         question=manifest.get("question"),
         options=manifest.get("options"),
-        show=show,
         answer=answer,
     )
     if _disable_input not in ip.events.callbacks["pre_run_cell"]:
@@ -153,6 +160,7 @@ def _preload(ip: Any, manifest: dict[str, Any]) -> None:
         host_call=host_call,
         perception_service=manifest.get("perception_service") is True,
     )
+    namespace[CONTEXT_NAME] = context
     context.setup = {"frames": len(frames), "perception": primitives.install(namespace, context)}
 
 
@@ -161,7 +169,7 @@ def report() -> str:
     the learned models that served so far (``perception.models``, ``perception.model_loads``)."""
     from spatialclaw import primitives
 
-    context = primitives.current()
+    context = _ipython().user_ns[CONTEXT_NAME]
     setup = context.setup
     live = {**setup, "perception": {**setup.get("perception", {}), **primitives.models_report(context)}}
     return json.dumps(live, default=str)

@@ -61,7 +61,7 @@ def moving_bench(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def test_scripted_model_answers_every_motion_question_type(moving_bench: Path, primitives_context, tmp_path: Path) -> None:
+def test_scripted_model_answers_every_motion_question_type(moving_bench: Path, tmp_path: Path) -> None:
     from spatialclaw.synth.motion_questions import MOTION_QUESTION_TYPES
 
     records = [json.loads(line) for line in (moving_bench / "questions.jsonl").read_text().splitlines()]

@@ -95,8 +95,7 @@ def test_an_input_in_a_private_folder_is_read_and_its_neighbours_stay_unreadable
         digests, secret, listing = result.text.strip().splitlines()
         assert digests == str([hashlib.sha256(p.read_bytes()).hexdigest() for p in images])
         assert secret in ("FileNotFoundError", "PermissionError") and "secret" not in listing
-        extra = session.execute("from spatialclaw.primitives.context import current\n"
-                                "import cv2\nprint([cv2.imread(str(p)).shape for p in current().source_files])")
+        extra = session.execute("import cv2\nprint([cv2.imread(str(p)).shape for p in _spatialclaw_context.source_files])")
         assert extra.error is None and extra.text.strip() == "[(12, 16, 3), (12, 16, 3)]"
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in images)
     assert stat.S_IMODE((tmp_path / "private").stat().st_mode) == 0o700
@@ -117,8 +116,7 @@ def test_a_private_rgbd_folder_is_mirrored_for_the_kernel(tmp_path: Path) -> Non
         os.chmod(path, 0o700 if path.is_dir() else 0o600)
     with KernelSession(load_input(root, frames=2), sandbox="auto") as session:
         code = ("from spatialclaw.inputs.rgbd import read_color, scan_rgbd\n"
-                "from spatialclaw.primitives.context import current\n"
-                "root = current().source_path\n"
+                "root = _spatialclaw_context.source_path\n"
                 "print(root, list(scan_rgbd(root).indices), int(read_color(root, 1)[0, 0, 0]))")
         result = session.execute(code)
         assert result.error is None, result.error

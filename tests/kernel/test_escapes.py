@@ -274,9 +274,9 @@ def test_a_corrupt_shared_perception_entry_is_recomputed_not_fatal(tmp_path: Pat
 FORGE_WRONG_MASKS = """
 import numpy as np
 from spatialclaw.atomic import write_npz
-from spatialclaw.primitives import cache, current, perception
+from spatialclaw.primitives import cache, perception
 from spatialclaw.primitives.types import Masks
-context = current()
+context = _spatialclaw_context
 job = perception.masks_job("segmentation", "chair", list(frames), context)
 height, width = frames[0].image.shape[:2]
 wrong = Masks(np.ones((1, height, width), bool), np.array([[0.0, 0.0, 5.0, 5.0]]), np.array([1.0]), ["bogus"],

@@ -68,7 +68,7 @@ def test_none_as_root_drops_to_an_unprivileged_uid_and_cleans_up(tmp_path: Path)
     name = f"spatialclaw-none-{os.getpid()}"
     with KernelSession(load_input(image, frames=None), sandbox="none") as session:
         assert session.sandbox_info["kind"] == "none" and session.sandbox_info["uid"] != 0
-        source = session.execute("from spatialclaw.primitives.context import current\nprint(current().source_path)")
+        source = session.execute("print(_spatialclaw_context.source_path)")
         code = f"NAME = {name!r}\nINPUT = {source.text.strip()!r}\n" + CELL
         result = session.execute(code)
         assert result.error is None, result.error

@@ -171,6 +171,19 @@ def test_bare_frame_at_end_of_cell_displays_image_and_repr(session: KernelSessio
     assert result.text.startswith("Frame(index=10")
 
 
+def test_show_draws_masks_over_the_kernel_frames_and_the_context_stays_private(session: KernelSession) -> None:
+    code = (
+        "import numpy as np\nfrom spatialclaw.primitives.types import Masks\n"
+        "pixels = np.zeros((1, 24, 32), bool); pixels[0, 10:20, 10:20] = True\n"
+        "show(Masks.from_masks(pixels, labels=['box'], frame_ids=[3]))\n%who"
+    )
+    result = run_ok(session, code)
+    shown = np.asarray(Image.open(io.BytesIO(result.images[0])))
+    assert shown.shape == (24, 32 + 4, 3) and tuple(shown[0, 0]) == (30, 20, 30)  # frames[3] under the mask
+    assert "frames" in result.text and "_spatialclaw_context" not in result.text  # %who lists the model's names only
+    assert run_ok(session, "print(_spatialclaw_context.frames is frames)").text == "True\n"
+
+
 def test_show_refuses_what_it_cannot_draw(session: KernelSession) -> None:
     assert session.execute("show('a string')").error.ename == "TypeError"
     result = session.execute("import numpy as np\nshow(np.full((4, 4), 3.0))")
@@ -251,12 +264,11 @@ def test_answer_protocol(session: KernelSession) -> None:
 
 
 def test_host_call_round_trip(session: KernelSession) -> None:
-    prefix = "from spatialclaw.primitives.context import current\n"
-    result = run_ok(session, prefix + "current().host_call('echo', {'a': [1, 2], 'b': 'c'})")
+    result = run_ok(session, "_spatialclaw_context.host_call('echo', {'a': [1, 2], 'b': 'c'})")
     assert result.text == repr({"got": {"a": [1, 2], "b": "c"}}) + "\n"
-    missing = session.execute(prefix + "current().host_call('ask_vlm', {'prompt': 'hi'})")
+    missing = session.execute("_spatialclaw_context.host_call('ask_vlm', {'prompt': 'hi'})")
     assert missing.error.ename == "RuntimeError" and "no VLM configured" in missing.error.evalue
-    failed = session.execute(prefix + "current().host_call('fail', {})")
+    failed = session.execute("_spatialclaw_context.host_call('fail', {})")
     assert failed.error.ename == "RuntimeError" and "ValueError: model offline" in failed.error.evalue
     assert run_ok(session, "1").text == "1\n"
 
@@ -421,8 +433,7 @@ def test_sandboxed_kernel_is_interrupted_not_killed() -> None:
 
 def test_the_kernel_knows_the_files_of_an_image_sequence(session: KernelSession) -> None:
     """Structure-from-motion reads more frames of the sequence than were sampled (primitives' sampling)."""
-    prefix = "from spatialclaw.primitives.context import current\n"
-    files = run_ok(session, prefix + "print([p.name for p in current().source_files])").text
+    files = run_ok(session, "print([p.name for p in _spatialclaw_context.source_files])").text
     assert files.strip() == repr([Path(session.input.paths[0]).name])
 
 

@@ -26,8 +26,8 @@ from spatialclaw.perception_service.server import PerceptionService  # noqa: E40
 
 pytestmark = pytest.mark.slow
 SAM3 = "facebook/sam3"
-COMPARE = ("import numpy as np\nfrom spatialclaw.primitives import current, perception\n"
-           "ref = perception.masks_job('segmentation', 'chair', [frames[p] for p in {positions}], current()).compute()\n"
+COMPARE = ("import numpy as np\nfrom spatialclaw.primitives import perception\n"
+           "ref = perception.masks_job('segmentation', 'chair', [frames[p] for p in {positions}], _spatialclaw_context).compute()\n"
            "print('same', np.array_equal(ref.masks, m.masks), np.array_equal(ref.scores, m.scores))")
 
 
@@ -104,8 +104,7 @@ def test_two_kernels_share_one_load_and_get_what_they_would_compute(service: Per
 
 def test_a_kernel_cannot_steer_the_service_and_computes_itself_when_none_answers(video: Path, folder: ServiceFolder) -> None:
     nobody = ServiceClient(folder)  # nothing listens there
-    forged = ("from spatialclaw.primitives import current\n"
-              "try:\n    current().host_call('perception', {'family': 'segmentation', 'backend': 'learned', "
+    forged = ("try:\n    _spatialclaw_context.host_call('perception', {'family': 'segmentation', 'backend': 'learned', "
               "'positions': [0], 'query': 'chair', 'frames_file': '/etc/shadow'})\n"
               "except RuntimeError as err:\n    print(err)")
     with KernelSession(**session_args(video, nobody)) as session:
@@ -121,9 +120,9 @@ def test_a_kernel_cannot_steer_the_service_and_computes_itself_when_none_answers
 def test_a_reconstruction_the_service_cannot_make_fails_in_the_kernel_once_for_all_sessions(
         service: PerceptionService, folder: ServiceFolder, video: Path) -> None:
     client = ServiceClient(folder)
-    probe = ("from spatialclaw.primitives import cache, current\n"
+    probe = ("from spatialclaw.primitives import cache\n"
              "try:\n    reconstruct(frames=[0, 1])\nexcept Exception as err:\n    print(type(err).__name__, err)\n"
-             "store = cache.for_context(current()); print('served', store.served, 'hits', store.hits)")
+             "store = cache.for_context(_spatialclaw_context); print('served', store.served, 'hits', store.hits)")
     texts = []
     for _ in range(2):
         with KernelSession(video, frames=6, perception="reconstruction=classical,segmentation=learned",

@@ -9,17 +9,19 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import spatialclaw.primitives as primitives
 from spatialclaw.inputs.frame import Frame
-from spatialclaw.primitives import context
-from spatialclaw.primitives.context import KernelContext, set_current
-from spatialclaw.primitives.draw import point_cloud_image, top_down_map
-from spatialclaw.primitives.geometry import camera_motion, distance, ground_plane, relative_direction, room_size
+from spatialclaw.primitives.context import KernelContext
+from spatialclaw.primitives.geometry import distance, relative_direction
 from spatialclaw.primitives.types import Object3D, Reconstruction
-from spatialclaw.primitives.vlm import ask_vlm, locate
 from geometry_scenes import box_surface, downward_camera
 
 
-pytestmark = pytest.mark.usefixtures("primitives_context")
+def kernel(frames: list[Frame] | None = None, host_call=None) -> dict:
+    """The primitives as a kernel over ``frames`` has them (bound to its context)."""
+    namespace: dict = {}
+    primitives.install(namespace, KernelContext(frames=list(frames or []), host_call=host_call))
+    return namespace
 
 
 def level_pose(position, yaw_deg: float) -> np.ndarray:
@@ -35,9 +37,12 @@ def level_pose(position, yaw_deg: float) -> np.ndarray:
 
 def two_camera_recon(pose_a: np.ndarray, pose_b: np.ndarray) -> Reconstruction:
     K = np.array([[50.0, 0, 20], [0, 50.0, 15], [0, 0, 1]])
-    frames = [Frame(i, float(i), np.zeros((30, 40, 3), np.uint8)) for i in range(2)]
-    set_current(KernelContext(frames=frames))
     return Reconstruction(depth=np.ones((2, 30, 40), np.float32), pose=np.stack([pose_a, pose_b]), K=np.stack([K, K]))
+
+
+def camera_motion(*args, **kwargs) -> dict:
+    """`camera_motion` in a kernel of two frames, one second apart."""
+    return kernel([Frame(i, float(i), np.zeros((30, 40, 3), np.uint8)) for i in range(2)])["camera_motion"](*args, **kwargs)
 
 
 # -- distance ---------------------------------------------------------------------------------
@@ -115,7 +120,7 @@ def test_relative_direction_uses_object_centres():
 # -- floor, room size, pictures ---------------------------------------------------------------
 
 def test_ground_plane_and_camera_height():
-    g = ground_plane(recon=downward_camera(2.0))
+    g = kernel()["ground_plane"](recon=downward_camera(2.0))
     assert g["tilt_deg"] == pytest.approx(0.0, abs=0.01)
     assert g["offset_m"] == pytest.approx(0.0, abs=1e-6)
     assert g["camera_heights_m"] == [pytest.approx(2.0)]
@@ -123,7 +128,7 @@ def test_ground_plane_and_camera_height():
 
 def test_room_size_of_the_footprint_of_a_downward_camera():
     # 200×100 px at f = 100 px from 2 m up: a 4 m × 2 m floor patch, its edges inside raster cells.
-    size = room_size(recon=downward_camera(2.0, center_xy=(0.025, 0.025)), cell=0.05)
+    size = kernel()["room_size"](recon=downward_camera(2.0, center_xy=(0.025, 0.025)), cell=0.05)
     assert size["floor_area_m2"] == pytest.approx(8.0, rel=0.03)
     assert size["length_m"] == pytest.approx(4.0, abs=0.06)
     assert size["width_m"] == pytest.approx(2.0, abs=0.06)
@@ -132,7 +137,8 @@ def test_room_size_of_the_footprint_of_a_downward_camera():
 def test_top_down_map_and_point_cloud_image_are_rgb_pictures():
     r = downward_camera(2.0)
     obj = Object3D.from_points("box", box_surface((0.5, 0.5, 0.5), 0.3, (0.5, 0.2, 0.25)), [0])
-    set_current(KernelContext(frames=[Frame(0, 0.0, np.zeros((100, 200, 3), np.uint8))]))
+    ns = kernel([Frame(0, 0.0, np.zeros((100, 200, 3), np.uint8))])
+    top_down_map, point_cloud_image = ns["top_down_map"], ns["point_cloud_image"]
     for image in (top_down_map([obj], recon=r), point_cloud_image([obj], recon=r), r.render(), obj.render()):
         assert image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8
         assert image.std() > 5  # not blank
@@ -156,8 +162,8 @@ def test_ask_vlm_sends_prompt_and_png_images_through_host_call():
         return "a red chair"
 
     image = np.random.default_rng(0).integers(0, 255, (12, 16, 3), dtype=np.uint8)
-    set_current(KernelContext(frames=[Frame(0, 0.0, image)], host_call=host_call))
-    assert ask_vlm("what colour?", images=[context.current().frames[0]]) == "a red chair"
+    frames = [Frame(0, 0.0, image)]
+    assert kernel(frames, host_call)["ask_vlm"]("what colour?", images=[frames[0]]) == "a red chair"
     method, payload = calls[0]
     assert method == "ask_vlm" and payload["prompt"] == "what colour?"
     decoded = np.asarray(Image.open(io.BytesIO(base64.b64decode(payload["images"][0]))))
@@ -167,12 +173,11 @@ def test_ask_vlm_sends_prompt_and_png_images_through_host_call():
 def test_locate_returns_clamped_pixels_or_none():
     replies = iter([[5.5, 99.0], None])
     frames = [Frame(0, 0.0, np.zeros((20, 30, 3), np.uint8))]
-    set_current(KernelContext(frames=frames, host_call=lambda m, p: next(replies)))
+    locate = kernel(frames, lambda m, p: next(replies))["locate"]
     assert locate("the chair", 0) == (5.5, 19.0)
     assert locate("the chair", frames[0]) is None
 
 
 def test_vlm_without_a_host_says_so():
-    set_current(KernelContext(frames=[]))
     with pytest.raises(RuntimeError, match="no VLM configured"):
-        ask_vlm("hello")
+        kernel()["ask_vlm"]("hello")

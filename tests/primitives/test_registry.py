@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import inspect
+import pydoc
+import traceback
+
 import numpy as np
 import pytest
 from golden_files import check_golden
 
 import spatialclaw.primitives as primitives
-from spatialclaw.primitives import context, registry
 from spatialclaw.inputs.frame import Frame
+from spatialclaw.primitives import registry
 from spatialclaw.primitives.context import KernelContext
 from spatialclaw.primitives.registry import PrimitiveDefinitionError, primitive, render_prompt_section
 
@@ -16,13 +20,12 @@ from spatialclaw.primitives.registry import PrimitiveDefinitionError, primitive,
 
 @pytest.fixture(autouse=True)
 def _isolated_registry():
-    """Primitives defined by a test leave the registry (and the context) as they found them."""
+    """Primitives defined by a test leave the registry as they found it."""
     primitives.load_all()
-    saved, saved_context = dict(registry._REGISTRY), context._current
+    saved = dict(registry._REGISTRY)
     yield
     registry._REGISTRY.clear()
     registry._REGISTRY.update(saved)
-    context._current = saved_context
 
 
 def test_a_primitive_without_a_docstring_is_refused():
@@ -117,11 +120,12 @@ def test_auto_on_a_video_falls_back_from_gt_and_says_why():
     from spatialclaw.inputs.frame import Frame
 
     frames = [Frame(i, i / 30, np.zeros((24, 32, 3), np.uint8)) for i in range(6)]
-    info = primitives.install({}, KernelContext(frames=frames, source_kind="video", perception="auto"))
+    context = KernelContext(frames=frames, source_kind="video", perception="auto")
+    info = primitives.install({}, context)
     recon = info["backends"]["reconstruction"]
     assert recon["backend"] in ("learned", "classical")
     assert "gt needs an RGB-D folder" in recon["reason"]
-    assert context.current().backends["reconstruction"] == recon["backend"]
+    assert context.backends["reconstruction"] == recon["backend"]
     seg = info["backends"]["segmentation"]
     assert seg["backend"] == "none" or seg["backend"] == "learned"  # no VLM to point with: classical cannot segment
     assert "no host handlers" in seg["reason"] or seg["backend"] == "learned"
@@ -167,6 +171,50 @@ def test_show_and_answer_are_registered_primitives():
 
 def _frames(n: int, seconds_apart: float, height: int = 6, width: int = 8) -> list[Frame]:
     return [Frame(i, i * seconds_apart, np.full((height, width, 3), 10 * i, np.uint8)) for i in range(n)]
+
+
+def _host(name: str, asked: list[str]):
+    """A host that notes who asked and answers ``locate`` with a point far outside any image."""
+    return lambda method, payload: asked.append(name) or ([1000.0, 1000.0] if method == "locate" else f"from {name}")
+
+
+def test_two_kernels_in_one_process_each_see_their_own_frames_and_host():
+    asked: list[str] = []
+    a, b = {}, {}
+    primitives.install(a, KernelContext(frames=_frames(3, 1.0), host_call=_host("a", asked)))
+    primitives.install(b, KernelContext(frames=_frames(5, 0.5, 12, 16), host_call=_host("b", asked)))
+    assert a["frame_at"](10.0) == 2 and b["frame_at"](10.0) == 4  # the kernel installed first still has its own
+    assert a["frame_at"](1.2) == 1 and b["frame_at"](1.2) == 2
+    assert a["ask_vlm"]("which?") == "from a" and b["ask_vlm"]("which?") == "from b"
+    assert a["locate"]("the chair", 2) == (7.0, 5.0) and b["locate"]("the chair", 2) == (15.0, 11.0)  # clamped to its frame
+    assert asked == ["a", "b", "a", "b"]
+
+
+def test_a_bound_primitive_shows_the_model_its_signature_without_the_context():
+    namespace: dict = {}
+    primitives.install(namespace, KernelContext(frames=_frames(2, 1.0)))
+    segment = namespace["segment"]
+    entry = next(p for p in registry.registered() if p.name == "segment")
+    assert entry.needs_context and "context" in inspect.signature(entry.func).parameters
+    assert list(inspect.signature(segment).parameters) == ["query", "frames"]
+    assert registry.format_signature(segment) == entry.signature == "(query: str, frames: list[Frame] | list[int] | None = None) -> Masks"
+    assert segment.__name__ == "segment" and segment.__doc__ == entry.func.__doc__
+    shown = pydoc.render_doc(segment, renderer=pydoc.plaintext)  # what help(segment) prints
+    assert "segment(query: 'str', frames: 'list[Frame] | list[int] | None' = None)" in shown and "context" not in shown
+    assert "context" not in render_prompt_section()
+    assert namespace["distance"] is next(p for p in registry.registered() if p.name == "distance").func  # needs none
+
+
+def test_a_wrong_call_of_a_bound_primitive_reads_as_the_model_wrote_it():
+    """Python's own TypeError, counting the arguments the model sees; no frame of the binding."""
+    namespace: dict = {}
+    primitives.install(namespace, KernelContext(frames=_frames(2, 1.0)))
+    with pytest.raises(TypeError, match=r"segment\(\) takes from 1 to 2 positional arguments but 3 were given"):
+        namespace["segment"]("chair", None, 3)
+    with pytest.raises(ValueError, match="seconds") as err:
+        namespace["frame_at"]("soon")
+    names = [f.name for f in traceback.extract_tb(err.value.__traceback__)]
+    assert names[1:] == ["frame_at", "_seconds"]  # the test, then the primitive's own code
 
 
 def test_a_context_parameter_must_be_keyword_only_typed_and_without_default():

@@ -20,7 +20,7 @@ def moving_room(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture
-def kernel(moving_room, primitives_context, tmp_path):
+def kernel(moving_room, tmp_path):
     from spatialclaw import primitives
     from spatialclaw.inputs.load import load_input
     from spatialclaw.primitives.context import KernelContext
@@ -28,7 +28,9 @@ def kernel(moving_room, primitives_context, tmp_path):
     folder, truth = moving_room
     frames = load_input(folder, frames=None, cache_dir=tmp_path).frames
     namespace: dict = {}
-    primitives.install(namespace, KernelContext(frames=frames, source_kind="rgbd", source_path=folder, perception="gt", cache_dir=tmp_path))
+    context = KernelContext(frames=frames, source_kind="rgbd", source_path=folder, perception="gt", cache_dir=tmp_path)
+    primitives.install(namespace, context)
+    namespace["_spatialclaw_context"] = context  # as the kernel's bootstrap keeps it
     return namespace, frames, truth
 
 
@@ -50,6 +52,16 @@ def test_tracks_follow_moving_objects_and_keep_static_ones_still(kernel) -> None
             if other.instance_id not in movers:
                 assert not other.moved and other.distance_travelled() < 0.05
     assert ns["tracks3d"](truth["motions"][0]["label"])[0].positions.flags.writeable is False  # cached results are shared
+
+
+def test_show_draws_a_track_over_the_room(kernel) -> None:
+    from spatialclaw.primitives.output import in_context
+
+    ns, _, truth = kernel
+    track = ns["tracks3d"](truth["motions"][0]["label"])[0]
+    shown = in_context(track, ns["_spatialclaw_context"])
+    assert np.array_equal(shown, track.render(recon=ns["reconstruct"]()))
+    assert not np.array_equal(shown, track.render())  # alone: the path without the room
 
 
 def test_objects_named_by_a_query_that_matches_nothing(kernel) -> None:

@@ -6,14 +6,13 @@ import numpy as np
 import pytest
 
 from spatialclaw.inputs.frame import Frame
-from spatialclaw.primitives import math3d, vocabulary
-from spatialclaw.primitives.context import KernelContext, set_current
+from spatialclaw.primitives import math3d, output, vocabulary
+from spatialclaw.primitives.context import KernelContext
 from spatialclaw.primitives.types import Masks, Object3D, Reconstruction
 
 from geometry_scenes import box_surface, downward_camera
 
 
-pytestmark = pytest.mark.usefixtures("primitives_context")
 
 
 # -- Reconstruction ---------------------------------------------------------------------------
@@ -166,11 +165,13 @@ def test_masks_concat_keeps_order_frames_and_identities():
 
 
 def test_masks_render_draws_over_the_kernel_frames():
-    frames = [Frame(i, float(i), np.full((10, 20, 3), 40 * i, np.uint8)) for i in range(3)]
-    set_current(KernelContext(frames=frames))
-    image = _masks().render()
+    frames = [Frame(i, float(i), np.full((10, 20, 3), 40 * i + 20, np.uint8)) for i in range(3)]
+    image = output.in_context(_masks(), KernelContext(frames=frames))
     assert image.shape == (10, 2 * 20 + 2 * 4, 3) and image.dtype == np.uint8
     assert not np.array_equal(image[3, 5], frames[0].image[3, 5])  # tinted inside the first mask
+    assert np.array_equal(image[9, 19], frames[0].image[9, 19])  # the frame itself outside the masks
+    alone = _masks().render()  # without the frames: the masks on black
+    assert alone.shape == image.shape and not alone[9, 19].any() and alone[3, 5].any()
 
 
 # -- Object3D and boxes -----------------------------------------------------------------------

@@ -21,7 +21,6 @@ from spatialclaw.primitives.backends.learned.base import read_model_type
 from spatialclaw.primitives.backends.learned.reconstruction import DepthPrediction
 from spatialclaw.primitives.context import KernelContext
 
-pytestmark = pytest.mark.usefixtures("primitives_context")
 
 DA3_SCALE = 0.37  # DA3's units per metre in the stand-in
 

@@ -19,7 +19,6 @@ from spatialclaw.primitives.backends import learned
 from spatialclaw.primitives.backends.learned import monocular
 from spatialclaw.primitives.context import KernelContext
 
-pytestmark = pytest.mark.usefixtures("primitives_context")
 
 
 @pytest.fixture(scope="module")

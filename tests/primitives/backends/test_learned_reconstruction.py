@@ -20,7 +20,6 @@ from spatialclaw.primitives.backends.learned.reconstruction import DepthPredicti
 from spatialclaw.primitives.context import KernelContext
 
 
-pytestmark = pytest.mark.usefixtures("primitives_context")
 
 
 def _depth_scene(seed: int = 0) -> np.ndarray:

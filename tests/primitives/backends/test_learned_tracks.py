@@ -42,7 +42,7 @@ def _kernel(folder: Path, cache: Path):
     return namespace, context, info
 
 
-def test_tracks3d_runs_on_the_tiny_sam3_video_tracker(twins, hub, primitives_context, tmp_path, monkeypatch) -> None:
+def test_tracks3d_runs_on_the_tiny_sam3_video_tracker(twins, hub, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("HF_HUB_CACHE", str(hub))
     folder, _ = twins
     ns, context, info = _kernel(folder, tmp_path)
@@ -50,14 +50,14 @@ def test_tracks3d_runs_on_the_tiny_sam3_video_tracker(twins, hub, primitives_con
     tracks = ns["tracks3d"]("chair")
     from spatialclaw.primitives.perception import run_tracking
 
-    ids = set(run_tracking("chair").instance_ids.tolist())
+    ids = set(run_tracking("chair", None, context).instance_ids.tolist())
     assert ids and all(i >= 0 for i in ids)  # random weights still start tracks
     assert len({t.instance_id for t in tracks}) == len(tracks) and {t.instance_id for t in tracks} <= ids
     for t in tracks:
         assert np.isfinite(t.positions).all() and t.times.tolist() == sorted(t.times.tolist())
 
 
-def test_tracker_ids_keep_identical_twins_apart_in_3d(twins, hub, primitives_context, tmp_path, monkeypatch) -> None:
+def test_tracker_ids_keep_identical_twins_apart_in_3d(twins, hub, tmp_path, monkeypatch) -> None:
     """The tracker's identities decide: masks of two identical chairs with ids 7 and 9 give two tracks."""
     from spatialclaw.primitives.backends.learned import backend
 

@@ -38,7 +38,7 @@ def test_flow_linking_keeps_identical_twins_apart(twins) -> None:
         assert len(set(truth[linked.instance_ids == ident].tolist())) == 1
 
 
-def test_tracks3d_with_classical_tracking_follows_each_twin(twins, primitives_context, tmp_path) -> None:
+def test_tracks3d_with_classical_tracking_follows_each_twin(twins, tmp_path) -> None:
     from spatialclaw import primitives
     from spatialclaw.inputs.load import load_input
     from spatialclaw.primitives.context import KernelContext
