@@ -125,7 +125,17 @@ def test_the_camera_height_caveat_speaks_for_the_scale_and_nothing_else():
     assert Verdict(off_scale, scale_source="unknown").right_or_flagged
     off_path = Accuracy(16, 16, 0.10, 1.0, 0.3, 0.3, 0.3, 3.0)  # a wrong join, depth wrong in shape too
     assert Verdict(off_path, warnings=caveat).silently_wrong() == ["path", "depth"]
-    assert Verdict(off_path, warnings=caveat + ["frames [3, 4] contradict their neighbours"]).right_or_flagged
+    assert Verdict(off_path, warnings=caveat + ["frames [3, 4] contradict their neighbours"]).silently_wrong() == ["depth"]
+    assert Verdict(off_path, warnings=caveat + ["frames [3, 4] contradict their neighbours", "depth is rough"]).right_or_flagged
+
+
+def test_a_badly_shaped_depth_needs_a_warning_that_speaks_of_depth():
+    shape_wrong = Accuracy(16, 16, 0.01, 1.0, 0.45, 0.5, 0.45, 3.0)  # path and scale right, depth wrong even up to scale
+    assert Verdict(shape_wrong, warnings=["the camera path jumps between frames 3→4"]).silently_wrong() == ["depth"]
+    assert Verdict(shape_wrong, scale_source="unknown").silently_wrong() == ["depth"]
+    assert Verdict(shape_wrong, warnings=["the 3D points reproject 2.5 px from where they were seen: poses and depths are loose"]).right_or_flagged
+    scale_wrong = Accuracy(16, 16, 0.01, 1.0, 0.45, 0.8, 0.45, 3.0)  # the shape is right: any warning speaks for it
+    assert Verdict(scale_wrong, warnings=["the camera path jumps between frames 3→4"]).right_or_flagged
 
 
 @pytest.mark.slow

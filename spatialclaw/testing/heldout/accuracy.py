@@ -9,11 +9,15 @@ reconstruction must be right or flagged; one that is neither is silently wrong.
 
 A warning speaks for a wrong scale (or metric depth whose shape is right) whatever it says, and
 ``scale_source == "unknown"`` does too; the caveat that the metres rest on an assumed camera
-height speaks for nothing else, so a wrong camera path or a badly shaped depth needs another one.
+height speaks for nothing else. A wrong camera path needs another warning; a badly shaped depth
+(wrong on most pixels even after one median scale) needs one that speaks of depth
+(`speaks_for_depth`: the depth gate, frames without depth, depths that are loose or uncertain),
+so a reconstruction whose depth is wrong is not passed by, say, a warning about its camera path.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -107,6 +111,18 @@ def measure(depth: np.ndarray, pose: np.ndarray, valid: np.ndarray, true_depth: 
     )
 
 
+def speaks_for_depth(warning: str) -> bool:
+    """True for a warning that says the depth may be wrong or missing: it names depth (or depths)
+    and is not the assumed-camera-height caveat (which speaks for the metres only).
+
+    >>> speaks_for_depth("the 3D points reproject 2.4 px from where they were seen: poses and depths are loose")
+    True
+    >>> speaks_for_depth("the camera path jumps between frames 3→4 (9× the usual step): part of the video may be placed wrongly")
+    False
+    """
+    return not is_assumed_height_warning(warning) and re.search(r"\bdepths?\b", warning, re.IGNORECASE) is not None
+
+
 @dataclass
 class Verdict:
     """One reconstruction judged by the rule.
@@ -138,7 +154,8 @@ class Verdict:
         any_warning = bool(self.warnings) or self.scale_source == "unknown"
         specific = any(not is_assumed_height_warning(w) for w in self.warnings)
         depth_is_scale = self.accuracy.depth_fraction_up_to_scale >= MIN_DEPTH_FRACTION
-        spoken = {"path": specific, "scale": any_warning, "depth": any_warning if depth_is_scale else specific}
+        of_depth = any(speaks_for_depth(w) for w in self.warnings)
+        spoken = {"path": specific, "scale": any_warning, "depth": any_warning if depth_is_scale else of_depth}
         return [q for q in self.accuracy.wrong() if not spoken[q]]
 
     @property
