@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from spatialclaw.errors import PerceptionError
-from spatialclaw.primitives.backends.classical import densify, gates, scale, sfm, stereo, sweep, undistort
+from spatialclaw.primitives.backends.classical import densify, depth_checks, gates, scale, sfm, stereo, sweep, undistort
 from spatialclaw.primitives.backends.classical.sfm_matches import Matcher
 from spatialclaw.primitives.lens import radial_terms
 
@@ -55,7 +55,9 @@ class ClassicalResult:
         info: numbers worth reporting: ``sparse_agreement`` (median ratio of sparse-point depth
             to stereo depth; 1 is perfect), ``measured_fraction``, ``floor_inliers``,
             ``floor_confidence`` (None without a floor), ``sparse_points``, ``reprojection_px``
-            (median over the sparse points), ``scene_depth_m`` (median sparse depth), ``timings``.
+            (median over the sparse points), ``scene_depth_m`` (median sparse depth),
+            ``depth_checks`` (how far the depth agrees with itself: `depth_checks.depth_checks`),
+            ``timings``.
         distortion: (2,) float64 radial lens terms k1, k2 of the frames (the SfM camera's,
             COLMAP's convention, `lens`); None for a pinhole camera. ``depth`` is on the frames'
             own (distorted) pixels, so points need it as well as ``K``.
@@ -322,19 +324,21 @@ def _fill_stage(
     neighbour_lists: list[list[int]],
     result: sfm.SfmResult,
     K_s: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[float]]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[float], dict[str, float]]:
     """Depth kept where neighbours agree, holes filled from sparse points, other frames and the
-    image: (filled depth, measured mask, world point cloud for the floor, sparse/stereo ratios)."""
+    image: (filled depth, measured mask, world point cloud for the floor, sparse/stereo ratios,
+    `depth_checks.depth_checks`)."""
     reg, pose = result.registered, result.pose
-    fused = consistent_depth(raw, K_s, pose, neighbour_lists)
-    ratios = [_median_ratio(sp, f) for sp, f in zip(sparse, fused)]
-    fused = np.where(np.isfinite(fused), fused, sparse)
+    stereo_only = consistent_depth(raw, K_s, pose, neighbour_lists)
+    ratios = [_median_ratio(sp, f) for sp, f in zip(sparse, stereo_only)]
+    fused = np.where(np.isfinite(stereo_only), stereo_only, sparse)
     measured_small = np.isfinite(fused)
     cloud = np.concatenate([result.points] + [_measured_points(fused[i], K_s, pose[i], 4000) for i in np.flatnonzero(reg)])
     for i in np.flatnonzero(reg & (measured_small.mean(axis=(1, 2)) < 0.2)):
         _borrow_depth(fused, i, reg, K_s, pose)  # stereo found little: use the other frames' points
     filled = np.stack([densify.fill_depth(small[i], fused[i]) if reg[i] else fused[i] for i in range(len(small))])
-    return filled, measured_small, cloud, ratios
+    checks = depth_checks.depth_checks(filled, measured_small, sparse, stereo_only, reg, K_s, pose, neighbour_lists)
+    return filled, measured_small, cloud, ratios, checks
 
 
 def _at_frame_size(
@@ -398,10 +402,11 @@ def reconstruct_images(
 
 def _depth_stages(
     images: list[np.ndarray], result: sfm.SfmResult, sfm_hw: tuple[int, int], depth_size: int, neighbours: int, timings: dict[str, float]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[float], float]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[float], float, dict[str, float]]:
     """Stereo and filling at ``depth_size`` on the pinhole camera, the depth then put back on the
     frames' own (radially distorted) pixels: (filled depth, measured mask, world cloud for the
-    floor, sparse/stereo ratios, median sparse depth), in SfM units."""
+    floor, sparse/stereo ratios, median sparse depth, `depth_checks.depth_checks` on the pinhole
+    camera), in SfM units."""
     t = time.perf_counter()
     small = [_resize(im, depth_size) for im in images]
     shw = small[0].shape[:2]
@@ -413,12 +418,12 @@ def _depth_stages(
     raw, neighbour_lists, scene_depth = _stereo_stage(small, sparse, result.registered, result.pose, K_s, neighbours)
     timings["stereo"] = time.perf_counter() - t
     t = time.perf_counter()
-    filled, measured_small, cloud, ratios = _fill_stage(small, raw, sparse, neighbour_lists, result, K_s)
+    filled, measured_small, cloud, ratios, checks = _fill_stage(small, raw, sparse, neighbour_lists, result, K_s)
     if lens is not None:
         filled = np.stack([lens.depth_to_frame(f) for f in filled])
         measured_small = np.stack([lens.mask_to_frame(m) for m in measured_small])
     timings["fill"] = time.perf_counter() - t
-    return filled, measured_small, cloud, ratios, scene_depth
+    return filled, measured_small, cloud, ratios, scene_depth, checks
 
 
 def reconstruct_from_sfm(
@@ -450,7 +455,7 @@ def reconstruct_from_sfm(
     sparse_points = gates.sparse_model(len(result.points), result.n_registered)
     if sparse_points is not None:
         raise PerceptionError.refused(sparse_points.message)
-    filled, measured_small, cloud, ratios, scene_depth = _depth_stages(images, result, sfm_hw, depth_size, neighbours, timings)
+    filled, measured_small, cloud, ratios, scene_depth, checks = _depth_stages(images, result, sfm_hw, depth_size, neighbours, timings)
 
     t = time.perf_counter()
     align = scale.align_to_floor(cloud, pose[reg, :3, 3], pose[reg, :3, :3], camera_height=camera_height)
@@ -469,6 +474,7 @@ def reconstruct_from_sfm(
         "reprojection_px": float(np.median(result.point_error)) if len(result.point_error) else None,
         "scene_depth_m": scene_depth * align.scale,
         "frames_without_depth": [int(i) for i in range(n) if not depth[i].any()],
+        "depth_checks": checks,
         "sfm": sfm_summary(result, sfm_frames=sfm_frames or n),
         "timings": timings,
     }

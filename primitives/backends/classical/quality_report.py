@@ -74,6 +74,8 @@ def assess(
         gates.path_breaks(centres, positions, scene_depth),
         gates.weak_floor(info.get("floor_confidence"), result.camera_height),
         gates.camera_heights(centres[:, 2], info.get("floor_confidence") is not None),
+        gates.unmeasured_depth(info.get("measured_fraction"), info.get("frames_without_depth"), n,
+                               info.get("depth_checks", {}).get("view_agreement")),
     ]
     if times is not None:
         findings.append(gates.implausible_speed(centres, np.asarray(times, dtype=np.float64)[reg]))

@@ -16,7 +16,9 @@ reconstruction), SIFT runs too and the one that registers more frames is kept, w
 
 Scale: with a metric depth model the world is rescaled so that the depth model's metres hold
 (``quality.scale_source == "metric-depth"``), unless the classical poses came with exact scale;
-the poses are still structure-from-motion's, so its gates' warnings carry over unchanged.
+the poses are still structure-from-motion's, so its gates' warnings carry over unchanged, except
+the one that the classical depth was mostly filled in rather than measured (`gates.unmeasured_depth`):
+the depth is the model's at every pixel, so it does not apply (no gate checks the model's depth).
 
 Depth Anything 3: where its package and a checkpoint are here, its one-pass poses, intrinsics
 and depth (`feedforward`) replace structure-from-motion and the per-frame depth; a metric depth
@@ -201,6 +203,15 @@ def _quality(base: ReconstructionQuality, factor: float | None) -> Reconstructio
     return dataclasses.replace(base, scale_source="metric-depth", warnings=warnings, path_m=path)
 
 
+def _model_depth(quality: ReconstructionQuality) -> ReconstructionQuality:
+    """The classical quality without its depth warning (`gates.unmeasured_depth`): the depth is now
+    the model's at every pixel, not stereo filled in between measured points, so that gate does not
+    apply (and nothing here checks the model's depth against a second view)."""
+    from spatialclaw.primitives.backends.classical import gates
+
+    return dataclasses.replace(quality, warnings=[w for w in quality.warnings if not gates.is_unmeasured_depth_warning(w)])
+
+
 def classical_poses(frames: list[Frame], context: KernelContext, prior_fov_deg: float | None = None) -> Reconstruction:
     """The classical reconstruction, its SfM features from SuperPoint + LightGlue when on disk,
     its focal length starting from ``prior_fov_deg`` (degrees across the longer side; None: 60°).
@@ -337,6 +348,6 @@ def reconstruct(frames: list[Frame], context: KernelContext) -> Reconstruction:
     info.update({"depth": "learned, aligned per frame to the classical depth", "depth_metric_model": metric,
                  "depth_fits": fits, "world_rescaled_by": world, "depth_model_focal_px": model_focal,
                  "sfm_prior_fov_deg": prior})
-    quality = _focal_warnings(_quality(base.quality, factor), base, model_focal, prior is not None)
+    quality = _model_depth(_focal_warnings(_quality(base.quality, factor), base, model_focal, prior is not None))
     return Reconstruction(depth=depth, pose=pose, K=base.K, images=base.images, backend="learned", info=info,
                           valid=base.valid, quality=quality, distortion=base.distortion)

@@ -7,7 +7,7 @@ import pytest
 
 from spatialclaw.errors import PerceptionError
 from spatialclaw.inputs.frame import Frame
-from spatialclaw.primitives.backends.classical import densify, regions, scale, sfm, stereo, sweep
+from spatialclaw.primitives.backends.classical import densify, gates, regions, scale, sfm, stereo, sweep
 
 SEED = 0
 N_FRAMES = 32
@@ -255,6 +255,8 @@ def test_classical_poses_scale_and_depth_match_ground_truth(classical, rendering
     rel = [abs_rel(recon.depth[i], rendering.depth[i]) for i in reg]
     assert np.mean(rel) <= 0.15
     assert recon.info["sparse_agreement"] == pytest.approx(1.0, abs=0.05)
+    checks = recon.info["depth_checks"]  # the depth's self-checks: mostly measured, and the views agree
+    assert gates.expected_right_depth(checks["measured_fraction"], 1.0) >= gates.MIN_RIGHT_DEPTH and checks["view_agreement"] > 0.8, checks
 
 
 @pytest.mark.slow

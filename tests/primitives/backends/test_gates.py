@@ -142,3 +142,22 @@ def test_an_assumed_camera_height_is_a_caveat_and_a_told_one_is_not():
     assert gates.is_assumed_height_warning(finding.message)
     assert not gates.is_assumed_height_warning(gates.weak_floor(None, 1.5).message)
     assert gates.assumed_camera_height(1.5, given=True) is None
+
+
+def test_depth_measured_on_too_few_pixels_is_a_depth_warning():
+    found = gates.unmeasured_depth(0.12, [], 16, 0.74)
+    assert found is not None and not found.refuse and not found.scale_unknown
+    assert "only 12% of the pixels;" in found.message and "agree with 74%" in found.message
+    assert gates.is_unmeasured_depth_warning(found.message)
+    assert "agree" not in gates.unmeasured_depth(0.12).message  # without the views' agreement, it is not claimed
+    assert gates.unmeasured_depth(0.5) is None and gates.unmeasured_depth(0.5, view_agreement=0.9) is None
+    assert gates.unmeasured_depth(None) is None and gates.unmeasured_depth(float("nan")) is None
+    assert not gates.is_unmeasured_depth_warning(gates.weak_floor(None, 1.5).message)
+
+
+def test_frames_without_depth_count_against_the_depth():
+    """Measured on 30 % of all pixels: enough when every frame has depth, not when 3 of 16 have none."""
+    assert gates.expected_right_depth(0.3, 1.0) > gates.MIN_RIGHT_DEPTH > gates.expected_right_depth(0.3, 13 / 16)
+    assert gates.unmeasured_depth(0.3, [], 16) is None
+    found = gates.unmeasured_depth(0.3, [9, 2, 5], 16)
+    assert found is not None and "of the 16 frames, and frames [2, 5, 9] have none" in found.message

@@ -141,6 +141,24 @@ def test_learned_quality_says_where_the_metres_come_from(monkeypatch, scale_sour
         assert np.allclose(r.pose, base.pose)
 
 
+@pytest.mark.parametrize("metric", [True, False])
+def test_the_classical_depth_warning_goes_with_the_classical_depth(monkeypatch, metric):
+    """The learned depth is the model's at every pixel: the warning that the classical depth was
+    mostly filled in (`gates.unmeasured_depth`) no longer applies; the other warnings stay."""
+    from spatialclaw.primitives.backends.classical import gates
+    from spatialclaw.primitives.backends.learned import reconstruction as learned_reconstruction
+
+    unmeasured = gates.unmeasured_depth(0.1, view_agreement=0.7).message
+    base, exact = _classical_reconstruction(4, "floor+camera-height", ["only 4 of 5 frames were registered", unmeasured])
+    assert base.quality.warnings[1] == unmeasured
+    monkeypatch.setattr(classical, "reconstruct", lambda frames, ctx, **options: base)
+    monkeypatch.setattr(learned_reconstruction, "estimate_depth",
+                        lambda frames, ctx: DepthPrediction(list(exact) if metric else [1.0 / d for d in exact], metric, [None] * 4))
+    frames = [Frame(i, i / 10, np.zeros((60, 80, 3), np.uint8)) for i in range(4)]
+    q = learned_reconstruction.reconstruct(frames, KernelContext(frames=frames)).quality
+    assert unmeasured not in q.warnings and "only 4 of 5 frames were registered" in q.warnings
+
+
 def test_learned_depth_keeps_the_classical_lens_it_was_aligned_on(monkeypatch):
     """The depth model sees the frames as they are (distorted), and its depth is aligned to the
     classical depth of those pixels: the reconstruction keeps the classical lens."""
