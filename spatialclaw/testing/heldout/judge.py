@@ -29,8 +29,9 @@ class Trial:
     the quality report's numbers (``quality``: `ReconstructionQuality.to_dict`, or None), and
     ``diagnosis``: ``focal_ratio`` (estimated / true focal length), ``ray_error_deg`` (median
     angle between the estimated and the true pixel rays, lens included: `accuracy.ray_error_deg`),
-    ``measured_fraction`` (depth from stereo rather than filling) and ``sparse_agreement`` from
-    the backend's info."""
+    ``measured_fraction`` (depth from stereo rather than filling), ``sparse_agreement`` and
+    ``view_agreement`` (neighbouring views' depth agreeing within 15 %, `depth_checks`) from the
+    backend's info."""
 
     verdict: Verdict
     seconds: float
@@ -80,5 +81,6 @@ def judge(scene: HeldoutScene, folder: Path, frames: int, *, options: dict[str, 
         "ray_error_deg": ray_error_deg(np.asarray(result.K)[0], result.lens(0), scene.camera),
         "measured_fraction": float(result.info.get("measured_fraction", np.nan)),
         "sparse_agreement": float(result.info.get("sparse_agreement", np.nan)),
+        "view_agreement": float(result.info.get("depth_checks", {}).get("view_agreement", np.nan)),
     }
     return Trial(verdict, seconds, printed, quality.to_dict(), diagnosis)
