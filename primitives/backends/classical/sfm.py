@@ -79,7 +79,7 @@ SEARCH_BUDGET = 1.5
 (features included) plus its expected cost (the mean of the attempts so far) stays within this
 multiple of the time the features and the first attempt took. On the ViSP desk those two cost
 about what a plain pycolmap reconstruction does (0.9×); on a walk every attempt joins wrongly the
-first attempt alone can cost more (synthetic seed 3 at 640×480: 2.7×, its mapping with the focal
+first attempt alone can cost more (synthetic seed 3 at 640×480: 2.7× on a quiet machine, its mapping with the focal
 held at the prior), and the budget keeps the other attempts from multiplying that. The times are
 wall-clock seconds: on a busier or quieter machine the same input can run a different number of
 attempts (``SfmResult.skipped`` says which did not); with ``effort="thorough"`` a seed repeats exactly."""
