@@ -11,7 +11,7 @@ the same run (plain, ours, plain, ours, ...; the ratio of the medians, goal <= 1
 synthetic room (camera path error after a similarity alignment, focal error) and, where Debian's
 ``visp-images-data`` is installed, ViSP's hand-held desk sequence (focal error against ViSP's
 calibration, 547.7 px). It prints the stages' seconds, each attempt's score and the attempts the
-time budget left out (`sfm.SEARCH_BUDGET`; ``--sfm-effort thorough`` runs them all).
+budget left out (`sfm.NORMAL_ATTEMPTS`; ``--sfm-effort thorough`` runs them all).
 
 ``--service-memory`` instead measures host memory, in one run: ``--kernels`` kernels (4) that each
 segment with the tiny learned models (`spatialclaw.testing.tiny_models`, SAM 3) loaded in the
@@ -219,7 +219,7 @@ def main() -> None:
     parser.add_argument("--kernels", type=int, default=4, help="kernels of --service-memory")
     parser.add_argument("--sfm-inputs", default="synthetic,cube", help="what --sfm runs on: synthetic, cube or both (comma list)")
     parser.add_argument("--sfm-effort", default="normal", choices=["normal", "thorough"],
-                        help="how hard --sfm's classical SfM searches: within its time budget, or every attempt")
+                        help="how hard --sfm's classical SfM searches: within its budget of attempts, or every attempt")
     args = parser.parse_args()
     if args.sfm:
         sfm_benchmark(args)

@@ -7,7 +7,7 @@ Backend entry points (see `spatialclaw.primitives.backends`):
   neighbours (checked against each other and the sparse points, holes filled plane-wise), and a
   metric, gravity-aligned world from the floor plane and the camera-height prior
   ``context.options["camera_height"]`` (metres, default 1.5). Structure-from-motion searches
-  for a better model within a time budget; ``context.options["sfm_effort"] = "thorough"`` lifts
+  for a better model within a budget of attempts; ``context.options["sfm_effort"] = "thorough"`` lifts
   it (every attempt runs; ``"normal"`` is the default). ``quality`` says what the gates
   (`gates`, `quality_report`) found: frames not registered, an implausible focal length or
   camera path, no confident floor (then the scale is ``"unknown"``), ...; inputs that carry no

@@ -40,7 +40,7 @@ SEARCH_CUT_TEXT = (
     "{good:.2f}; not tried: {skipped}): frames it could not place stay invalid; the context option sfm_effort='thorough' "
     "tries every way, at several times the cost"
 )
-"""The caveat of a search the time budget cut short (`search_cut_short`)."""
+"""The caveat of a search the attempt budget cut short (`search_cut_short`)."""
 
 RIGHT_MEASURED = 0.9
 """Share of the measured depth's pixels (stereo or a 3D point) within 15 % of the truth (`expected_right_depth`)."""
@@ -188,7 +188,7 @@ def contradicted_registrations(frames: list[int]) -> Finding | None:
 
 
 def search_cut_short(skipped: list[str], score: float | None) -> Finding | None:
-    """Warn when structure-from-motion left mapping attempts out for time (`sfm.SEARCH_BUDGET`).
+    """Warn when structure-from-motion left mapping attempts out to save time (`sfm.NORMAL_ATTEMPTS`).
 
     Args:
         skipped: the attempts the budget left out (``info["sfm"]["skipped"]``).

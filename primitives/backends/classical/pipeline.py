@@ -267,8 +267,8 @@ def sfm_summary(result: sfm.SfmResult, *, sfm_frames: int) -> dict:
     """JSON-ready numbers of a structure-from-motion result, for ``info["sfm"]``.
 
     Keys: ``matcher`` (``"sift"`` or the learned matcher's name), ``attempt`` and ``score``
-    (the chosen attempt), ``attempts`` ({name: score}), ``skipped`` (attempts the time budget
-    left out, `sfm.SEARCH_BUDGET`),
+    (the chosen attempt), ``attempts`` ({name: score}), ``skipped`` (attempts the budget
+    left out, `sfm.NORMAL_ATTEMPTS`),
     ``sfm_frames`` (frames the SfM ran on), ``focal_px``, ``focal_refined``, ``fov_deg``,
     ``camera_model``, ``distortion``, ``points``, ``reprojection_px`` (mean),
     ``image_error_px`` (per reported frame; None where unregistered), ``posed_by_pnp``
@@ -386,7 +386,7 @@ def reconstruct_images(
         prior_fov_deg: the field of view across the longer image side (degrees) structure-from-motion
             starts its focal length from (e.g. Depth Pro's estimate); None: a 60° prior.
         sfm_effort: how hard structure-from-motion searches (`sfm.EFFORTS`): ``"normal"``
-            within a time budget (`sfm.SEARCH_BUDGET`), ``"thorough"`` every attempt.
+            within a budget of attempts (`sfm.NORMAL_ATTEMPTS`), ``"thorough"`` every attempt.
 
     Raises:
         PerceptionError: too few frames registered, or a model with (almost) no 3D points.

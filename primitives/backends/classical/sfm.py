@@ -22,10 +22,11 @@ What it does with N ordered frames of one video (`run_sfm`):
      closures: look-alike views from opposite sides of a room can fold the walk);
    - ``incremental-free``: COLMAP's default behaviour, a ``RADIAL`` camera refined throughout.
 
-   With ``effort="normal"`` the search is held to a time budget (`SEARCH_BUDGET`): a later
-   attempt starts only while it is expected to end within a multiple of what the features and
-   the first attempt took; the attempts left out are named in ``SfmResult.skipped`` (the quality
-   report warns). ``effort="thorough"`` runs every attempt until one is good.
+   With ``effort="normal"`` the search is held to a budget of attempts (`NORMAL_ATTEMPTS`): once
+   the best model keeps at least `BUDGET_FROM_KEPT` of the frames, no more than that many
+   attempts run; the attempts left out are named in ``SfmResult.skipped`` (the quality report
+   warns). ``effort="thorough"`` runs every attempt until one is good. The budget counts
+   attempts, not seconds, so a seed gives the same result on a busy machine as on a quiet one.
 
 4. Every model is checked against the video's motion (`sfm_motion`): a frame registered far
    from its neighbours' motion, or a stretch of the walk joined to the rest by an impossible
@@ -72,17 +73,17 @@ PNP_ANCHORS = 6
 """Registered frames nearest in time whose matches place an unregistered frame by PnP."""
 
 EFFORTS = ("normal", "thorough")
-"""How hard `run_sfm` searches: within `SEARCH_BUDGET`, or every attempt until one is good."""
+"""How hard `run_sfm` searches: within `NORMAL_ATTEMPTS`, or every attempt until one is good."""
 
-SEARCH_BUDGET = 1.5
-"""With ``effort="normal"``, an attempt after the first starts only while the time spent so far
-(features included) plus its expected cost (the mean of the attempts so far) stays within this
-multiple of the time the features and the first attempt took. On the ViSP desk those two cost
-about what a plain pycolmap reconstruction does (0.9×); on a walk every attempt joins wrongly the
-first attempt alone can cost more (synthetic seed 3 at 640×480: 2.7× on a quiet machine, its mapping with the focal
-held at the prior), and the budget keeps the other attempts from multiplying that. The times are
-wall-clock seconds: on a busier or quieter machine the same input can run a different number of
-attempts (``SfmResult.skipped`` says which did not); with ``effort="thorough"`` a seed repeats exactly."""
+NORMAL_ATTEMPTS = 2
+"""With ``effort="normal"``, once the best model keeps at least `BUDGET_FROM_KEPT` of the frames,
+at most this many attempts run (the first and the next in the plan). The first attempt and the
+features cost about what a plain pycolmap reconstruction does on real footage (ViSP desk: 0.9×,
+the first attempt is good and nothing more runs); on a walk that every attempt joins wrongly the
+first attempt alone can cost more (synthetic seed 3 at 640×480: 2.7× plain, its mapping with the
+focal held at the prior) and the later ones, which start from the refined focal length, about a
+fifth of it each, so the budget keeps them from multiplying the cost (every attempt: 4.4×). A
+count, not a clock: a seed repeats exactly whatever the machine's load."""
 
 BUDGET_FROM_KEPT = 0.5
 """The budget cuts the search only once the best model keeps at least this fraction of the
@@ -118,7 +119,7 @@ class SfmResult:
         quality: the chosen attempt's `AttemptQuality` (its ``score`` chose it).
         attempts: every attempt's quality, in the order they ran.
         timings: seconds per stage (``features``, then ``attempt:<name>`` per attempt).
-        skipped: attempts the time budget left out (`SEARCH_BUDGET`), in plan order; empty when
+        skipped: attempts the budget left out (`NORMAL_ATTEMPTS`), in plan order; empty when
             the search ended because an attempt was good or every attempt ran.
         matcher: what found and matched the features (``"sift"``: COLMAP's own; else the
             `sfm_matches.Matcher`'s ``name``).
@@ -180,30 +181,22 @@ class _Attempt:
     focal_measured: bool = False  # the camera starts from a focal length an earlier attempt refined
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Budget:
-    """When the search for a better model stops for time (`SEARCH_BUDGET`).
+    """When the search for a better model stops (`NORMAL_ATTEMPTS`).
 
     Attributes:
-        multiple: `SEARCH_BUDGET`, or None for no budget (``effort="thorough"``).
-        start: ``clock()`` when `run_sfm` began (seconds).
-        features: seconds the feature database took.
-        clock: the time source (seconds; ``time.perf_counter``).
-        spent: seconds each attempt took, in order (the first is the budget's base).
+        attempts: most attempts once the best model keeps `BUDGET_FROM_KEPT` of the frames;
+            None for no budget (``effort="thorough"``).
     """
 
-    multiple: float | None
-    start: float
-    features: float
-    clock: Callable[[], float] = time.perf_counter
-    spent: list[float] = field(default_factory=list)
+    attempts: int | None
 
-    def allows_another(self, best: SfmResult | None) -> bool:
-        """Whether the next attempt may start, given the best result so far."""
-        if self.multiple is None or not self.spent or best is None or best.quality.registered_fraction < BUDGET_FROM_KEPT:
+    def allows_another(self, ran: int, best: SfmResult | None) -> bool:
+        """Whether another attempt may start after ``ran`` attempts, given the best result so far."""
+        if self.attempts is None or best is None or best.quality.registered_fraction < BUDGET_FROM_KEPT:
             return True
-        expected_end = self.clock() - self.start + float(np.mean(self.spent))
-        return expected_end <= self.multiple * (self.features + self.spent[0])
+        return ran < self.attempts
 
 
 @dataclass(frozen=True)
@@ -226,13 +219,12 @@ def run_sfm(
         images: N H×W×3 uint8 RGB images, in temporal order, all the same size.
         max_features: SIFT features per image.
         min_registered: fewer registered frames than this raises `PerceptionError`.
-        seed: COLMAP's random seed (results are repeatable for a given seed, as long as the same
-            attempts run: see `SEARCH_BUDGET`).
+        seed: COLMAP's random seed (results are repeatable for a given seed and effort).
         matcher: keypoints and matches instead of COLMAP's SIFT (`sfm_matches.Matcher`); None: SIFT.
         prior_fov_deg: the field of view across the longer image side (degrees) that the focal
             length starts from, e.g. a depth model's estimate; None: `sfm_colmap.PRIOR_FOV_DEG`.
         effort: one of `EFFORTS`: ``"normal"`` holds the search for a better model to
-            `SEARCH_BUDGET` (``SfmResult.skipped`` names what it left out); ``"thorough"`` runs
+            `NORMAL_ATTEMPTS` (``SfmResult.skipped`` names what it left out); ``"thorough"`` runs
             every attempt until one scores `sfm_quality.GOOD_SCORE`.
 
     Returns:
@@ -257,12 +249,12 @@ def run_sfm(
     h, w = images[0].shape[:2]
     timings: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="spatialclaw-sfm-") as tmp:
-        start = time.perf_counter()
+        t = time.perf_counter()
         db, image_dir, names = sfm_colmap.build_database(images, Path(tmp), max_features=max_features, seed=seed, matcher=matcher)
-        timings["features"] = time.perf_counter() - start
+        timings["features"] = time.perf_counter() - t
         ws = _Workspace(Path(tmp), db, image_dir, names, w, seed)
         prior = sfm_colmap.prior_focal(w, h, sfm_colmap.PRIOR_FOV_DEG if prior_fov_deg is None else prior_fov_deg)
-        budget = _Budget(SEARCH_BUDGET if effort == "normal" else None, start, timings["features"])
+        budget = _Budget(NORMAL_ATTEMPTS if effort == "normal" else None)
         best = _best_attempt(ws, prior, len(images) <= sfm_colmap.EXHAUSTIVE_UP_TO, timings, budget)
     if best is None or best.n_registered < min_registered:
         n_reg = 0 if best is None else best.n_registered
@@ -293,21 +285,22 @@ def _best_attempt(ws: _Workspace, prior: float, exhaustive: bool, timings: dict[
     best: SfmResult | None = None
     qualities: list[AttemptQuality] = []
     skipped: list[str] = []
+    ran = 0
 
     def best_focal() -> tuple[float, bool]:
         return (prior, False) if best is None else (best.focal, best.focal_refined)
 
     for attempt in _attempt_plan(prior, exhaustive, len(ws.names), best_focal):
-        if skipped or not budget.allows_another(best):
+        if skipped or not budget.allows_another(ran, best):
             skipped.append(attempt.name)
             continue
-        t = budget.clock()
+        t = time.perf_counter()
         for candidate in _run_attempt(attempt, ws):
             qualities.append(candidate.quality)
             if best is None or candidate.quality.score > best.quality.score:
                 best = candidate
-        budget.spent.append(budget.clock() - t)
-        timings[f"attempt:{attempt.name}"] = budget.spent[-1]
+        ran += 1
+        timings[f"attempt:{attempt.name}"] = time.perf_counter() - t
         if best is not None and best.quality.score >= sfm_quality.GOOD_SCORE:
             break
     if best is not None:

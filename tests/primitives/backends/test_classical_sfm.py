@@ -214,39 +214,34 @@ def _fake_result(name: str, score: float, registered_fraction: float) -> sfm.Sfm
     )
 
 
-def _search(monkeypatch, multiple, *, score: float = 0.3, fraction: float = 0.5, attempt_s: float = 20.0):
-    """`sfm._best_attempt` over fake attempts that each take ``attempt_s`` on a fake clock, after
-    10 s of features; (names of the attempts that ran, the result)."""
-    clock = {"now": 10.0}
+def _search(monkeypatch, attempts, *, score: float = 0.3, fraction: float = 0.5):
+    """`sfm._best_attempt` over fake attempts, under a budget of ``attempts`` (None: thorough);
+    (names of the attempts that ran, the result)."""
     ran: list[str] = []
 
     def attempt(plan, ws):
         ran.append(plan.name)
-        clock["now"] += attempt_s
         return [_fake_result(plan.name, score, fraction)]
 
     monkeypatch.setattr(sfm, "_run_attempt", attempt)
-    budget = sfm._Budget(multiple, 0.0, 10.0, clock=lambda: clock["now"])
     ws = sfm._Workspace(None, None, None, [f"{i}" for i in range(32)], 640, 0)
-    return ran, sfm._best_attempt(ws, 500.0, True, {}, budget)
+    return ran, sfm._best_attempt(ws, 500.0, True, {}, sfm._Budget(attempts))
 
 
-def test_the_budget_skips_attempts_that_would_end_past_it_and_names_them(monkeypatch):
-    # 10 s features + 20 s first attempt: the budget is 1.5 × 30 = 45 s; a second would end at 50 s
-    ran, best = _search(monkeypatch, sfm.SEARCH_BUDGET)
-    assert ran == ["incremental"]
-    assert best.skipped == ["global", "incremental-neighbours", "incremental-free"]
-    # cheaper attempts fit: 10 + 10 = 20 s, budget 30 s, the second ends at 30 s, the third would at 40 s
-    ran, best = _search(monkeypatch, sfm.SEARCH_BUDGET, attempt_s=10.0)
-    assert ran == ["incremental", "global"] and best.skipped == ["incremental-neighbours", "incremental-free"]
+def test_the_budget_counts_attempts_and_names_those_it_left_out(monkeypatch):
+    ran, best = _search(monkeypatch, sfm.NORMAL_ATTEMPTS)
+    assert ran == ["incremental", "global"]
+    assert best.skipped == ["incremental-neighbours", "incremental-free"]
+    ran, best = _search(monkeypatch, 1)
+    assert ran == ["incremental"] and best.skipped == ["global", "incremental-neighbours", "incremental-free"]
 
 
 def test_a_thorough_search_a_good_attempt_or_a_poor_model_ignore_the_budget(monkeypatch):
     ran, best = _search(monkeypatch, None)  # effort="thorough"
     assert ran == ["incremental", "global", "incremental-neighbours", "incremental-free"] and best.skipped == []
-    ran, best = _search(monkeypatch, sfm.SEARCH_BUDGET, fraction=0.25)  # under half the frames kept: keep looking
+    ran, best = _search(monkeypatch, sfm.NORMAL_ATTEMPTS, fraction=0.25)  # under half the frames kept: keep looking
     assert len(ran) == 4 and best.skipped == []
-    ran, best = _search(monkeypatch, sfm.SEARCH_BUDGET, score=0.9, fraction=1.0)  # good: nothing more to look for
+    ran, best = _search(monkeypatch, sfm.NORMAL_ATTEMPTS, score=0.9, fraction=1.0)  # good: nothing more to look for
     assert ran == ["incremental"] and best.skipped == []
 
 
