@@ -35,10 +35,11 @@ from spatialclaw.inputs.frame import Frame
 from spatialclaw.primitives.quality import ReconstructionQuality
 from spatialclaw.primitives.types import Masks, Object3D, Reconstruction, Track3D
 
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 """Part of every key: raised when stored results of the same inputs would now be wrong (3: a
 Reconstruction carries its lens distortion; version-2 entries of distorted cameras would load as
-pinhole ones, so they are recomputed rather than read)."""
+pinhole ones, so they are recomputed rather than read; 4: the classical quality report gained the
+depth gate and the search budget counts attempts, so stored reports would miss warnings)."""
 
 def frames_digest(frames: list[Frame]) -> str:
     """A hex digest of the frames' source indices, sizes and pixels."""
