@@ -124,7 +124,7 @@ def compare_sfm(name: str, images: list[np.ndarray], repeats: int, truth_centres
     print("  stages (s): " + ", ".join(f"{k} {v:.1f}" for k, v in ours.timings.items()))
     print("  attempts: " + ", ".join(f"{q.attempt} score {q.score:.2f} ({q.registered_fraction:.0%} registered, {q.reprojection_px:.2f} px, "
                                      f"fov {q.fov_deg:.0f}°)" for q in ours.attempts))
-    print(f"  skipped for time ({effort} effort): " + (", ".join(ours.skipped) or "none"))
+    print(f"  left out by the budget of attempts ({effort} effort): " + (", ".join(ours.skipped) or "none"))
     n_plain, f_plain, c_plain, r_plain = plain
     rows = [("plain pycolmap", n_plain, f_plain, c_plain, r_plain),
             (f"classical ({ours.quality.attempt}, score {ours.quality.score:.2f})", ours.n_registered, ours.focal,
