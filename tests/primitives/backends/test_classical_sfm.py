@@ -200,7 +200,7 @@ def test_threaded_extraction_writes_the_database_a_single_thread_writes(tmp_path
     assert all(np.array_equal(threaded[2][k], single[2][k]) for k in single[2])
 
 
-# --- the time budget of the search (fake attempts on a fake clock) --------------------------------
+# --- the budget of attempts of the search (fake attempts) ------------------------------------------
 
 
 def _fake_result(name: str, score: float, registered_fraction: float) -> sfm.SfmResult:
