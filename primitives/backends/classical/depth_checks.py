@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from spatialclaw.primitives import math3d
+
 TOLERANCE = 0.15
 """Relative depth difference counted as disagreement."""
 
@@ -34,20 +36,13 @@ def sparse_outliers(sparse: np.ndarray, stereo: np.ndarray, tolerance: float = T
 def _agreement(depth: np.ndarray, K: np.ndarray, pose: np.ndarray, i: int, j: int, mask: np.ndarray, stride: int, tolerance: float) -> tuple[int, int]:
     """(pixels of ``depth[i]`` under ``mask`` that land on ``depth[j]``, of which agree) on a ``stride`` grid."""
     h, w = depth.shape[1:]
-    v, u = np.mgrid[0:h:stride, 0:w:stride]
-    d = depth[i][v, u]
-    ok = np.isfinite(d) & (d > 0) & mask[v, u]
-    rays = np.c_[u[ok], v[ok], np.ones(ok.sum())] @ np.linalg.inv(K).T
-    world = (rays * d[ok, None]) @ pose[i, :3, :3].T + pose[i, :3, 3]
-    to_j = np.linalg.inv(pose[j])
-    cam = world @ to_j[:3, :3].T + to_j[:3, 3]
-    cam = cam[cam[:, 2] > 1e-9]
-    uv = cam @ K.T
-    x = np.round(uv[:, 0] / uv[:, 2]).astype(np.int64)
-    y = np.round(uv[:, 1] / uv[:, 2]).astype(np.int64)
+    world = math3d.backproject(depth[i], K, pose[i], mask=mask, stride=stride)
+    uv, z = math3d.project(world, K, pose[j])
+    front = np.isfinite(uv).all(axis=1)
+    x, y = np.round(uv[front]).astype(np.int64).T
     inside = (x >= 0) & (x < w) & (y >= 0) & (y < h)
     dj = depth[j][y[inside], x[inside]]
-    z = cam[inside, 2]
+    z = z[front][inside]
     seen = np.isfinite(dj) & (dj > 0)
     return int(seen.sum()), int(np.sum(np.abs(dj[seen] - z[seen]) <= tolerance * z[seen]))
 
