@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import signal
-import subprocess
 from pathlib import Path
 
 import numpy as np
