@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from fractions import Fraction
 from pathlib import Path
 
 from spatialclaw.inputs import rgbd
+from spatialclaw.inputs.video import write_h264
 from spatialclaw.synth.render import Rendering
 from spatialclaw.synth.scene import Scene
 
@@ -39,7 +39,7 @@ def write_rgbd(scene: Scene, rendering: Rendering, out_dir: str | Path) -> Path:
 
 
 def write_video(rendering: Rendering, path: str | Path, fps: float | None = None, crf: int = 18) -> Path:
-    """Write the RGB frames as an H.264 (yuv420p) mp4 with PyAV.
+    """Write the RGB frames as an H.264 (yuv420p) mp4 (`write_h264`: the same frames every time).
 
     Args:
         rendering: the frames (width and height must be even for yuv420p).
@@ -47,21 +47,4 @@ def write_video(rendering: Rendering, path: str | Path, fps: float | None = None
         fps: frames per second (default: ``rendering.fps``).
         crf: x264 constant rate factor (lower = better quality; 18 is visually lossless).
     """
-    import av
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    rate = Fraction(fps if fps is not None else rendering.fps).limit_denominator(1000)
-    width, height = rendering.size
-    with av.open(str(path), mode="w") as container:
-        stream = container.add_stream("libx264", rate=rate)
-        stream.width, stream.height = width, height
-        stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": str(crf), "preset": "medium"}
-        stream.codec_context.thread_count = 1
-        for image in rendering.rgb:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
+    return write_h264(rendering.rgb, path, fps if fps is not None else rendering.fps, crf=crf)

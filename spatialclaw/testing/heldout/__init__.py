@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
+from spatialclaw.inputs.video import write_h264
 from spatialclaw.testing.heldout.render import Look, RoomScene, develop, pixel_rays, project, render_view
 from spatialclaw.testing.heldout.room import Room, generate_room
 from spatialclaw.testing.heldout.walk import Camera, Walk, random_camera, random_walk
@@ -135,20 +135,8 @@ def write_heldout(scene: HeldoutScene, folder: str | Path, *, crf: int = 18) -> 
     ``depth`` metres, ``times`` s; ``truth.json``: the same small numbers, the floor plane and
     units) into ``folder``; returns the video's path.
     """
-    import av
-
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    video = folder / "video.mp4"
-    with av.open(str(video), mode="w") as container:
-        stream = container.add_stream("libx264", rate=Fraction(scene.fps).limit_denominator(1000))
-        stream.width, stream.height = scene.camera.width, scene.camera.height
-        stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": str(crf)}
-        stream.codec_context.thread_count = 1
-        for image in scene.rgb:
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
-        container.mux(stream.encode())
+    video = write_h264(scene.rgb, folder / "video.mp4", scene.fps, crf=crf)
     world_to_camera = np.linalg.inv(scene.poses)
     np.savez(folder / "truth.npz", K=scene.camera.K, distortion=np.array(scene.camera.distortion), poses=scene.poses,
              world_to_camera=world_to_camera, depth=scene.depth, times=scene.times)
