@@ -12,19 +12,24 @@ What it does with N ordered frames of one video (`run_sfm`):
    reprojection error, points per frame, plausibility of the field of view, smoothness of the
    path), stopping once one scores `sfm_quality.GOOD_SCORE`:
 
-   - ``incremental``: COLMAP's incremental mapper with the intrinsics held at the prior while
-     frames register (a free focal length runs away on short clips of flat scenes), then a
-     robust bundle adjustment that frees them, kept only where the error clearly falls and the
-     field of view stays plausible (``SfmResult.focal_refined`` says which);
+   - ``incremental-self-calibrated``: COLMAP's incremental mapper refining the focal length and
+     distortion as frames register, from the prior. Its model is kept only where the views
+     measured the focal length (`_focal_evidenced`): a plausible camera, and holding the focal at
+     the prior makes the reprojection error clearly worse. On short clips of flat or shallow
+     scenes a free focal length runs away (the ViSP desk: 13,000 px) and nothing is kept;
+   - ``incremental``: then the incremental mapper with the intrinsics held at the prior while
+     frames register, then a robust bundle adjustment that frees them, kept only where the error
+     clearly falls and the field of view stays plausible (``SfmResult.focal_refined`` says which);
    - ``incremental-refocused``: the same from the refined focal length, when it moved far;
    - ``global``: COLMAP's global mapper (rotation averaging + global positioning);
    - ``incremental-neighbours``: incremental mapping over pairs of nearby frames only (no loop
      closures: look-alike views from opposite sides of a room can fold the walk);
    - ``incremental-free``: COLMAP's default behaviour, a ``RADIAL`` camera refined throughout.
 
+   Attempts after a measured focal length start from it (and its distortion) and keep it.
    With ``effort="normal"`` the search is held to a budget of attempts (`NORMAL_ATTEMPTS`): once
    the best model keeps at least `BUDGET_FROM_KEPT` of the frames, no more than that many
-   attempts run; the attempts left out are named in ``SfmResult.skipped`` (the quality report
+   attempts run (a self-calibration that measured nothing does not count); the attempts left out are named in ``SfmResult.skipped`` (the quality report
    warns). ``effort="thorough"`` runs every attempt until one is good. The budget counts
    attempts, not seconds, so a seed gives the same result on a busy machine as on a quiet one.
 
@@ -65,6 +70,10 @@ REFINE_GAIN = 0.8
 """Freeing the focal length must bring the mean reprojection error below this fraction of the
 error at the prior: on flat or shallow scenes focal length and depth trade off, and a small gain
 is no evidence for a different focal length."""
+
+EVIDENCE_POINTS = 2000
+"""`_focal_evidenced` compares the errors on about this many of the model's points (every k-th):
+the bundle adjustment at the prior focal length then costs a fraction of a second."""
 
 REFOCUS_RATIO = 0.15
 """Map again from the refined focal length when it differs from the prior by more than this fraction."""
@@ -178,7 +187,8 @@ class _Attempt:
     mapper: str  # "incremental" or "global"
     camera: CameraGuess
     max_gap: int | None = None
-    focal_measured: bool = False  # the camera starts from a focal length an earlier attempt refined
+    focal_measured: bool = False  # the camera starts from a focal length an earlier attempt measured
+    probe: bool = False  # keep a model only where the views measured its focal length (`_focal_evidenced`)
 
 
 @dataclass(frozen=True)
@@ -207,6 +217,7 @@ class _Workspace:
     names: list[str]
     width: int
     seed: int
+    prior: float  # the focal length (pixels) of the prior field of view
 
 
 def run_sfm(
@@ -252,10 +263,10 @@ def run_sfm(
         t = time.perf_counter()
         db, image_dir, names = sfm_colmap.build_database(images, Path(tmp), max_features=max_features, seed=seed, matcher=matcher)
         timings["features"] = time.perf_counter() - t
-        ws = _Workspace(Path(tmp), db, image_dir, names, w, seed)
         prior = sfm_colmap.prior_focal(w, h, sfm_colmap.PRIOR_FOV_DEG if prior_fov_deg is None else prior_fov_deg)
+        ws = _Workspace(Path(tmp), db, image_dir, names, w, seed, prior)
         budget = _Budget(NORMAL_ATTEMPTS if effort == "normal" else None)
-        best = _best_attempt(ws, prior, len(images) <= sfm_colmap.EXHAUSTIVE_UP_TO, timings, budget)
+        best = _best_attempt(ws, len(images) <= sfm_colmap.EXHAUSTIVE_UP_TO, timings, budget)
     if best is None or best.n_registered < min_registered:
         n_reg = 0 if best is None else best.n_registered
         raise PerceptionError.too_few_registered(n_reg, len(images))
@@ -264,42 +275,50 @@ def run_sfm(
     return best
 
 
-def _attempt_plan(prior: float, exhaustive: bool, frames: int, best_focal: Callable[[], tuple[float, bool]]) -> Iterator[_Attempt]:
-    """The attempts in order; later ones start from the best focal length found so far."""
-    yield _Attempt("incremental", "incremental", CameraGuess("SIMPLE_RADIAL", prior, fixed=True))
-    focal, refined = best_focal()
-    if refined and abs(focal / prior - 1.0) > REFOCUS_RATIO:
-        yield _Attempt("incremental-refocused", "incremental", CameraGuess("SIMPLE_RADIAL", focal, fixed=True), None, True)
-    focal, refined = best_focal()
-    yield _Attempt("global", "global", CameraGuess("SIMPLE_RADIAL", focal, fixed=True), None, refined)
+def _attempt_plan(prior: float, exhaustive: bool, frames: int, best_camera: Callable[[], tuple[CameraGuess, bool]]) -> Iterator[_Attempt]:
+    """The attempts in order. ``best_camera()`` gives the best model's camera so far (fixed, as
+    later attempts start from it) and whether its focal length was measured rather than assumed."""
+    yield _Attempt("incremental-self-calibrated", "incremental", CameraGuess("SIMPLE_RADIAL", prior, fixed=False), probe=True)
+    camera, measured = best_camera()
+    if not measured:
+        yield _Attempt("incremental", "incremental", CameraGuess("SIMPLE_RADIAL", prior, fixed=True))
+        camera, measured = best_camera()
+        if measured and abs(camera.focal / prior - 1.0) > REFOCUS_RATIO:
+            yield _Attempt("incremental-refocused", "incremental", camera, None, True)
+    camera, measured = best_camera()
+    yield _Attempt("global", "global", camera, None, measured)
     if exhaustive:
-        gap = max(3, frames // 10)
-        focal, refined = best_focal()
-        yield _Attempt("incremental-neighbours", "incremental", CameraGuess("SIMPLE_RADIAL", focal, fixed=True), gap, refined)
+        camera, measured = best_camera()
+        yield _Attempt("incremental-neighbours", "incremental", camera, max(3, frames // 10), measured)
     yield _Attempt("incremental-free", "incremental", CameraGuess("RADIAL", prior, fixed=False))
 
 
-def _best_attempt(ws: _Workspace, prior: float, exhaustive: bool, timings: dict[str, float], budget: _Budget) -> SfmResult | None:
+def _best_attempt(ws: _Workspace, exhaustive: bool, timings: dict[str, float], budget: _Budget) -> SfmResult | None:
     """Run the attempts until one scores `sfm_quality.GOOD_SCORE` or ``budget`` runs out; the
-    best-scoring result, its ``skipped`` naming the attempts the budget left out."""
+    best-scoring result, its ``skipped`` naming the attempts the budget left out. A probe that
+    kept no model does not count against the budget."""
     best: SfmResult | None = None
     qualities: list[AttemptQuality] = []
     skipped: list[str] = []
     ran = 0
 
-    def best_focal() -> tuple[float, bool]:
-        return (prior, False) if best is None else (best.focal, best.focal_refined)
+    def best_camera() -> tuple[CameraGuess, bool]:
+        if best is None:
+            return CameraGuess("SIMPLE_RADIAL", ws.prior, fixed=True), False
+        k1 = float(best.distortion[0]) if best.camera_model == "SIMPLE_RADIAL" and best.focal_refined else 0.0
+        return CameraGuess("SIMPLE_RADIAL", best.focal, fixed=True, k1=k1), best.focal_refined
 
-    for attempt in _attempt_plan(prior, exhaustive, len(ws.names), best_focal):
+    for attempt in _attempt_plan(ws.prior, exhaustive, len(ws.names), best_camera):
         if skipped or not budget.allows_another(ran, best):
             skipped.append(attempt.name)
             continue
         t = time.perf_counter()
-        for candidate in _run_attempt(attempt, ws):
+        candidates = _run_attempt(attempt, ws)
+        for candidate in candidates:
             qualities.append(candidate.quality)
             if best is None or candidate.quality.score > best.quality.score:
                 best = candidate
-        ran += 1
+        ran += 1 if candidates or not attempt.probe else 0
         timings[f"attempt:{attempt.name}"] = time.perf_counter() - t
         if best is not None and best.quality.score >= sfm_quality.GOOD_SCORE:
             break
@@ -310,6 +329,9 @@ def _best_attempt(ws: _Workspace, prior: float, exhaustive: bool, timings: dict[
 
 def _run_attempt(attempt: _Attempt, ws: _Workspace) -> list[SfmResult]:
     """Map with one attempt's settings; one checked, scored result per model it built."""
+    import pycolmap
+
+    pycolmap.set_random_seed(ws.seed)  # each attempt as if it ran first: one attempt's draws do not move the next's
     out = ws.root / attempt.name
     out.mkdir()
     db = sfm_colmap.database_copy(ws.db, out, attempt.camera, max_gap=attempt.max_gap)
@@ -322,8 +344,10 @@ def _run_attempt(attempt: _Attempt, ws: _Workspace) -> list[SfmResult]:
     for recon in models:
         if recon.num_reg_images() < 2 or recon.num_points3D() == 0:
             continue
+        if attempt.probe and not _focal_evidenced(recon, ws.prior, ws.width):
+            continue
         refined = False
-        if attempt.camera.fixed:
+        if attempt.camera.fixed and not attempt.focal_measured:
             recon, refined = _refine_intrinsics(recon, ws.width)
         measured = refined or attempt.focal_measured or not attempt.camera.fixed
         results.append(_checked_result(recon, db, ws, attempt.name, measured))
@@ -344,14 +368,50 @@ def _refine_intrinsics(recon, width: int) -> tuple[object, bool]:  # noqa: ANN00
     before = recon.compute_mean_reprojection_error()
     for refine_focal in (True, False):
         candidate = _adjusted_copy(recon, refine_focal=refine_focal)
-        camera = next(iter(candidate.cameras.values()))
-        lo, hi = sfm_quality.PLAUSIBLE_FOV_DEG
-        plausible = lo <= sfm_quality.fov_deg(camera.focal_length, width) <= hi
-        distortion = np.abs(np.asarray(camera.params[camera.extra_params_idxs()], dtype=np.float64))
         error = candidate.compute_mean_reprojection_error()
-        if plausible and np.all(distortion < 0.3) and np.isfinite(error) and error <= REFINE_GAIN * before and candidate.num_points3D() > 0:
+        if _plausible_camera(candidate, width) and np.isfinite(error) and error <= REFINE_GAIN * before and candidate.num_points3D() > 0:
             return candidate, refine_focal
     return recon, False
+
+
+def _plausible_camera(recon, width: int) -> bool:  # noqa: ANN001 (pycolmap type)
+    """The model's camera has a field of view in `sfm_quality.PLAUSIBLE_FOV_DEG` and mild distortion (|k| < 0.3)."""
+    camera = next(iter(recon.cameras.values()))
+    lo, hi = sfm_quality.PLAUSIBLE_FOV_DEG
+    distortion = np.abs(np.asarray(camera.params[camera.extra_params_idxs()], dtype=np.float64))
+    return bool(lo <= sfm_quality.fov_deg(camera.focal_length, width) <= hi and np.all(distortion < 0.3))
+
+
+def _focal_evidenced(recon, prior: float, width: int) -> bool:  # noqa: ANN001 (pycolmap type)
+    """Whether a model mapped with a free focal length measured it: the camera is plausible, and on
+    about `EVIDENCE_POINTS` of its points, holding the focal at ``prior`` (pixels) and adjusting
+    everything else leaves an error that its own is below `REFINE_GAIN` of. Where focal length and
+    depth trade off (a flat or shallow scene) the prior explains the views as well, and a free
+    focal is no measurement. An adjustment at the prior that diverges (error above
+    `sfm_colmap.BAD_POINT_PX` after dropping bad points, or not finite) is no comparison either.
+    """
+    import pycolmap
+
+    if not _plausible_camera(recon, width) or recon.num_points3D() == 0:
+        return False
+    sample = pycolmap.Reconstruction(recon)
+    ids = sorted(sample.point3D_ids())
+    step = max(1, len(ids) // EVIDENCE_POINTS)
+    for k, pid in enumerate(ids):
+        if k % step:
+            sample.delete_point3D(pid)
+    sample.update_point_3d_errors()
+    free_error = sample.compute_mean_reprojection_error()
+    held = pycolmap.Reconstruction(sample)
+    for camera in held.cameras.values():
+        params = np.asarray(camera.params, dtype=np.float64)
+        params[camera.focal_length_idxs()] = prior
+        camera.params = params
+    held = _adjusted_copy(held, refine_focal=False)
+    held_error = held.compute_mean_reprojection_error()
+    if held.num_points3D() == 0 or not np.isfinite(held_error) or held_error > sfm_colmap.BAD_POINT_PX:
+        return False
+    return bool(np.isfinite(free_error) and free_error <= REFINE_GAIN * held_error)
 
 
 def _adjusted_copy(recon, *, refine_focal: bool):  # noqa: ANN001, ANN202 (pycolmap types)

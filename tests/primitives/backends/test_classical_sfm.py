@@ -6,6 +6,8 @@ seed, so another layout and walk, and a wider lens the 60° prior has to be refi
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -146,21 +148,98 @@ def test_rooms_unlike_the_fixture_get_the_path_scale_and_depth_right(room):
     assert recon.K[0][0, 0] == pytest.approx(rendering.K[0, 0], rel=0.1)
 
 
-def test_attempts_that_start_from_a_refined_focal_count_it_as_measured():
-    found = {"focal": 500.0, "refined": False}
-    plan = sfm._attempt_plan(500.0, True, 32, lambda: (found["focal"], found["refined"]))
+def _plan(found: dict, exhaustive: bool = True):
+    """The attempt plan with ``found`` standing for the best model so far (its focal, k1, and
+    whether the focal was measured)."""
+    from spatialclaw.primitives.backends.classical.sfm_colmap import CameraGuess
+
+    def best_camera():
+        return CameraGuess("SIMPLE_RADIAL", found["focal"], fixed=True, k1=found.get("k1", 0.0)), found["measured"]
+
+    return sfm._attempt_plan(500.0, exhaustive, 32, best_camera)
+
+
+def test_a_self_calibration_that_measured_the_focal_is_kept_by_every_later_attempt():
+    found = {"focal": 500.0, "measured": False}
+    plan = _plan(found)
     first = next(plan)
-    assert first.name == "incremental" and not first.focal_measured
-    found.update(focal=640.0, refined=True)  # the first attempt's bundle adjustment moved the focal by 28 %
+    assert first.name == "incremental-self-calibrated" and first.probe and not first.camera.fixed
+    found.update(focal=640.0, k1=-0.05, measured=True)  # the views measured a 28 % longer focal
+    later = list(plan)
+    assert [a.name for a in later] == ["global", "incremental-neighbours", "incremental-free"]
+    assert all(a.focal_measured and a.camera.fixed and (a.camera.focal, a.camera.k1) == (640.0, -0.05) for a in later[:2])
+    assert not later[2].focal_measured and not later[2].camera.fixed  # free intrinsics measure their own focal
+
+
+def test_without_a_measured_focal_the_prior_is_held_then_refined_then_mapped_again():
+    found = {"focal": 500.0, "measured": False}
+    plan = _plan(found)
+    assert [next(plan).name, next(plan).name] == ["incremental-self-calibrated", "incremental"]
+    found.update(focal=640.0, measured=True)  # the bundle adjustment after mapping at the prior moved it by 28 %
     later = list(plan)
     assert [a.name for a in later] == ["incremental-refocused", "global", "incremental-neighbours", "incremental-free"]
     assert all(a.focal_measured and a.camera.focal == 640.0 for a in later[:3])
-    assert not later[3].focal_measured and not later[3].camera.fixed  # free intrinsics measure their own focal
 
-    found.update(focal=500.0, refined=False)
-    unrefined = list(sfm._attempt_plan(500.0, False, 32, lambda: (found["focal"], found["refined"])))
-    assert [a.name for a in unrefined] == ["incremental", "global", "incremental-free"]
+    found.update(focal=500.0, measured=False)
+    unrefined = list(_plan(found, exhaustive=False))
+    assert [a.name for a in unrefined] == ["incremental-self-calibrated", "incremental", "global", "incremental-free"]
     assert not any(a.focal_measured for a in unrefined)
+
+
+def _orbit_model(focal: float, *, flat: bool = False, views: int = 8, points: int = 400):
+    """A pycolmap model built by hand, as a mapper with a free focal would leave it: a 640×480
+    camera of focal ``focal`` (pixels) orbiting 1 rad around a 4 m cube of points 6 m away
+    (``flat``: sliding 2 m along a wall 5 m away, facing it), 0.3 px of noise on every observation."""
+    import pycolmap
+
+    rng = np.random.default_rng(0)
+    width, height = 640, 480
+    recon = pycolmap.Reconstruction()
+    recon.add_camera_with_trivial_rig(pycolmap.Camera.create_from_model_name(1, "SIMPLE_RADIAL", focal, width, height))
+    if flat:
+        world = np.c_[rng.uniform(-3, 3, points), rng.uniform(-2, 2, points), np.full(points, 5.0)]
+    else:
+        world = rng.uniform(-2, 2, (points, 3)) + [0, 0, 6.0]
+    K = np.array([[focal, 0, width / 2], [0, focal, height / 2], [0, 0, 1]])
+    tracks: list[list[tuple[int, int]]] = [[] for _ in range(points)]
+    for i in range(views):
+        t = i / (views - 1) - 0.5
+        if flat:
+            R, centre = np.eye(3), np.array([2.0 * t, 0.0, 0.0])
+        else:
+            yaw = 1.0 * t
+            R = np.array([[np.cos(yaw), 0, -np.sin(yaw)], [0, 1, 0], [np.sin(yaw), 0, np.cos(yaw)]])
+            centre = np.array([0, 0, 6.0]) - 6.0 * R.T @ np.array([0, 0, 1.0])
+        cam = (world - centre) @ R.T
+        uv = cam @ K.T
+        uv = uv[:, :2] / uv[:, 2:] + rng.normal(0, 0.3, (points, 2))
+        seen = np.flatnonzero((uv[:, 0] >= 0) & (uv[:, 0] < width) & (uv[:, 1] >= 0) & (uv[:, 1] < height) & (cam[:, 2] > 0))
+        image = pycolmap.Image(name=f"{i}.png", keypoints=uv[seen], camera_id=1, image_id=i + 1)
+        recon.add_image_with_trivial_frame(image, pycolmap.Rigid3d(np.c_[R, -R @ centre]))
+        for k, p in enumerate(seen):
+            tracks[p].append((i + 1, k))
+    for p, observed in enumerate(tracks):
+        if len(observed) >= 2:
+            track = pycolmap.Track()
+            for image_id, k in observed:
+                track.add_element(image_id, k)
+            recon.add_point3D(world[p], track)
+    recon.update_point_3d_errors()
+    return recon
+
+
+def test_a_free_focal_counts_as_measured_only_where_the_prior_cannot_explain_the_views(monkeypatch):
+    from spatialclaw.primitives.backends.classical import sfm_colmap
+
+    prior = sfm_colmap.prior_focal(640, 480)
+    assert sfm._focal_evidenced(_orbit_model(1.3 * prior), prior, 640)
+    assert sfm._focal_evidenced(_orbit_model(0.8 * prior), prior, 640)
+    assert not sfm._focal_evidenced(_orbit_model(prior), prior, 640)  # the prior was right: nothing to tell apart
+    assert not sfm._focal_evidenced(_orbit_model(1.3 * prior, flat=True), prior, 640)  # focal and depth trade off
+    wide = 320 / np.tan(np.radians(139 / 2))
+    assert not sfm._focal_evidenced(_orbit_model(wide), prior, 640)  # a 139° field of view is no ordinary camera
+    monkeypatch.setattr(sfm, "_adjusted_copy", lambda recon, refine_focal: recon)  # the adjustment at the prior diverges
+    assert not sfm._focal_evidenced(_orbit_model(1.3 * prior), prior, 640)
 
 
 def test_threaded_extraction_writes_the_database_a_single_thread_writes(tmp_path, monkeypatch):
@@ -214,35 +293,42 @@ def _fake_result(name: str, score: float, registered_fraction: float) -> sfm.Sfm
     )
 
 
-def _search(monkeypatch, attempts, *, score: float = 0.3, fraction: float = 0.5):
+def _search(monkeypatch, attempts, *, score: float = 0.3, fraction: float = 0.5, measured: bool = False):
     """`sfm._best_attempt` over fake attempts, under a budget of ``attempts`` (None: thorough);
+    the self-calibration keeps its model (with a measured focal) only if ``measured``;
     (names of the attempts that ran, the result)."""
     ran: list[str] = []
 
     def attempt(plan, ws):
         ran.append(plan.name)
-        return [_fake_result(plan.name, score, fraction)]
+        if plan.probe and not measured:
+            return []
+        return [dataclasses.replace(_fake_result(plan.name, score, fraction), focal_refined=plan.probe)]
 
     monkeypatch.setattr(sfm, "_run_attempt", attempt)
-    ws = sfm._Workspace(None, None, None, [f"{i}" for i in range(32)], 640, 0)
-    return ran, sfm._best_attempt(ws, 500.0, True, {}, sfm._Budget(attempts))
+    ws = sfm._Workspace(None, None, None, [f"{i}" for i in range(32)], 640, 0, 500.0)
+    return ran, sfm._best_attempt(ws, True, {}, sfm._Budget(attempts))
 
 
 def test_the_budget_counts_attempts_and_names_those_it_left_out(monkeypatch):
-    ran, best = _search(monkeypatch, sfm.NORMAL_ATTEMPTS)
-    assert ran == ["incremental", "global"]
+    ran, best = _search(monkeypatch, sfm.NORMAL_ATTEMPTS, measured=True)
+    assert ran == ["incremental-self-calibrated", "global"]
+    assert best.skipped == ["incremental-neighbours", "incremental-free"]
+    ran, best = _search(monkeypatch, sfm.NORMAL_ATTEMPTS)  # a self-calibration that kept nothing is not counted
+    assert ran == ["incremental-self-calibrated", "incremental", "global"]
     assert best.skipped == ["incremental-neighbours", "incremental-free"]
     ran, best = _search(monkeypatch, 1)
-    assert ran == ["incremental"] and best.skipped == ["global", "incremental-neighbours", "incremental-free"]
+    assert ran == ["incremental-self-calibrated", "incremental"] and best.skipped == ["global", "incremental-neighbours", "incremental-free"]
 
 
 def test_a_thorough_search_a_good_attempt_or_a_poor_model_ignore_the_budget(monkeypatch):
     ran, best = _search(monkeypatch, None)  # effort="thorough"
-    assert ran == ["incremental", "global", "incremental-neighbours", "incremental-free"] and best.skipped == []
+    assert ran == ["incremental-self-calibrated", "incremental", "global", "incremental-neighbours", "incremental-free"]
+    assert best.skipped == []
     ran, best = _search(monkeypatch, sfm.NORMAL_ATTEMPTS, fraction=0.25)  # under half the frames kept: keep looking
-    assert len(ran) == 4 and best.skipped == []
-    ran, best = _search(monkeypatch, sfm.NORMAL_ATTEMPTS, score=0.9, fraction=1.0)  # good: nothing more to look for
-    assert ran == ["incremental"] and best.skipped == []
+    assert len(ran) == 5 and best.skipped == []
+    ran, best = _search(monkeypatch, sfm.NORMAL_ATTEMPTS, score=0.9, fraction=1.0, measured=True)  # good: nothing more to look for
+    assert ran == ["incremental-self-calibrated"] and best.skipped == []
 
 
 def test_an_unknown_effort_is_refused():
