@@ -161,12 +161,18 @@ def main_components(points: np.ndarray, voxel: float, keep_fraction: float = 0.2
     sizes = np.bincount(labels.ravel())
     sizes[0] = 0
     main = int(sizes.argmax())
+    occupied = np.unique(local, axis=0)
+    component = labels[occupied[:, 0], occupied[:, 1], occupied[:, 2]]
+    candidate = sizes >= keep_fraction * sizes[main]
+    candidate[main] = False
     keep = np.zeros(count + 1, bool)
     keep[main] = True
-    tree = cKDTree(np.argwhere(labels == main))
-    for c in np.nonzero(sizes >= keep_fraction * sizes[main])[0]:
-        if c != main and tree.query(np.argwhere(labels == c), k=1)[0].min() * voxel <= max_gap:
-            keep[c] = True
+    near = candidate[component]
+    if near.any():  # one query for every candidate voxel: many similar components cost no more than one
+        gap = cKDTree(occupied[component == main]).query(occupied[near], k=1)[0] * voxel
+        closest = np.full(count + 1, np.inf)
+        np.minimum.at(closest, component[near], gap)
+        keep |= closest <= max_gap
     return points[keep[labels[local[:, 0], local[:, 1], local[:, 2]]]]
 
 
