@@ -48,8 +48,11 @@ RIGHT_MEASURED = 0.9
 RIGHT_FILLED = 0.55
 """Share of the filled-in depth's pixels within 15 % of the truth (`expected_right_depth`)."""
 
-MIN_RIGHT_DEPTH = 0.6
-"""Below this expected share of all frames' pixels with depth within 15 %, `unmeasured_depth` warns."""
+MIN_RIGHT_DEPTH = 0.65
+"""Below this expected share of all frames' pixels with depth within 15 %, `unmeasured_depth` warns.
+It was 0.6 until held-out seed 22 (written again with the deterministic encoder) passed it silently:
+expected 0.63, its depth right on 28 % of the pixels (54 % after one median scale). The right
+depths of the held-out seeds measured with it expect 0.66 (seed 3) and more."""
 
 UNMEASURED_DEPTH_TEXT = (
     "depth is measured (by stereo between views, or a 3D point) on only {measured:.0%} of the pixels{missing}; "
@@ -392,8 +395,9 @@ def unmeasured_depth(
     without depth count as wrong. The gate warns when that expected share
     (`expected_right_depth`) is under ``min_right``. The two shares were set by hand on those
     seeds (a least-squares fit gives 1.13 and 0.47, the first impossible); of the 27 seeds with a
-    right camera path it flags 12 of the 13 whose depth is wrong in shape (under 60 % even after
-    one median scale) and 1 of the other 14 (its depth right on 48 % of the pixels). Measured
+    right camera path it flagged 12 of the 13 whose depth is wrong in shape (under 60 % even after
+    one median scale) and 1 of the other 14 (its depth right on 48 % of the pixels), with videos
+    written before the encoder was made deterministic and `MIN_RIGHT_DEPTH` at 0.6. Measured
     share alone (under 30 %) flags 11 and 3; the neighbouring views' agreement, the share of
     sparse points stereo contradicts and the least measured frame separate them worse.
 
