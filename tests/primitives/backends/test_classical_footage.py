@@ -115,9 +115,9 @@ def test_an_almost_still_camera_is_flagged_or_refused(box_frames, tmp_path, capf
     capfd.readouterr()
     try:
         r = perception.run_reconstruction(None, context)
-    except PerceptionError as err:  # measured: 3 of 16 registered (other samplings: a 5° field of view)
+    except PerceptionError as err:  # other samplings: 3 of 16 registered, or a 5° field of view
         assert "\n" not in str(err) and "registered" in str(err) or "focal length" in str(err)
-    else:  # measured at 640×480: floor weak, cameras below it, 7 m/s
+    else:  # measured: 16/16, the focal length assumed, no floor; at 640×480: floor weak, cameras below it, 7 m/s
         assert not r.quality.ok and r.quality.scale_source == "unknown"
     out, err = capfd.readouterr()
     assert "glog" not in err and "h264" not in err and "Traceback" not in out + err
