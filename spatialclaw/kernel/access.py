@@ -174,10 +174,18 @@ def _mirror(source: Path, target: Path, gid: int) -> None:
 
 
 def _copy_file(source: Path, target: Path, gid: int) -> None:
-    """Copy ``source`` to ``target`` (a reflink where the file system allows), mode 0440, group ``gid``."""
+    """Copy ``source`` to ``target`` (a reflink where the file system allows), mode 0440, group ``gid``.
+
+    A ``source`` gone since its folder was listed (a writer's temporary file, renamed: say the
+    trajectory an agent writes into a folder that is also the input) is left out, not an error.
+    """
+    try:
+        src = open(source, "rb")  # noqa: SIM115 (the with below closes it)
+    except FileNotFoundError:
+        return
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o400)
     try:
-        with open(source, "rb") as src, os.fdopen(fd, "wb", closefd=False) as dst:
+        with src, os.fdopen(fd, "wb", closefd=False) as dst:
             try:
                 fcntl.ioctl(dst.fileno(), FICLONE, src.fileno())
             except OSError:

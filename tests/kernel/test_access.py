@@ -122,3 +122,35 @@ def test_a_private_rgbd_folder_is_mirrored_for_the_kernel(tmp_path: Path) -> Non
         assert result.error is None, result.error
         assert result.text.split() == [str(root.resolve()), "[0,", "1,", "2]", "30"]
     assert all(stat.S_IMODE(p.stat().st_mode) in (0o700, 0o600) for p in [root, *root.rglob("*")])
+
+
+def test_a_file_removed_while_its_folder_is_mirrored_is_left_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An agent writing its trajectory into the input folder renames ``trajectory.json.tmp`` while the
+    next kernel's copy of that folder is made: the copy goes on without it."""
+    from spatialclaw.kernel import access
+
+    source = tmp_path / "input"
+    source.mkdir()
+    for name in ("a.png", "trajectory.json.tmp"):
+        (source / name).write_bytes(b"x" * 10)
+        os.chmod(source / name, 0o600)
+    os.chmod(source, 0o700)
+    checked, mirror = access.readable_by_others, access._mirror
+    mirroring = []
+
+    def check_then_rename(path: Path, **kwargs) -> bool:
+        answer = checked(path, **kwargs)
+        if mirroring and path.name == "trajectory.json.tmp":
+            path.rename(path.with_name("trajectory.json"))  # after the listing and the checks, before the copy
+        return answer
+
+    def mirror_now(*args) -> None:
+        mirroring.append(True)
+        mirror(*args)
+
+    monkeypatch.setattr(access, "readable_by_others", check_then_rename)
+    monkeypatch.setattr(access, "_mirror", mirror_now)
+    copies = kernel_copies([source], tmp_path / "copies", os.getgid(), through_parents=False)
+    copy = copies[source.resolve()]
+    assert sorted(p.name for p in copy.iterdir()) == ["a.png"]
+    assert (copy / "a.png").read_bytes() == b"x" * 10
