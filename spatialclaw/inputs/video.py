@@ -334,7 +334,7 @@ def _decode_opencv(index: VideoIndex, need: set[int], images: dict[int, np.ndarr
 
 
 def write_h264(frames, path: str | Path, fps: float, *, crf: int = 18, preset: str = "medium") -> Path:
-    """Write RGB frames as an H.264 (yuv420p) mp4, the same bytes every time for the same frames.
+    """Write RGB frames as an H.264 (yuv420p) mp4 that decodes to the same frames every time.
 
     Args:
         frames: iterable of ``(H, W, 3)`` uint8 RGB images, all one size (width and height even).

@@ -183,18 +183,19 @@ def _copy_file(source: Path, target: Path, gid: int) -> None:
         src = open(source, "rb")  # noqa: SIM115 (the with below closes it)
     except FileNotFoundError:
         return
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o400)
-    try:
-        with src, os.fdopen(fd, "wb", closefd=False) as dst:
-            try:
-                fcntl.ioctl(dst.fileno(), FICLONE, src.fileno())
-            except OSError:
-                if not _sendfile(src, dst):
-                    shutil.copyfileobj(src, dst, 1 << 20)
-        os.fchown(fd, 0, gid)
-        os.fchmod(fd, 0o440)
-    finally:
-        os.close(fd)
+    with src:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o400)
+        try:
+            with os.fdopen(fd, "wb", closefd=False) as dst:
+                try:
+                    fcntl.ioctl(dst.fileno(), FICLONE, src.fileno())
+                except OSError:
+                    if not _sendfile(src, dst):
+                        shutil.copyfileobj(src, dst, 1 << 20)
+            os.fchown(fd, 0, gid)
+            os.fchmod(fd, 0o440)
+        finally:
+            os.close(fd)
 
 
 def _sendfile(src: BinaryIO, dst: BinaryIO) -> bool:
